@@ -1,0 +1,46 @@
+package dev.varve.spi;
+
+import java.util.function.BiConsumer;
+
+/**
+ * What a database lends its {@link CommitLog} while opening and running: a way to replay
+ * recovered commits into the empty store, and a way to read a consistent image for a checkpoint.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public interface StoreAccess<K, V> {
+
+    /**
+     * Installs one recovered write during recovery. Only valid inside {@link
+     * dev.varve.Durability#open}, from the opening thread, before the database is returned to
+     * the user; commits must be replayed in increasing commit-timestamp order, and the writes of
+     * one commit together.
+     *
+     * @param commitTimestamp the commit timestamp recorded in the log (or checkpoint)
+     * @param key the key, not {@code null}
+     * @param value the value, or {@code null} for a tombstone
+     * @throws IllegalStateException if called after recovery ended, or with a commit timestamp
+     *     lower than one already replayed
+     * @throws NullPointerException if {@code key} is {@code null}
+     */
+    void replay(long commitTimestamp, K key, V value);
+
+    /**
+     * Reads every live key-value pair of one consistent snapshot, in key order, without blocking
+     * readers or writers; the snapshot is pinned (vacuum keeps it) until the call returns.
+     *
+     * @param consumer receives each live pair; tombstones are skipped
+     * @return the snapshot timestamp of the image: it holds every commit with a commit timestamp
+     *     at or below it and none above
+     * @throws IllegalStateException if the database is closed
+     */
+    long readSnapshot(BiConsumer<? super K, ? super V> consumer);
+
+    /**
+     * The comparator that orders keys in the store.
+     *
+     * @return the comparator; natural ordering is returned as a comparator too
+     */
+    java.util.Comparator<? super K> comparator();
+}
