@@ -1,0 +1,720 @@
+package dev.varve;
+
+import dev.varve.spi.CommitLog;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+/**
+ * An ordered, in-memory key-value map with cross-thread ACID transactions: multi-version
+ * concurrency control over a concurrent skiplist, snapshot isolation, and serializable snapshot
+ * isolation (the default) that aborts write skew and phantoms instead of committing them.
+ *
+ * <pre>{@code
+ * try (Database<String, Long> db = Database.<String, Long>builder().open()) {
+ *     db.put("alice", 100L);
+ *     long total = db.transact(tx -> tx.get("alice") + 1);
+ * }
+ * }</pre>
+ *
+ * <p><b>Thread-safety.</b> Every method may be called from any thread at any time. Readers never
+ * block and never take a lock; commits serialize on one short critical section that does no
+ * I/O. Effects of a transaction whose {@code commit()} returned (or of an autocommit write that
+ * returned) happen-before every read in a snapshot taken afterwards.
+ *
+ * <p><b>Nulls.</b> Keys and values are never {@code null} ({@link NullPointerException}), as in
+ * {@link java.util.concurrent.ConcurrentSkipListMap}.
+ *
+ * <p><b>Closing.</b> {@link #close()} stops the background vacuum thread, flushes and closes the
+ * commit log, and makes every later call (on the database and on its open transactions and
+ * snapshots) throw {@link IllegalStateException}.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public final class Database<K, V> implements AutoCloseable {
+    private static final AtomicInteger VACUUM_THREADS = new AtomicInteger();
+
+    private final Store<K, V> store;
+    private final Options<K, V> options;
+    private final ScheduledExecutorService vacuumService;
+    private volatile Throwable lastVacuumFailure;
+
+    private Database(Options<K, V> options) {
+        this.options = options;
+        this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
+        CommitLog<K, V> log = options.durability.open(store);
+        store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
+        if (options.autoVacuum != null) {
+            ScheduledThreadPoolExecutor service = new ScheduledThreadPoolExecutor(1, runnable -> {
+                Thread t = new Thread(runnable, "varve-vacuum-" + VACUUM_THREADS.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            service.setRemoveOnCancelPolicy(true);
+            long period = options.autoVacuum.toNanos();
+            service.scheduleWithFixedDelay(this::backgroundVacuum, period, period, TimeUnit.NANOSECONDS);
+            this.vacuumService = service;
+        } else {
+            this.vacuumService = null;
+        }
+    }
+
+    // ---- builders ---------------------------------------------------------------------------
+
+    /**
+     * A builder for a database whose keys are ordered by their natural ordering.
+     *
+     * @param <K> key type, naturally ordered
+     * @param <V> value type
+     * @return a new builder with the defaults: in memory, no background vacuum, {@value
+     *     Builder#DEFAULT_MAX_ATTEMPTS} attempts per {@link #transact}
+     */
+    public static <K extends Comparable<? super K>, V> Builder<K, V> builder() {
+        return new Builder<>(null);
+    }
+
+    /**
+     * A builder for a database whose keys are ordered by {@code comparator}.
+     *
+     * @param comparator the key order; must be consistent with equals for the map views to obey
+     *     the {@link java.util.Map} contract
+     * @param <K> key type
+     * @param <V> value type
+     * @return a new builder with the defaults (see {@link #builder()})
+     * @throws NullPointerException if {@code comparator} is null
+     */
+    public static <K, V> Builder<K, V> builder(Comparator<? super K> comparator) {
+        return new Builder<>(Objects.requireNonNull(comparator, "comparator"));
+    }
+
+    /**
+     * Configures and opens a {@link Database}. Each setter validates its argument at once and
+     * names the option in its error. Not thread-safe; {@link #open()} may be called more than
+     * once (each call opens a separate database).
+     *
+     * @param <K> key type
+     * @param <V> value type
+     */
+    public static final class Builder<K, V> {
+        /** Attempts {@link Database#transact} makes before giving up, unless configured. */
+        public static final int DEFAULT_MAX_ATTEMPTS = 20;
+
+        private final Comparator<? super K> comparator;
+        private Durability<K, V> durability = Durability.inMemory();
+        private Duration autoVacuum;
+        private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+        private Duration initialBackoff = Duration.ofNanos(50_000);
+        private Duration maxBackoff = Duration.ofMillis(20);
+        private int maxRetainedSsiRecords = 10_000;
+
+        private Builder(Comparator<? super K> comparator) {
+            this.comparator = comparator;
+        }
+
+        /**
+         * Where commits are kept: {@link Durability#inMemory()} (the default) or a write-ahead log
+         * from the {@code varve-wal} module.
+         *
+         * @param durability the durability
+         * @return this builder
+         * @throws NullPointerException if {@code durability} is null
+         */
+        public Builder<K, V> durability(Durability<K, V> durability) {
+            this.durability = Objects.requireNonNull(durability, "durability");
+            return this;
+        }
+
+        /**
+         * Runs vacuum on one background daemon thread every {@code period} (measured from the end
+         * of one pass to the start of the next). Off by default; {@link Database#vacuum()} always
+         * works.
+         *
+         * @param period time between passes, at least 1 ms
+         * @return this builder
+         * @throws NullPointerException if {@code period} is null
+         * @throws IllegalArgumentException if {@code period} is shorter than 1 ms
+         */
+        public Builder<K, V> autoVacuum(Duration period) {
+            Objects.requireNonNull(period, "autoVacuum");
+            if (period.compareTo(Duration.ofMillis(1)) < 0) {
+                throw new IllegalArgumentException("autoVacuum period must be at least 1 ms, was " + period);
+            }
+            this.autoVacuum = period;
+            return this;
+        }
+
+        /**
+         * How many times {@link Database#transact} and {@link Database#transactAsync} run a
+         * transaction that fails with {@link SerializationFailureException} before rethrowing.
+         *
+         * @param maxAttempts attempts, at least 1 (1 means no retry); default {@value
+         *     #DEFAULT_MAX_ATTEMPTS}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code maxAttempts} is below 1
+         */
+        public Builder<K, V> maxAttempts(int maxAttempts) {
+            if (maxAttempts < 1) {
+                throw new IllegalArgumentException("maxAttempts must be at least 1, was " + maxAttempts);
+            }
+            this.maxAttempts = maxAttempts;
+            return this;
+        }
+
+        /**
+         * The backoff between retries of {@link Database#transact}: before attempt {@code n+1} it
+         * waits a random time between 0 and {@code min(max, initial * 2^(n-1))} ("full jitter").
+         * Defaults: 50 µs initial, 20 ms max.
+         *
+         * @param initial the first backoff bound, at least 0
+         * @param max the cap, at least {@code initial}
+         * @return this builder
+         * @throws NullPointerException if either is null
+         * @throws IllegalArgumentException if {@code initial} is negative or {@code max < initial}
+         */
+        public Builder<K, V> retryBackoff(Duration initial, Duration max) {
+            Objects.requireNonNull(initial, "retryBackoff initial");
+            Objects.requireNonNull(max, "retryBackoff max");
+            if (initial.isNegative()) {
+                throw new IllegalArgumentException("retryBackoff initial must not be negative, was " + initial);
+            }
+            if (max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException(
+                        "retryBackoff max (" + max + ") must be at least initial (" + initial + ")");
+            }
+            this.initialBackoff = initial;
+            this.maxBackoff = max;
+            return this;
+        }
+
+        /**
+         * How many committed-transaction records the SSI conflict graph keeps in full before it
+         * folds the oldest into a conservative summary (which may cause extra aborts but keeps
+         * memory bounded under a long-running transaction).
+         *
+         * @param records at least 1; default 10,000
+         * @return this builder
+         * @throws IllegalArgumentException if {@code records} is below 1
+         */
+        public Builder<K, V> maxRetainedSsiRecords(int records) {
+            if (records < 1) {
+                throw new IllegalArgumentException("maxRetainedSsiRecords must be at least 1, was " + records);
+            }
+            this.maxRetainedSsiRecords = records;
+            return this;
+        }
+
+        /**
+         * Opens the database: recovers from the log when durable, then starts the background
+         * vacuum if configured.
+         *
+         * @return the open database
+         * @throws java.io.UncheckedIOException if the log cannot be read or written
+         * @throws IllegalStateException if the log is corrupt or already open
+         */
+        public Database<K, V> open() {
+            return new Database<>(new Options<>(
+                    comparator, durability, autoVacuum, maxAttempts, initialBackoff.toNanos(),
+                    maxBackoff.toNanos(), maxRetainedSsiRecords));
+        }
+    }
+
+    /** The immutable options a database was opened with. */
+    private record Options<K, V>(
+            Comparator<? super K> comparator,
+            Durability<K, V> durability,
+            Duration autoVacuum,
+            int maxAttempts,
+            long initialBackoffNanos,
+            long maxBackoffNanos,
+            int maxRetainedSsiRecords) {}
+
+    // ---- transactions -----------------------------------------------------------------------
+
+    /**
+     * Begins a {@link Isolation#SERIALIZABLE} transaction; its snapshot is taken now.
+     *
+     * @return the transaction; use it in try-with-resources
+     * @throws IllegalStateException if the database is closed
+     */
+    public Transaction<K, V> begin() {
+        return begin(Isolation.SERIALIZABLE);
+    }
+
+    /**
+     * Begins a transaction at {@code isolation}; its snapshot is taken now.
+     *
+     * @param isolation the isolation level
+     * @return the transaction; use it in try-with-resources
+     * @throws NullPointerException if {@code isolation} is null
+     * @throws IllegalStateException if the database is closed
+     */
+    public Transaction<K, V> begin(Isolation isolation) {
+        Objects.requireNonNull(isolation, "isolation");
+        store.checkOpen();
+        return new Transaction<>(store, isolation, false);
+    }
+
+    /**
+     * Runs {@code work} in a {@link Isolation#SERIALIZABLE} transaction and commits it; on {@link
+     * SerializationFailureException} runs it again from a new snapshot, after a backoff with
+     * jitter, up to the configured number of attempts. {@code work} may run several times, so it
+     * must have no effects outside the transaction. If {@code work} commits or rolls back itself,
+     * its result is returned as is.
+     *
+     * @param work the transaction body
+     * @param <R> result type
+     * @return what {@code work} returned in the attempt that committed
+     * @throws SerializationFailureException the last failure, with {@link
+     *     SerializationFailureException#attempts()}, when every attempt failed (or the thread was
+     *     interrupted while backing off; the interrupt status is kept)
+     * @throws RuntimeException whatever {@code work} threw (the transaction is rolled back,
+     *     nothing is retried)
+     * @throws IllegalStateException if the database is closed
+     */
+    public <R> R transact(Function<? super Transaction<K, V>, ? extends R> work) {
+        return transact(Isolation.SERIALIZABLE, work);
+    }
+
+    /**
+     * Like {@link #transact(Function)} at the given isolation level.
+     *
+     * @param isolation the isolation level
+     * @param work the transaction body
+     * @param <R> result type
+     * @return what {@code work} returned in the attempt that committed
+     * @throws SerializationFailureException see {@link #transact(Function)}
+     * @throws RuntimeException whatever {@code work} threw
+     * @throws IllegalStateException if the database is closed
+     */
+    public <R> R transact(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work) {
+        Objects.requireNonNull(work, "work");
+        for (int attempt = 1; ; attempt++) {
+            try (Transaction<K, V> tx = begin(isolation)) {
+                R result = work.apply(tx);
+                if (tx.isActive()) {
+                    tx.commit();
+                }
+                return result;
+            } catch (SerializationFailureException e) {
+                if (attempt >= options.maxAttempts) {
+                    throw e.afterAttempts(attempt);
+                }
+                LockSupport.parkNanos(backoffNanos(attempt));
+                if (Thread.currentThread().isInterrupted()) {
+                    throw e.afterAttempts(attempt);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@link #transact(Function)} asynchronously: {@code work} runs on {@code executor}, the
+     * commit waits for durability without blocking a thread, and retries are scheduled after
+     * their backoff instead of sleeping.
+     *
+     * @param work the transaction body, run on {@code executor}
+     * @param executor where {@code work} runs
+     * @param <R> result type
+     * @return a future of the result, completed exceptionally with the last {@link
+     *     SerializationFailureException} (after all attempts), with what {@code work} threw, or
+     *     with {@link IllegalStateException} if the database closed
+     * @throws NullPointerException if an argument is null
+     */
+    public <R> CompletableFuture<R> transactAsync(
+            Function<? super Transaction<K, V>, ? extends R> work, Executor executor) {
+        return transactAsync(Isolation.SERIALIZABLE, work, executor);
+    }
+
+    /**
+     * Like {@link #transactAsync(Function, Executor)} at the given isolation level.
+     *
+     * @param isolation the isolation level
+     * @param work the transaction body, run on {@code executor}
+     * @param executor where {@code work} runs
+     * @param <R> result type
+     * @return a future of the result (see {@link #transactAsync(Function, Executor)})
+     * @throws NullPointerException if an argument is null
+     */
+    public <R> CompletableFuture<R> transactAsync(
+            Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work, Executor executor) {
+        Objects.requireNonNull(isolation, "isolation");
+        Objects.requireNonNull(work, "work");
+        Objects.requireNonNull(executor, "executor");
+        CompletableFuture<R> result = new CompletableFuture<>();
+        attemptAsync(isolation, work, executor, executor, 1, result);
+        return result;
+    }
+
+    private <R> void attemptAsync(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work,
+            Executor executor, Executor startOn, int attempt, CompletableFuture<R> result) {
+        CompletableFuture.supplyAsync(() -> {
+            Transaction<K, V> tx = begin(isolation);
+            try {
+                R value = work.apply(tx);
+                if (!tx.isActive()) {
+                    return CompletableFuture.<R>completedFuture(value);
+                }
+                return tx.commitAsync().thenApply(ts -> value);
+            } finally {
+                tx.close(); // no-op once committed; rolls back if work threw
+            }
+        }, startOn).thenCompose(f -> f).whenComplete((value, failure) -> {
+            if (failure == null) {
+                result.complete(value);
+                return;
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (cause instanceof SerializationFailureException) {
+                SerializationFailureException sfe = (SerializationFailureException) cause;
+                if (attempt >= options.maxAttempts || store.isClosed()) {
+                    result.completeExceptionally(sfe.afterAttempts(attempt));
+                } else {
+                    Executor later = CompletableFuture.delayedExecutor(
+                            backoffNanos(attempt), TimeUnit.NANOSECONDS, executor);
+                    attemptAsync(isolation, work, executor, later, attempt + 1, result);
+                }
+            } else {
+                result.completeExceptionally(cause);
+            }
+        });
+    }
+
+    /** Full-jitter exponential backoff before attempt {@code attempt + 1}. */
+    private long backoffNanos(int attempt) {
+        long bound = options.initialBackoffNanos << Math.min(attempt - 1, 30);
+        if (bound <= 0 || bound > options.maxBackoffNanos) {
+            bound = options.maxBackoffNanos;
+        }
+        return bound == 0 ? 0 : ThreadLocalRandom.current().nextLong(bound + 1);
+    }
+
+    // ---- autocommit operations ----------------------------------------------------------------
+
+    /**
+     * The latest committed value of {@code key}. Takes no snapshot pin, tracks nothing, never
+     * aborts.
+     *
+     * @param key the key
+     * @return the value, or {@code null} if absent
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if the database is closed
+     */
+    public V get(K key) {
+        Objects.requireNonNull(key, "key");
+        store.checkOpen();
+        return store.readLatest(key);
+    }
+
+    /**
+     * Whether {@code key} has a committed value now.
+     *
+     * @param key the key
+     * @return true if {@link #get} would return a value
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if the database is closed
+     */
+    public boolean containsKey(K key) {
+        return get(key) != null;
+    }
+
+    /**
+     * Sets {@code key} to {@code value} in a transaction of its own, and waits until it is as
+     * durable as configured. Never aborts.
+     *
+     * @param key the key
+     * @param value the value
+     * @return the previous value, or {@code null} if absent
+     * @throws NullPointerException if {@code key} or {@code value} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed (see {@link Transaction#commit()})
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public V put(K key, V value) {
+        Objects.requireNonNull(value, "value");
+        return autocommit(key, previous -> value).previous();
+    }
+
+    /**
+     * Removes {@code key} in a transaction of its own (see {@link #put}).
+     *
+     * @param key the key
+     * @return the removed value, or {@code null} if it was absent (then nothing is written)
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public V remove(K key) {
+        return autocommit(key, previous -> WriteSet.TOMBSTONE).previous();
+    }
+
+    /**
+     * Sets {@code key} to {@code value} only if it is absent, atomically.
+     *
+     * @param key the key
+     * @param value the value
+     * @return the existing value (and nothing was written), or {@code null} if {@code value} was
+     *     stored
+     * @throws NullPointerException if {@code key} or {@code value} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public V putIfAbsent(K key, V value) {
+        Objects.requireNonNull(value, "value");
+        return autocommit(key, previous -> previous == null ? value : null).previous();
+    }
+
+    /**
+     * Sets {@code key} to {@code value} only if it is present, atomically.
+     *
+     * @param key the key
+     * @param value the new value
+     * @return the previous value, or {@code null} if the key was absent (nothing was written)
+     * @throws NullPointerException if {@code key} or {@code value} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public V replace(K key, V value) {
+        Objects.requireNonNull(value, "value");
+        return autocommit(key, previous -> previous == null ? null : value).previous();
+    }
+
+    /**
+     * Sets {@code key} to {@code newValue} only if its value equals {@code expected}, atomically
+     * (compare-and-set).
+     *
+     * @param key the key
+     * @param expected the value the key must have
+     * @param newValue the new value
+     * @return whether the value was replaced
+     * @throws NullPointerException if any argument is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public boolean replace(K key, V expected, V newValue) {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(newValue, "newValue");
+        Store.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? newValue : null);
+        return r.durable() != null;
+    }
+
+    /**
+     * Removes {@code key} only if its value equals {@code expected}, atomically.
+     *
+     * @param key the key
+     * @param expected the value the key must have
+     * @return whether the key was removed
+     * @throws NullPointerException if {@code key} or {@code expected} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public boolean remove(K key, V expected) {
+        Objects.requireNonNull(expected, "expected");
+        Store.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
+        return r.durable() != null;
+    }
+
+    /**
+     * Replaces the value of {@code key} with {@code update.apply(current)} atomically, in a
+     * transaction of its own that never aborts; {@code update} receives {@code null} when the key
+     * is absent and may return {@code null} to remove it. {@code update} runs inside the commit
+     * critical section: keep it short and free of side effects.
+     *
+     * @param key the key
+     * @param update computes the new value from the current one
+     * @return the new value, or {@code null} if the key is now absent
+     * @throws NullPointerException if {@code key} or {@code update} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws TransactionException if the commit log failed
+     * @throws IllegalStateException if the database is closed or read-only after a log failure
+     */
+    public V compute(K key, UnaryOperator<V> update) {
+        Objects.requireNonNull(update, "update");
+        Object[] computed = new Object[1];
+        autocommit(key, previous -> {
+            @SuppressWarnings("unchecked")
+            V next = update.apply((V) previous);
+            computed[0] = next;
+            return next == null ? WriteSet.TOMBSTONE : next;
+        });
+        @SuppressWarnings("unchecked")
+        V result = (V) computed[0];
+        return result;
+    }
+
+    private Store.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
+        Objects.requireNonNull(key, "key");
+        store.comparator.compare(key, key); // reject keys the index cannot order before locking
+        Store.AutocommitResult<V> r = store.writeLatest(key, decide);
+        CompletableFuture<Void> durable = r.durable();
+        if (durable != null && !(durable.isDone() && !durable.isCompletedExceptionally())) {
+            try {
+                durable.join();
+            } catch (CompletionException e) {
+                throw new TransactionException("autocommit write of " + key + " is not durable: the commit log failed",
+                        e.getCause());
+            }
+        }
+        return r;
+    }
+
+    // ---- snapshots, maintenance --------------------------------------------------------------
+
+    /**
+     * A read-only view of the latest committed state, frozen at this moment (see {@link
+     * Snapshot}). Close it when done so vacuum can reclaim the versions it pins.
+     *
+     * @return the snapshot
+     * @throws IllegalStateException if the database is closed
+     */
+    public Snapshot<K, V> snapshot() {
+        store.checkOpen();
+        return new SnapshotMap<>(new Transaction<>(store, Isolation.SNAPSHOT, true));
+    }
+
+    /**
+     * Reclaims versions no open transaction or snapshot can read, keys whose only version is an
+     * old tombstone, and SSI records no open transaction overlaps. Runs concurrently with readers
+     * and writers without blocking them.
+     *
+     * @return what was reclaimed
+     * @throws IllegalStateException if the database is closed
+     */
+    public VacuumResult vacuum() {
+        store.checkOpen();
+        return store.vacuum();
+    }
+
+    /**
+     * Writes a checkpoint of the current state to the commit log and drops the log segments it
+     * covers; does nothing in memory.
+     *
+     * @throws java.io.UncheckedIOException if the checkpoint could not be written
+     * @throws IllegalStateException if the database is closed or its log failed
+     */
+    public void checkpoint() {
+        store.checkOpen();
+        store.log().checkpoint();
+    }
+
+    /**
+     * A description of how commits are kept, such as {@code "memory"}.
+     *
+     * @return the durability description
+     */
+    public String durability() {
+        return options.durability.describe();
+    }
+
+    /**
+     * Counters for monitoring: commits, aborts by reason, the oldest open snapshot, SSI records.
+     * A racy but cheap reading.
+     *
+     * @return the current statistics
+     * @throws IllegalStateException if the database is closed
+     */
+    public Stats stats() {
+        store.checkOpen();
+        long visible = store.visibleTs();
+        return new Stats(
+                store.commits.sum(),
+                store.writeWriteAborts.sum(),
+                store.dangerousStructureAborts.sum(),
+                visible,
+                store.watermark(),
+                store.snapshots.pinnedCount(),
+                store.index.size(),
+                lastVacuumFailure);
+    }
+
+    /**
+     * A reading of a database's counters (see {@link Database#stats()}).
+     *
+     * @param commits read-write commits so far (including autocommit writes)
+     * @param writeWriteAborts commits refused by first-committer-wins
+     * @param dangerousStructureAborts commits refused by serializable snapshot isolation
+     * @param visibleTimestamp the newest commit timestamp visible to new snapshots
+     * @param oldestSnapshotTimestamp the oldest snapshot any open transaction or snapshot reads
+     *     at (the vacuum watermark); equal to {@code visibleTimestamp} when none is open
+     * @param openSnapshots open transactions and snapshots
+     * @param indexedKeys keys in the index, including those whose latest version is a tombstone
+     *     not yet vacuumed
+     * @param lastVacuumFailure the last exception the background vacuum thread met, or null
+     */
+    public record Stats(
+            long commits,
+            long writeWriteAborts,
+            long dangerousStructureAborts,
+            long visibleTimestamp,
+            long oldestSnapshotTimestamp,
+            int openSnapshots,
+            int indexedKeys,
+            Throwable lastVacuumFailure) {}
+
+    private void backgroundVacuum() {
+        if (store.isClosed()) {
+            return;
+        }
+        try {
+            store.vacuum();
+        } catch (RuntimeException e) {
+            lastVacuumFailure = e; // reported by stats(); the next pass tries again
+        }
+    }
+
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return store.isClosed();
+    }
+
+    /**
+     * Closes the database: stops the background vacuum thread (waiting for a running pass, at
+     * most 10 s), refuses every later operation, then flushes and closes the commit log.
+     * Idempotent. Open transactions can no longer commit.
+     *
+     * @throws java.io.UncheckedIOException if the log's final flush failed
+     */
+    @Override
+    public void close() {
+        if (!store.close()) {
+            return;
+        }
+        if (vacuumService != null) {
+            vacuumService.shutdownNow();
+            try {
+                vacuumService.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        store.log().close();
+    }
+
+    @Override
+    public String toString() {
+        return "Database[" + options.durability.describe() + (isClosed() ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,238 @@
+package dev.varve;
+
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * An iterator over a transaction's view of a key range, in ascending or descending order: the
+ * snapshot's live versions merged with the transaction's write set (own writes win, own removals
+ * hide). Extends the transaction's read set with the range it has traversed so far.
+ */
+final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
+    private final Transaction<K, V> tx;
+    private final Comparator<? super K> cmp;
+    private final Bounds<K> bounds;
+    private final boolean descending;
+    private final long snapshotTs;
+    private final Iterator<Map.Entry<K, VersionChain<V>>> snapshotIterator;
+
+    /** Next live snapshot entry not yet merged, or null. */
+    private K snapshotKey;
+    private V snapshotValue;
+    /** Position in the write set: writes at or before it (in iteration order) are consumed. */
+    private K writePosition;
+    private boolean writePositionSet;
+
+    private Map.Entry<K, V> next;
+    private boolean exhausted;
+    private K lastReturned;
+    private boolean canRemove;
+
+    /** The range read so far, registered in the read set at its first extension; or null. */
+    private KeyRange<K> traversed;
+
+    /*
+     * Implementation notes.
+     *
+     * The snapshot side is a ConcurrentSkipListMap sub-map iterator: weakly consistent, but every
+     * chain it may miss or see twice belongs to a commit above our snapshot (invisible anyway) or
+     * to a tombstone that vacuum removed below every pinned snapshot, so filtering by
+     * valueAt(snapshotTs) gives exactly the snapshot. The write-set side is not an iterator but a
+     * seek (ceiling/higher from the last consumed position) on every step, so puts and removes
+     * made while the cursor is open are seen and no ConcurrentModificationException can arise.
+     *
+     * Read tracking: whenever the cursor looks at a key (peeks it for hasNext, or finds the end),
+     * everything between the start bound and that key has been read; the traversed range grows
+     * to it. An exhausted cursor has read its whole range, which is what makes an empty scan
+     * conflict with a later insert into it (phantom protection).
+     */
+
+    MergeCursor(Transaction<K, V> tx, Bounds<K> bounds, boolean descending) {
+        this.tx = tx;
+        this.cmp = tx.store().comparator;
+        this.bounds = bounds;
+        this.descending = descending;
+        this.snapshotTs = tx.snapshotTimestamp();
+        var part = bounds.of(tx.store().index);
+        this.snapshotIterator = (descending ? part.descendingMap() : part).entrySet().iterator();
+        advanceSnapshot();
+    }
+
+    private void advanceSnapshot() {
+        snapshotKey = null;
+        snapshotValue = null;
+        while (snapshotIterator.hasNext()) {
+            Map.Entry<K, VersionChain<V>> e = snapshotIterator.next();
+            V value = e.getValue().valueAt(snapshotTs);
+            if (value != null) {
+                snapshotKey = e.getKey();
+                snapshotValue = value;
+                return;
+            }
+        }
+    }
+
+    /** The next write-set entry after the consumed position, within bounds, or null. */
+    private Map.Entry<K, Object> peekWrite() {
+        WriteSet<K, V> ws = tx.writeSet();
+        if (ws == null || ws.isEmpty()) {
+            return null;
+        }
+        Map.Entry<K, Object> w;
+        if (writePositionSet) {
+            w = ws.next(writePosition, false, descending);
+        } else if (descending ? bounds.highUnbounded : bounds.lowUnbounded) {
+            w = ws.first(descending);
+        } else {
+            w = descending ? ws.next(bounds.high, bounds.highInclusive, true) : ws.next(bounds.low, bounds.lowInclusive, false);
+        }
+        if (w == null || (descending ? bounds.tooLow(cmp, w.getKey()) : bounds.tooHigh(cmp, w.getKey()))) {
+            return null;
+        }
+        return w;
+    }
+
+    /** Compare in iteration order. */
+    private int order(K a, K b) {
+        int c = cmp.compare(a, b);
+        return descending ? -c : c;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map.Entry<K, V> computeNext() {
+        while (true) {
+            Map.Entry<K, Object> w = peekWrite();
+            if (w == null && snapshotKey == null) {
+                return null;
+            }
+            int c = w == null ? 1 : snapshotKey == null ? -1 : order(w.getKey(), snapshotKey);
+            if (c > 0) { // snapshot entry comes first and no own write shadows it
+                K key = snapshotKey;
+                V value = snapshotValue;
+                advanceSnapshot();
+                return new WritableEntry(key, value);
+            }
+            writePosition = w.getKey();
+            writePositionSet = true;
+            if (c == 0) {
+                advanceSnapshot(); // own write shadows the snapshot's version
+            }
+            if (w.getValue() != WriteSet.TOMBSTONE) {
+                return new WritableEntry(w.getKey(), (V) w.getValue());
+            }
+        }
+    }
+
+    @Override
+    public boolean hasNext() {
+        if (next != null) {
+            return true;
+        }
+        if (exhausted) {
+            return false;
+        }
+        tx.checkActive();
+        next = computeNext();
+        if (next == null) {
+            exhausted = true;
+            recordToEnd();
+            return false;
+        }
+        recordTo(next.getKey());
+        return true;
+    }
+
+    @Override
+    public Map.Entry<K, V> next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        Map.Entry<K, V> result = next;
+        next = null;
+        lastReturned = result.getKey();
+        canRemove = true;
+        return result;
+    }
+
+    /** Removes the last returned key in the transaction (buffered like every write). */
+    @Override
+    public void remove() {
+        if (!canRemove) {
+            throw new IllegalStateException("next() has not been called, or remove() was already called");
+        }
+        canRemove = false;
+        tx.writeThrough(lastReturned, WriteSet.TOMBSTONE);
+    }
+
+    /** The next entry without consuming it (null at the end). */
+    Map.Entry<K, V> peek() {
+        return hasNext() ? next : null;
+    }
+
+    // ---- read tracking ----------------------------------------------------------------------
+
+    private void recordTo(K key) {
+        ReadSet<K> rs = tx.readSet();
+        if (rs == null) {
+            return;
+        }
+        if (traversed == null) {
+            traversed = startRange(key, true);
+            rs.addRange(traversed);
+        } else if (descending) {
+            traversed.low = key;
+            traversed.lowInclusive = true;
+            traversed.lowUnbounded = false;
+        } else {
+            traversed.high = key;
+            traversed.highInclusive = true;
+            traversed.highUnbounded = false;
+        }
+    }
+
+    private void recordToEnd() {
+        ReadSet<K> rs = tx.readSet();
+        if (rs == null) {
+            return;
+        }
+        if (traversed == null) {
+            traversed = new KeyRange<>(bounds.low, bounds.lowInclusive, bounds.lowUnbounded,
+                    bounds.high, bounds.highInclusive, bounds.highUnbounded);
+            rs.addRange(traversed);
+        } else if (descending) {
+            traversed.low = bounds.low;
+            traversed.lowInclusive = bounds.lowInclusive;
+            traversed.lowUnbounded = bounds.lowUnbounded;
+        } else {
+            traversed.high = bounds.high;
+            traversed.highInclusive = bounds.highInclusive;
+            traversed.highUnbounded = bounds.highUnbounded;
+        }
+    }
+
+    /** The range from the start bound to {@code key} inclusive. */
+    private KeyRange<K> startRange(K key, boolean inclusive) {
+        if (descending) {
+            return new KeyRange<>(key, inclusive, false, bounds.high, bounds.highInclusive, bounds.highUnbounded);
+        }
+        return new KeyRange<>(bounds.low, bounds.lowInclusive, bounds.lowUnbounded, key, inclusive, false);
+    }
+
+    /** An iterator entry whose {@code setValue} writes through to the transaction. */
+    private final class WritableEntry extends java.util.AbstractMap.SimpleEntry<K, V> {
+        private static final long serialVersionUID = 1L;
+
+        WritableEntry(K key, V value) {
+            super(key, value);
+        }
+
+        @Override
+        public V setValue(V value) {
+            java.util.Objects.requireNonNull(value, "value");
+            tx.writeThrough(getKey(), value);
+            return super.setValue(value);
+        }
+    }
+}

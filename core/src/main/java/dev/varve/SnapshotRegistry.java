@@ -1,0 +1,140 @@
+package dev.varve;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * The snapshot timestamps of every open transaction and snapshot view, from which vacuum computes
+ * the watermark (the oldest snapshot any of them can still read at).
+ *
+ * <p>Thread-safe and lock-free: {@link #pin} and {@link #unpin} are a CAS and a release store on
+ * one padded slot; {@link #oldestPinned} scans the slots.
+ */
+final class SnapshotRegistry {
+    private static final int SLOTS = 128;
+    /** Longs between two used slots: 64-byte spacing so neighbouring pins do not share a line. */
+    private static final int STRIDE = 8;
+    private static final long FREE = 0L;
+
+    /** Slot i*STRIDE holds snapshotTs + 1 of a pinned snapshot, or FREE. */
+    private final AtomicLongArray slots = new AtomicLongArray(SLOTS * STRIDE);
+    /** Pins that found every probed slot taken: token -> snapshot timestamp. */
+    private final ConcurrentHashMap<Object, Long> overflow = new ConcurrentHashMap<>();
+
+    /*
+     * Implementation notes.
+     *
+     * A pin is published with a volatile CAS and withdrawn with a release store. The pin/vacuum
+     * handshake that keeps a just-taken snapshot from being reclaimed is in Store#pinSnapshot:
+     * the pinner publishes its slot, then reads the vacuum horizon; vacuum raises the horizon,
+     * then scans the slots. Both sides use sequentially consistent accesses (volatile CAS and
+     * getVolatile), so at least one of them sees the other (Dekker), and a pin that vacuum
+     * missed sees a horizon above its timestamp and retries at a newer one.
+     *
+     * Probing starts at a random slot and looks at PROBES slots, so pins from many threads rarely
+     * collide and a full table costs a bounded walk before the overflow map takes over.
+     */
+    private static final int PROBES = 8;
+
+    /**
+     * Pins {@code snapshotTs}.
+     *
+     * @return the token to pass to {@link #unpin}: a slot index, or an overflow token
+     */
+    Object pin(long snapshotTs) {
+        int start = ThreadLocalRandom.current().nextInt(SLOTS);
+        for (int i = 0; i < PROBES; i++) {
+            int slot = (start + i) & (SLOTS - 1);
+            int index = slot * STRIDE;
+            if (slots.get(index) == FREE && slots.compareAndSet(index, FREE, snapshotTs + 1)) {
+                return SLOT_TOKENS[slot];
+            }
+        }
+        Object token = new Object();
+        overflow.put(token, snapshotTs);
+        return token;
+    }
+
+    /** Moves an existing pin to a newer snapshot timestamp (after a lost race with vacuum). */
+    void repin(Object token, long snapshotTs) {
+        if (token instanceof SlotToken) {
+            slots.set(((SlotToken) token).slot * STRIDE, snapshotTs + 1);
+        } else {
+            overflow.put(token, snapshotTs);
+        }
+    }
+
+    /** Withdraws a pin; the snapshot may be reclaimed by the next vacuum. */
+    void unpin(Object token) {
+        if (token instanceof SlotToken) {
+            slots.setRelease(((SlotToken) token).slot * STRIDE, FREE);
+        } else {
+            overflow.remove(token);
+        }
+    }
+
+    /**
+     * The oldest pinned snapshot timestamp, or {@code ceiling} if nothing older is pinned.
+     *
+     * @param ceiling the value to return when no pin is older (the current visible timestamp)
+     */
+    long oldestPinned(long ceiling) {
+        long oldest = ceiling;
+        for (int slot = 0; slot < SLOTS; slot++) {
+            long encoded = slots.get(slot * STRIDE);
+            if (encoded != FREE && encoded - 1 < oldest) {
+                oldest = encoded - 1;
+            }
+        }
+        for (Long ts : overflow.values()) {
+            if (ts < oldest) {
+                oldest = ts;
+            }
+        }
+        return oldest;
+    }
+
+    /** Whether any snapshot older than {@code snapshotTs} is pinned right now. */
+    boolean anyPinnedBelow(long snapshotTs) {
+        for (int slot = 0; slot < SLOTS; slot++) {
+            long encoded = slots.get(slot * STRIDE);
+            if (encoded != FREE && encoded - 1 < snapshotTs) {
+                return true;
+            }
+        }
+        for (Long ts : overflow.values()) {
+            if (ts < snapshotTs) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How many snapshots are pinned right now (a racy count, for statistics). */
+    int pinnedCount() {
+        int count = 0;
+        for (int slot = 0; slot < SLOTS; slot++) {
+            if (slots.get(slot * STRIDE) != FREE) {
+                count++;
+            }
+        }
+        return count + overflow.size();
+    }
+
+    private static final SlotToken[] SLOT_TOKENS = new SlotToken[SLOTS];
+
+    static {
+        for (int i = 0; i < SLOTS; i++) {
+            SLOT_TOKENS[i] = new SlotToken(i);
+        }
+    }
+
+    private static final class SlotToken {
+        final int slot;
+
+        SlotToken(int slot) {
+            this.slot = slot;
+        }
+    }
+}

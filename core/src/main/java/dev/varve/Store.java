@@ -1,0 +1,455 @@
+package dev.varve;
+
+import dev.varve.spi.CommitLog;
+import dev.varve.spi.CommitRecord;
+import dev.varve.spi.StoreAccess;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+
+/**
+ * The multi-version store behind a {@link Database}: the versioned index, the commit clock, the
+ * visible timestamp, the registry of pinned snapshots, and the commit critical section.
+ *
+ * <p>Thread-safe. Reads never lock; commits of read-write transactions serialize on one short
+ * critical section that holds no I/O.
+ */
+final class Store<K, V> implements StoreAccess<K, V> {
+    final Comparator<? super K> comparator;
+    final ConcurrentSkipListMap<K, VersionChain<V>> index;
+    final SnapshotRegistry snapshots = new SnapshotRegistry();
+    final SsiValidator<K, V> ssi;
+
+    private final ReentrantLock commitLock = new ReentrantLock();
+    /** Largest commit timestamp handed out; guarded by commitLock. */
+    private long lastCommitTs;
+    /** Every commit with commitTs <= visibleTs is fully installed. */
+    private volatile long visibleTs;
+    /** Vacuum may have cut versions only a snapshot below this could read. */
+    private volatile long vacuumHorizon;
+
+    private CommitLog<K, V> log;
+    private volatile Throwable logFailure;
+    private volatile boolean recovering = true;
+    private volatile String closedBy;
+
+    final LongAdder commits = new LongAdder();
+    final LongAdder writeWriteAborts = new LongAdder();
+    final LongAdder dangerousStructureAborts = new LongAdder();
+
+    /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
+    final Comparator<? super K> userComparator;
+
+    @SuppressWarnings("unchecked")
+    Store(Comparator<? super K> userComparator, int maxRetainedSsiRecords) {
+        this.userComparator = userComparator;
+        this.comparator = userComparator != null
+                ? userComparator
+                : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
+        this.index = new ConcurrentSkipListMap<>(comparator);
+        this.ssi = new SsiValidator<>(this, maxRetainedSsiRecords);
+    }
+
+    /*
+     * Implementation notes.
+     *
+     * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
+     * it and is advanced, still under commitLock, only after every version of the commit is linked
+     * and its record handed to the log. A snapshot is one volatile read of visibleTs, so a reader
+     * sees all of a commit or none of it: versions with commitTs > snapshotTs are skipped.
+     *
+     * Commit of a read-write transaction T (snapshot s), all under commitLock:
+     *   1. write-write: for each key T writes, if the chain head's commitTs > s, abort
+     *      (first-committer-wins). Heads only change under this lock (or to REMOVED by vacuum,
+     *      which only replaces a tombstone older than every snapshot), so the check is stable;
+     *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
+     *      committed transactions and asks the conflict graph whether T completes a dangerous
+     *      structure;
+     *   3. c = ++lastCommitTs; log.append(record) (may refuse: nothing is linked yet); link one
+     *      version per written key with casHead; visibleTs = c  <- linearization point of the
+     *      commit: every new snapshot sees all of T.
+     * The lock makes the check-then-install of concurrent committers a total order, which is
+     * what first-committer-wins and the "later committer records the edge" rule of the SSI graph
+     * rely on (the FluxMap trap: unordered validation lets two committers miss each other).
+     * Durability is waited for outside the lock.
+     *
+     * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
+     * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
+     * (see SnapshotRegistry). A pin that loses the race retries at a newer snapshot. Unpinned
+     * readers (autocommit get) instead re-read when they found nothing at a snapshot below the
+     * horizon, since only then can a cut tail have hidden their version.
+     */
+
+    // ---- timestamps and snapshots -------------------------------------------------------
+
+    long visibleTs() {
+        return visibleTs;
+    }
+
+    long vacuumHorizon() {
+        return vacuumHorizon;
+    }
+
+    /** Pins a fresh snapshot for {@code owner}; returns its timestamp via {@link Pinned}. */
+    Pinned pinSnapshot() {
+        long ts = visibleTs;
+        Object token = snapshots.pin(ts);
+        while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin
+            ts = visibleTs;
+            snapshots.repin(token, ts);
+        }
+        return new Pinned(token, ts);
+    }
+
+    record Pinned(Object token, long snapshotTs) {}
+
+    void unpin(Object token) {
+        snapshots.unpin(token);
+    }
+
+    /** The oldest snapshot any open transaction or view can read at. */
+    long watermark() {
+        return snapshots.oldestPinned(visibleTs);
+    }
+
+    // ---- reads ---------------------------------------------------------------------------
+
+    /** The value of {@code key} at {@code snapshotTs} for a pinned snapshot, or null. */
+    V read(K key, long snapshotTs) {
+        VersionChain<V> chain = index.get(key);
+        return chain == null ? null : chain.valueAt(snapshotTs);
+    }
+
+    /** The latest committed value of {@code key}, without pinning a snapshot. */
+    V readLatest(K key) {
+        while (true) {
+            long ts = visibleTs;
+            VersionChain<V> chain = index.get(key);
+            V value = chain == null ? null : chain.valueAt(ts);
+            if (value != null || vacuumHorizon <= ts) {
+                return value;
+            }
+            // Found nothing below the vacuum horizon: a cut tail may have hidden it; re-read.
+        }
+    }
+
+    // ---- state ---------------------------------------------------------------------------
+
+    void checkOpen() {
+        String by = closedBy;
+        if (by != null) {
+            throw new IllegalStateException("database is closed" + by);
+        }
+    }
+
+    void checkWritable() {
+        checkOpen();
+        Throwable failure = logFailure;
+        if (failure != null) {
+            throw new IllegalStateException(
+                    "database is read-only: the commit log failed (" + failure + "); reopen it", failure);
+        }
+    }
+
+    boolean isClosed() {
+        return closedBy != null;
+    }
+
+    void attachLog(CommitLog<K, V> log) {
+        this.log = log;
+        this.recovering = false;
+    }
+
+    CommitLog<K, V> log() {
+        return log;
+    }
+
+    /**
+     * Marks the store closed under the commit lock, so no commit is left half-installed.
+     *
+     * @return true if this call closed it, false if it was already closed
+     */
+    boolean close() {
+        commitLock.lock();
+        try {
+            if (closedBy != null) {
+                return false;
+            }
+            closedBy = "";
+            return true;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /** Marks the log failed: later writes refuse with {@code failure} as the cause. */
+    void failLog(Throwable failure) {
+        if (logFailure == null) {
+            logFailure = failure;
+        }
+    }
+
+    // ---- commit --------------------------------------------------------------------------
+
+    /**
+     * Commits a read-write transaction: validates, installs, hands the record to the log.
+     *
+     * @return the log's durability future, completed when the commit is as durable as configured
+     * @throws SerializationFailureException if validation refuses it (nothing was installed)
+     */
+    CompletableFuture<Void> commit(Transaction<K, V> tx) {
+        WriteSet<K, V> writes = tx.writeSet();
+        commitLock.lock();
+        try {
+            checkWritable();
+            long snapshotTs = tx.snapshotTimestamp();
+            List<K> conflicts = null;
+            for (int i = 0; i < writes.size(); i++) {
+                K key = writes.key(i);
+                VersionChain<V> chain = index.get(key);
+                Version<V> head = chain == null ? null : chain.getHeadAcquire();
+                if (head != null && head.commitTs > snapshotTs) {
+                    if (conflicts == null) {
+                        conflicts = new ArrayList<>();
+                    }
+                    conflicts.add(key);
+                }
+            }
+            if (conflicts != null) {
+                writeWriteAborts.increment();
+                throw new SerializationFailureException(
+                        SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
+                        conflicts,
+                        "write-write conflict: keys " + conflicts + " were committed by another transaction after"
+                                + " this transaction's snapshot " + snapshotTs + " (first committer wins)");
+            }
+            SsiValidator.Edges edges = null;
+            if (tx.tracksReads()) {
+                edges = ssi.validate(tx); // throws SerializationFailureException
+            }
+            long commitTs = lastCommitTs + 1;
+            CompletableFuture<Void> durable = log.append(writes.toRecord(commitTs)); // may refuse
+            lastCommitTs = commitTs;
+            for (int i = 0; i < writes.size(); i++) {
+                install(writes.key(i), writes.value(i), commitTs);
+            }
+            if (edges != null) {
+                ssi.record(tx, commitTs, edges);
+            }
+            visibleTs = commitTs; // linearization point: the whole commit becomes visible
+            commits.increment();
+            tx.committedAt(commitTs);
+            return durable;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * Records a read-only SERIALIZABLE transaction with the conflict graph (it may be the T1 of a
+     * dangerous structure that a later pivot completes) after checking it is not already one.
+     */
+    void commitReadOnly(Transaction<K, V> tx) {
+        commitLock.lock();
+        try {
+            checkOpen();
+            SsiValidator.Edges edges = ssi.validateReadOnly(tx); // throws SerializationFailureException
+            long commitTs = ++lastCommitTs; // a graph identity only: no version carries it
+            ssi.recordReadOnly(tx, commitTs, edges);
+            visibleTs = commitTs;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * Applies a single-key write atomically at the latest state: {@code decide} sees the latest
+     * committed value (or null) and returns the new value, {@link WriteSet#TOMBSTONE} to remove,
+     * or null to write nothing. Never aborts: it runs entirely inside the commit critical section.
+     *
+     * @return the previous latest value, and the durability future (null if nothing was written)
+     */
+    AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
+        CompletableFuture<Void> durable;
+        V previous;
+        commitLock.lock();
+        try {
+            checkWritable();
+            VersionChain<V> chain = index.get(key);
+            Version<V> head = chain == null ? null : chain.getHeadAcquire();
+            previous = head == null ? null : head.value; // REMOVED has a null value: absent
+            Object update = decide.apply(previous);
+            if (update == null) {
+                return new AutocommitResult<>(previous, null);
+            }
+            @SuppressWarnings("unchecked")
+            V value = update == WriteSet.TOMBSTONE ? null : (V) update;
+            if (value == null && previous == null) {
+                return new AutocommitResult<>(null, null); // removing an absent key writes nothing
+            }
+            long commitTs = lastCommitTs + 1;
+            durable = log.append(new SingleWrite<>(commitTs, key, value));
+            lastCommitTs = commitTs;
+            install(key, value, commitTs);
+            visibleTs = commitTs; // linearization point
+            commits.increment();
+        } finally {
+            commitLock.unlock();
+        }
+        return new AutocommitResult<>(previous, durable);
+    }
+
+    record AutocommitResult<V>(V previous, CompletableFuture<Void> durable) {}
+
+    /** Links a new version of {@code key}; caller holds commitLock (or is the recovering thread). */
+    private void install(K key, V value, long commitTs) {
+        while (true) {
+            VersionChain<V> chain = index.get(key);
+            if (chain == null) {
+                if (value == null) {
+                    return; // a tombstone for a key no snapshot holds: nothing to hide
+                }
+                if (index.putIfAbsent(key, new VersionChain<>(new Version<>(value, commitTs, null))) == null) {
+                    return; // linearization point: the chain (and its version) is in the index
+                }
+                continue;
+            }
+            Version<V> head = chain.getHeadAcquire();
+            if (head == (Object) VersionChain.REMOVED) {
+                index.remove(key, chain); // help vacuum finish, then start a fresh chain
+                continue;
+            }
+            if (chain.casHead(head, new Version<>(value, commitTs, head))) {
+                return;
+            }
+            // Only vacuum's REMOVED swap can beat us here; loop to see it.
+        }
+    }
+
+    // ---- vacuum --------------------------------------------------------------------------
+
+    /**
+     * Unlinks every version no pinned snapshot can read and drops keys whose only version is a
+     * tombstone below the watermark. Runs concurrently with readers and committers.
+     *
+     * @return what was reclaimed
+     */
+    VacuumResult vacuum() {
+        long horizon = visibleTs;
+        if (horizon > vacuumHorizon) {
+            vacuumHorizon = horizon; // published before scanning pins: see SnapshotRegistry notes
+        }
+        long watermark = snapshots.oldestPinned(horizon);
+        long versions = 0;
+        long keys = 0;
+        for (Map.Entry<K, VersionChain<V>> e : index.entrySet()) {
+            VersionChain<V> chain = e.getValue();
+            Version<V> head = chain.getHeadAcquire();
+            if (head == (Object) VersionChain.REMOVED) {
+                continue;
+            }
+            Version<V> keeper = head;
+            while (keeper != null && keeper.commitTs > watermark) {
+                keeper = keeper.getOlderAcquire();
+            }
+            if (keeper == null) {
+                continue;
+            }
+            for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
+                versions++;
+            }
+            if (keeper.getOlderAcquire() != null) {
+                keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+            }
+            if (keeper == head && keeper.isTombstone()) {
+                @SuppressWarnings("unchecked")
+                Version<V> removed = (Version<V>) (Version<?>) VersionChain.REMOVED;
+                if (chain.casHead(head, removed)) { // fails if a committer linked a newer version
+                    index.remove(e.getKey(), chain);
+                    versions++;
+                    keys++;
+                }
+            }
+        }
+        int ssiRecords;
+        commitLock.lock(); // the conflict graph is only ever touched under the commit lock
+        try {
+            ssiRecords = ssi.prune(watermark);
+        } finally {
+            commitLock.unlock();
+        }
+        return new VacuumResult(versions, keys, ssiRecords, watermark);
+    }
+
+    // ---- StoreAccess (recovery and checkpoints) -------------------------------------------
+
+    @Override
+    public void replay(long commitTimestamp, K key, V value) {
+        if (!recovering) {
+            throw new IllegalStateException("replay is only allowed while the database is being opened");
+        }
+        java.util.Objects.requireNonNull(key, "key");
+        if (commitTimestamp < lastCommitTs) {
+            throw new IllegalStateException("replayed commit timestamp " + commitTimestamp
+                    + " is below the last replayed one, " + lastCommitTs);
+        }
+        lastCommitTs = commitTimestamp;
+        install(key, value, commitTimestamp);
+        visibleTs = commitTimestamp;
+    }
+
+    @Override
+    public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
+        checkOpen();
+        Pinned pin = pinSnapshot();
+        try {
+            long ts = pin.snapshotTs();
+            for (Map.Entry<K, VersionChain<V>> e : index.entrySet()) {
+                V value = e.getValue().valueAt(ts);
+                if (value != null) {
+                    consumer.accept(e.getKey(), value);
+                }
+            }
+            return ts;
+        } finally {
+            unpin(pin.token());
+        }
+    }
+
+    @Override
+    public Comparator<? super K> comparator() {
+        return comparator;
+    }
+
+    // ---- statistics ----------------------------------------------------------------------
+
+    long lastCommitTsRacy() {
+        return visibleTs;
+    }
+
+    /** A commit record holding one write (autocommit). */
+    private record SingleWrite<K, V>(long commitTimestamp, K key, V value) implements CommitRecord<K, V> {
+        @Override
+        public int size() {
+            return 1;
+        }
+
+        @Override
+        public K key(int i) {
+            java.util.Objects.checkIndex(i, 1);
+            return key;
+        }
+
+        @Override
+        public V value(int i) {
+            java.util.Objects.checkIndex(i, 1);
+            return value;
+        }
+    }
+}

@@ -1,0 +1,439 @@
+package dev.varve;
+
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * A transaction over a {@link Database}: reads from one snapshot taken at {@link
+ * Database#begin(Isolation)}, buffers its writes until {@link #commit()}, and sees its own writes
+ * everywhere (point reads, scans, {@link #asMap()} views).
+ *
+ * <p><b>Thread-safety.</b> A transaction is used by one thread at a time (it may move between
+ * threads, with a happens-before edge between uses, as an executor provides). Different
+ * transactions run fully concurrently; readers never block writers.
+ *
+ * <p><b>Life cycle.</b> Active until {@link #commit()}, {@link #rollback()} or {@link #close()}.
+ * After that, reads, writes and {@code commit()} throw {@link IllegalStateException}, while
+ * {@code rollback()} and {@code close()} do nothing. {@code close()} of an uncommitted
+ * transaction rolls it back, so {@code try (var tx = db.begin()) { ...; tx.commit(); }} never
+ * leaks one. A transaction pins its snapshot (vacuum keeps every version it can read) until it
+ * finishes: do not leave one open.
+ *
+ * <p><b>Nulls.</b> Keys and values are never {@code null}: passing one throws {@link
+ * NullPointerException}.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public final class Transaction<K, V> implements AutoCloseable {
+    private enum State {
+        ACTIVE,
+        COMMITTED,
+        ROLLED_BACK
+    }
+
+    private final Store<K, V> store;
+    private final Isolation isolation;
+    private final boolean readOnlyView;
+    private final long snapshotTs;
+    @SuppressWarnings("unused") // accessed through PIN_TOKEN
+    private volatile Object pinToken;
+    private WriteSet<K, V> writeSet;
+    /** Non-null only for SERIALIZABLE transactions, which track what they read. */
+    private final ReadSet<K> readSet;
+    private State state = State.ACTIVE;
+    private long commitTs = -1;
+    private TransactionMap<K, V> mapView;
+
+    Transaction(Store<K, V> store, Isolation isolation, boolean readOnlyView) {
+        this.store = store;
+        this.isolation = isolation;
+        this.readOnlyView = readOnlyView;
+        Store.Pinned pinned = store.pinSnapshot();
+        this.pinToken = pinned.token();
+        this.snapshotTs = pinned.snapshotTs();
+        this.readSet = isolation == Isolation.SERIALIZABLE ? new ReadSet<>(store.comparator) : null;
+    }
+
+    // ---- reads ---------------------------------------------------------------------------
+
+    /**
+     * The value of {@code key} in this transaction: its own latest write if it wrote the key,
+     * otherwise the value committed at or before the snapshot.
+     *
+     * @param key the key
+     * @return the value, or {@code null} if the key is absent (or removed by this transaction)
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     */
+    public V get(K key) {
+        Objects.requireNonNull(key, "key");
+        checkActive();
+        return read(key);
+    }
+
+    /**
+     * Whether {@code key} has a value in this transaction (see {@link #get}).
+     *
+     * @param key the key
+     * @return true if {@link #get} would return a value
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     */
+    public boolean containsKey(K key) {
+        return get(key) != null;
+    }
+
+    // ---- writes --------------------------------------------------------------------------
+
+    /**
+     * Sets {@code key} to {@code value} when this transaction commits. A blind write: it reads
+     * nothing, so it adds nothing to the read set (use {@code asMap().put} to also learn the
+     * previous value).
+     *
+     * @param key the key
+     * @param value the value
+     * @throws NullPointerException if {@code key} or {@code value} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public void put(K key, V value) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, "value");
+        checkWritable();
+        store.comparator.compare(key, key); // fail fast on keys the index cannot order
+        writes().put(key, value);
+    }
+
+    /**
+     * Removes {@code key} when this transaction commits (nothing happens if it is absent then). A
+     * blind write, like {@link #put}.
+     *
+     * @param key the key
+     * @throws NullPointerException if {@code key} is null
+     * @throws ClassCastException if {@code key} cannot be compared with the database's keys
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public void remove(K key) {
+        Objects.requireNonNull(key, "key");
+        checkWritable();
+        store.comparator.compare(key, key);
+        writes().put(key, WriteSet.TOMBSTONE);
+    }
+
+    /**
+     * A {@link NavigableMap} view of this transaction: reads see the snapshot merged with this
+     * transaction's writes, writes ({@code put}, {@code remove}, iterator {@code remove}, entry
+     * {@code setValue}, {@code pollFirstEntry}, ...) are buffered in the transaction. Sub-map,
+     * head/tail and descending views are views of the same transaction.
+     *
+     * <p>Iterators are consistent with the snapshot (never see other transactions' commits), see
+     * this transaction's writes made while they are open, and never throw {@link
+     * java.util.ConcurrentModificationException}. Every range a scan traverses — including one
+     * that turns out empty — is recorded in a SERIALIZABLE transaction's read set, so an insert
+     * into it by a concurrent transaction (a phantom) is detected at commit. {@code size()}
+     * traverses the whole view. The view is valid only while the transaction is active.
+     *
+     * @return the view (the same instance on every call); nulls are rejected as by {@link
+     *     java.util.concurrent.ConcurrentSkipListMap}
+     * @throws IllegalStateException if this transaction has finished
+     */
+    public NavigableMap<K, V> asMap() {
+        checkActive();
+        if (mapView == null) {
+            mapView = new TransactionMap<>(this);
+        }
+        return mapView;
+    }
+
+    // ---- completion ----------------------------------------------------------------------
+
+    /**
+     * Commits: validates against concurrent commits, then makes every write visible atomically
+     * to snapshots taken afterwards, and waits until the commit is as durable as the database is
+     * configured (at once in memory; after the group's write under {@code RELAXED}; after {@code
+     * fsync} under {@code FULL}). Effects of a transaction whose {@code commit()} returned
+     * happen-before every read in a snapshot taken afterwards.
+     *
+     * <p>A read-only transaction commits without validation unless it is SERIALIZABLE and a
+     * concurrent commit could make it part of a dangerous structure.
+     *
+     * @throws SerializationFailureException if the commit would break isolation (the
+     *     transaction is then rolled back; run it again from a new snapshot)
+     * @throws TransactionException if the commit log failed: the commit may be visible in memory
+     *     but is not durable, and the database refuses further writes
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     *     or read-only after a log failure
+     */
+    public void commit() {
+        CompletableFuture<Void> durable = commitInternal();
+        if (durable != null) {
+            try {
+                durable.join();
+            } catch (CompletionException e) {
+                throw new TransactionException(
+                        "commit " + commitTs + " is not durable: the commit log failed", e.getCause());
+            }
+        }
+    }
+
+    /**
+     * Commits like {@link #commit()} without blocking the calling thread on durability: the
+     * returned future completes with the commit timestamp once the commit is as durable as
+     * configured. Validation runs on the calling thread.
+     *
+     * @return a future of the commit timestamp; completed exceptionally with {@link
+     *     SerializationFailureException} if validation refused the commit, or with {@link
+     *     TransactionException} if the log failed
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     *     (thrown, not put into the future: it is a bug in the caller)
+     */
+    public CompletableFuture<Long> commitAsync() {
+        CompletableFuture<Void> durable;
+        try {
+            durable = commitInternal();
+        } catch (TransactionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        long ts = commitTs;
+        if (durable == null || (durable.isDone() && !durable.isCompletedExceptionally())) {
+            return CompletableFuture.completedFuture(ts);
+        }
+        return durable.handle((ok, failure) -> {
+            if (failure != null) {
+                Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+                throw new TransactionException("commit " + ts + " is not durable: the commit log failed", cause);
+            }
+            return ts;
+        });
+    }
+
+    /** Validates and installs; returns the durability future, or null for a read-only commit. */
+    private CompletableFuture<Void> commitInternal() {
+        checkActive();
+        if (readOnlyView) {
+            throw new UnsupportedOperationException("a snapshot is read-only");
+        }
+        try {
+            if (writeSet == null || writeSet.isEmpty()) {
+                // A read-only SERIALIZABLE transaction can be the T1 of a dangerous structure
+                // that a concurrent transaction completes later, so it is validated and
+                // recorded unless no commit happened since its snapshot and no older snapshot
+                // (a possible pivot) is still open.
+                if (readSet != null && !readSet.isEmpty()
+                        && (store.visibleTs() != snapshotTs || store.snapshots.anyPinnedBelow(snapshotTs))) {
+                    store.commitReadOnly(this);
+                }
+                commitTs = snapshotTs;
+                finish(State.COMMITTED);
+                return null;
+            }
+            CompletableFuture<Void> durable = store.commit(this);
+            finish(State.COMMITTED);
+            return durable;
+        } catch (RuntimeException e) {
+            finish(State.ROLLED_BACK);
+            throw e;
+        }
+    }
+
+    /**
+     * Discards every write and finishes the transaction. Does nothing if it already finished.
+     */
+    public void rollback() {
+        if (state == State.ACTIVE) {
+            finish(State.ROLLED_BACK);
+        }
+    }
+
+    /** Rolls back if still active (see {@link #rollback()}); does nothing otherwise. */
+    @Override
+    public void close() {
+        rollback();
+    }
+
+    private void finish(State end) {
+        state = end;
+        releasePin();
+    }
+
+    /** Withdraws the snapshot pin once; safe to call from a cleaner thread as well. */
+    void releasePin() {
+        Object token = PIN_TOKEN.getAndSet(this, null);
+        if (token != null) {
+            store.unpin(token);
+        }
+    }
+
+    private static final java.lang.invoke.VarHandle PIN_TOKEN;
+
+    static {
+        try {
+            PIN_TOKEN = java.lang.invoke.MethodHandles.lookup()
+                    .findVarHandle(Transaction.class, "pinToken", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // ---- properties ----------------------------------------------------------------------
+
+    /**
+     * Whether this transaction has written nothing (so far).
+     *
+     * @return true while the write set is empty
+     */
+    public boolean isReadOnly() {
+        return writeSet == null || writeSet.isEmpty();
+    }
+
+    /**
+     * Whether this transaction can still be used (not committed, not rolled back).
+     *
+     * @return true while active
+     */
+    public boolean isActive() {
+        return state == State.ACTIVE;
+    }
+
+    /**
+     * The isolation level this transaction runs at.
+     *
+     * @return the isolation level
+     */
+    public Isolation isolation() {
+        return isolation;
+    }
+
+    /**
+     * The snapshot timestamp: this transaction sees exactly the commits whose commit timestamp is
+     * at or below it.
+     *
+     * @return the snapshot timestamp (0 for an empty database)
+     */
+    public long snapshotTimestamp() {
+        return snapshotTs;
+    }
+
+    /**
+     * The commit timestamp, which orders this transaction among all commits: for a read-write
+     * transaction, the timestamp at which its writes became visible; for a read-only one, its
+     * snapshot timestamp (where it serializes).
+     *
+     * @return the commit timestamp
+     * @throws IllegalStateException if the transaction has not committed successfully
+     */
+    public long commitTimestamp() {
+        if (state != State.COMMITTED) {
+            throw new IllegalStateException("transaction " + describeState() + ": it has no commit timestamp");
+        }
+        return commitTs;
+    }
+
+    @Override
+    public String toString() {
+        return "Transaction[" + isolation + ", snapshot " + snapshotTs + ", " + describeState() + "]";
+    }
+
+    // ---- package-private machinery used by Store, SsiValidator and the views -----------------
+
+    WriteSet<K, V> writeSet() {
+        return writeSet;
+    }
+
+    ReadSet<K> readSet() {
+        return readSet;
+    }
+
+    boolean tracksReads() {
+        return readSet != null && !readSet.isEmpty();
+    }
+
+    Store<K, V> store() {
+        return store;
+    }
+
+    boolean isReadOnlyView() {
+        return readOnlyView;
+    }
+
+    void committedAt(long ts) {
+        commitTs = ts;
+    }
+
+    private WriteSet<K, V> writes() {
+        if (writeSet == null) {
+            writeSet = new WriteSet<>(store.comparator);
+        }
+        return writeSet;
+    }
+
+    /** Reads {@code key} through the write set, recording a snapshot read. Caller checked state. */
+    @SuppressWarnings("unchecked")
+    V read(K key) {
+        if (writeSet != null) {
+            Object own = writeSet.get(key);
+            if (own != null) {
+                return own == WriteSet.TOMBSTONE ? null : (V) own;
+            }
+        }
+        V value = store.read(key, snapshotTs);
+        if (readSet != null) {
+            readSet.addKey(key);
+        }
+        return value;
+    }
+
+    /** Buffers a write from a view; returns the previous value as this transaction sees it. */
+    V writeThrough(K key, Object valueOrTombstone) {
+        checkWritable();
+        V previous = read(key);
+        writes().put(key, valueOrTombstone);
+        return previous;
+    }
+
+    /** A merged cursor over the snapshot and the write set, in natural-order bounds. */
+    MergeCursor<K, V> cursor(Bounds<K> bounds, boolean descending) {
+        checkActive();
+        return new MergeCursor<>(this, bounds, descending);
+    }
+
+    void checkActive() {
+        if (state != State.ACTIVE) {
+            throw new IllegalStateException(readOnlyView
+                    ? "snapshot is closed"
+                    : "transaction " + describeState() + ": it cannot be used any more");
+        }
+        store.checkOpen();
+    }
+
+    private void checkWritable() {
+        if (readOnlyView) {
+            throw new UnsupportedOperationException("a snapshot is read-only");
+        }
+        checkActive();
+    }
+
+    private String describeState() {
+        switch (state) {
+            case COMMITTED:
+                return "already committed";
+            case ROLLED_BACK:
+                return "already rolled back";
+            default:
+                return "active";
+        }
+    }
+
+    /** An immutable entry with the transaction's view of a key, returned by navigation methods. */
+    static <K, V> Map.Entry<K, V> entry(K key, V value) {
+        return new java.util.AbstractMap.SimpleImmutableEntry<>(key, value);
+    }
+}
