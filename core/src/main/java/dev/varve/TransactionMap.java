@@ -62,6 +62,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     public V put(K key, V value) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
+        checkWritable();
         if (!bounds.inRange(cmp, key)) {
             throw new IllegalArgumentException("key out of range: " + key);
         }
@@ -71,13 +72,10 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     @Override
     public V remove(Object key) {
         K k = key(key);
+        checkWritable();
         if (!bounds.inRange(cmp, k)) {
             return null;
         }
-        if (tx.isReadOnlyView()) {
-            throw new UnsupportedOperationException("a snapshot is read-only");
-        }
-        tx.checkActive();
         V previous = tx.read(k);
         if (previous != null) {
             tx.writeThrough(k, WriteSet.TOMBSTONE);
@@ -101,6 +99,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     @Override
     public void clear() {
+        checkWritable();
         for (Iterator<Map.Entry<K, V>> it = tx.cursor(bounds, descending); it.hasNext(); ) {
             it.next();
             it.remove();
@@ -202,12 +201,25 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     @Override
     public Map.Entry<K, V> pollFirstEntry() {
+        checkWritable();
         return poll(firstEntry());
     }
 
     @Override
     public Map.Entry<K, V> pollLastEntry() {
+        checkWritable();
         return poll(lastEntry());
+    }
+
+    /**
+     * Rejects a write through a read-only snapshot whether or not it would change anything (as an
+     * unmodifiable map does: {@code pollFirstEntry()} of an empty snapshot still throws).
+     */
+    private void checkWritable() {
+        if (tx.isReadOnlyView()) {
+            throw new UnsupportedOperationException("a snapshot is read-only");
+        }
+        tx.checkActive();
     }
 
     private Map.Entry<K, V> poll(Map.Entry<K, V> e) {
