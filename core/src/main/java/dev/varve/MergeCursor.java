@@ -112,6 +112,10 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
                 K key = snapshotKey;
                 V value = snapshotValue;
                 advanceSnapshot();
+                // Consumed up to key on the write side too: a write made to key later (setValue,
+                // put through the map) must not make the cursor return key a second time.
+                writePosition = key;
+                writePositionSet = true;
                 return new WritableEntry(key, value);
             }
             writePosition = w.getKey();

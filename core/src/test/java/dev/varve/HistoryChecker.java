@@ -25,6 +25,7 @@ final class HistoryChecker {
         final Map<Integer, Long> reads = new HashMap<>(); // key -> writer id, -1 if absent
         final List<int[]> scans = new ArrayList<>(); // [low, high) ranges scanned
         final List<Integer> writes = new ArrayList<>();
+        final Map<Integer, Long> writtenValues = new HashMap<>(); // optional, for invariant replay
 
         Txn(long id) {
             this.id = id;
