@@ -643,6 +643,7 @@ public final class Database<K, V> implements AutoCloseable {
                 store.watermark(),
                 store.snapshots.pinnedCount(),
                 store.index.size(),
+                store.ssiRetainedRecords(),
                 lastVacuumFailure);
     }
 
@@ -658,6 +659,8 @@ public final class Database<K, V> implements AutoCloseable {
      * @param openSnapshots open transactions and snapshots
      * @param indexedKeys keys in the index, including those whose latest version is a tombstone
      *     not yet vacuumed
+     * @param ssiRecords committed-transaction records the SSI conflict graph keeps (at most the
+     *     configured {@code maxRetainedSsiRecords} plus one summary)
      * @param lastVacuumFailure the last exception the background vacuum thread met, or null
      */
     public record Stats(
@@ -668,6 +671,7 @@ public final class Database<K, V> implements AutoCloseable {
             long oldestSnapshotTimestamp,
             int openSnapshots,
             int indexedKeys,
+            int ssiRecords,
             Throwable lastVacuumFailure) {}
 
     private void backgroundVacuum() {

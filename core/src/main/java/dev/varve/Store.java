@@ -429,6 +429,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     // ---- statistics ----------------------------------------------------------------------
 
+    /** Records the SSI conflict graph keeps (full records plus the summary, if any). */
+    int ssiRetainedRecords() {
+        commitLock.lock();
+        try {
+            return ssi.retainedRecords();
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
     long lastCommitTsRacy() {
         return visibleTs;
     }
