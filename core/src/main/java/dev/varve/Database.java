@@ -644,6 +644,9 @@ public final class Database<K, V> implements AutoCloseable {
                 store.snapshots.pinnedCount(),
                 store.index.size(),
                 store.ssiRetainedRecords(),
+                store.vacuumRuns.sum(),
+                store.vacuumedVersions.sum() + store.prunedByCommitters.sum(),
+                store.vacuumedKeys.sum(),
                 lastVacuumFailure);
     }
 
@@ -661,6 +664,10 @@ public final class Database<K, V> implements AutoCloseable {
      *     not yet vacuumed
      * @param ssiRecords committed-transaction records the SSI conflict graph keeps (at most the
      *     configured {@code maxRetainedSsiRecords} plus one summary)
+     * @param vacuumRuns vacuum passes so far (on demand and background)
+     * @param reclaimedVersions versions unlinked so far by vacuum and by committers pruning the
+     *     chains they write (the latter counted once per cut, however many versions it dropped)
+     * @param reclaimedKeys keys vacuum dropped from the index so far
      * @param lastVacuumFailure the last exception the background vacuum thread met, or null
      */
     public record Stats(
@@ -672,6 +679,9 @@ public final class Database<K, V> implements AutoCloseable {
             int openSnapshots,
             int indexedKeys,
             int ssiRecords,
+            long vacuumRuns,
+            long reclaimedVersions,
+            long reclaimedKeys,
             Throwable lastVacuumFailure) {}
 
     private void backgroundVacuum() {

@@ -33,6 +33,15 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private volatile long visibleTs;
     /** Vacuum may have cut versions only a snapshot below this could read. */
     private volatile long vacuumHorizon;
+    /**
+     * A watermark computed by the last refresh: every pinned snapshot is at or above it, so a
+     * committer may cut the versions of a chain it touches that are older than the newest
+     * version at or below it (cooperative pruning).
+     */
+    private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
+    /** Commits since the committers last refreshed the watermark; guarded by commitLock. */
+    private int commitsSinceRefresh;
+    private static final int REFRESH_EVERY_COMMITS = 256;
 
     private CommitLog<K, V> log;
     private volatile Throwable logFailure;
@@ -42,6 +51,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final LongAdder commits = new LongAdder();
     final LongAdder writeWriteAborts = new LongAdder();
     final LongAdder dangerousStructureAborts = new LongAdder();
+    final LongAdder prunedByCommitters = new LongAdder();
+    final LongAdder vacuumRuns = new LongAdder();
+    final LongAdder vacuumedVersions = new LongAdder();
+    final LongAdder vacuumedKeys = new LongAdder();
 
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
@@ -118,6 +131,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return snapshots.oldestPinned(visibleTs);
     }
 
+    /**
+     * Computes a new watermark with the pin handshake (raise the horizon, then scan the pins) and
+     * publishes it for cooperative pruning.
+     */
+    long refreshWatermark() {
+        long horizon = visibleTs;
+        if (horizon > vacuumHorizon) {
+            vacuumHorizon = horizon; // published before scanning pins: see SnapshotRegistry notes
+        }
+        long watermark = snapshots.oldestPinned(horizon);
+        if (watermark > prunableWatermark) {
+            prunableWatermark = watermark;
+        }
+        return watermark;
+    }
+
     // ---- reads ---------------------------------------------------------------------------
 
     /** The value of {@code key} at {@code snapshotTs} for a pinned snapshot, or null. */
@@ -164,6 +193,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     void attachLog(CommitLog<K, V> log) {
         this.log = log;
         this.recovering = false;
+        this.prunableWatermark = visibleTs; // no snapshot exists yet: everything older is garbage
     }
 
     CommitLog<K, V> log() {
@@ -245,6 +275,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             visibleTs = commitTs; // linearization point: the whole commit becomes visible
             commits.increment();
             tx.committedAt(commitTs);
+            if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
+                commitsSinceRefresh = 0;
+                refreshWatermark();
+            }
             return durable;
         } finally {
             commitLock.unlock();
@@ -299,6 +333,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             install(key, value, commitTs);
             visibleTs = commitTs; // linearization point
             commits.increment();
+            if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
+                commitsSinceRefresh = 0;
+                refreshWatermark();
+            }
         } finally {
             commitLock.unlock();
         }
@@ -325,7 +363,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 index.remove(key, chain); // help vacuum finish, then start a fresh chain
                 continue;
             }
-            if (chain.casHead(head, new Version<>(value, commitTs, head))) {
+            Version<V> linked = new Version<>(value, commitTs, head);
+            if (chain.casHead(head, linked)) {
+                pruneBelowWatermark(linked);
                 return;
             }
             // Only vacuum's REMOVED swap can beat us here; loop to see it.
@@ -335,17 +375,30 @@ final class Store<K, V> implements StoreAccess<K, V> {
     // ---- vacuum --------------------------------------------------------------------------
 
     /**
+     * Cooperative pruning by the committer that just linked {@code head}: cuts the versions older
+     * than the newest one at or below the last published watermark, so a hot key's chain stays
+     * short between vacuum passes. Safe for the reasons vacuum is (see the notes above).
+     */
+    private void pruneBelowWatermark(Version<V> head) {
+        long watermark = prunableWatermark;
+        Version<V> keeper = head;
+        while (keeper != null && keeper.commitTs > watermark) {
+            keeper = keeper.getOlderAcquire();
+        }
+        if (keeper != null && keeper.getOlderAcquire() != null) {
+            keeper.setOlderRelease(null);
+            prunedByCommitters.increment();
+        }
+    }
+
+    /**
      * Unlinks every version no pinned snapshot can read and drops keys whose only version is a
      * tombstone below the watermark. Runs concurrently with readers and committers.
      *
      * @return what was reclaimed
      */
     VacuumResult vacuum() {
-        long horizon = visibleTs;
-        if (horizon > vacuumHorizon) {
-            vacuumHorizon = horizon; // published before scanning pins: see SnapshotRegistry notes
-        }
-        long watermark = snapshots.oldestPinned(horizon);
+        long watermark = refreshWatermark();
         long versions = 0;
         long keys = 0;
         for (Map.Entry<K, VersionChain<V>> e : index.entrySet()) {
@@ -384,6 +437,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         } finally {
             commitLock.unlock();
         }
+        vacuumRuns.increment();
+        vacuumedVersions.add(versions);
+        vacuumedKeys.add(keys);
         return new VacuumResult(versions, keys, ssiRecords, watermark);
     }
 
