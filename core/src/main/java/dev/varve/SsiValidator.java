@@ -60,7 +60,7 @@ final class SsiValidator<K, V> {
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
-            for (Map.Entry<K, VersionChain<V>> e : b.of(store.index).entrySet()) {
+            for (Map.Entry<K, Version<V>> e : b.of(store.index).entrySet()) {
                 collectWritersAfter(e.getKey(), e.getValue(), s, out, outKeys);
             }
         }
@@ -98,12 +98,9 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    private void collectWritersAfter(K key, VersionChain<V> chain, long s, LongList out, List<Object> outKeys) {
-        if (chain == null) {
-            return;
-        }
+    private void collectWritersAfter(K key, Version<V> head, long s, LongList out, List<Object> outKeys) {
         boolean any = false;
-        for (Version<V> v = chain.getHeadAcquire(); v != null && v.commitTs > s; v = v.getOlderAcquire()) {
+        for (Version<V> v = head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
             out.add(v.commitTs);
             any = true;
         }

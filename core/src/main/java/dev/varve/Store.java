@@ -22,7 +22,8 @@ import java.util.function.BiConsumer;
  */
 final class Store<K, V> implements StoreAccess<K, V> {
     final Comparator<? super K> comparator;
-    final ConcurrentSkipListMap<K, VersionChain<V>> index;
+    /** The versioned index: each key's newest version, the head of its version chain. */
+    final ConcurrentSkipListMap<K, Version<V>> index;
     final SnapshotRegistry snapshots = new SnapshotRegistry();
     final SsiValidator<K, V> ssi;
 
@@ -79,13 +80,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *
      * Commit of a read-write transaction T (snapshot s), all under commitLock:
      *   1. write-write: for each key T writes, if the chain head's commitTs > s, abort
-     *      (first-committer-wins). Heads only change under this lock (or to REMOVED by vacuum,
-     *      which only replaces a tombstone older than every snapshot), so the check is stable;
+     *      (first-committer-wins). Heads only change under this lock (or vanish by vacuum, which
+     *      only removes a tombstone older than every snapshot), so the check is stable;
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
      *      committed transactions and asks the conflict graph whether T completes a dangerous
      *      structure;
      *   3. c = ++lastCommitTs; log.append(record) (may refuse: nothing is linked yet); link one
-     *      version per written key with casHead; visibleTs = c  <- linearization point of the
+     *      version per written key (a value CAS on the index node, see Version); visibleTs = c  <- linearization point of the
      *      commit: every new snapshot sees all of T.
      * The lock makes the check-then-install of concurrent committers a total order, which is
      * what first-committer-wins and the "later committer records the edge" rule of the SSI graph
@@ -151,16 +152,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /** The value of {@code key} at {@code snapshotTs} for a pinned snapshot, or null. */
     V read(K key, long snapshotTs) {
-        VersionChain<V> chain = index.get(key);
-        return chain == null ? null : chain.valueAt(snapshotTs);
+        return Version.valueAt(index.get(key), snapshotTs);
     }
 
     /** The latest committed value of {@code key}, without pinning a snapshot. */
     V readLatest(K key) {
         while (true) {
             long ts = visibleTs;
-            VersionChain<V> chain = index.get(key);
-            V value = chain == null ? null : chain.valueAt(ts);
+            V value = Version.valueAt(index.get(key), ts);
             if (value != null || vacuumHorizon <= ts) {
                 return value;
             }
@@ -242,8 +241,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             List<K> conflicts = null;
             for (int i = 0; i < writes.size(); i++) {
                 K key = writes.key(i);
-                VersionChain<V> chain = index.get(key);
-                Version<V> head = chain == null ? null : chain.getHeadAcquire();
+                Version<V> head = index.get(key);
                 if (head != null && head.commitTs > snapshotTs) {
                     if (conflicts == null) {
                         conflicts = new ArrayList<>();
@@ -315,9 +313,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
         commitLock.lock();
         try {
             checkWritable();
-            VersionChain<V> chain = index.get(key);
-            Version<V> head = chain == null ? null : chain.getHeadAcquire();
-            previous = head == null ? null : head.value; // REMOVED has a null value: absent
+            Version<V> head = index.get(key);
+            previous = head == null ? null : head.value;
             Object update = decide.apply(previous);
             if (update == null) {
                 return new AutocommitResult<>(previous, null);
@@ -348,27 +345,24 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /** Links a new version of {@code key}; caller holds commitLock (or is the recovering thread). */
     private void install(K key, V value, long commitTs) {
         while (true) {
-            VersionChain<V> chain = index.get(key);
-            if (chain == null) {
-                if (value == null) {
-                    return; // a tombstone for a key no snapshot holds: nothing to hide
+            Version<V> head = index.get(key);
+            if (head == null) {
+                if (value == null && recovering) {
+                    return; // a tombstone for a key nothing holds, and no transaction to conflict with
                 }
-                if (index.putIfAbsent(key, new VersionChain<>(new Version<>(value, commitTs, null))) == null) {
-                    return; // linearization point: the chain (and its version) is in the index
+                // Otherwise a tombstone is linked even for an absent key: the removal is a write
+                // that first-committer-wins must see, whether or not vacuum dropped an older one.
+                if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
+                    return; // linearization point: the version is in the index
                 }
-                continue;
-            }
-            Version<V> head = chain.getHeadAcquire();
-            if (head == (Object) VersionChain.REMOVED) {
-                index.remove(key, chain); // help vacuum finish, then start a fresh chain
                 continue;
             }
             Version<V> linked = new Version<>(value, commitTs, head);
-            if (chain.casHead(head, linked)) {
+            if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
                 pruneBelowWatermark(linked);
                 return;
             }
-            // Only vacuum's REMOVED swap can beat us here; loop to see it.
+            // Only vacuum's remove(key, tombstone) can beat us here: loop and insert afresh.
         }
     }
 
@@ -401,12 +395,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
         long watermark = refreshWatermark();
         long versions = 0;
         long keys = 0;
-        for (Map.Entry<K, VersionChain<V>> e : index.entrySet()) {
-            VersionChain<V> chain = e.getValue();
-            Version<V> head = chain.getHeadAcquire();
-            if (head == (Object) VersionChain.REMOVED) {
-                continue;
-            }
+        for (Map.Entry<K, Version<V>> e : index.entrySet()) {
+            Version<V> head = e.getValue();
             Version<V> keeper = head;
             while (keeper != null && keeper.commitTs > watermark) {
                 keeper = keeper.getOlderAcquire();
@@ -420,14 +410,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (keeper.getOlderAcquire() != null) {
                 keeper.setOlderRelease(null); // everything older is invisible to every snapshot
             }
-            if (keeper == head && keeper.isTombstone()) {
-                @SuppressWarnings("unchecked")
-                Version<V> removed = (Version<V>) (Version<?>) VersionChain.REMOVED;
-                if (chain.casHead(head, removed)) { // fails if a committer linked a newer version
-                    index.remove(e.getKey(), chain);
-                    versions++;
-                    keys++;
-                }
+            // Fails if a committer linked a newer version since we read the head.
+            if (keeper == head && keeper.isTombstone() && index.remove(e.getKey(), head)) {
+                versions++;
+                keys++;
             }
         }
         int ssiRecords;
@@ -466,8 +452,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
         Pinned pin = pinSnapshot();
         try {
             long ts = pin.snapshotTs();
-            for (Map.Entry<K, VersionChain<V>> e : index.entrySet()) {
-                V value = e.getValue().valueAt(ts);
+            for (Map.Entry<K, Version<V>> e : index.entrySet()) {
+                V value = Version.valueAt(e.getValue(), ts);
                 if (value != null) {
                     consumer.accept(e.getKey(), value);
                 }

@@ -6,7 +6,8 @@ import java.lang.invoke.VarHandle;
 /**
  * One committed version of a key's value: immutable except for the link to the next older version,
  * which vacuum may cut. A {@code null} value is a tombstone (the key was removed at {@link
- * #commitTs}).
+ * #commitTs}). The versions of a key form its version chain, newest first; the versioned index maps
+ * each key to the head of its chain.
  */
 final class Version<V> {
     private static final VarHandle OLDER;
@@ -37,9 +38,23 @@ final class Version<V> {
     /*
      * Implementation notes.
      *
-     * A version is written once by its committer before the CAS in VersionChain#casHead
-     * publishes it; readers reach it only through that CAS (or through an older link written
-     * before it), so value and commitTs need no ordering of their own (final fields).
+     * Version chain: index[key] -> v(c_n) -> v(c_n-1) -> ... -> v(c_k) -> null, newest first.
+     * Invariants:
+     *  - commit timestamps strictly decrease along the chain;
+     *  - a version with commitTs > Store.visibleTs may be linked (its commit is being installed)
+     *    but no reader uses it: every reader skips versions above its snapshot;
+     *  - only committers (holding the store's commit lock) replace a head, with the
+     *    ConcurrentSkipListMap's value CAS (replace(key, head, newHead)); vacuum (no lock) may
+     *    remove a key whose head is a tombstone below the watermark with remove(key, head). Both
+     *    are CASes on the same skiplist node's value, so a committer and vacuum racing on one key
+     *    serialize there: either the new version is linked first (vacuum's remove fails) or the
+     *    key is gone first (the committer's replace fails and it inserts a new head).
+     * Linearization point of installing a version: the successful value CAS (or putIfAbsent). It
+     * becomes visible to new snapshots only when Store.visibleTs passes its commit timestamp.
+     *
+     * A version is written once by its committer before that CAS publishes it; readers reach it
+     * only through the CAS (or through an older link written before it), so value and commitTs
+     * need no ordering of their own (final fields).
      *
      * The only later store is vacuum's cut, setOlderRelease(null), which pairs with
      * getOlderAcquire in readers. A reader that sees the cut has run off the end of the chain;
@@ -60,5 +75,25 @@ final class Version<V> {
 
     boolean isTombstone() {
         return value == null;
+    }
+
+    /**
+     * The version of the chain starting at {@code head} visible at {@code snapshotTs}: the newest
+     * with {@code commitTs <= snapshotTs}.
+     *
+     * @return that version (possibly a tombstone), or {@code null} if none is reachable
+     */
+    static <V> Version<V> visibleAt(Version<V> head, long snapshotTs) {
+        Version<V> v = head;
+        while (v != null && v.commitTs > snapshotTs) {
+            v = v.getOlderAcquire();
+        }
+        return v;
+    }
+
+    /** The value visible at {@code snapshotTs} in the chain at {@code head}, or null if absent. */
+    static <V> V valueAt(Version<V> head, long snapshotTs) {
+        Version<V> v = visibleAt(head, snapshotTs);
+        return v == null ? null : v.value;
     }
 }

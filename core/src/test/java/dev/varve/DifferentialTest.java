@@ -35,6 +35,9 @@ import org.junit.jupiter.api.Test;
 class DifferentialTest {
     private static final int ROUNDS = 200;
     private static final int OPS = 300;
+    /** Every LONG_ROUND_EVERY-th round runs LONG_OPS operations, enough for the periodic work of long runs. */
+    private static final int LONG_ROUND_EVERY = 25;
+    private static final int LONG_OPS = 3000;
     /** Keys are 0..KEYS-1; queries and bounds also use a few keys just outside. */
     private static final int KEYS = 41;
     private static final int MAX_OPEN_TRANSACTIONS = 5;
@@ -210,7 +213,8 @@ class DifferentialTest {
 
         void execute() {
             try {
-                for (op = 0; op < OPS; op++) {
+                int ops = round % LONG_ROUND_EVERY == LONG_ROUND_EVERY - 1 ? LONG_OPS : OPS;
+                for (op = 0; op < ops; op++) {
                     step();
                 }
                 checkAll();

@@ -92,6 +92,7 @@ class SerializableHistoryTest {
                 }
             }
         }
+        Thread.yield(); // widen the window between reads and writes, so transactions overlap
         int writes = rnd.nextInt(3); // 0 writes: a read-only transaction
         for (int i = 0; i < writes; i++) {
             int key = rnd.nextInt(KEYS);

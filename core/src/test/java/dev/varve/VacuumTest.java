@@ -28,9 +28,8 @@ class VacuumTest {
         field.setAccessible(true);
         @SuppressWarnings("unchecked")
         Store<Integer, Long> store = (Store<Integer, Long>) field.get(db);
-        VersionChain<Long> chain = store.index.get(key);
         int n = 0;
-        for (Version<Long> v = chain == null ? null : chain.getHeadAcquire(); v != null; v = v.getOlderAcquire()) {
+        for (Version<Long> v = store.index.get(key); v != null; v = v.getOlderAcquire()) {
             n++;
         }
         return n;
