@@ -16,7 +16,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     private final Bounds<K> bounds;
     private final boolean descending;
     private final long snapshotTs;
-    private final Iterator<Map.Entry<K, Version<V>>> snapshotIterator;
+    private final Iterator<Map.Entry<K, Object>> snapshotIterator;
 
     /** Next live snapshot entry not yet merged, or null. */
     private K snapshotKey;
@@ -64,7 +64,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         snapshotKey = null;
         snapshotValue = null;
         while (snapshotIterator.hasNext()) {
-            Map.Entry<K, Version<V>> e = snapshotIterator.next();
+            Map.Entry<K, Object> e = snapshotIterator.next();
             V value = Version.valueAt(e.getValue(), snapshotTs);
             if (value != null) {
                 snapshotKey = e.getKey();

@@ -60,7 +60,7 @@ final class SsiValidator<K, V> {
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
-            for (Map.Entry<K, Version<V>> e : b.of(store.index).entrySet()) {
+            for (Map.Entry<K, Object> e : b.of(store.index).entrySet()) {
                 collectWritersAfter(e.getKey(), e.getValue(), s, out, outKeys);
             }
         }
@@ -98,9 +98,12 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    private void collectWritersAfter(K key, Version<V> head, long s, LongList out, List<Object> outKeys) {
+    private void collectWritersAfter(K key, Object head, long s, LongList out, List<Object> outKeys) {
+        if (!(head instanceof Version)) {
+            return; // absent, or a settled value older than every snapshot
+        }
         boolean any = false;
-        for (Version<V> v = head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
+        for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
             out.add(v.commitTs);
             any = true;
         }

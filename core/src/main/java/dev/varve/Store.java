@@ -22,8 +22,11 @@ import java.util.function.BiConsumer;
  */
 final class Store<K, V> implements StoreAccess<K, V> {
     final Comparator<? super K> comparator;
-    /** The versioned index: each key's newest version, the head of its version chain. */
-    final ConcurrentSkipListMap<K, Version<V>> index;
+    /**
+     * The versioned index: each key's newest {@link Version}, the head of its version chain, or
+     * its settled value (see Version's notes).
+     */
+    final ConcurrentSkipListMap<K, Object> index;
     final SnapshotRegistry snapshots = new SnapshotRegistry();
     final SsiValidator<K, V> ssi;
 
@@ -56,6 +59,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final LongAdder vacuumRuns = new LongAdder();
     final LongAdder vacuumedVersions = new LongAdder();
     final LongAdder vacuumedKeys = new LongAdder();
+    final LongAdder settledValues = new LongAdder();
 
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
@@ -241,8 +245,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             List<K> conflicts = null;
             for (int i = 0; i < writes.size(); i++) {
                 K key = writes.key(i);
-                Version<V> head = index.get(key);
-                if (head != null && head.commitTs > snapshotTs) {
+                if (Version.headCommitTs(index.get(key)) > snapshotTs) {
                     if (conflicts == null) {
                         conflicts = new ArrayList<>();
                     }
@@ -313,8 +316,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         commitLock.lock();
         try {
             checkWritable();
-            Version<V> head = index.get(key);
-            previous = head == null ? null : head.value;
+            previous = Version.latestValue(index.get(key));
             Object update = decide.apply(previous);
             if (update == null) {
                 return new AutocommitResult<>(previous, null);
@@ -345,7 +347,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /** Links a new version of {@code key}; caller holds commitLock (or is the recovering thread). */
     private void install(K key, V value, long commitTs) {
         while (true) {
-            Version<V> head = index.get(key);
+            Object head = index.get(key);
             if (head == null) {
                 if (value == null && recovering) {
                     return; // a tombstone for a key nothing holds, and no transaction to conflict with
@@ -357,12 +359,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
                 continue;
             }
-            Version<V> linked = new Version<>(value, commitTs, head);
+            Version<V> linked = new Version<>(value, commitTs, Version.asVersion(head));
             if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
                 pruneBelowWatermark(linked);
                 return;
             }
-            // Only vacuum's remove(key, tombstone) can beat us here: loop and insert afresh.
+            // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
         }
     }
 
@@ -395,8 +397,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
         long watermark = refreshWatermark();
         long versions = 0;
         long keys = 0;
-        for (Map.Entry<K, Version<V>> e : index.entrySet()) {
-            Version<V> head = e.getValue();
+        long settled = 0;
+        for (Map.Entry<K, Object> e : index.entrySet()) {
+            if (!(e.getValue() instanceof Version)) {
+                continue; // already settled
+            }
+            @SuppressWarnings("unchecked")
+            Version<V> head = (Version<V>) e.getValue();
             Version<V> keeper = head;
             while (keeper != null && keeper.commitTs > watermark) {
                 keeper = keeper.getOlderAcquire();
@@ -410,10 +417,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (keeper.getOlderAcquire() != null) {
                 keeper.setOlderRelease(null); // everything older is invisible to every snapshot
             }
-            // Fails if a committer linked a newer version since we read the head.
-            if (keeper == head && keeper.isTombstone() && index.remove(e.getKey(), head)) {
-                versions++;
-                keys++;
+            if (keeper != head) {
+                continue;
+            }
+            // The head is the only version and every snapshot sees it. Both CASes fail if a
+            // committer linked a newer version since we read the head.
+            if (keeper.isTombstone()) {
+                if (index.remove(e.getKey(), head)) {
+                    versions++;
+                    keys++;
+                }
+            } else if (index.replace(e.getKey(), head, head.value)) {
+                settled++;
             }
         }
         int ssiRecords;
@@ -424,6 +439,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             commitLock.unlock();
         }
         vacuumRuns.increment();
+        settledValues.add(settled);
         vacuumedVersions.add(versions);
         vacuumedKeys.add(keys);
         return new VacuumResult(versions, keys, ssiRecords, watermark);
@@ -452,7 +468,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         Pinned pin = pinSnapshot();
         try {
             long ts = pin.snapshotTs();
-            for (Map.Entry<K, Version<V>> e : index.entrySet()) {
+            for (Map.Entry<K, Object> e : index.entrySet()) {
                 V value = Version.valueAt(e.getValue(), ts);
                 if (value != null) {
                     consumer.accept(e.getKey(), value);

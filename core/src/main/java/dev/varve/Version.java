@@ -77,23 +77,49 @@ final class Version<V> {
         return value == null;
     }
 
-    /**
-     * The version of the chain starting at {@code head} visible at {@code snapshotTs}: the newest
-     * with {@code commitTs <= snapshotTs}.
-     *
-     * @return that version (possibly a tombstone), or {@code null} if none is reachable
+    /*
+     * Settled values. An index entry is either the head Version of a chain or, once vacuum found
+     * a key's only version older than every snapshot (below the watermark), the bare value itself:
+     * a key at rest then costs what it costs in a plain ConcurrentSkipListMap. A settled value is
+     * visible to every pinned snapshot (all are at or above the watermark it was settled at, and
+     * a pin that raced with vacuum retries above the horizon); an unpinned autocommit read may
+     * see it although its snapshot is older, which is a read of a newer committed state and still
+     * linearizable. For first-committer-wins and SSI it counts as committed at time 0.
      */
-    static <V> Version<V> visibleAt(Version<V> head, long snapshotTs) {
-        Version<V> v = head;
+
+    /** The commit timestamp of the newest version of an index entry (0 for a settled value). */
+    static long headCommitTs(Object head) {
+        return head instanceof Version ? ((Version<?>) head).commitTs : SETTLED_TS;
+    }
+
+    /** The commit timestamp a settled value is treated as having. */
+    static final long SETTLED_TS = 0;
+
+    /**
+     * The value visible at {@code snapshotTs} in the index entry {@code head} (a chain head or a
+     * settled value), or null if absent or removed there, or if {@code head} is null.
+     */
+    @SuppressWarnings("unchecked")
+    static <V> V valueAt(Object head, long snapshotTs) {
+        if (!(head instanceof Version)) {
+            return (V) head; // null, or a settled value
+        }
+        Version<V> v = (Version<V>) head;
         while (v != null && v.commitTs > snapshotTs) {
             v = v.getOlderAcquire();
         }
-        return v;
+        return v == null ? null : v.value;
     }
 
-    /** The value visible at {@code snapshotTs} in the chain at {@code head}, or null if absent. */
-    static <V> V valueAt(Version<V> head, long snapshotTs) {
-        Version<V> v = visibleAt(head, snapshotTs);
-        return v == null ? null : v.value;
+    /** The latest committed value of an index entry, or null (absent or a tombstone). */
+    @SuppressWarnings("unchecked")
+    static <V> V latestValue(Object head) {
+        return head instanceof Version ? ((Version<V>) head).value : (V) head;
+    }
+
+    /** An index entry as a version chain head, wrapping a settled value as committed at time 0. */
+    @SuppressWarnings("unchecked")
+    static <V> Version<V> asVersion(Object head) {
+        return head instanceof Version ? (Version<V>) head : new Version<>((V) head, SETTLED_TS, null);
     }
 }

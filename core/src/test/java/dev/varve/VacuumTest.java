@@ -28,8 +28,12 @@ class VacuumTest {
         field.setAccessible(true);
         @SuppressWarnings("unchecked")
         Store<Integer, Long> store = (Store<Integer, Long>) field.get(db);
+        Object head = store.index.get(key);
+        if (head != null && !(head instanceof Version)) {
+            return 1; // a settled value
+        }
         int n = 0;
-        for (Version<Long> v = store.index.get(key); v != null; v = v.getOlderAcquire()) {
+        for (Version<?> v = (Version<?>) head; v != null; v = v.getOlderAcquire()) {
             n++;
         }
         return n;

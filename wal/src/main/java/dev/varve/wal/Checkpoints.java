@@ -1,0 +1,306 @@
+package dev.varve.wal;
+
+import dev.varve.spi.StoreAccess;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.zip.CRC32C;
+
+/**
+ * Checkpoint files: a consistent image of the store at a snapshot timestamp. Big-endian.
+ *
+ * <pre>
+ *   0               4               8
+ *   +---------------+---------------+------------------------------------------
+ *   | magic "VRVC"  | format version| entry | entry | ...
+ *   +---------------+---------------+------------------------------------------
+ *   entry:   | key length (int32 &gt;= 0) | key bytes | value length (int32 &gt;= 0) | value bytes |
+ *   trailer: | -1 (int32) | entry count (int64) | snapshot ts (int64) | CRC32C of all bytes before it |
+ * </pre>
+ *
+ * A checkpoint is written as {@code checkpoint.tmp}, forced, renamed atomically to {@code
+ * checkpoint-<snapshotTs, 20 digits>.ckp}, and the directory forced; only then are older
+ * checkpoints and the log segments it covers deleted. A renamed checkpoint is therefore complete:
+ * on recovery the newest one must pass its CRC or recovery fails (the log it covers is gone).
+ */
+final class Checkpoints {
+
+    static final int MAGIC = 0x56525643; // "VRVC"
+    static final int VERSION = 1;
+    static final int HEADER_BYTES = 8;
+    static final int END_MARK = -1;
+    static final int TRAILER_BYTES = 4 + 8 + 8 + 4;
+    static final String TEMP_NAME = "checkpoint.tmp";
+
+    private static final int BUFFER_BYTES = 256 * 1024;
+
+    private Checkpoints() {}
+
+    /** The store refused {@code readSnapshot} (it is closed); carries its exception. */
+    static final class StoreUnavailableException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        StoreUnavailableException(IllegalStateException cause) {
+            super("the store refused a snapshot for the checkpoint: " + cause.getMessage(), cause);
+        }
+    }
+
+    static String name(long snapshotTs) {
+        return String.format("checkpoint-%020d.ckp", snapshotTs);
+    }
+
+    /** The snapshot timestamp of a checkpoint file name, or -1 if it is not one. */
+    static long parseName(String name) {
+        if (name.length() != 35 || !name.startsWith("checkpoint-") || !name.endsWith(".ckp")) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(name.substring(11, 31));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** What {@link #write} produced. */
+    record Written(Path file, long snapshotTs, long entries) {}
+
+    /**
+     * Writes a checkpoint of {@code store} into {@code dir} and makes it durable.
+     *
+     * @param newerThan skip (return {@code null}) unless the snapshot is above this timestamp
+     * @return the checkpoint, or {@code null} if skipped (no newer snapshot, or an empty image)
+     */
+    static <K, V> Written write(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec,
+            Codec<V> valueCodec, long newerThan) throws IOException {
+        Path tmp = dir.resolve(TEMP_NAME);
+        io.delete(tmp);
+        long snapshotTs;
+        long count;
+        try (FileIo.Channel ch = io.create(tmp)) {
+            Out out = new Out(ch);
+            out.putInt(MAGIC);
+            out.putInt(VERSION);
+            long[] n = {0};
+            try {
+                snapshotTs = store.readSnapshot((k, v) -> {
+                    try {
+                        byte[] kb = keyCodec.encode(k);
+                        byte[] vb = valueCodec.encode(v);
+                        out.putInt(kb.length);
+                        out.put(kb);
+                        out.putInt(vb.length);
+                        out.put(vb);
+                        n[0]++;
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            } catch (IllegalStateException e) {
+                throw new StoreUnavailableException(e);
+            }
+            count = n[0];
+            // NOTE: an empty image is not written: replaying it would not tell the store's clock
+            // where it stands, and new commits could reuse timestamps the checkpoint covers.
+            // The log is kept instead.
+            if (snapshotTs > newerThan && count > 0) {
+                out.putInt(END_MARK);
+                out.putLong(count);
+                out.putLong(snapshotTs);
+                out.finish();
+                ch.force();
+            }
+        }
+        if (snapshotTs <= newerThan || count == 0) {
+            io.delete(tmp);
+            return null;
+        }
+        Path target = dir.resolve(name(snapshotTs));
+        io.moveAtomically(tmp, target);
+        io.forceDirectory(dir);
+        return new Written(target, snapshotTs, count);
+    }
+
+    /**
+     * Verifies a checkpoint's CRC, then replays its entries at its snapshot timestamp.
+     *
+     * @return the snapshot timestamp
+     * @throws CorruptLogException if the file is damaged or a codec cannot decode it
+     */
+    static <K, V> long load(FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec,
+            Codec<V> valueCodec) throws IOException {
+        try (FileIo.Channel ch = io.openExisting(file)) {
+            long size = ch.size();
+            if (size < HEADER_BYTES + TRAILER_BYTES) {
+                throw new CorruptLogException(file, 0, "checkpoint of " + size + " bytes is too short", null);
+            }
+            // pass 1: the CRC over everything before the last 4 bytes, and the trailer
+            In in = new In(ch, 0);
+            CRC32C crc = new CRC32C();
+            byte[] chunk = new byte[BUFFER_BYTES];
+            long left = size - 4;
+            while (left > 0) {
+                int n = (int) Math.min(chunk.length, left);
+                in.readFully(chunk, 0, n);
+                crc.update(chunk, 0, n);
+                left -= n;
+            }
+            int stored = in.readInt();
+            if (stored != (int) crc.getValue()) {
+                throw new CorruptLogException(file, size - 4, "checkpoint fails its CRC32C", null);
+            }
+            In trailer = new In(ch, size - TRAILER_BYTES);
+            if (trailer.readInt() != END_MARK) {
+                throw new CorruptLogException(file, size - TRAILER_BYTES, "checkpoint has no end mark", null);
+            }
+            long count = trailer.readLong();
+            long snapshotTs = trailer.readLong();
+            // pass 2: entries
+            In body = new In(ch, 0);
+            if (body.readInt() != MAGIC || body.readInt() != VERSION) {
+                throw new CorruptLogException(file, 0, "checkpoint has a bad magic number or version", null);
+            }
+            long limit = size - TRAILER_BYTES;
+            for (long i = 0; i < count; i++) {
+                long at = body.position();
+                int kl = body.readInt();
+                if (kl < 0 || at + 8 + kl > limit) {
+                    throw new CorruptLogException(file, at, "checkpoint entry " + i + " has key length " + kl, null);
+                }
+                byte[] kb = new byte[kl];
+                body.readFully(kb, 0, kl);
+                int vl = body.readInt();
+                if (vl < 0 || body.position() + vl > limit) {
+                    throw new CorruptLogException(file, at, "checkpoint entry " + i + " has value length " + vl, null);
+                }
+                byte[] vb = new byte[vl];
+                body.readFully(vb, 0, vl);
+                K k;
+                V v;
+                try {
+                    k = keyCodec.decode(kb, 0, kl);
+                    v = valueCodec.decode(vb, 0, vl);
+                } catch (RuntimeException e) {
+                    throw new CorruptLogException(file, at, "cannot decode checkpoint entry " + i + " with "
+                            + keyCodec + "/" + valueCodec + ": " + e.getMessage(), e);
+                }
+                store.replay(snapshotTs, k, v);
+            }
+            if (body.position() != limit) {
+                throw new CorruptLogException(file, body.position(), "checkpoint has " + (limit - body.position())
+                        + " bytes after its " + count + " entries", null);
+            }
+            return snapshotTs;
+        }
+    }
+
+    /** Buffered sequential writer that keeps a running CRC32C of everything written. */
+    private static final class Out {
+        private final FileIo.Channel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(BUFFER_BYTES);
+        private final CRC32C crc = new CRC32C();
+        private long position;
+
+        Out(FileIo.Channel ch) {
+            this.ch = ch;
+        }
+
+        void putInt(int v) throws IOException {
+            ensure(4);
+            buf.putInt(v);
+        }
+
+        void putLong(long v) throws IOException {
+            ensure(8);
+            buf.putLong(v);
+        }
+
+        void put(byte[] b) throws IOException {
+            int off = 0;
+            while (off < b.length) {
+                ensure(1);
+                int n = Math.min(buf.remaining(), b.length - off);
+                buf.put(b, off, n);
+                off += n;
+            }
+        }
+
+        private void ensure(int n) throws IOException {
+            if (buf.remaining() < n) {
+                drain();
+            }
+        }
+
+        private void drain() throws IOException {
+            buf.flip();
+            crc.update(buf.array(), 0, buf.limit());
+            ch.write(buf, position);
+            position += buf.limit();
+            buf.clear();
+        }
+
+        /** Writes what is buffered, then the CRC of everything. */
+        void finish() throws IOException {
+            drain();
+            buf.putInt((int) crc.getValue()).flip();
+            ch.write(buf, position);
+            position += 4;
+            buf.clear();
+        }
+    }
+
+    /** Buffered sequential reader from a position. */
+    private static final class In {
+        private final FileIo.Channel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(BUFFER_BYTES);
+        private long filePos;
+
+        In(FileIo.Channel ch, long from) {
+            this.ch = ch;
+            this.filePos = from;
+            buf.limit(0);
+        }
+
+        long position() {
+            return filePos - buf.remaining();
+        }
+
+        private void fill(int need) throws IOException {
+            if (buf.remaining() >= need) {
+                return;
+            }
+            buf.compact();
+            while (buf.position() < need) {
+                int n = ch.read(buf, filePos);
+                if (n < 0) {
+                    throw new EOFException("checkpoint ends early");
+                }
+                filePos += n;
+            }
+            buf.flip();
+        }
+
+        int readInt() throws IOException {
+            fill(4);
+            return buf.getInt();
+        }
+
+        long readLong() throws IOException {
+            fill(8);
+            return buf.getLong();
+        }
+
+        void readFully(byte[] dst, int off, int len) throws IOException {
+            while (len > 0) {
+                fill(1);
+                int n = Math.min(len, buf.remaining());
+                buf.get(dst, off, n);
+                off += n;
+                len -= n;
+            }
+        }
+    }
+}

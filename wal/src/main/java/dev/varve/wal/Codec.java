@@ -1,0 +1,171 @@
+package dev.varve.wal;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Turns keys or values into bytes for the write-ahead log and its checkpoints, and back.
+ *
+ * <p>A codec must be a pure function: {@code decode(encode(x))} equals {@code x}, and the same
+ * codec must be given when the directory is reopened. Implementations must be thread-safe
+ * (encoding runs on committing threads, decoding on the opening thread). Neither method is ever
+ * called with {@code null}.
+ *
+ * @param <T> the encoded type
+ */
+public interface Codec<T> {
+
+    /** A {@code Long} as 8 bytes, big-endian. */
+    Codec<Long> LONG = new Codec<>() {
+        @Override
+        public byte[] encode(Long value) {
+            return ByteBuffer.allocate(Long.BYTES).putLong(value).array();
+        }
+
+        @Override
+        public Long decode(byte[] bytes, int offset, int length) {
+            requireLength(length, Long.BYTES, "LONG");
+            return ByteBuffer.wrap(bytes, offset, length).getLong();
+        }
+
+        @Override
+        public String toString() {
+            return "Codec.LONG";
+        }
+    };
+
+    /** An {@code Integer} as 4 bytes, big-endian. */
+    Codec<Integer> INT = new Codec<>() {
+        @Override
+        public byte[] encode(Integer value) {
+            return ByteBuffer.allocate(Integer.BYTES).putInt(value).array();
+        }
+
+        @Override
+        public Integer decode(byte[] bytes, int offset, int length) {
+            requireLength(length, Integer.BYTES, "INT");
+            return ByteBuffer.wrap(bytes, offset, length).getInt();
+        }
+
+        @Override
+        public String toString() {
+            return "Codec.INT";
+        }
+    };
+
+    /**
+     * A {@code String} as UTF-8. Encoding a string with an unpaired surrogate fails with {@link
+     * IllegalArgumentException} rather than silently replacing it.
+     */
+    Codec<String> STRING = new Codec<>() {
+        @Override
+        public byte[] encode(String value) {
+            try {
+                ByteBuffer b = StandardCharsets.UTF_8.newEncoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .encode(java.nio.CharBuffer.wrap(value));
+                return Arrays.copyOf(b.array(), b.limit());
+            } catch (CharacterCodingException e) {
+                throw new IllegalArgumentException("Codec.STRING cannot encode a string with an unpaired surrogate", e);
+            }
+        }
+
+        @Override
+        public String decode(byte[] bytes, int offset, int length) {
+            try {
+                return StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes, offset, length))
+                        .toString();
+            } catch (CharacterCodingException e) {
+                throw new IllegalArgumentException("Codec.STRING: " + length + " bytes are not valid UTF-8", e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Codec.STRING";
+        }
+    };
+
+    /** A {@code byte[]} as itself; both directions copy, so later changes to an array do not leak. */
+    Codec<byte[]> BYTES = new Codec<>() {
+        @Override
+        public byte[] encode(byte[] value) {
+            return value.clone();
+        }
+
+        @Override
+        public byte[] decode(byte[] bytes, int offset, int length) {
+            return Arrays.copyOfRange(bytes, offset, offset + length);
+        }
+
+        @Override
+        public String toString() {
+            return "Codec.BYTES";
+        }
+    };
+
+    /**
+     * Encodes one value.
+     *
+     * @param value the value, never {@code null}
+     * @return its bytes; the log copies them before this codec is called again, so a codec may
+     *     return a reused or shared array only if it is not changed until then
+     * @throws IllegalArgumentException if the value cannot be encoded
+     */
+    byte[] encode(T value);
+
+    /**
+     * Decodes one value from {@code length} bytes of {@code bytes} starting at {@code offset}.
+     * The codec must not keep a reference to {@code bytes}.
+     *
+     * @param bytes the array holding the encoded value
+     * @param offset where the encoded value starts
+     * @param length how many bytes it has
+     * @return the decoded value, never {@code null}
+     * @throws IllegalArgumentException if the bytes are not a valid encoding
+     */
+    T decode(byte[] bytes, int offset, int length);
+
+    /**
+     * A codec from two functions, for types without a built-in codec.
+     *
+     * @param <T> the encoded type
+     * @param encoder returns the bytes of a value
+     * @param decoder returns the value of exactly the bytes given (a fresh array it may keep)
+     * @return the codec
+     * @throws NullPointerException if either function is {@code null}
+     */
+    static <T> Codec<T> of(Function<? super T, byte[]> encoder, Function<byte[], ? extends T> decoder) {
+        Objects.requireNonNull(encoder, "encoder");
+        Objects.requireNonNull(decoder, "decoder");
+        return new Codec<>() {
+            @Override
+            public byte[] encode(T value) {
+                return Objects.requireNonNull(encoder.apply(value), "encoder returned null");
+            }
+
+            @Override
+            public T decode(byte[] bytes, int offset, int length) {
+                return Objects.requireNonNull(
+                        decoder.apply(Arrays.copyOfRange(bytes, offset, offset + length)),
+                        "decoder returned null");
+            }
+        };
+    }
+
+    private static void requireLength(int actual, int expected, String codec) {
+        if (actual != expected) {
+            throw new IllegalArgumentException(
+                    "Codec." + codec + " expects " + expected + " bytes, found " + actual);
+        }
+    }
+}

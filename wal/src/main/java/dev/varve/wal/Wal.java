@@ -1,0 +1,272 @@
+package dev.varve.wal;
+
+import dev.varve.Durability;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Entry point of the write-ahead log: {@link Durability} settings that make commits survive a
+ * crash by logging them to files in one directory.
+ *
+ * <pre>{@code
+ * Database<String, Long> db = Database.<String, Long>builder()
+ *         .durability(Wal.full(Path.of("data"), Codec.STRING, Codec.LONG))
+ *         .open();                                   // recovers what the directory holds
+ * }</pre>
+ *
+ * <p>What a successful {@code commit()} promises in each mode:
+ * <ul>
+ *   <li>{@link Sync#FULL}: the commit's log record has been written and forced to the device
+ *       ({@link java.nio.channels.FileChannel#force}); it survives a process or OS crash. Commits
+ *       waiting at the same time share one force (group commit).
+ *   <li>{@link Sync#RELAXED}: the record has been written to the file (the OS page cache); it
+ *       survives a process crash. An OS crash or power loss can lose the commits of at most the
+ *       last unforced interval, bounded by {@link Builder#flushInterval}, {@link
+ *       Builder#flushBytes} and {@link Builder#flushRecords}; what survives is always a prefix of
+ *       the commit order.
+ * </ul>
+ *
+ * <p>A directory is open in at most one database at a time (in this or any other process); a
+ * second {@code open()} fails with {@link IllegalStateException}. Recovery on {@code open()}
+ * loads the newest checkpoint, then replays the log after it; a crash-torn last record is cut
+ * off, other damage fails the open with {@link CorruptLogException}.
+ *
+ * <p>All methods are thread-safe; the {@code Durability} values returned are immutable.
+ */
+public final class Wal {
+
+    /** How hard a commit is pushed to disk before {@code commit()} returns. */
+    public enum Sync {
+        /** Written to the file at once; forced to the device on a bound of time, bytes or records. */
+        RELAXED,
+        /** Written and forced to the device before the commit is acknowledged. */
+        FULL
+    }
+
+    private Wal() {}
+
+    /**
+     * {@link Sync#RELAXED} logging with default settings.
+     *
+     * @param <K> key type
+     * @param <V> value type
+     * @param dir the log directory; created if absent
+     * @param keyCodec encodes keys
+     * @param valueCodec encodes values
+     * @return the durability setting for {@code Database.Builder.durability}
+     * @throws NullPointerException if any argument is {@code null}
+     */
+    public static <K, V> Durability<K, V> relaxed(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
+        return builder(dir, keyCodec, valueCodec).sync(Sync.RELAXED).build();
+    }
+
+    /**
+     * {@link Sync#FULL} logging with default settings.
+     *
+     * @param <K> key type
+     * @param <V> value type
+     * @param dir the log directory; created if absent
+     * @param keyCodec encodes keys
+     * @param valueCodec encodes values
+     * @return the durability setting for {@code Database.Builder.durability}
+     * @throws NullPointerException if any argument is {@code null}
+     */
+    public static <K, V> Durability<K, V> full(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
+        return builder(dir, keyCodec, valueCodec).sync(Sync.FULL).build();
+    }
+
+    /**
+     * A builder for tuned settings; starts as {@link Sync#FULL} with the documented defaults.
+     *
+     * @param <K> key type
+     * @param <V> value type
+     * @param dir the log directory; created if absent
+     * @param keyCodec encodes keys
+     * @param valueCodec encodes values
+     * @return a new builder
+     * @throws NullPointerException if any argument is {@code null}
+     */
+    public static <K, V> Builder<K, V> builder(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
+        return new Builder<>(dir, keyCodec, valueCodec);
+    }
+
+    /**
+     * Collects log settings; each setter rejects a bad value at once with a message naming the
+     * option and the value. Not thread-safe; {@link #build()} returns an immutable value.
+     *
+     * @param <K> key type
+     * @param <V> value type
+     */
+    public static final class Builder<K, V> {
+        private final Path dir;
+        private final Codec<K> keyCodec;
+        private final Codec<V> valueCodec;
+        private Sync sync = Sync.FULL;
+        private Duration flushInterval;
+        private long flushBytes = WalOptions.DEFAULT_FLUSH_BYTES;
+        private int flushRecords = WalOptions.DEFAULT_FLUSH_RECORDS;
+        private int maxBatchBytes = WalOptions.DEFAULT_MAX_BATCH_BYTES;
+        private long segmentSize = WalOptions.DEFAULT_SEGMENT_SIZE;
+        private long checkpointEvery = WalOptions.DEFAULT_CHECKPOINT_EVERY;
+        private Duration closeTimeout = WalOptions.DEFAULT_CLOSE_TIMEOUT;
+        private FileIo fileIo = FileIo.REAL;
+
+        private Builder(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
+            this.dir = Objects.requireNonNull(dir, "dir");
+            this.keyCodec = Objects.requireNonNull(keyCodec, "keyCodec");
+            this.valueCodec = Objects.requireNonNull(valueCodec, "valueCodec");
+        }
+
+        /**
+         * The sync mode. Default {@link Sync#FULL}.
+         *
+         * @param sync the mode
+         * @return this builder
+         * @throws NullPointerException if {@code sync} is {@code null}
+         */
+        public Builder<K, V> sync(Sync sync) {
+            this.sync = Objects.requireNonNull(sync, "sync");
+            return this;
+        }
+
+        /**
+         * The longest a written record may stay unforced: in {@code RELAXED} the bound on what an
+         * OS crash can lose (default 100 ms); in {@code FULL} how long the writer may hold a group
+         * open to gather more commits before forcing (default 0: force as soon as something is
+         * written; commits arriving during a force form the next group).
+         *
+         * @param interval the bound, zero or more, at most one hour
+         * @return this builder
+         * @throws IllegalArgumentException if {@code interval} is negative or above one hour
+         * @throws NullPointerException if {@code interval} is {@code null}
+         */
+        public Builder<K, V> flushInterval(Duration interval) {
+            Objects.requireNonNull(interval, "flushInterval");
+            if (interval.isNegative() || interval.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException(
+                        "flushInterval must be between 0 and 1 hour, was " + interval);
+            }
+            this.flushInterval = interval;
+            return this;
+        }
+
+        /**
+         * Force once this many written bytes are unforced, whatever the interval. Default 4 MiB.
+         *
+         * @param bytes the bound in bytes, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is below 1
+         */
+        public Builder<K, V> flushBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("flushBytes must be at least 1, was " + bytes);
+            }
+            this.flushBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Force once this many written records are unforced, whatever the interval. Default 10000.
+         *
+         * @param records the bound, at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if {@code records} is below 1
+         */
+        public Builder<K, V> flushRecords(int records) {
+            if (records < 1) {
+                throw new IllegalArgumentException("flushRecords must be at least 1, was " + records);
+            }
+            this.flushRecords = records;
+            return this;
+        }
+
+        /**
+         * The most bytes the writer gathers into one {@code write} call (its buffer size); a
+         * larger single record is written on its own. Default 1 MiB.
+         *
+         * @param bytes the buffer size in bytes, from 4 KiB to 256 MiB
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is out of range
+         */
+        public Builder<K, V> maxBatchBytes(int bytes) {
+            if (bytes < 4096 || bytes > (256 << 20)) {
+                throw new IllegalArgumentException(
+                        "maxBatchBytes must be between 4096 and 268435456, was " + bytes);
+            }
+            this.maxBatchBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The size after which the log starts a new segment file (a segment holds at least one
+         * record, so one larger record makes a larger segment). Default 32 MiB.
+         *
+         * @param bytes the size in bytes, from 1 KiB to 1 GiB
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is out of range
+         */
+        public Builder<K, V> segmentSize(long bytes) {
+            if (bytes < 1024 || bytes > (1L << 30)) {
+                throw new IllegalArgumentException(
+                        "segmentSize must be between 1024 and 1073741824, was " + bytes);
+            }
+            this.segmentSize = bytes;
+            return this;
+        }
+
+        /**
+         * Write a checkpoint in the background after this many log bytes since the last one, then
+         * delete the segments it covers. Default 256 MiB; 0 turns background checkpoints off
+         * ({@code Database.checkpoint()} still works).
+         *
+         * @param logBytes the log growth in bytes, 0 or more
+         * @return this builder
+         * @throws IllegalArgumentException if {@code logBytes} is negative
+         */
+        public Builder<K, V> checkpointEvery(long logBytes) {
+            if (logBytes < 0) {
+                throw new IllegalArgumentException("checkpointEvery must be 0 (off) or more, was " + logBytes);
+            }
+            this.checkpointEvery = logBytes;
+            return this;
+        }
+
+        /**
+         * How long {@code close()} waits for the writer thread to flush and stop before failing
+         * what is still pending. Default 30 s.
+         *
+         * @param timeout the wait, from 1 ms to 1 hour
+         * @return this builder
+         * @throws IllegalArgumentException if {@code timeout} is out of range
+         * @throws NullPointerException if {@code timeout} is {@code null}
+         */
+        public Builder<K, V> closeTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "closeTimeout");
+            if (timeout.toMillis() < 1 || timeout.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("closeTimeout must be between 1 ms and 1 hour, was " + timeout);
+            }
+            this.closeTimeout = timeout;
+            return this;
+        }
+
+        /** Test hook: routes file access through {@code io}. */
+        Builder<K, V> fileIo(FileIo io) {
+            this.fileIo = Objects.requireNonNull(io, "fileIo");
+            return this;
+        }
+
+        /**
+         * The settings collected so far.
+         *
+         * @return an immutable durability setting; each {@code open()} of it opens the directory
+         */
+        public Durability<K, V> build() {
+            Duration interval = flushInterval != null ? flushInterval
+                    : sync == Sync.FULL ? Duration.ZERO : WalOptions.DEFAULT_RELAXED_FLUSH_INTERVAL;
+            return new WalDurability<>(new WalOptions(dir, sync, interval.toNanos(), flushBytes,
+                    flushRecords, maxBatchBytes, segmentSize, checkpointEvery, closeTimeout.toNanos(),
+                    fileIo), keyCodec, valueCodec);
+        }
+    }
+}

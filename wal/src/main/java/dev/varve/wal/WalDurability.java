@@ -1,0 +1,54 @@
+package dev.varve.wal;
+
+import dev.varve.Durability;
+import dev.varve.spi.CommitLog;
+import dev.varve.spi.StoreAccess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.Objects;
+
+/** The {@link Durability} built by {@link Wal}: opens (locks, recovers, starts) a log directory. */
+final class WalDurability<K, V> implements Durability<K, V> {
+
+    private final WalOptions options;
+    private final Codec<K> keyCodec;
+    private final Codec<V> valueCodec;
+
+    WalDurability(WalOptions options, Codec<K> keyCodec, Codec<V> valueCodec) {
+        this.options = options;
+        this.keyCodec = keyCodec;
+        this.valueCodec = valueCodec;
+    }
+
+    @Override
+    public CommitLog<K, V> open(StoreAccess<K, V> store) {
+        Objects.requireNonNull(store, "store");
+        try {
+            Files.createDirectories(options.dir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create log directory " + options.dir(), e);
+        }
+        DirectoryLock lock = DirectoryLock.acquire(options.dir());
+        try {
+            Recovery.Result r = new Recovery<>(options.io(), options.dir(), store, keyCodec, valueCodec).run();
+            return new WalLog<>(options, keyCodec, valueCodec, store, lock, r);
+        } catch (IOException e) {
+            lock.close();
+            throw new UncheckedIOException("cannot recover log directory " + options.dir() + ": " + e, e);
+        } catch (RuntimeException | Error e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String describe() {
+        return options.sync().name().toLowerCase(java.util.Locale.ROOT) + "(" + options.dir() + ")";
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

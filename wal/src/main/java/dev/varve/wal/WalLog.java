@@ -1,0 +1,652 @@
+package dev.varve.wal;
+
+import dev.varve.spi.CommitLog;
+import dev.varve.spi.CommitRecord;
+import dev.varve.spi.StoreAccess;
+import dev.varve.wal.Checkpoints.StoreUnavailableException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jctools.queues.atomic.MpscUnboundedAtomicArrayQueue;
+
+/**
+ * The open write-ahead log of one directory: committing threads {@link #append} encoded records
+ * to an MPSC queue; one writer thread writes each waiting group with one write call, forces once
+ * per group (as the {@link FlushPolicy} decides), and completes the group's futures.
+ */
+final class WalLog<K, V> implements CommitLog<K, V> {
+
+    private static final int RUNNING = 0;
+    private static final int PARKED = 1;
+
+    private static final VarHandle WRITER_STATE;
+    private static final VarHandle FAILURE;
+    private static final VarHandle CLOSING;
+    private static final VarHandle WRITER_EXITED;
+    private static final VarHandle CHECKPOINT_REQUESTED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WRITER_STATE = l.findVarHandle(WalLog.class, "writerState", int.class);
+            FAILURE = l.findVarHandle(WalLog.class, "failure", Throwable.class);
+            CLOSING = l.findVarHandle(WalLog.class, "closing", boolean.class);
+            WRITER_EXITED = l.findVarHandle(WalLog.class, "writerExited", boolean.class);
+            CHECKPOINT_REQUESTED = l.findVarHandle(WalLog.class, "checkpointRequested", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** One queued commit: its encoded record and the future the committer waits on. */
+    static final class Pending {
+        final long ts;
+        final byte[] bytes;
+        final long enqueuedNanos;
+        final CompletableFuture<Void> future = new CompletableFuture<>();
+
+        Pending(long ts, byte[] bytes, long enqueuedNanos) {
+            this.ts = ts;
+            this.bytes = bytes;
+            this.enqueuedNanos = enqueuedNanos;
+        }
+    }
+
+    // ---- configuration (immutable) ----
+    private final WalOptions options;
+    private final Path dir;
+    private final FileIo io;
+    private final Codec<K> keyCodec;
+    private final Codec<V> valueCodec;
+    private final StoreAccess<K, V> store;
+    private final FlushPolicy policy;
+    private final boolean full;
+    private final DirectoryLock lock;
+
+    // ---- shared between threads ----
+    private final MpscUnboundedAtomicArrayQueue<Pending> queue = new MpscUnboundedAtomicArrayQueue<>(1024);
+    private final Thread writer;
+    /** {@code null} when background checkpoints are off. */
+    private final Thread checkpointer;
+    /** Sealed (no longer written) segments by first commit timestamp; the writer adds, checkpoints remove. */
+    private final ConcurrentSkipListMap<Long, Recovery.Segment> sealed = new ConcurrentSkipListMap<>();
+    private final ReentrantLock checkpointLock = new ReentrantLock();
+    /** Set by the writer when the log grew by checkpointEvery bytes; cleared by the checkpointer. */
+    private volatile boolean checkpointRequested;
+    /** {@link #RUNNING} or {@link #PARKED}; see the notes (wake-up protocol). */
+    private volatile int writerState;
+    /** The first failure; set once, never cleared. */
+    private volatile Throwable failure;
+    private volatile boolean closing;
+    private volatile boolean writerExited;
+    /** Set by {@link #close()} once; makes close idempotent. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    // ---- confined to the core's commit critical section (append is never concurrent with itself) ----
+    private long lastAppendedTs;
+
+    // ---- guarded by checkpointLock ----
+    private long checkpointTs;
+    private Path checkpointFile;
+
+    // ---- confined to the writer thread ----
+    private final ByteBuffer batch;
+    private final ArrayList<Pending> group = new ArrayList<>();
+    /** FULL: written, not yet forced, futures not completed. */
+    private final ArrayList<Pending> awaitingForce = new ArrayList<>();
+    private FileIo.Channel segment;
+    private Path segmentPath;
+    private long segmentFirstTs;
+    private long segmentPos;
+    /** {@link #segmentPos} at the open segment's last force. */
+    private long segmentForcedPos;
+    private long lastWrittenTs;
+    private int unforcedRecords;
+    private long unforcedBytes;
+    private long oldestUnforcedNanos;
+    private long bytesSinceCheckpoint;
+
+    /*
+     * Implementation notes.
+     *
+     * Structure. Committers (inside the core's commit critical section, so one at a time and in
+     * commit-timestamp order) encode their record and offer a Pending to an unbounded JCTools MPSC
+     * queue, whose order is therefore the commit order. One writer thread is the queue's only
+     * consumer and the only user of the open segment channel:
+     *
+     *     append ──offer──▶ [ MPSC queue ] ──drain──▶ writer: batch buffer ─write─▶ log-<ts>.seg
+     *                                                           │                      │
+     *                                                           └──── force (policy) ◀─┘
+     *                                                                     │
+     *                                            complete futures ◀───────┘ (FULL: after force;
+     *                                                                         RELAXED: after write)
+     *
+     * Group-commit loop (the writer): drain everything queued (up to maxBatchBytes) into one
+     * buffer and write it with one positional write, rolling to a new segment at record
+     * boundaries; then ask the FlushPolicy with (age of the oldest unforced record, unforced
+     * bytes, unforced records): force now, wait at most d ns, or idle. In FULL with the default
+     * zero interval every group is forced at once, and the commits that arrive during a force form
+     * the next group, so forces per second stay near the device's fsync rate however many
+     * committers wait (BookKeeper Journal's loop; unlike it, no I/O error is swallowed).
+     *
+     * Invariants. (1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
+     * writes are sequential and the writer stops at the first failure. (2) A future completes
+     * normally only after its record is written (RELAXED) or written and forced (FULL) and only if
+     * no failure came first; otherwise it completes exceptionally with the failure. (3) Every
+     * Pending that enters the queue is completed: by the writer, or by the writer's final drain,
+     * or by append itself when it sees the writer gone (exit protocol below).
+     *
+     * Wake-up protocol (no spinning when idle, prompt wake on append). Dekker-style over two
+     * volatile locations, writerState and the queue's producer index:
+     *     writer: writerState = PARKED (volatile)  ; if queue.isEmpty() (volatile reads) then park
+     *     append: queue.offer (CAS on producer index) ; if writerState == PARKED then CAS→RUNNING, unpark
+     * Both first store, then load the other location, with sequentially consistent accesses, so at
+     * least one sees the other's store: either the writer sees the record and does not park, or
+     * the appender sees PARKED and unparks (a permit given before park makes park return). The CAS
+     * lets only one appender pay for the unpark. Spurious wake-ups just loop.
+     *
+     * Exit protocol. The writer sets writerExited (volatile) and then drains and fails whatever is
+     * still queued. An append that raced with close or a failure offers, then reads writerExited:
+     * if it reads false, its offer precedes the writer's final drain in the synchronization order,
+     * so the drain finds it; if true, the append fails its own future. A future completed twice
+     * keeps the first outcome, and both are failures.
+     *
+     * Failure. The first Throwable from write/force/segment roll (or a background checkpoint)
+     * is CASed into `failure`. The writer then fails every record awaiting force and every record
+     * still queued with an UncheckedIOException carrying it, and exits; append reads `failure`
+     * first and throws IllegalStateException naming it. Nothing is retried: after a failed fsync
+     * the page cache state is unknown (PostgreSQL "fsyncgate"), so only reopening (recovery from
+     * what is on disk) is safe.
+     *
+     * Checkpoints run on the caller's thread or the checkpointer thread, never on the writer: the
+     * image comes from StoreAccess.readSnapshot (MVCC, no blocking), lands in checkpoint.tmp, is
+     * forced and renamed; then sealed segments whose last commit is covered are deleted, oldest
+     * first, so a crash in the middle leaves a contiguous suffix (checked by the prev-ts field of
+     * each segment header). The open segment is never deleted.
+     */
+
+    WalLog(WalOptions options, Codec<K> keyCodec, Codec<V> valueCodec, StoreAccess<K, V> store,
+            DirectoryLock lock, Recovery.Result recovered) {
+        this.options = options;
+        this.dir = options.dir();
+        this.io = options.io();
+        this.keyCodec = keyCodec;
+        this.valueCodec = valueCodec;
+        this.store = store;
+        this.policy = options.flushPolicy();
+        this.full = options.sync() == Wal.Sync.FULL;
+        this.lock = lock;
+        this.batch = ByteBuffer.allocateDirect(options.maxBatchBytes());
+        this.lastAppendedTs = recovered.lastTs();
+        this.lastWrittenTs = recovered.lastTs();
+        this.checkpointTs = recovered.checkpointTs();
+        this.checkpointFile = recovered.checkpoint();
+        for (Recovery.Segment s : recovered.segments()) {
+            sealed.put(s.firstTs(), s);
+        }
+        this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
+        this.writer.setDaemon(true);
+        this.checkpointer = options.checkpointEvery() > 0
+                ? new Thread(this::checkpointerMain, "varve-wal-checkpoint[" + dir + "]") : null;
+        this.writer.start();
+        if (checkpointer != null) {
+            checkpointer.setDaemon(true);
+            checkpointer.start();
+        }
+    }
+
+    // ---- accessors: the name states the memory-ordering mode ----
+
+    private int getWriterStateVolatile() {
+        return (int) WRITER_STATE.getVolatile(this);
+    }
+
+    private void setWriterStateVolatile(int s) {
+        WRITER_STATE.setVolatile(this, s);
+    }
+
+    private boolean casWriterState(int expect, int update) {
+        return WRITER_STATE.compareAndSet(this, expect, update);
+    }
+
+    /** Pairs with the CAS in {@link #casFailure}: the cause's fields are visible. */
+    private Throwable getFailureAcquire() {
+        return (Throwable) FAILURE.getAcquire(this);
+    }
+
+    private boolean casFailure(Throwable cause) {
+        return FAILURE.compareAndSet(this, null, cause);
+    }
+
+    private boolean getClosingVolatile() {
+        return (boolean) CLOSING.getVolatile(this);
+    }
+
+    private void setClosingVolatile() {
+        CLOSING.setVolatile(this, true);
+    }
+
+    private boolean getWriterExitedVolatile() {
+        return (boolean) WRITER_EXITED.getVolatile(this);
+    }
+
+    private void setWriterExitedVolatile() {
+        WRITER_EXITED.setVolatile(this, true);
+    }
+
+    /** Pairs with {@link #getCheckpointRequestedAcquire}; followed by an unpark of the checkpointer. */
+    private void setCheckpointRequestedRelease(boolean v) {
+        CHECKPOINT_REQUESTED.setRelease(this, v);
+    }
+
+    private boolean getCheckpointRequestedAcquire() {
+        return (boolean) CHECKPOINT_REQUESTED.getAcquire(this);
+    }
+
+    // ---- CommitLog ----
+
+    @Override
+    public CompletableFuture<Void> append(CommitRecord<K, V> record) {
+        Objects.requireNonNull(record, "record");
+        Throwable f = getFailureAcquire();
+        if (f != null) {
+            throw refused(f);
+        }
+        if (getClosingVolatile()) {
+            throw new IllegalStateException("write-ahead log " + dir + " is closed");
+        }
+        long ts = record.commitTimestamp();
+        if (ts <= lastAppendedTs) {
+            throw new IllegalStateException("commit timestamp " + ts + " is not above the last one logged, "
+                    + lastAppendedTs + ": the log must receive commits in increasing timestamp order");
+        }
+        byte[] bytes;
+        try {
+            bytes = RecordFormat.encode(record, keyCodec, valueCodec);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot log commit " + ts + ": " + e.getMessage(), e);
+        }
+        lastAppendedTs = ts;
+        Pending p = new Pending(ts, bytes, System.nanoTime());
+        queue.offer(p); // CAS on the producer index: the store half of the wake-up protocol
+        if (getWriterStateVolatile() == PARKED && casWriterState(PARKED, RUNNING)) {
+            LockSupport.unpark(writer);
+        }
+        if (getWriterExitedVolatile()) { // exit protocol: the writer may have drained already
+            Throwable cause = getFailureAcquire();
+            p.future.completeExceptionally(cause != null ? failed(cause) : closedError());
+        }
+        return p.future;
+    }
+
+    @Override
+    public void checkpoint() {
+        checkUsable();
+        checkpointLock.lock();
+        try {
+            checkUsable();
+            runCheckpoint();
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint in " + dir + " failed: " + e, e);
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        Throwable before = getFailureAcquire();
+        setClosingVolatile();
+        LockSupport.unpark(writer);
+        long deadline = System.nanoTime() + options.closeTimeoutNanos();
+        try {
+            if (checkpointer != null) {
+                LockSupport.unpark(checkpointer);
+                join(checkpointer, deadline);
+            }
+            join(writer, deadline);
+            if (writer.isAlive()) {
+                casFailure(new IOException("log writer did not stop within "
+                        + TimeUnit.NANOSECONDS.toMillis(options.closeTimeoutNanos()) + " ms"));
+                writer.interrupt();
+                join(writer, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+            }
+            checkpointLock.lock(); // no checkpoint in flight past this point
+            checkpointLock.unlock();
+        } finally {
+            try {
+                if (segment != null && !writer.isAlive()) { // join gives happens-before with the writer's last use
+                    segment.close();
+                }
+            } catch (IOException e) {
+                casFailure(e);
+            } finally {
+                lock.close();
+            }
+        }
+        Throwable after = getFailureAcquire();
+        if (before == null && after != null) {
+            throw new UncheckedIOException("write-ahead log " + dir + " failed while closing: " + after,
+                    after instanceof IOException io ? io : new IOException(after));
+        }
+    }
+
+    private static void join(Thread t, long deadlineNanos) {
+        boolean interrupted = false;
+        try {
+            while (t.isAlive()) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void checkUsable() {
+        Throwable f = getFailureAcquire();
+        if (f != null) {
+            throw refused(f);
+        }
+        if (getClosingVolatile()) {
+            throw new IllegalStateException("write-ahead log " + dir + " is closed");
+        }
+    }
+
+    private IllegalStateException refused(Throwable f) {
+        return new IllegalStateException("write-ahead log " + dir
+                + " failed and refuses writes until the database is reopened: " + f, f);
+    }
+
+    private UncheckedIOException failed(Throwable f) {
+        return new UncheckedIOException("write-ahead log " + dir + " failed: " + f,
+                f instanceof IOException io ? io : new IOException(f));
+    }
+
+    private IllegalStateException closedError() {
+        return new IllegalStateException("write-ahead log " + dir + " was closed before this commit was logged");
+    }
+
+    /** Marks the log failed from any thread and wakes the writer so it fails what is pending. */
+    private void fail(Throwable cause) {
+        casFailure(cause);
+        LockSupport.unpark(writer);
+    }
+
+    // ---- writer thread ----
+
+    private void writerMain() {
+        Error fatal = null;
+        try {
+            groupCommitLoop();
+        } catch (Throwable t) { // every failure is recorded and handed to the waiting committers
+            casFailure(t);
+            if (t instanceof Error e) {
+                fatal = e;
+            }
+        } finally {
+            Throwable f = getFailureAcquire();
+            if (f != null) {
+                UncheckedIOException ex = failed(f);
+                for (Pending p : awaitingForce) {
+                    p.future.completeExceptionally(ex);
+                }
+                for (Pending p : group) {
+                    p.future.completeExceptionally(ex);
+                }
+                awaitingForce.clear();
+                group.clear();
+            }
+            setWriterExitedVolatile(); // exit protocol: then drain
+            Pending p;
+            while ((p = queue.poll()) != null) {
+                p.future.completeExceptionally(f != null ? failed(f) : closedError());
+            }
+        }
+        if (fatal != null) {
+            throw fatal; // not swallowed: the committers got it too, and so does the uncaught handler
+        }
+    }
+
+    private void groupCommitLoop() throws IOException {
+        while (true) {
+            if (getFailureAcquire() != null) {
+                return; // a background checkpoint failed: writerMain fails what is pending
+            }
+            boolean wrote = drainAndWrite();
+            if (!wrote && getClosingVolatile() && queue.isEmpty()) {
+                if (unforcedRecords > 0) {
+                    force();
+                }
+                return;
+            }
+            long d = policy.decide(System.nanoTime() - oldestUnforcedNanos, unforcedBytes, unforcedRecords);
+            if (d == FlushPolicy.FORCE_NOW) {
+                force();
+            } else if (!wrote) {
+                idle(d);
+            }
+        }
+    }
+
+    /** Parks until appended to, closed, or {@code nanos} pass ({@link FlushPolicy#IDLE}: no limit). */
+    private void idle(long nanos) throws IOException {
+        setWriterStateVolatile(PARKED); // the store half of the wake-up protocol
+        if (queue.isEmpty() && !getClosingVolatile() && getFailureAcquire() == null) {
+            if (nanos == FlushPolicy.IDLE) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, nanos);
+            }
+        }
+        setWriterStateVolatile(RUNNING);
+        if (Thread.interrupted()) {
+            throw new InterruptedIOException("log writer interrupted");
+        }
+    }
+
+    /** Drains up to one batch of records from the queue and writes them; true if it wrote any. */
+    private boolean drainAndWrite() throws IOException {
+        long groupBytes = 0;
+        Pending p;
+        while (groupBytes < options.maxBatchBytes() && (p = queue.relaxedPoll()) != null) {
+            group.add(p);
+            groupBytes += p.bytes.length;
+        }
+        if (group.isEmpty()) {
+            return false;
+        }
+        batch.clear();
+        for (Pending r : group) {
+            int len = r.bytes.length;
+            if (segment == null || (segmentPos + batch.position() + len > options.segmentSize()
+                    && segmentPos + batch.position() > RecordFormat.SEGMENT_HEADER_BYTES)) {
+                writeBatch();
+                roll(r.ts);
+            }
+            if (len > batch.remaining()) {
+                writeBatch();
+            }
+            if (len > batch.capacity()) {
+                segment.write(ByteBuffer.wrap(r.bytes), segmentPos);
+                segmentPos += len;
+            } else {
+                batch.put(r.bytes);
+            }
+            lastWrittenTs = r.ts;
+        }
+        writeBatch();
+        if (unforcedRecords == 0) {
+            oldestUnforcedNanos = group.get(0).enqueuedNanos;
+        }
+        unforcedRecords += group.size();
+        unforcedBytes += groupBytes;
+        if (full) {
+            awaitingForce.addAll(group);
+        } else {
+            for (Pending r : group) {
+                r.future.complete(null); // RELAXED promise: written to the file
+            }
+        }
+        group.clear();
+        bytesSinceCheckpoint += groupBytes;
+        if (checkpointer != null && bytesSinceCheckpoint >= options.checkpointEvery()) {
+            bytesSinceCheckpoint = 0;
+            setCheckpointRequestedRelease(true);
+            LockSupport.unpark(checkpointer); // NOTE: set-then-unpark; the checkpointer re-checks after park, so no wake-up is lost
+
+        }
+        return true;
+    }
+
+    private void writeBatch() throws IOException {
+        if (batch.position() == 0) {
+            return;
+        }
+        batch.flip();
+        int n = batch.remaining();
+        segment.write(batch, segmentPos);
+        segmentPos += n;
+        batch.clear();
+    }
+
+    /** Forces the open segment and completes the futures waiting for it (FULL). */
+    private void force() throws IOException {
+        segment.force();
+        segmentForcedPos = segmentPos;
+        for (Pending p : awaitingForce) {
+            p.future.complete(null); // FULL promise: written and forced
+        }
+        awaitingForce.clear();
+        unforcedRecords = 0;
+        unforcedBytes = 0;
+    }
+
+    /** Seals the open segment (forcing it) and starts {@code log-<firstTs>.seg}. */
+    private void roll(long firstTs) throws IOException {
+        long prevTs = lastWrittenTs;
+        if (segment != null) {
+            // Force whatever this segment got since its last force: earlier groups' records
+            // (unforcedRecords) and also the head of the current group, written just before this
+            // roll and not yet counted. A newer segment must never be durable over an older one's
+            // unforced tail: recovery would find a damaged record followed by newer segments.
+            if (segmentPos > segmentForcedPos) {
+                segment.force();
+                segmentForcedPos = segmentPos;
+            }
+            segment.close();
+            sealed.put(segmentFirstTs, new Recovery.Segment(segmentFirstTs, segmentPath, prevTs));
+            segment = null;
+        }
+        Path path = dir.resolve(RecordFormat.segmentName(firstTs));
+        FileIo.Channel ch = io.create(path);
+        segment = ch;
+        segmentPath = path;
+        segmentFirstTs = firstTs;
+        ch.write(RecordFormat.segmentHeader(firstTs, prevTs), 0);
+        ch.force();
+        io.forceDirectory(dir);
+        segmentPos = RecordFormat.SEGMENT_HEADER_BYTES;
+        segmentForcedPos = segmentPos;
+    }
+
+    // ---- checkpoints ----
+
+    private void checkpointerMain() {
+        while (true) {
+            while (!getCheckpointRequestedAcquire() && !getClosingVolatile()) {
+                LockSupport.park(this);
+            }
+            if (getClosingVolatile()) {
+                return;
+            }
+            setCheckpointRequestedRelease(false);
+            checkpointLock.lock();
+            try {
+                if (getClosingVolatile() || getFailureAcquire() != null) {
+                    return;
+                }
+                runCheckpoint();
+            } catch (StoreUnavailableException e) {
+                // NOTE: the database closes its store before it closes the log, so a background
+                // checkpoint racing close() finds readSnapshot refused. Benign: the log is intact,
+                // close() follows, and the unfinished checkpoint.tmp is removed by recovery.
+                return;
+            } catch (Throwable t) { // not swallowed: the log fails and every later commit says why
+                fail(t);
+                return;
+            } finally {
+                checkpointLock.unlock();
+            }
+        }
+    }
+
+    /** Caller holds {@link #checkpointLock}. */
+    private void runCheckpoint() throws IOException {
+        Checkpoints.Written w = Checkpoints.write(io, dir, store, keyCodec, valueCodec, checkpointTs);
+        if (w == null) {
+            return;
+        }
+        Path old = checkpointFile;
+        checkpointTs = w.snapshotTs();
+        checkpointFile = w.file();
+        if (old != null && !old.equals(w.file())) {
+            io.delete(old);
+        }
+        boolean deleted = false;
+        for (Iterator<Map.Entry<Long, Recovery.Segment>> it = sealed.entrySet().iterator(); it.hasNext(); ) {
+            Recovery.Segment s = it.next().getValue();
+            if (s.lastTs() > w.snapshotTs()) {
+                break; // oldest first: what remains is a contiguous suffix
+            }
+            io.delete(s.path());
+            it.remove();
+            deleted = true;
+        }
+        if (deleted || old != null) {
+            io.forceDirectory(dir);
+        }
+    }
+
+    // ---- introspection for tests ----
+
+    /** Timestamp of the newest durable checkpoint (0: none). */
+    long checkpointTimestamp() {
+        checkpointLock.lock();
+        try {
+            return checkpointTs;
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /** The sealed segments' first commit timestamps. */
+    java.util.Set<Long> sealedSegments() {
+        return java.util.Set.copyOf(sealed.keySet());
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * Varve's write-ahead log: durability for {@code dev.varve.Database} through {@link
+ * dev.varve.wal.Wal}. Exports only {@code dev.varve.wal}.
+ */
+module dev.varve.wal {
+    requires transitive dev.varve.core;
+    requires org.jctools.core;
+
+    exports dev.varve.wal;
+}
