@@ -221,6 +221,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
         }
     }
 
+    /** Marks the store read-only if {@code durable} fails; returns it. */
+    private CompletableFuture<Void> watchForFailure(CompletableFuture<Void> durable) {
+        if (!durable.isDone() || durable.isCompletedExceptionally()) {
+            durable.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    failLog(failure);
+                }
+            });
+        }
+        return durable;
+    }
+
     /** Marks the log failed: later writes refuse with {@code failure} as the cause. */
     void failLog(Throwable failure) {
         if (logFailure == null) {
@@ -265,7 +277,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 edges = ssi.validate(tx); // throws SerializationFailureException
             }
             long commitTs = lastCommitTs + 1;
-            CompletableFuture<Void> durable = log.append(writes.toRecord(commitTs)); // may refuse
+            CompletableFuture<Void> durable = watchForFailure(log.append(writes.toRecord(commitTs))); // may refuse
             lastCommitTs = commitTs;
             for (int i = 0; i < writes.size(); i++) {
                 install(writes.key(i), writes.value(i), commitTs);
@@ -327,7 +339,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 return new AutocommitResult<>(null, null); // removing an absent key writes nothing
             }
             long commitTs = lastCommitTs + 1;
-            durable = log.append(new SingleWrite<>(commitTs, key, value));
+            durable = watchForFailure(log.append(new SingleWrite<>(commitTs, key, value)));
             lastCommitTs = commitTs;
             install(key, value, commitTs);
             visibleTs = commitTs; // linearization point
@@ -459,6 +471,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
         }
         lastCommitTs = commitTimestamp;
         install(key, value, commitTimestamp);
+        visibleTs = commitTimestamp;
+    }
+
+    @Override
+    public void recoveredThrough(long commitTimestamp) {
+        if (!recovering) {
+            throw new IllegalStateException("recoveredThrough is only allowed while the database is being opened");
+        }
+        if (commitTimestamp < lastCommitTs) {
+            throw new IllegalStateException("recovered timestamp " + commitTimestamp
+                    + " is below the last replayed one, " + lastCommitTs);
+        }
+        lastCommitTs = commitTimestamp;
         visibleTs = commitTimestamp;
     }
 

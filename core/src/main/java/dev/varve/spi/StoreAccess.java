@@ -27,6 +27,17 @@ public interface StoreAccess<K, V> {
     void replay(long commitTimestamp, K key, V value);
 
     /**
+     * Tells the store, during recovery, that every commit up to {@code commitTimestamp} has been
+     * recovered even if nothing was replayed at that timestamp (an empty checkpoint): the commit
+     * clock continues above it. Same preconditions as {@link #replay}.
+     *
+     * @param commitTimestamp the timestamp recovery has covered
+     * @throws IllegalStateException if called after recovery ended, or with a timestamp lower
+     *     than one already replayed
+     */
+    void recoveredThrough(long commitTimestamp);
+
+    /**
      * Reads every live key-value pair of one consistent snapshot, in key order, without blocking
      * readers or writers; the snapshot is pinned (vacuum keeps it) until the call returns.
      *

@@ -103,10 +103,9 @@ final class Checkpoints {
                 throw new StoreUnavailableException(e);
             }
             count = n[0];
-            // NOTE: an empty image is not written: replaying it would not tell the store's clock
-            // where it stands, and new commits could reuse timestamps the checkpoint covers.
-            // The log is kept instead.
-            if (snapshotTs > newerThan && count > 0) {
+            // An empty image is written too: on load, StoreAccess.recoveredThrough moves the
+            // store's clock past the timestamps it covers.
+            if (snapshotTs > newerThan) {
                 out.putInt(END_MARK);
                 out.putLong(count);
                 out.putLong(snapshotTs);
@@ -114,7 +113,7 @@ final class Checkpoints {
                 ch.force();
             }
         }
-        if (snapshotTs <= newerThan || count == 0) {
+        if (snapshotTs <= newerThan) {
             io.delete(tmp);
             return null;
         }
@@ -193,6 +192,7 @@ final class Checkpoints {
                 throw new CorruptLogException(file, body.position(), "checkpoint has " + (limit - body.position())
                         + " bytes after its " + count + " entries", null);
             }
+            store.recoveredThrough(snapshotTs);
             return snapshotTs;
         }
     }

@@ -29,6 +29,14 @@ final class FakeStore<K extends Comparable<K>, V> implements StoreAccess<K, V> {
         put(key, value);
     }
 
+    @Override
+    public synchronized void recoveredThrough(long commitTimestamp) {
+        if (commitTimestamp < ts) {
+            throw new IllegalStateException("recoveredThrough " + commitTimestamp + " after " + ts);
+        }
+        ts = commitTimestamp;
+    }
+
     private void put(K key, V value) {
         if (value == null) {
             map.remove(key);
