@@ -635,18 +635,22 @@ public final class Database<K, V> implements AutoCloseable {
     public Stats stats() {
         store.checkOpen();
         long visible = store.visibleTs();
+        long oldest = store.watermark();
         return new Stats(
                 store.commits.sum(),
                 store.writeWriteAborts.sum(),
                 store.dangerousStructureAborts.sum(),
                 visible,
-                store.watermark(),
+                oldest,
+                Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
                 store.snapshots.pinnedCount(),
                 store.index.size(),
                 store.ssiRetainedRecords(),
                 store.vacuumRuns.sum(),
                 store.vacuumedVersions.sum() + store.prunedByCommitters.sum(),
                 store.vacuumedKeys.sum(),
+                store.lastVacuumRetainedVersions,
+                store.lastVacuumLiveKeys,
                 lastVacuumFailure);
     }
 
@@ -659,6 +663,9 @@ public final class Database<K, V> implements AutoCloseable {
      * @param visibleTimestamp the newest commit timestamp visible to new snapshots
      * @param oldestSnapshotTimestamp the oldest snapshot any open transaction or snapshot reads
      *     at (the vacuum watermark); equal to {@code visibleTimestamp} when none is open
+     * @param oldestSnapshotAge how long that oldest snapshot has pinned old versions, as far as
+     *     the last vacuum pass or watermark refresh saw (a lower bound); zero when none is older
+     *     than the visible timestamp
      * @param openSnapshots open transactions and snapshots
      * @param indexedKeys keys in the index, including those whose latest version is a tombstone
      *     not yet vacuumed
@@ -668,6 +675,9 @@ public final class Database<K, V> implements AutoCloseable {
      * @param reclaimedVersions versions unlinked so far by vacuum and by committers pruning the
      *     chains they write (the latter counted once per cut, however many versions it dropped)
      * @param reclaimedKeys keys vacuum dropped from the index so far
+     * @param retainedVersions versions in the index after the last vacuum pass (settled values
+     *     count one each); 0 before the first pass
+     * @param liveKeys keys with a live value at the last vacuum pass; 0 before the first pass
      * @param lastVacuumFailure the last exception the background vacuum thread met, or null
      */
     public record Stats(
@@ -676,12 +686,15 @@ public final class Database<K, V> implements AutoCloseable {
             long dangerousStructureAborts,
             long visibleTimestamp,
             long oldestSnapshotTimestamp,
+            Duration oldestSnapshotAge,
             int openSnapshots,
             int indexedKeys,
             int ssiRecords,
             long vacuumRuns,
             long reclaimedVersions,
             long reclaimedKeys,
+            long retainedVersions,
+            long liveKeys,
             Throwable lastVacuumFailure) {}
 
     private void backgroundVacuum() {

@@ -60,6 +60,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final LongAdder vacuumedVersions = new LongAdder();
     final LongAdder vacuumedKeys = new LongAdder();
     final LongAdder settledValues = new LongAdder();
+    /** Versions (settled values included) the last vacuum pass left in the index. */
+    volatile long lastVacuumRetainedVersions;
+    /** Keys with a live value (not a tombstone) seen by the last vacuum pass. */
+    volatile long lastVacuumLiveKeys;
+    /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
+    private volatile long lastWatermark = -1;
+    private volatile long lastWatermarkSinceNanos = System.nanoTime();
 
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
@@ -149,7 +156,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
         if (watermark > prunableWatermark) {
             prunableWatermark = watermark;
         }
+        if (watermark != lastWatermark) {
+            lastWatermark = watermark;
+            lastWatermarkSinceNanos = System.nanoTime();
+        }
         return watermark;
+    }
+
+    /**
+     * How long the oldest open snapshot has held the watermark back, as far as the last refresh
+     * saw: 0 when no snapshot is older than the visible timestamp.
+     */
+    long oldestSnapshotAgeNanos(long oldestSnapshot, long visible) {
+        if (oldestSnapshot >= visible || oldestSnapshot != lastWatermark) {
+            return 0;
+        }
+        return System.nanoTime() - lastWatermarkSinceNanos;
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -410,15 +432,25 @@ final class Store<K, V> implements StoreAccess<K, V> {
         long versions = 0;
         long keys = 0;
         long settled = 0;
+        long retained = 0;
+        long live = 0;
         for (Map.Entry<K, Object> e : index.entrySet()) {
             if (!(e.getValue() instanceof Version)) {
-                continue; // already settled
+                retained++; // already settled: one version, live
+                live++;
+                continue;
             }
             @SuppressWarnings("unchecked")
             Version<V> head = (Version<V>) e.getValue();
             Version<V> keeper = head;
+            int newer = 0;
             while (keeper != null && keeper.commitTs > watermark) {
                 keeper = keeper.getOlderAcquire();
+                newer++;
+            }
+            retained += newer;
+            if (!head.isTombstone()) {
+                live++;
             }
             if (keeper == null) {
                 continue;
@@ -430,6 +462,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 keeper.setOlderRelease(null); // everything older is invisible to every snapshot
             }
             if (keeper != head) {
+                retained++;
                 continue;
             }
             // The head is the only version and every snapshot sees it. Both CASes fail if a
@@ -438,9 +471,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 if (index.remove(e.getKey(), head)) {
                     versions++;
                     keys++;
+                } else {
+                    retained++;
                 }
-            } else if (index.replace(e.getKey(), head, head.value)) {
-                settled++;
+            } else {
+                retained++;
+                if (index.replace(e.getKey(), head, head.value)) {
+                    settled++;
+                }
             }
         }
         int ssiRecords;
@@ -454,7 +492,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         settledValues.add(settled);
         vacuumedVersions.add(versions);
         vacuumedKeys.add(keys);
-        return new VacuumResult(versions, keys, ssiRecords, watermark);
+        lastVacuumRetainedVersions = retained;
+        lastVacuumLiveKeys = live;
+        return new VacuumResult(versions, keys, ssiRecords, watermark, retained, live);
     }
 
     // ---- StoreAccess (recovery and checkpoints) -------------------------------------------
