@@ -12,9 +12,10 @@ import java.util.List;
  */
 final class ReadSet<K> {
     private final Comparator<? super K> comparator;
-    private Object[] keys = new Object[8];
+    private static final Object[] NO_KEYS = {};
+    private Object[] keys = NO_KEYS;
     private int keyCount;
-    private final List<KeyRange<K>> ranges = new ArrayList<>(2);
+    private final List<KeyRange<K>> ranges = new ArrayList<>(0);
     private boolean frozen;
 
     ReadSet(Comparator<? super K> comparator) {
@@ -23,7 +24,7 @@ final class ReadSet<K> {
 
     void addKey(K key) {
         if (keyCount == keys.length) {
-            keys = Arrays.copyOf(keys, keyCount * 2);
+            keys = Arrays.copyOf(keys, Math.max(4, keyCount * 2));
         }
         keys[keyCount++] = key;
     }

@@ -95,22 +95,6 @@ final class SnapshotRegistry {
         return oldest;
     }
 
-    /** Whether any snapshot older than {@code snapshotTs} is pinned right now. */
-    boolean anyPinnedBelow(long snapshotTs) {
-        for (int slot = 0; slot < SLOTS; slot++) {
-            long encoded = slots.get(slot * STRIDE);
-            if (encoded != FREE && encoded - 1 < snapshotTs) {
-                return true;
-            }
-        }
-        for (Long ts : overflow.values()) {
-            if (ts < snapshotTs) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** How many snapshots are pinned right now (a racy count, for statistics). */
     int pinnedCount() {
         int count = 0;

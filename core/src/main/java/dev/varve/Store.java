@@ -117,6 +117,40 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return visibleTs;
     }
 
+    private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
+    private static final java.lang.invoke.VarHandle PRUNABLE_WATERMARK;
+
+    static {
+        try {
+            var lookup = java.lang.invoke.MethodHandles.lookup();
+            VACUUM_HORIZON = lookup.findVarHandle(Store.class, "vacuumHorizon", long.class);
+            PRUNABLE_WATERMARK = lookup.findVarHandle(Store.class, "prunableWatermark", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * Raises a monotonic timestamp field to at least {@code value} with a CAS loop, so that
+     * concurrent refreshers (vacuum passes, committers) can never move it backwards: a horizon
+     * that went back could let a pin slip past a vacuum that missed it.
+     */
+    private void raise(java.lang.invoke.VarHandle field, long value) {
+        long current = (long) field.getVolatile(this);
+        while (value > current && !field.compareAndSet(this, current, value)) {
+            current = (long) field.getVolatile(this);
+        }
+    }
+
+    /**
+     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
+     * once if the published one does not already say so. Used by read-only SERIALIZABLE commits:
+     * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
+     */
+    boolean noSnapshotOlderThan(long snapshotTs) {
+        return prunableWatermark >= snapshotTs || refreshWatermark() >= snapshotTs;
+    }
+
     long vacuumHorizon() {
         return vacuumHorizon;
     }
@@ -149,13 +183,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     long refreshWatermark() {
         long horizon = visibleTs;
-        if (horizon > vacuumHorizon) {
-            vacuumHorizon = horizon; // published before scanning pins: see SnapshotRegistry notes
-        }
+        raise(VACUUM_HORIZON, horizon); // published before scanning pins: see SnapshotRegistry notes
         long watermark = snapshots.oldestPinned(horizon);
-        if (watermark > prunableWatermark) {
-            prunableWatermark = watermark;
-        }
+        raise(PRUNABLE_WATERMARK, watermark);
         if (watermark != lastWatermark) {
             lastWatermark = watermark;
             lastWatermarkSinceNanos = System.nanoTime();
@@ -218,7 +248,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     void attachLog(CommitLog<K, V> log) {
         this.log = log;
         this.recovering = false;
-        this.prunableWatermark = visibleTs; // no snapshot exists yet: everything older is garbage
+        // No snapshot exists yet: everything older is garbage. Not via raise(): this lowers it
+        // from the recovery setting, before any other thread can see the store.
+        this.prunableWatermark = visibleTs;
     }
 
     CommitLog<K, V> log() {

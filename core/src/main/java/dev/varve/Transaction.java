@@ -232,7 +232,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 // recorded unless no commit happened since its snapshot and no older snapshot
                 // (a possible pivot) is still open.
                 if (readSet != null && !readSet.isEmpty()
-                        && (store.visibleTs() != snapshotTs || store.snapshots.anyPinnedBelow(snapshotTs))) {
+                        && (store.visibleTs() != snapshotTs || !store.noSnapshotOlderThan(snapshotTs))) {
                     store.commitReadOnly(this);
                 }
                 commitTs = snapshotTs;
