@@ -130,6 +130,21 @@ class TransactionLifecycleTest {
     }
 
     @Test
+    void closeStopsTheVacuumThreadAndLeaksNone() {
+        Database<String, Long> vacuumed = Database.<String, Long>builder().autoVacuum(Duration.ofMillis(1)).open();
+        vacuumed.put("a", 1L);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vacuumThreads() > 0);
+        vacuumed.close();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vacuumThreads() == 0);
+    }
+
+    private static long vacuumThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("varve-vacuum-") && t.isAlive())
+                .count();
+    }
+
+    @Test
     void firstCommitterWinsAndTheFailureNamesRuleAndKeys() {
         db.put("a", 1L);
         Transaction<String, Long> t1 = db.begin(Isolation.SNAPSHOT);
