@@ -1,0 +1,103 @@
+package dev.varve.bench;
+
+import dev.varve.Durability;
+import dev.varve.wal.Codec;
+import dev.varve.wal.Wal;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/** How the driver's database keeps commits: in memory, or in a write-ahead log ({@code varve-wal}). */
+public enum DurabilityMode {
+    /** {@link Durability#inMemory()}. */
+    MEMORY,
+    /** {@link Wal#relaxed}: written to the OS at commit, forced on a bound. */
+    RELAXED,
+    /** {@link Wal#full}: forced before {@code commit()} returns (group commit). */
+    FULL;
+
+    static DurabilityMode parse(String value) {
+        try {
+            return valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--durability " + value + " is not memory, relaxed or full");
+        }
+    }
+
+    /** The lower-case name used on the command line and in reports. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The durability for a database with these codecs, logging into {@code dir}.
+     *
+     * @param dir the log directory (ignored in memory)
+     * @param keys the key codec
+     * @param values the value codec
+     * @param <K> key type
+     * @param <V> value type
+     * @return the durability for {@code Database.Builder.durability}
+     */
+    public <K, V> Durability<K, V> create(Path dir, Codec<K> keys, Codec<V> values) {
+        switch (this) {
+            case RELAXED:
+                return Wal.relaxed(dir, keys, values);
+            case FULL:
+                return Wal.full(dir, keys, values);
+            default:
+                return Durability.inMemory();
+        }
+    }
+
+    /**
+     * The directory a durable run logs to: {@code requested}, which must be empty or absent (a
+     * benchmark loads its own data), or a new temporary directory.
+     *
+     * @param requested the {@code --dir} option, or null
+     * @return the directory, or null in memory
+     * @throws IllegalArgumentException if {@code requested} holds files
+     */
+    public Path directory(Path requested) {
+        if (this == MEMORY) {
+            return null;
+        }
+        try {
+            if (requested == null) {
+                return Files.createTempDirectory("varve-bench-");
+            }
+            if (Files.isDirectory(requested)) {
+                try (Stream<Path> s = Files.list(requested)) {
+                    if (s.findAny().isPresent()) {
+                        throw new IllegalArgumentException("--dir " + requested + " is not empty; the benchmark loads its own data");
+                    }
+                }
+            }
+            return requested;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Deletes a directory tree, quietly: used for the temporary directories of {@link #directory}. */
+    static void deleteTree(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // NOTE: a leftover temporary file is harmless; the report is what matters.
+                }
+            });
+        } catch (IOException e) {
+            // NOTE: as above.
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.varve.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Each workload runs briefly on two threads and its consistency checks pass. */
+class WorkloadsTest {
+
+    private static Result run(String... args) {
+        List<String> all = new ArrayList<>(List.of("--threads", "2", "--duration", "1s", "--warmup", "200ms"));
+        all.addAll(List.of(args));
+        Options options = Options.parse(all);
+        return new Runner(options, null).run(Driver.workload(options));
+    }
+
+    private static void assertHealthy(Result r) {
+        assertTrue(r.passed(), r::text);
+        assertTrue(r.committed() > 0, r::text);
+        assertTrue(r.latency().getTotalCount() > 0, r::text);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bank", "bank-hot"})
+    void bankConservesTheTotalDuringAndAfterTheRun(String workload) {
+        Result r = run("--workload", workload, "--keys", workload.equals("bank") ? "10000" : "100");
+        assertHealthy(r);
+        assertEquals(3, r.checks().size(), r::text);
+        assertTrue(r.checks().get(0).detail().matches("[1-9]\\d* checks during the measured run, 0 violations"),
+                r::text);
+    }
+
+    @Test
+    void bankUnderSnapshotIsolationConservesTheTotal() {
+        assertHealthy(run("--workload", "bank-hot", "--isolation", "snapshot"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f"})
+    void ycsbWorkloadsRunAndKeepEveryRecord(String workload) {
+        Result r = run("--workload", workload, "--keys", "5000", "--duration", "500ms");
+        assertHealthy(r);
+    }
+
+    @Test
+    void ycsbAutocommitRuns() {
+        assertHealthy(run("--workload", "ycsb-a", "--keys", "5000", "--duration", "500ms", "--autocommit"));
+    }
+
+    @Test
+    void tpccRunsTheFullMixAndMeetsConsistencyConditionsOneToFour() {
+        Result r = run("--workload", "tpcc", "--tpcc-scale", "20", "--duration", "1500ms");
+        assertHealthy(r);
+        assertEquals(4, r.checks().size());
+        for (int t = 0; t < TpccWorkload.TYPES.size(); t++) {
+            assertTrue(r.committedByType()[t] > 0, TpccWorkload.TYPES.get(t) + " never committed\n" + r.text());
+        }
+    }
+
+    @Test
+    void tpccWithMoreThreadsThanWarehousesConflictsButStaysConsistent() {
+        assertHealthy(run("--workload", "tpcc", "--tpcc-scale", "20", "--warehouses", "1", "--duration", "700ms"));
+    }
+
+    @Test
+    void durableRunLogsToTheDirectory(@TempDir Path dir) {
+        Result r = run("--workload", "bank", "--keys", "1000", "--durability", "relaxed", "--dir",
+                dir.resolve("log").toString(), "--duration", "500ms");
+        assertHealthy(r);
+        assertTrue(r.durability().contains("relaxed"), r.durability());
+    }
+
+    @Test
+    void durableTpccRoundTripsRowsThroughTheLog(@TempDir Path dir) {
+        assertHealthy(run("--workload", "tpcc", "--tpcc-scale", "50", "--durability", "full", "--dir",
+                dir.resolve("log").toString(), "--duration", "500ms"));
+    }
+
+    @Test
+    void driverPrintsJsonAndCsvReports() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int status = Driver.run(List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--json"),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true,
+                        StandardCharsets.UTF_8));
+        String json = out.toString(StandardCharsets.UTF_8).trim();
+        assertEquals(0, status, json);
+        assertTrue(json.startsWith("{\"workload\":\"bank-hot\"") && json.endsWith("\"passed\":true}"), json);
+
+        out.reset();
+        status = Driver.run(List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--csv"),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true,
+                        StandardCharsets.UTF_8));
+        String[] lines = out.toString(StandardCharsets.UTF_8).trim().split("\n");
+        assertEquals(0, status);
+        assertEquals(2, lines.length);
+        assertEquals(lines[0].split(",").length, lines[1].split(",").length);
+        assertTrue(lines[1].startsWith("bank-hot,2,SERIALIZABLE,memory,"), lines[1]);
+    }
+}
