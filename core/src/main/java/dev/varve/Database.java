@@ -702,7 +702,7 @@ public final class Database<K, V> implements AutoCloseable {
             return;
         }
         try {
-            store.vacuum();
+            store.vacuumIncremental();
         } catch (RuntimeException e) {
             lastVacuumFailure = e; // reported by stats(); the next pass tries again
         }

@@ -336,6 +336,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             for (int i = 0; i < writes.size(); i++) {
                 install(writes.key(i), writes.value(i), commitTs);
             }
+            markDirty(new DirtyBatch(writes.keys()), writes.size());
             if (edges != null) {
                 ssi.record(tx, commitTs, edges);
             }
@@ -396,6 +397,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             durable = watchForFailure(log.append(new SingleWrite<>(commitTs, key, value)));
             lastCommitTs = commitTs;
             install(key, value, commitTs);
+            markDirty(key, 1);
             visibleTs = commitTs; // linearization point
             commits.increment();
             if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
@@ -453,66 +455,126 @@ final class Store<K, V> implements StoreAccess<K, V> {
         }
     }
 
+    /** Counts of one vacuum pass; filled by {@link #vacuumKey}. */
+    private static final class PassCounts {
+        long versions;
+        long keys;
+        long settled;
+        long retained;
+        long live;
+    }
+
     /**
-     * Unlinks every version no pinned snapshot can read and drops keys whose only version is a
-     * tombstone below the watermark. Runs concurrently with readers and committers.
+     * Vacuums one index entry against {@code watermark}.
      *
-     * @return what was reclaimed
+     * @return true if the key still holds versions a later pass must look at again (its chain is
+     *     not yet a single settled value, and not removed)
+     */
+    private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts) {
+        if (!(entry instanceof Version)) {
+            if (entry != null) {
+                counts.retained++; // already settled: one version, live
+                counts.live++;
+            }
+            return false;
+        }
+        @SuppressWarnings("unchecked")
+        Version<V> head = (Version<V>) entry;
+        Version<V> keeper = head;
+        int newer = 0;
+        while (keeper != null && keeper.commitTs > watermark) {
+            keeper = keeper.getOlderAcquire();
+            newer++;
+        }
+        counts.retained += newer;
+        if (!head.isTombstone()) {
+            counts.live++;
+        }
+        if (keeper == null) {
+            return true;
+        }
+        for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
+            counts.versions++;
+        }
+        if (keeper.getOlderAcquire() != null) {
+            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+        }
+        counts.retained++;
+        if (keeper != head) {
+            return true;
+        }
+        // The head is the only version and every snapshot sees it. Both CASes fail if a committer
+        // linked a newer version since we read the head (and that committer marked it dirty).
+        if (keeper.isTombstone()) {
+            if (index.remove(key, head)) {
+                counts.retained--;
+                counts.versions++;
+                counts.keys++;
+            }
+        } else if (index.replace(key, head, head.value)) {
+            counts.settled++;
+        }
+        return false;
+    }
+
+    /**
+     * A full pass: visits every key. Unlinks every version no pinned snapshot can read, drops keys
+     * whose only version is a tombstone below the watermark, settles keys whose only version is
+     * below it, and prunes the SSI graph. Runs concurrently with readers and committers.
+     *
+     * @return what was reclaimed, and what is left
      */
     VacuumResult vacuum() {
+        return vacuum(true);
+    }
+
+    /**
+     * A pass that visits only the keys written since the last pass (plus those an earlier pass
+     * could not finish), unless the dirty-key list overflowed, the pass is the first, or every
+     * {@link #FULL_PASS_EVERY}th pass, when it visits every key. Background vacuum uses it, so its
+     * cost follows the write rate rather than the size of the index.
+     */
+    VacuumResult vacuumIncremental() {
+        return vacuum(false);
+    }
+
+    private static final int FULL_PASS_EVERY = 64;
+
+    /** Serializes vacuum passes (background and on demand); never taken by readers or writers. */
+    private final ReentrantLock vacuumLock = new ReentrantLock();
+
+    private VacuumResult vacuum(boolean full) {
+        vacuumLock.lock();
+        try {
+            return vacuumPass(full);
+        } finally {
+            vacuumLock.unlock();
+        }
+    }
+
+    private VacuumResult vacuumPass(boolean full) {
         long watermark = refreshWatermark();
-        long versions = 0;
-        long keys = 0;
-        long settled = 0;
-        long retained = 0;
-        long live = 0;
-        for (Map.Entry<K, Object> e : index.entrySet()) {
-            if (!(e.getValue() instanceof Version)) {
-                retained++; // already settled: one version, live
-                live++;
-                continue;
-            }
-            @SuppressWarnings("unchecked")
-            Version<V> head = (Version<V>) e.getValue();
-            Version<V> keeper = head;
-            int newer = 0;
-            while (keeper != null && keeper.commitTs > watermark) {
-                keeper = keeper.getOlderAcquire();
-                newer++;
-            }
-            retained += newer;
-            if (!head.isTombstone()) {
-                live++;
-            }
-            if (keeper == null) {
-                continue;
-            }
-            for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
-                versions++;
-            }
-            if (keeper.getOlderAcquire() != null) {
-                keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-            }
-            if (keeper != head) {
-                retained++;
-                continue;
-            }
-            // The head is the only version and every snapshot sees it. Both CASes fail if a
-            // committer linked a newer version since we read the head.
-            if (keeper.isTombstone()) {
-                if (index.remove(e.getKey(), head)) {
-                    versions++;
-                    keys++;
-                } else {
-                    retained++;
+        ArrayList<Object> dirty = takeDirtyKeys();
+        full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0;
+        PassCounts counts = new PassCounts();
+        ArrayList<Object> unfinished = new ArrayList<>();
+        if (full) {
+            for (Map.Entry<K, Object> e : index.entrySet()) {
+                if (vacuumKey(e.getKey(), e.getValue(), watermark, counts)) {
+                    unfinished.add(e.getKey());
                 }
-            } else {
-                retained++;
-                if (index.replace(e.getKey(), head, head.value)) {
-                    settled++;
+            }
+        } else {
+            java.util.TreeSet<K> work = new java.util.TreeSet<>(comparator);
+            addKeys(work, dirty);
+            addKeys(work, pendingKeys);
+            for (K key : work) {
+                if (vacuumKey(key, index.get(key), watermark, counts)) {
+                    unfinished.add(key);
                 }
             }
         }
+        pendingKeys = unfinished;
         int ssiRecords;
         commitLock.lock(); // the conflict graph is only ever touched under the commit lock
         try {
@@ -521,12 +583,70 @@ final class Store<K, V> implements StoreAccess<K, V> {
             commitLock.unlock();
         }
         vacuumRuns.increment();
-        settledValues.add(settled);
-        vacuumedVersions.add(versions);
-        vacuumedKeys.add(keys);
-        lastVacuumRetainedVersions = retained;
-        lastVacuumLiveKeys = live;
-        return new VacuumResult(versions, keys, ssiRecords, watermark, retained, live);
+        settledValues.add(counts.settled);
+        vacuumedVersions.add(counts.versions);
+        vacuumedKeys.add(counts.keys);
+        if (full) {
+            lastVacuumRetainedVersions = counts.retained;
+            lastVacuumLiveKeys = counts.live;
+        }
+        return new VacuumResult(counts.versions, counts.keys, ssiRecords, watermark,
+                full ? counts.retained : -1, full ? counts.live : -1);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K> void addKeys(java.util.TreeSet<K> work, ArrayList<Object> batches) {
+        for (Object batch : batches) {
+            if (batch instanceof DirtyBatch) {
+                for (Object key : ((DirtyBatch) batch).keys) {
+                    work.add((K) key);
+                }
+            } else {
+                work.add((K) batch);
+            }
+        }
+    }
+
+    // ---- dirty keys: what committers wrote since the last vacuum pass -----------------------
+
+    /** The keys of one commit, as its frozen write set holds them. */
+    private record DirtyBatch(Object[] keys) {}
+
+    /** Keys written since the last pass (single keys or batches); guarded by commitLock. */
+    private ArrayList<Object> dirtyKeys = new ArrayList<>();
+    private int dirtyCount;
+    /** Set when dirtyKeys outgrew its bound: the next pass must visit everything. */
+    private boolean dirtyOverflow = true; // the first pass is full
+    /** Keys the last pass could not finish (versions above the watermark); vacuum thread only. */
+    private ArrayList<Object> pendingKeys = new ArrayList<>();
+    private static final int MAX_DIRTY_KEYS = 1 << 20;
+
+    /** Records keys a commit wrote; caller holds commitLock. */
+    private void markDirty(Object keyOrBatch, int count) {
+        if (dirtyOverflow) {
+            return;
+        }
+        dirtyCount += count;
+        if (dirtyCount > MAX_DIRTY_KEYS) {
+            dirtyOverflow = true; // bounded memory without vacuum: fall back to a full pass
+            dirtyKeys = new ArrayList<>();
+            return;
+        }
+        dirtyKeys.add(keyOrBatch);
+    }
+
+    /** Takes the dirty keys for a pass, or null if the pass must be full. */
+    private ArrayList<Object> takeDirtyKeys() {
+        commitLock.lock();
+        try {
+            ArrayList<Object> taken = dirtyOverflow ? null : dirtyKeys;
+            dirtyKeys = new ArrayList<>();
+            dirtyCount = 0;
+            dirtyOverflow = false;
+            return taken;
+        } finally {
+            commitLock.unlock();
+        }
     }
 
     // ---- StoreAccess (recovery and checkpoints) -------------------------------------------

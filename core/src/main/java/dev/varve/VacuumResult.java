@@ -10,8 +10,10 @@ package dev.varve;
  * @param watermark the oldest snapshot timestamp still readable when the pass ran: every
  *     version a snapshot at or above it can read was kept
  * @param retainedVersions versions left in the index after the pass (a key's settled value counts
- *     as one); racy against concurrent commits
- * @param liveKeys keys whose newest version is a value, not a tombstone, during the pass
+ *     as one); racy against concurrent commits; -1 for an incremental background pass, which
+ *     visits only recently written keys
+ * @param liveKeys keys whose newest version is a value, not a tombstone, during the pass; -1 for
+ *     an incremental background pass
  */
 public record VacuumResult(
         long versions, long keys, int ssiRecords, long watermark, long retainedVersions, long liveKeys) {}
