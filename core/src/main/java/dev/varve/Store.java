@@ -31,6 +31,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final SsiValidator<K, V> ssi;
 
     private final ReentrantLock commitLock = new ReentrantLock();
+    /** Spins before parking on the commit lock: its critical section is short and holds no I/O. */
+    private static final int COMMIT_LOCK_SPINS = 200;
+    private static final CompletableFuture<Void> DURABLE_NOW = CompletableFuture.completedFuture(null);
+    /** Whether the log is the in-memory no-op (then no commit record is even built). */
+    private boolean inMemory;
     /** Largest commit timestamp handed out; guarded by commitLock. */
     private long lastCommitTs;
     /** Every commit with commitTs <= visibleTs is fully installed. */
@@ -247,6 +252,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     void attachLog(CommitLog<K, V> log) {
         this.log = log;
+        this.inMemory = (Object) log instanceof InMemoryLog;
         this.recovering = false;
         // No snapshot exists yet: everything older is garbage. Not via raise(): this lowers it
         // from the recovery setting, before any other thread can see the store.
@@ -296,6 +302,20 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     // ---- commit --------------------------------------------------------------------------
 
+    /** Takes the commit lock, spinning briefly before parking. */
+    private void lockCommits() {
+        if (commitLock.tryLock()) {
+            return;
+        }
+        for (int i = 0; i < COMMIT_LOCK_SPINS; i++) {
+            Thread.onSpinWait();
+            if (commitLock.tryLock()) {
+                return;
+            }
+        }
+        commitLock.lock();
+    }
+
     /**
      * Commits a read-write transaction: validates, installs, hands the record to the log.
      *
@@ -304,14 +324,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     CompletableFuture<Void> commit(Transaction<K, V> tx) {
         WriteSet<K, V> writes = tx.writeSet();
-        commitLock.lock();
+        int n = writes.size();
+        Object[] heads = new Object[n];
+        lockCommits();
         try {
             checkWritable();
             long snapshotTs = tx.snapshotTimestamp();
             List<K> conflicts = null;
-            for (int i = 0; i < writes.size(); i++) {
+            for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
-                if (Version.headCommitTs(index.get(key)) > snapshotTs) {
+                heads[i] = index.get(key);
+                if (Version.headCommitTs(heads[i]) > snapshotTs) {
                     if (conflicts == null) {
                         conflicts = new ArrayList<>();
                     }
@@ -331,10 +354,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 edges = ssi.validate(tx); // throws SerializationFailureException
             }
             long commitTs = lastCommitTs + 1;
-            CompletableFuture<Void> durable = watchForFailure(log.append(writes.toRecord(commitTs))); // may refuse
+            CompletableFuture<Void> durable = inMemory ? DURABLE_NOW
+                    : watchForFailure(log.append(writes.toRecord(commitTs))); // may refuse
             lastCommitTs = commitTs;
-            for (int i = 0; i < writes.size(); i++) {
-                install(writes.key(i), writes.value(i), commitTs);
+            for (int i = 0; i < n; i++) {
+                install(writes.key(i), writes.value(i), commitTs, heads[i]);
             }
             markDirty(new DirtyBatch(writes.keys()), writes.size());
             if (edges != null) {
@@ -358,7 +382,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * dangerous structure that a later pivot completes) after checking it is not already one.
      */
     void commitReadOnly(Transaction<K, V> tx) {
-        commitLock.lock();
+        lockCommits();
         try {
             checkOpen();
             SsiValidator.Edges edges = ssi.validateReadOnly(tx); // throws SerializationFailureException
@@ -380,10 +404,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
     AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
         CompletableFuture<Void> durable;
         V previous;
-        commitLock.lock();
+        lockCommits();
         try {
             checkWritable();
-            previous = Version.latestValue(index.get(key));
+            Object head = index.get(key);
+            previous = Version.latestValue(head);
             Object update = decide.apply(previous);
             if (update == null) {
                 return new AutocommitResult<>(previous, null);
@@ -394,9 +419,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 return new AutocommitResult<>(null, null); // removing an absent key writes nothing
             }
             long commitTs = lastCommitTs + 1;
-            durable = watchForFailure(log.append(new SingleWrite<>(commitTs, key, value)));
+            durable = inMemory ? DURABLE_NOW : watchForFailure(log.append(new SingleWrite<>(commitTs, key, value)));
             lastCommitTs = commitTs;
-            install(key, value, commitTs);
+            install(key, value, commitTs, head);
             markDirty(key, 1);
             visibleTs = commitTs; // linearization point
             commits.increment();
@@ -412,10 +437,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     record AutocommitResult<V>(V previous, CompletableFuture<Void> durable) {}
 
-    /** Links a new version of {@code key}; caller holds commitLock (or is the recovering thread). */
-    private void install(K key, V value, long commitTs) {
+    /**
+     * Links a new version of {@code key}; caller holds commitLock (or is the recovering thread).
+     * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
+     * since, in which case the loop re-reads it.
+     */
+    private void install(K key, V value, long commitTs, Object head) {
         while (true) {
-            Object head = index.get(key);
             if (head == null) {
                 if (value == null && recovering) {
                     return; // a tombstone for a key nothing holds, and no transaction to conflict with
@@ -425,6 +453,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
                     return; // linearization point: the version is in the index
                 }
+                head = index.get(key);
                 continue;
             }
             Version<V> linked = new Version<>(value, commitTs, Version.asVersion(head));
@@ -433,6 +462,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 return;
             }
             // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
+            head = index.get(key);
         }
     }
 
@@ -662,7 +692,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     + " is below the last replayed one, " + lastCommitTs);
         }
         lastCommitTs = commitTimestamp;
-        install(key, value, commitTimestamp);
+        install(key, value, commitTimestamp, index.get(key));
         visibleTs = commitTimestamp;
     }
 
