@@ -370,7 +370,7 @@ public final class Database<K, V> implements AutoCloseable {
             } finally {
                 tx.close(); // no-op once committed; rolls back if work threw
             }
-        }, startOn).thenCompose(f -> f).whenComplete((value, failure) -> {
+        }, startOn).thenCompose(f -> f).whenCompleteAsync((value, failure) -> {
             if (failure == null) {
                 result.complete(value);
                 return;
@@ -389,7 +389,7 @@ public final class Database<K, V> implements AutoCloseable {
             } else {
                 result.completeExceptionally(cause);
             }
-        });
+        }, executor); // the result completes on the caller's executor, never on the log's threads
     }
 
     /** Full-jitter exponential backoff before attempt {@code attempt + 1}. */

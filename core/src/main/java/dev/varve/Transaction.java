@@ -187,9 +187,10 @@ public final class Transaction<K, V> implements AutoCloseable {
     /**
      * Commits like {@link #commit()} without blocking the calling thread on durability: the
      * returned future completes with the commit timestamp once the commit is as durable as
-     * configured. Validation runs on the calling thread; when the commit must wait for the log,
-     * the future is completed from {@link java.util.concurrent.ForkJoinPool#commonPool()}, never
-     * from the log's writer thread.
+     * configured. Validation runs on the calling thread. When the commit had to wait for the log,
+     * the future is completed on the log's completion thread (for {@code varve-wal}, one thread
+     * per log that never does I/O); stages that block should be chained with an {@code *Async}
+     * method and an executor of your own.
      *
      * @return a future of the commit timestamp; completed exceptionally with {@link
      *     SerializationFailureException} if validation refused the commit, or with {@link
@@ -208,9 +209,9 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (durable == null || (durable.isDone() && !durable.isCompletedExceptionally())) {
             return CompletableFuture.completedFuture(ts);
         }
-        // Async: the durability future completes on the log's writer thread, which must not run
-        // this continuation or whatever the caller chains after it.
-        return durable.handleAsync((ok, failure) -> {
+        // Runs where the log completes its future: for varve-wal, its completer thread, never
+        // the writer (a hop per group there, instead of one per commit here).
+        return durable.handle((ok, failure) -> {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
                 throw new TransactionException("commit " + ts + " is not durable: the commit log failed", cause);

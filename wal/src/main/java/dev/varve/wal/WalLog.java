@@ -17,6 +17,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -79,6 +82,13 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     // ---- shared between threads ----
     private final MpscUnboundedAtomicArrayQueue<Pending> queue = new MpscUnboundedAtomicArrayQueue<>(1024);
     private final Thread writer;
+    /**
+     * Completes durable futures, one hand-off per group, so that what committers chain on them
+     * never runs on (or delays) the writer thread.
+     */
+    private final ExecutorService completer;
+    /** The completer's thread once started, joined by close(). */
+    private volatile Thread completerThread;
     /** {@code null} when background checkpoints are off. */
     private final Thread checkpointer;
     /** Sealed (no longer written) segments by first commit timestamp; the writer adds, checkpoints remove. */
@@ -197,6 +207,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         for (Recovery.Segment s : recovered.segments()) {
             sealed.put(s.firstTs(), s);
         }
+        this.completer = Executors.newSingleThreadExecutor(task -> {
+            Thread t = new Thread(task, "varve-wal-completer[" + dir + "]");
+            t.setDaemon(true);
+            completerThread = t;
+            return t;
+        });
         this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
         this.writer.setDaemon(true);
         this.checkpointer = options.checkpointEvery() > 0
@@ -321,6 +337,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 join(checkpointer, deadline);
             }
             join(writer, deadline);
+            completer.shutdown(); // after the writer: its last groups are queued already
+            try {
+                if (!completer.awaitTermination(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    completer.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                completer.shutdownNow();
+            }
+            Thread completing = completerThread;
+            if (completing != null) {
+                join(completing, deadline); // terminated executors may still be leaving their thread
+            }
             if (writer.isAlive()) {
                 casFailure(new IOException("log writer did not stop within "
                         + TimeUnit.NANOSECONDS.toMillis(options.closeTimeoutNanos()) + " ms"));
@@ -509,9 +538,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (full) {
             awaitingForce.addAll(group);
         } else {
-            for (Pending r : group) {
-                r.future.complete(null); // RELAXED promise: written to the file
-            }
+            completeDurable(group); // RELAXED promise: written to the file
         }
         group.clear();
         bytesSinceCheckpoint += groupBytes;
@@ -535,13 +562,32 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         batch.clear();
     }
 
+    /**
+     * Hands a group's futures to the completer thread in one submission (they complete there, in
+     * order); completes them here if the completer was already shut down by close().
+     */
+    private void completeDurable(java.util.List<Pending> done) {
+        if (done.isEmpty()) {
+            return;
+        }
+        Pending[] batch = done.toArray(new Pending[0]);
+        Runnable completeAll = () -> {
+            for (Pending p : batch) {
+                p.future.complete(null);
+            }
+        };
+        try {
+            completer.execute(completeAll);
+        } catch (RejectedExecutionException e) {
+            completeAll.run();
+        }
+    }
+
     /** Forces the open segment and completes the futures waiting for it (FULL). */
     private void force() throws IOException {
         segment.force();
         segmentForcedPos = segmentPos;
-        for (Pending p : awaitingForce) {
-            p.future.complete(null); // FULL promise: written and forced
-        }
+        completeDurable(awaitingForce); // FULL promise: written and forced
         awaitingForce.clear();
         unforcedRecords = 0;
         unforcedBytes = 0;

@@ -46,7 +46,10 @@ import org.HdrHistogram.Recorder;
  * <p>1 and 2 committers are threads calling the blocking {@code commit()}. 16 and more are
  * that many transactions in flight via {@code commitAsync()}, driven by at most two threads (a
  * semaphore of N permits, released when each commit's future completes). Latency is from the
- * commit call to its return / its future's completion.
+ * commit call to its return / its future's completion. The fsync baseline ({@code force(false)}) is
+ * measured again after the commit table, since a virtual disk's rate drifts; the CPU this JVM and
+ * other processes used is printed per row so outside load shows. The recovery log is written by two
+ * threads calling {@code commit()} (single-key commits, {@code RELAXED}, background checkpoints off).
  */
 public final class DurabilityBench {
 
@@ -57,6 +60,8 @@ public final class DurabilityBench {
     private static final int MAX_BLOCKING_COMMITTERS = 2;
     /** Driver threads for the async (commitAsync) runs: the machine has two cores. */
     private static final int ASYNC_DRIVERS = 2;
+    /** Threads writing the recovery test's log. */
+    private static final int LOADERS = 2;
 
     private DurabilityBench() {}
 
@@ -146,6 +151,8 @@ public final class DurabilityBench {
         out.append("- CPU: ").append(lscpuModel()).append('\n');
         out.append("- OS: ").append(System.getProperty("os.name")).append(' ')
                 .append(System.getProperty("os.version")).append('\n');
+        out.append("- load average at start (/proc/loadavg): ")
+                .append(Files.readString(Path.of("/proc/loadavg")).trim()).append('\n');
         out.append("- disk of ").append(root).append(":\n\n```\n").append(command("df", "-h", root.toString()))
                 .append(command("findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", root.toString()))
                 .append("```\n\n");
@@ -154,18 +161,18 @@ public final class DurabilityBench {
 
         // 1. Baseline.
         List<FsyncResult> fsync = new ArrayList<>();
+        Cpu.Sample fs0 = Cpu.sample();
         fsync.add(fsyncBaseline(root, false, o.fsyncSeconds));
         fsync.add(fsyncBaseline(root, true, o.fsyncSeconds));
+        Cpu fsCpu = Cpu.between(fs0, Cpu.sample());
         double baseline = fsync.get(0).perSec;
-        Cpu.Sample fs0 = Cpu.sample();
-        fsync.add(fsyncBaseline(root, false, 0)); // placeholder removed below
-        fsync.remove(fsync.size() - 1);
         StringBuilder b = new StringBuilder("## Baseline: fsync rate (one writer, ~100-byte append + force per record)\n\n");
         b.append("| force | records/s | p50 µs | p99 µs | records |\n| --- | ---: | ---: | ---: | ---: |\n");
         for (FsyncResult f : fsync) {
             b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %,.0f | %,d |%n",
                     f.how, f.perSec, f.p50Micros, f.p99Micros, f.records));
         }
+        b.append("\nCPU during the baseline, this JVM / other processes: ").append(fsCpu).append(" cores.\n");
         b.append("\nThe ratio column below divides by the `force(false)` rate (")
                 .append(String.format(Locale.ROOT, "%,.0f", baseline)).append("/s).\n\n");
         System.out.print(b);
@@ -199,12 +206,27 @@ public final class DurabilityBench {
         }
         System.out.println();
 
+        // The fsync rate of a virtual disk drifts (other I/O on the host): measure it again.
+        FsyncResult again = fsyncBaseline(root, false, o.fsyncSeconds);
+        StringBuilder a = new StringBuilder(String.format(Locale.ROOT,
+                "`force(false)` baseline re-measured after the table: %,.0f records/s (p50 %,.0f µs, p99 %,.0f µs).%n",
+                again.perSec, again.p50Micros, again.p99Micros));
+        for (Row r : rows) {
+            if (r.mode.equals("full")) {
+                a.append(String.format(Locale.ROOT, "- full, %d committers: %,.0f commits/s = %.1f× the first baseline, %.1f× the second%n",
+                        r.committers, r.commitsPerSec, r.commitsPerSec / baseline, r.commitsPerSec / again.perSec));
+            }
+        }
+        System.out.println(a);
+        System.out.flush();
+
         // 3. Recovery and checkpoint.
         if (!o.skipRecovery) {
             System.out.print(recovery(root.resolve("recovery"), o.recoveryRecords));
             System.out.flush();
             deleteTree(root.resolve("recovery"));
         }
+        System.out.println("Load average at end (/proc/loadavg): " + Files.readString(Path.of("/proc/loadavg")).trim());
     }
 
     // ---- 1. baseline -------------------------------------------------------------------------
@@ -401,28 +423,34 @@ public final class DurabilityBench {
     private static String recovery(Path dir, int records) throws Exception {
         StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
                 "## Recovery and checkpoint (%,d single-key commits, RELAXED, background checkpoints off)%n%n", records));
-        // Write: single-key commits, keys 0..records-1, commitAsync with up to 4096 in flight.
+        // Write: single-key commits, keys 0..records-1, two threads calling commit(). Not
+        // commitAsync: on this machine each async completion starts a thread (see the draft),
+        // which would make loading a million commits take minutes.
         long w0 = System.nanoTime();
+        Cpu.Sample c = Cpu.sample();
         try (Database<Long, Long> db = Database.<Long, Long>builder()
                 .durability(relaxedNoBackgroundCheckpoint(dir)).open()) {
-            Semaphore inFlight = new Semaphore(4096);
             AtomicReference<Throwable> failure = new AtomicReference<>();
-            for (long k = 0; k < records; k++) {
-                inFlight.acquire();
-                CompletableFuture<Long> f;
-                try (Transaction<Long, Long> tx = db.begin()) {
-                    tx.put(k, k * 31);
-                    f = tx.commitAsync();
-                }
-                f.whenComplete((ts, ex) -> {
-                    if (ex != null) {
-                        failure.compareAndSet(null, ex);
+            List<Thread> loaders = new ArrayList<>();
+            for (int i = 0; i < LOADERS; i++) {
+                int first = i;
+                Thread th = new Thread(() -> {
+                    try {
+                        for (long k = first; k < records && failure.get() == null; k += LOADERS) {
+                            try (Transaction<Long, Long> tx = db.begin()) {
+                                tx.put(k, k * 31);
+                                tx.commit();
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
                     }
-                    inFlight.release();
-                });
+                }, "durability-loader-" + i);
+                loaders.add(th);
+                th.start();
             }
-            if (!inFlight.tryAcquire(4096, 60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("load commits still in flight after 60 s");
+            for (Thread th : loaders) {
+                th.join();
             }
             if (failure.get() != null) {
                 throw new IllegalStateException("a load commit failed", failure.get());
@@ -431,41 +459,46 @@ public final class DurabilityBench {
         double writeSeconds = (System.nanoTime() - w0) / 1e9;
         String logFiles = describeFiles(dir);
 
-        s.append("| step | records/keys | seconds | per million | rate/s | files after |\n");
-        s.append("| --- | ---: | ---: | ---: | ---: | --- |\n");
-        s.append(rowOf("write (commitAsync, 4096 in flight) + close", records, writeSeconds, logFiles));
+        s.append("| step | records/keys | seconds | per million | rate/s | files after | CPU this JVM / others (cores) |\n");
+        s.append("| --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
+        s.append(rowOf("write (2 threads, `commit()`) + close", records, writeSeconds, logFiles, c));
 
         // Replay the log twice (the first open also pays for JIT warm-up of the recovery code).
         for (int i = 1; i <= 2; i++) {
+            c = Cpu.sample();
             long t0 = System.nanoTime();
             Database<Long, Long> db = Database.<Long, Long>builder().durability(relaxedNoBackgroundCheckpoint(dir)).open();
             double secs = (System.nanoTime() - t0) / 1e9;
+            s.append(rowOf("`open()`: replay the log, no checkpoint (" + (i == 1 ? "1st, cold JIT" : "2nd") + ")",
+                    records, secs, describeFiles(dir), c));
             check(db, records);
-            s.append(rowOf("open(): replay log, no checkpoint (" + (i == 1 ? "1st, cold JIT" : "2nd") + ")",
-                    records, secs, describeFiles(dir)));
             if (i == 2) {
+                c = Cpu.sample();
                 long c0 = System.nanoTime();
                 db.checkpoint();
                 double csecs = (System.nanoTime() - c0) / 1e9;
-                s.append(rowOf("`db.checkpoint()` of " + records + " keys", records, csecs, describeFiles(dir)));
+                s.append(rowOf("`db.checkpoint()`", records, csecs, describeFiles(dir), c));
             }
             db.close();
         }
         for (int i = 1; i <= 2; i++) {
+            c = Cpu.sample();
             long t0 = System.nanoTime();
             Database<Long, Long> db = Database.<Long, Long>builder().durability(relaxedNoBackgroundCheckpoint(dir)).open();
             double secs = (System.nanoTime() - t0) / 1e9;
+            s.append(rowOf("`open()`: load the checkpoint (" + (i == 1 ? "1st" : "2nd") + ")", records, secs,
+                    describeFiles(dir), c));
             check(db, records);
-            s.append(rowOf("open(): load checkpoint (" + (i == 1 ? "1st" : "2nd") + ")", records, secs, describeFiles(dir)));
             db.close();
         }
         s.append("\n");
         return s.toString();
     }
 
-    private static String rowOf(String step, int n, double secs, String files) {
-        return String.format(Locale.ROOT, "| %s | %,d | %.3f | %.3f s | %,.0f | %s |%n",
-                step, n, secs, secs * 1_000_000 / n, n / secs, files);
+    private static String rowOf(String step, int n, double secs, String files, Cpu.Sample from) {
+        Cpu cpu = Cpu.between(from, Cpu.sample());
+        return String.format(Locale.ROOT, "| %s | %,d | %.3f | %.3f s | %,.0f | %s | %s |%n",
+                step, n, secs, secs * 1_000_000 / n, n / secs, files, cpu);
     }
 
     private static void check(Database<Long, Long> db, int records) {
@@ -500,6 +533,44 @@ public final class DurabilityBench {
             }
             return String.format(Locale.ROOT, "%d seg (%.1f MiB), %d ckp (%.1f MiB)",
                     segs, segBytes / 1048576.0, ckps, ckpBytes / 1048576.0);
+        }
+    }
+
+    /** CPU used by this JVM and by everything else on the machine over an interval, in cores. */
+    private record Cpu(double ownCores, double otherCores) {
+        record Sample(long nanos, long ownCpuNanos, long busyJiffies) {}
+
+        static Sample sample() {
+            long own = -1;
+            if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    instanceof com.sun.management.OperatingSystemMXBean os) {
+                own = os.getProcessCpuTime();
+            }
+            long busy = -1;
+            try {
+                String first = Files.readAllLines(Path.of("/proc/stat")).get(0); // cpu user nice system idle iowait irq softirq steal
+                String[] f = first.trim().split("\\s+");
+                long total = 0;
+                for (int i = 1; i <= Math.min(8, f.length - 1); i++) {
+                    total += Long.parseLong(f[i]);
+                }
+                busy = total - Long.parseLong(f[4]) - Long.parseLong(f[5]);
+            } catch (IOException | RuntimeException e) {
+                busy = -1;
+            }
+            return new Sample(System.nanoTime(), own, busy);
+        }
+
+        static Cpu between(Sample a, Sample b) {
+            double wall = b.nanos - a.nanos;
+            double own = a.ownCpuNanos < 0 ? Double.NaN : (b.ownCpuNanos - a.ownCpuNanos) / wall;
+            double busy = a.busyJiffies < 0 ? Double.NaN : (b.busyJiffies - a.busyJiffies) * 10_000_000.0 / wall; // USER_HZ 100
+            return new Cpu(own, Math.max(0, busy - own));
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.2f / %.2f", ownCores, otherCores);
         }
     }
 
