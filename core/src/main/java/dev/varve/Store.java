@@ -319,10 +319,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * Commits a read-write transaction: validates, installs, hands the record to the log.
      *
+     * @param blockingWaiter whether the caller will only block on the returned future (commit())
+     *     rather than hand it to user code (commitAsync())
      * @return the log's durability future, completed when the commit is as durable as configured
      * @throws SerializationFailureException if validation refuses it (nothing was installed)
      */
-    CompletableFuture<Void> commit(Transaction<K, V> tx) {
+    CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
         Object[] heads = new Object[n];
@@ -355,7 +357,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
             long commitTs = lastCommitTs + 1;
             CompletableFuture<Void> durable = inMemory ? DURABLE_NOW
-                    : watchForFailure(log.append(writes.toRecord(commitTs))); // may refuse
+                    : watchForFailure(blockingWaiter // may refuse
+                            ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
+                            : log.append(writes.toRecord(commitTs)));
             lastCommitTs = commitTs;
             for (int i = 0; i < n; i++) {
                 install(writes.key(i), writes.value(i), commitTs, heads[i]);
@@ -419,7 +423,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 return new AutocommitResult<>(null, null); // removing an absent key writes nothing
             }
             long commitTs = lastCommitTs + 1;
-            durable = inMemory ? DURABLE_NOW : watchForFailure(log.append(new SingleWrite<>(commitTs, key, value)));
+            durable = inMemory ? DURABLE_NOW
+                    : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
             lastCommitTs = commitTs;
             install(key, value, commitTs, head);
             markDirty(key, 1);

@@ -173,7 +173,7 @@ public final class Transaction<K, V> implements AutoCloseable {
      *     or read-only after a log failure
      */
     public void commit() {
-        CompletableFuture<Void> durable = commitInternal();
+        CompletableFuture<Void> durable = commitInternal(true);
         if (durable != null) {
             try {
                 durable.join();
@@ -201,7 +201,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public CompletableFuture<Long> commitAsync() {
         CompletableFuture<Void> durable;
         try {
-            durable = commitInternal();
+            durable = commitInternal(false);
         } catch (TransactionException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -221,7 +221,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     }
 
     /** Validates and installs; returns the durability future, or null for a read-only commit. */
-    private CompletableFuture<Void> commitInternal() {
+    private CompletableFuture<Void> commitInternal(boolean blockingWaiter) {
         checkActive();
         if (readOnlyView) {
             throw new UnsupportedOperationException("a snapshot is read-only");
@@ -240,7 +240,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 finish(State.COMMITTED);
                 return null;
             }
-            CompletableFuture<Void> durable = store.commit(this);
+            CompletableFuture<Void> durable = store.commit(this, blockingWaiter);
             finish(State.COMMITTED);
             return durable;
         } catch (RuntimeException e) {

@@ -22,11 +22,26 @@ public interface CommitLog<K, V> extends AutoCloseable {
      *
      * @param record the committed writes and their commit timestamp; owned by the log from now on
      * @return a future completed (normally) once the record is as durable as the log promises, or
-     *     exceptionally with the I/O failure that prevented it; never {@code null}
+     *     exceptionally with the I/O failure that prevented it; never {@code null}. Callers may
+     *     chain their own code on it, so an implementation must not complete it on a thread whose
+     *     stalling would stall the log (its I/O thread)
      * @throws IllegalStateException if the log has failed or been closed; the database then
      *     refuses the commit before any version becomes visible
      */
     CompletableFuture<Void> append(CommitRecord<K, V> record);
+
+    /**
+     * Like {@link #append}, for a committer that blocks on the returned future and chains no code
+     * on it: the log may complete this future on its I/O thread, sparing the waiter a hand-off to
+     * another thread. The default simply calls {@link #append}.
+     *
+     * @param record the committed writes and their commit timestamp; owned by the log from now on
+     * @return the future of {@link #append}
+     * @throws IllegalStateException as {@link #append}
+     */
+    default CompletableFuture<Void> appendForBlockingWaiter(CommitRecord<K, V> record) {
+        return append(record);
+    }
 
     /**
      * Writes a checkpoint (a consistent image of the store) and drops the log segments it covers.

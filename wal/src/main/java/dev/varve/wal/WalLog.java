@@ -60,11 +60,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         final byte[] bytes;
         final long enqueuedNanos;
         final CompletableFuture<Void> future = new CompletableFuture<>();
+        /** Only a blocked committer waits on it: the writer may complete it directly. */
+        final boolean direct;
 
-        Pending(long ts, byte[] bytes, long enqueuedNanos) {
+        Pending(long ts, byte[] bytes, long enqueuedNanos, boolean direct) {
             this.ts = ts;
             this.bytes = bytes;
             this.enqueuedNanos = enqueuedNanos;
+            this.direct = direct;
         }
     }
 
@@ -276,6 +279,15 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     @Override
     public CompletableFuture<Void> append(CommitRecord<K, V> record) {
+        return append(record, false);
+    }
+
+    @Override
+    public CompletableFuture<Void> appendForBlockingWaiter(CommitRecord<K, V> record) {
+        return append(record, true);
+    }
+
+    private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean direct) {
         Objects.requireNonNull(record, "record");
         Throwable f = getFailureAcquire();
         if (f != null) {
@@ -296,7 +308,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             throw new IllegalStateException("cannot log commit " + ts + ": " + e.getMessage(), e);
         }
         lastAppendedTs = ts;
-        Pending p = new Pending(ts, bytes, System.nanoTime());
+        Pending p = new Pending(ts, bytes, System.nanoTime(), direct);
         queue.offer(p); // CAS on the producer index: the store half of the wake-up protocol
         if (getWriterStateVolatile() == PARKED && casWriterState(PARKED, RUNNING)) {
             LockSupport.unpark(writer);
@@ -563,14 +575,29 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     /**
-     * Hands a group's futures to the completer thread in one submission (they complete there, in
-     * order); completes them here if the completer was already shut down by close().
+     * Completes a group's futures: those only a blocked committer waits on, here (waking it
+     * directly); the others — which may carry the caller's code — on the completer thread in one
+     * submission (here, if close() already shut the completer down).
      */
     private void completeDurable(java.util.List<Pending> done) {
-        if (done.isEmpty()) {
+        int handOff = 0;
+        for (Pending p : done) {
+            if (p.direct) {
+                p.future.complete(null);
+            } else {
+                handOff++;
+            }
+        }
+        if (handOff == 0) {
             return;
         }
-        Pending[] batch = done.toArray(new Pending[0]);
+        Pending[] batch = new Pending[handOff];
+        int i = 0;
+        for (Pending p : done) {
+            if (!p.direct) {
+                batch[i++] = p;
+            }
+        }
         Runnable completeAll = () -> {
             for (Pending p : batch) {
                 p.future.complete(null);
