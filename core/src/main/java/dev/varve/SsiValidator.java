@@ -42,26 +42,33 @@ final class SsiValidator<K, V> {
     /** Edges found for one committer, with the keys that produced them (for messages). */
     record Edges(long[] out, long[] in, List<Object> outKeys, List<Object> inKeys) {}
 
-    /** Validates a read-write committer; throws if it would complete a dangerous structure. */
-    Edges validate(Transaction<K, V> tx) {
-        return validate(tx, false);
+    /**
+     * Validates a read-write committer whose own versions are already linked (speculatively) at
+     * {@code ownCommitTs}; throws if it would complete a dangerous structure.
+     */
+    Edges validate(Transaction<K, V> tx, long ownCommitTs) {
+        return validate(tx, false, ownCommitTs);
     }
 
-    private Edges validate(Transaction<K, V> tx, boolean readOnly) {
+    private Edges validate(Transaction<K, V> tx, boolean readOnly, long ownCommitTs) {
         long s = tx.snapshotTimestamp();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         LongList out = new LongList();
         List<Object> outKeys = new ArrayList<>();
+        WriteSet<K, V> ownWrites = tx.writeSet();
         for (int i = 0; i < reads.keyCount(); i++) {
             K key = reads.key(i);
-            collectWritersAfter(key, store.index.get(key), s, out, outKeys);
+            if (ownWrites != null && ownWrites.get(key) != null) {
+                continue; // written too: the write-write check already proved no newer version
+            }
+            collectWritersAfter(key, store.index.get(key), s, ownCommitTs, out, outKeys);
         }
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
             for (Map.Entry<K, Object> e : b.of(store.index).entrySet()) {
-                collectWritersAfter(e.getKey(), e.getValue(), s, out, outKeys);
+                collectWritersAfter(e.getKey(), e.getValue(), s, ownCommitTs, out, outKeys);
             }
         }
         LongList in = new LongList();
@@ -98,14 +105,16 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    private void collectWritersAfter(K key, Object head, long s, LongList out, List<Object> outKeys) {
+    private void collectWritersAfter(K key, Object head, long s, long ownCommitTs, LongList out, List<Object> outKeys) {
         if (!(head instanceof Version)) {
             return; // absent, or a settled value older than every snapshot
         }
         boolean any = false;
         for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
-            out.add(v.commitTs);
-            any = true;
+            if (v.commitTs != ownCommitTs) { // our own speculatively linked version
+                out.add(v.commitTs);
+                any = true;
+            }
         }
         if (any && outKeys.size() < 16) {
             outKeys.add(key);
@@ -122,7 +131,7 @@ final class SsiValidator<K, V> {
      * edges; the store then records it under a commit timestamp of its own.
      */
     Edges validateReadOnly(Transaction<K, V> tx) {
-        return validate(tx, true);
+        return validate(tx, true, Long.MIN_VALUE);
     }
 
     void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {

@@ -327,20 +327,34 @@ final class Store<K, V> implements StoreAccess<K, V> {
     CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
-        Object[] heads = new Object[n];
+        Object[] previous = new Object[n];
+        @SuppressWarnings("unchecked")
+        Version<V>[] linked = (Version<V>[]) new Version<?>[n];
         lockCommits();
+        int installed = 0;
+        boolean done = false;
         try {
             checkWritable();
             long snapshotTs = tx.snapshotTimestamp();
+            long commitTs = lastCommitTs + 1;
+            // 1. write-write check and speculative install, one skiplist traversal per key. The
+            //    new versions carry commitTs > visibleTs, so no reader uses them until step 4.
             List<K> conflicts = null;
             for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
-                heads[i] = index.get(key);
-                if (Version.headCommitTs(heads[i]) > snapshotTs) {
-                    if (conflicts == null) {
-                        conflicts = new ArrayList<>();
+                if (conflicts != null) { // already failing: only collect the other conflicts
+                    if (Version.headCommitTs(index.get(key)) > snapshotTs) {
+                        conflicts.add(key);
                     }
+                    continue;
+                }
+                Version<V> version = installIfUnchangedSince(key, writes.value(i), commitTs, snapshotTs, previous, i);
+                if (version == null) {
+                    conflicts = new ArrayList<>();
                     conflicts.add(key);
+                } else {
+                    linked[i] = version;
+                    installed = i + 1;
                 }
             }
             if (conflicts != null) {
@@ -351,24 +365,26 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         "write-write conflict: keys " + conflicts + " were committed by another transaction after"
                                 + " this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
+            // 2. SSI: rw-antidependencies with committed transactions (ignoring our own versions).
             SsiValidator.Edges edges = null;
             if (tx.tracksReads()) {
-                edges = ssi.validate(tx); // throws SerializationFailureException
+                edges = ssi.validate(tx, commitTs); // throws SerializationFailureException
             }
-            long commitTs = lastCommitTs + 1;
+            // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
             CompletableFuture<Void> durable = inMemory ? DURABLE_NOW
-                    : watchForFailure(blockingWaiter // may refuse
+                    : watchForFailure(blockingWaiter
                             ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
                             : log.append(writes.toRecord(commitTs)));
             lastCommitTs = commitTs;
+            done = true;
             for (int i = 0; i < n; i++) {
-                install(writes.key(i), writes.value(i), commitTs, heads[i]);
+                pruneBelowWatermark(linked[i]);
             }
-            markDirty(new DirtyBatch(writes.keys()), writes.size());
+            markDirty(new DirtyBatch(writes.keys()), n);
             if (edges != null) {
                 ssi.record(tx, commitTs, edges);
             }
-            visibleTs = commitTs; // linearization point: the whole commit becomes visible
+            visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
             commits.increment();
             tx.committedAt(commitTs);
             if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
@@ -377,7 +393,43 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
             return durable;
         } finally {
+            if (!done) {
+                for (int i = 0; i < installed; i++) {
+                    uninstall(writes.key(i), linked[i], previous[i]);
+                }
+            }
             commitLock.unlock();
+        }
+    }
+
+    /**
+     * Links a new version of {@code key} unless a version was committed after {@code snapshotTs}
+     * (first-committer-wins); caller holds commitLock. One traversal: the check and the link
+     * happen inside ConcurrentSkipListMap#compute, whose value CAS only vacuum can make retry.
+     *
+     * @return the linked version, or null on a write-write conflict (nothing linked)
+     */
+    private Version<V> installIfUnchangedSince(
+            K key, V value, long commitTs, long snapshotTs, Object[] previous, int slot) {
+        @SuppressWarnings("unchecked")
+        Version<V>[] result = (Version<V>[]) new Version<?>[1];
+        index.compute(key, (k, current) -> {
+            if (Version.headCommitTs(current) > snapshotTs) {
+                result[0] = null;
+                return current; // unchanged
+            }
+            previous[slot] = current;
+            result[0] = new Version<>(value, commitTs, current == null ? null : Version.asVersion(current));
+            return result[0]; // linearization point of the link (value CAS, or node insert)
+        });
+        return result[0];
+    }
+
+    /** Takes back a speculatively linked version after the commit failed; caller holds commitLock. */
+    private void uninstall(K key, Version<V> linked, Object previous) {
+        boolean restored = previous == null ? index.remove(key, linked) : index.replace(key, linked, previous);
+        if (!restored) {
+            throw new IllegalStateException("commit rollback found key " + key + " changed under the commit lock");
         }
     }
 
