@@ -652,16 +652,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
             }
         } else {
-            java.util.TreeSet<K> work = new java.util.TreeSet<>(comparator);
-            addKeys(work, dirty);
-            addKeys(work, pendingKeys);
-            for (K key : work) {
-                if (vacuumKey(key, index.get(key), watermark, counts)) {
-                    unfinished.add(key);
-                }
-            }
+            // Each occurrence is visited (a key written twice is looked at twice: vacuumKey is
+            // idempotent, and a second lookup costs less than sorting to deduplicate).
+            visitKeys(dirty, watermark, counts, unfinished);
+            visitKeys(pendingKeys, watermark, counts, unfinished);
         }
-        pendingKeys = unfinished;
+        pendingKeys = distinct(unfinished);
         int ssiRecords;
         commitLock.lock(); // the conflict graph is only ever touched under the commit lock
         try {
@@ -682,16 +678,35 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     @SuppressWarnings("unchecked")
-    private static <K> void addKeys(java.util.TreeSet<K> work, ArrayList<Object> batches) {
+    private void visitKeys(ArrayList<Object> batches, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
         for (Object batch : batches) {
             if (batch instanceof DirtyBatch) {
                 for (Object key : ((DirtyBatch) batch).keys) {
-                    work.add((K) key);
+                    if (vacuumKey((K) key, index.get(key), watermark, counts)) {
+                        unfinished.add(key);
+                    }
                 }
-            } else {
-                work.add((K) batch);
+            } else if (vacuumKey((K) batch, index.get(batch), watermark, counts)) {
+                unfinished.add(batch);
             }
         }
+    }
+
+    /** The keys without duplicates (sorted), so a key pinned for long is carried once per pass. */
+    @SuppressWarnings("unchecked")
+    private ArrayList<Object> distinct(ArrayList<Object> keys) {
+        if (keys.size() < 2) {
+            return keys;
+        }
+        Object[] sorted = keys.toArray();
+        java.util.Arrays.sort(sorted, (a, b) -> comparator.compare((K) a, (K) b));
+        ArrayList<Object> out = new ArrayList<>(sorted.length);
+        for (Object key : sorted) {
+            if (out.isEmpty() || comparator.compare((K) out.get(out.size() - 1), (K) key) != 0) {
+                out.add(key);
+            }
+        }
+        return out;
     }
 
     // ---- dirty keys: what committers wrote since the last vacuum pass -----------------------
