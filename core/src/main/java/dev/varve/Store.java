@@ -557,7 +557,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @return true if the key still holds versions a later pass must look at again (its chain is
      *     not yet a single settled value, and not removed)
      */
-    private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts) {
+    private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts, boolean settle) {
         if (!(entry instanceof Version)) {
             if (entry != null) {
                 counts.retained++; // already settled: one version, live
@@ -598,7 +598,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 counts.versions++;
                 counts.keys++;
             }
-        } else if (index.replace(key, head, head.value)) {
+        } else if (settle && index.replace(key, head, head.value)) {
             counts.settled++;
         }
         return false;
@@ -619,7 +619,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * A pass that visits only the keys written since the last pass (plus those an earlier pass
      * could not finish), unless the dirty-key list overflowed, the pass is the first, or every
      * {@link #FULL_PASS_EVERY}th pass, when it visits every key. Background vacuum uses it, so its
-     * cost follows the write rate rather than the size of the index.
+     * cost follows the write rate rather than the size of the index. Only full passes settle
+     * values: settling a key that is still being written would only be undone by its next write.
      */
     VacuumResult vacuumIncremental() {
         return vacuum(false);
@@ -640,14 +641,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     private VacuumResult vacuumPass(boolean full) {
-        long watermark = refreshWatermark();
+        // Dirty keys first, then the watermark: every key taken was written at or below the
+        // watermark unless a snapshot older than its write is still open.
         ArrayList<Object> dirty = takeDirtyKeys();
+        long watermark = refreshWatermark();
         full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0;
         PassCounts counts = new PassCounts();
         ArrayList<Object> unfinished = new ArrayList<>();
         if (full) {
             for (Map.Entry<K, Object> e : index.entrySet()) {
-                if (vacuumKey(e.getKey(), e.getValue(), watermark, counts)) {
+                if (vacuumKey(e.getKey(), e.getValue(), watermark, counts, true)) {
                     unfinished.add(e.getKey());
                 }
             }
@@ -682,11 +685,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
         for (Object batch : batches) {
             if (batch instanceof DirtyBatch) {
                 for (Object key : ((DirtyBatch) batch).keys) {
-                    if (vacuumKey((K) key, index.get(key), watermark, counts)) {
+                    if (vacuumKey((K) key, index.get(key), watermark, counts, false)) {
                         unfinished.add(key);
                     }
                 }
-            } else if (vacuumKey((K) batch, index.get(batch), watermark, counts)) {
+            } else if (vacuumKey((K) batch, index.get(batch), watermark, counts, false)) {
                 unfinished.add(batch);
             }
         }

@@ -16,7 +16,7 @@ import org.openjdk.jol.info.GraphLayout;
  * figure.
  */
 class FootprintTest {
-    private static final int ENTRIES = Integer.getInteger("varve.footprint.entries", 200_000);
+    private static final int ENTRIES = Integer.getInteger("varve.footprint.entries", 100_000);
 
     private static Object storeOf(Database<?, ?> db) throws ReflectiveOperationException {
         Field f = Database.class.getDeclaredField("store");
