@@ -151,12 +151,7 @@ public final class BankWorkload implements Workload {
 
     @Override
     public void close() {
-        if (db != null) {
-            db.close();
-        }
-        if (options.dir() == null) {
-            DurabilityMode.deleteTree(dir);
-        }
+        DurabilityMode.closeWorkload(db, options, dir);
     }
 
 }

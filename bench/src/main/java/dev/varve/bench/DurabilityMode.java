@@ -83,6 +83,19 @@ public enum DurabilityMode {
         }
     }
 
+    /**
+     * Closes a workload's database (if it was opened) and deletes its temporary directory when
+     * the user gave none.
+     */
+    static void closeWorkload(dev.varve.Database<?, ?> db, Options options, java.nio.file.Path dir) {
+        if (db != null) {
+            db.close();
+        }
+        if (options.dir() == null) {
+            deleteTree(dir);
+        }
+    }
+
     /** Deletes a directory tree, quietly: used for the temporary directories of {@link #directory}. */
     static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) {

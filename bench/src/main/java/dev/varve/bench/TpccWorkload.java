@@ -584,11 +584,6 @@ public final class TpccWorkload implements Workload {
 
     @Override
     public void close() {
-        if (db != null) {
-            db.close();
-        }
-        if (options.dir() == null) {
-            DurabilityMode.deleteTree(dir);
-        }
+        DurabilityMode.closeWorkload(db, options, dir);
     }
 }

@@ -196,11 +196,6 @@ public final class YcsbWorkload implements Workload {
 
     @Override
     public void close() {
-        if (db != null) {
-            db.close();
-        }
-        if (options.dir() == null) {
-            DurabilityMode.deleteTree(dir);
-        }
+        DurabilityMode.closeWorkload(db, options, dir);
     }
 }
