@@ -91,18 +91,21 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *
      * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
      * it and is advanced, still under commitLock, only after every version of the commit is linked
-     * and its record handed to the log. A snapshot is one volatile read of visibleTs, so a reader
+     * and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
+     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A snapshot is one volatile read of visibleTs, so a reader
      * sees all of a commit or none of it: versions with commitTs > snapshotTs are skipped.
      *
-     * Commit of a read-write transaction T (snapshot s), all under commitLock:
-     *   1. write-write: for each key T writes, if the chain head's commitTs > s, abort
-     *      (first-committer-wins). Heads only change under this lock (or vanish by vacuum, which
-     *      only removes a tombstone older than every snapshot), so the check is stable;
+     * Commit of a read-write transaction T (snapshot s), all under commitLock, c = lastCommitTs + 1:
+     *   1. write-write check and speculative link, one ConcurrentSkipListMap#compute per written
+     *      key: if the head's commitTs > s, abort (first-committer-wins) and unlink what step 1
+     *      linked so far; otherwise link a version stamped c. Stamped above visibleTs, it is
+     *      invisible to every reader. Heads only change under this lock (or by vacuum, which only
+     *      removes or settles a head older than every snapshot), so the check is stable;
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
-     *      committed transactions and asks the conflict graph whether T completes a dangerous
-     *      structure;
-     *   3. c = ++lastCommitTs; log.append(record) (may refuse: nothing is linked yet); link one
-     *      version per written key (a value CAS on the index node, see Version); visibleTs = c  <- linearization point of the
+     *      committed transactions (ignoring its own versions stamped c) and asks the conflict
+     *      graph whether T completes a dangerous structure; abort = unlink as in 1;
+     *   3. log.append(record) (may refuse: unlink as in 1); lastCommitTs = c; prune the touched
+     *      chains; record T in the conflict graph; visibleTs = c  <- linearization point of the
      *      commit: every new snapshot sees all of T.
      * The lock makes the check-then-install of concurrent committers a total order, which is
      * what first-committer-wins and the "later committer records the edge" rule of the SSI graph
