@@ -381,9 +381,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             lastCommitTs = commitTs;
             done = true;
             for (int i = 0; i < n; i++) {
-                pruneBelowWatermark(linked[i]);
+                if (pruneBelowWatermark(linked[i])) {
+                    markDirty(writes.key(i));
+                }
             }
-            markDirty(new DirtyBatch(writes.keys()), n);
             if (edges != null) {
                 ssi.record(tx, commitTs, edges);
             }
@@ -481,8 +482,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
             durable = inMemory ? DURABLE_NOW
                     : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
             lastCommitTs = commitTs;
-            install(key, value, commitTs, head);
-            markDirty(key, 1);
+            if (install(key, value, commitTs, head)) {
+                markDirty(key);
+            }
             visibleTs = commitTs; // linearization point
             commits.increment();
             if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
@@ -501,25 +503,26 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Links a new version of {@code key}; caller holds commitLock (or is the recovering thread).
      * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
      * since, in which case the loop re-reads it.
+     *
+     * @return whether the key needs a vacuum pass (see pruneBelowWatermark)
      */
-    private void install(K key, V value, long commitTs, Object head) {
+    private boolean install(K key, V value, long commitTs, Object head) {
         while (true) {
             if (head == null) {
                 if (value == null && recovering) {
-                    return; // a tombstone for a key nothing holds, and no transaction to conflict with
+                    return false; // a tombstone for a key nothing holds, and no transaction to conflict with
                 }
                 // Otherwise a tombstone is linked even for an absent key: the removal is a write
                 // that first-committer-wins must see, whether or not vacuum dropped an older one.
                 if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
-                    return; // linearization point: the version is in the index
+                    return value == null; // linearization point: the version is in the index
                 }
                 head = index.get(key);
                 continue;
             }
             Version<V> linked = new Version<>(value, commitTs, Version.asVersion(head));
             if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
-                pruneBelowWatermark(linked);
-                return;
+                return pruneBelowWatermark(linked);
             }
             // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
             head = index.get(key);
@@ -532,17 +535,26 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Cooperative pruning by the committer that just linked {@code head}: cuts the versions older
      * than the newest one at or below the last published watermark, so a hot key's chain stays
      * short between vacuum passes. Safe for the reasons vacuum is (see the notes above).
+     *
+     * @return whether the key needs a vacuum pass (see the comment at the end)
      */
-    private void pruneBelowWatermark(Version<V> head) {
+    private boolean pruneBelowWatermark(Version<V> head) {
         long watermark = prunableWatermark;
         Version<V> keeper = head;
+        int newer = 0;
         while (keeper != null && keeper.commitTs > watermark) {
             keeper = keeper.getOlderAcquire();
+            newer++;
         }
         if (keeper != null && keeper.getOlderAcquire() != null) {
             keeper.setOlderRelease(null);
             prunedByCommitters.increment();
         }
+        // The steady state is two versions (the new head, and the previous one that snapshots
+        // between the two commits still read), which the key's next write or a full pass trims.
+        // A tombstone, or a longer chain (a snapshot older than the previous version is open),
+        // is handed to vacuum.
+        return head.isTombstone() || newer > 1;
     }
 
     /** Counts of one vacuum pass; filled by {@link #vacuumKey}. */
@@ -619,8 +631,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * A pass that visits only the keys written since the last pass (plus those an earlier pass
-     * could not finish), unless the dirty-key list overflowed, the pass is the first, or every
+     * A pass that visits only the keys committers marked since the last pass (removed keys, and
+     * keys whose chains a pinned snapshot keeps long; plus those an earlier pass could not
+     * finish), unless the dirty-key list overflowed, the pass is the first, or every
      * {@link #FULL_PASS_EVERY}th pass, when it visits every key. Background vacuum uses it, so its
      * cost follows the write rate rather than the size of the index. Only full passes settle
      * values: settling a key that is still being written would only be undone by its next write.
@@ -684,16 +697,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     @SuppressWarnings("unchecked")
-    private void visitKeys(ArrayList<Object> batches, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
-        for (Object batch : batches) {
-            if (batch instanceof DirtyBatch) {
-                for (Object key : ((DirtyBatch) batch).keys) {
-                    if (vacuumKey((K) key, index.get(key), watermark, counts, false)) {
-                        unfinished.add(key);
-                    }
-                }
-            } else if (vacuumKey((K) batch, index.get(batch), watermark, counts, false)) {
-                unfinished.add(batch);
+    private void visitKeys(ArrayList<Object> keys, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
+        for (Object key : keys) {
+            if (vacuumKey((K) key, index.get(key), watermark, counts, false)) {
+                unfinished.add(key);
             }
         }
     }
@@ -717,10 +724,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     // ---- dirty keys: what committers wrote since the last vacuum pass -----------------------
 
-    /** The keys of one commit, as its frozen write set holds them. */
-    private record DirtyBatch(Object[] keys) {}
-
-    /** Keys written since the last pass (single keys or batches); guarded by commitLock. */
+    /**
+     * Keys written since the last pass that vacuum must visit: tombstones, and keys whose chain a
+     * pinned snapshot keeps longer than two versions; guarded by commitLock.
+     */
     private ArrayList<Object> dirtyKeys = new ArrayList<>();
     private int dirtyCount;
     /** Set when dirtyKeys outgrew its bound: the next pass must visit everything. */
@@ -729,18 +736,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private ArrayList<Object> pendingKeys = new ArrayList<>();
     private static final int MAX_DIRTY_KEYS = 1 << 20;
 
-    /** Records keys a commit wrote; caller holds commitLock. */
-    private void markDirty(Object keyOrBatch, int count) {
+    /** Records a key vacuum must visit; caller holds commitLock. */
+    private void markDirty(Object key) {
         if (dirtyOverflow) {
             return;
         }
-        dirtyCount += count;
-        if (dirtyCount > MAX_DIRTY_KEYS) {
+        if (++dirtyCount > MAX_DIRTY_KEYS) {
             dirtyOverflow = true; // bounded memory without vacuum: fall back to a full pass
             dirtyKeys = new ArrayList<>();
             return;
         }
-        dirtyKeys.add(keyOrBatch);
+        dirtyKeys.add(key);
     }
 
     /** Takes the dirty keys for a pass, or null if the pass must be full. */

@@ -41,6 +41,10 @@ class AbortPrecisionTest {
     record Refused(HistoryChecker.Txn txn, long refusedAt, boolean writeWrite) {}
 
     static Result run(Workload workload, Isolation isolation, long seed) throws Exception {
+        return run(workload, isolation, seed, THREADS);
+    }
+
+    static Result run(Workload workload, Isolation isolation, long seed, int threads) throws Exception {
         int keys = workload == Workload.BANK ? 4 : 8;
         List<HistoryChecker.Txn> committed = Collections.synchronizedList(new ArrayList<>());
         List<Refused> refused = Collections.synchronizedList(new ArrayList<>());
@@ -50,10 +54,10 @@ class AbortPrecisionTest {
             for (int k = 0; k < keys; k++) {
                 db.put(k, "0|" + INITIAL_BALANCE);
             }
-            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
             try {
                 List<Future<?>> futures = new ArrayList<>();
-                for (int t = 0; t < THREADS; t++) {
+                for (int t = 0; t < threads; t++) {
                     SplittableRandom rnd = new SplittableRandom(seed * 7 + t);
                     futures.add(pool.submit(() -> {
                         for (int i = 0; i < TXNS; i++) {
@@ -203,9 +207,11 @@ class AbortPrecisionTest {
             assertTrue(ser.committed() > TXNS / 2, "seed " + seed + ": too few commits: " + ser);
             snapshotBroke |= !si.invariantHeld();
         }
-        // Keep running SNAPSHOT bank rounds until the invariant breaks (it must, or the check is void).
+        // Keep running SNAPSHOT bank rounds, with more threads than cores so that transactions
+        // overlap however the scheduler runs them, until the invariant breaks (it must, or the
+        // check is void).
         for (int round = 1; round < 20 && !snapshotBroke; round++) {
-            snapshotBroke = !run(Workload.BANK, Isolation.SNAPSHOT, seed + round).invariantHeld();
+            snapshotBroke = !run(Workload.BANK, Isolation.SNAPSHOT, seed + round, 6).invariantHeld();
         }
         assertTrue(snapshotBroke, "seed " + seed + ": SNAPSHOT never overdrew a pair: the test shows nothing");
     }
