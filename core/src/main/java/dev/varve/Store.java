@@ -64,7 +64,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final LongAdder vacuumRuns = new LongAdder();
     final LongAdder vacuumedVersions = new LongAdder();
     final LongAdder vacuumedKeys = new LongAdder();
-    final LongAdder settledValues = new LongAdder();
     /** Versions (settled values included) the last vacuum pass left in the index. */
     volatile long lastVacuumRetainedVersions;
     /** Keys with a live value (not a tombstone) seen by the last vacuum pass. */
@@ -157,10 +156,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     boolean noSnapshotOlderThan(long snapshotTs) {
         return prunableWatermark >= snapshotTs || refreshWatermark() >= snapshotTs;
-    }
-
-    long vacuumHorizon() {
-        return vacuumHorizon;
     }
 
     /** Pins a fresh snapshot for {@code owner}; returns its timestamp via {@link Pinned}. */
@@ -561,7 +556,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private static final class PassCounts {
         long versions;
         long keys;
-        long settled;
         long retained;
         long live;
     }
@@ -613,8 +607,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 counts.versions++;
                 counts.keys++;
             }
-        } else if (settle && index.replace(key, head, head.value)) {
-            counts.settled++;
+        } else if (settle) {
+            index.replace(key, head, head.value); // fails if a committer linked a newer version
         }
         return false;
     }
@@ -685,7 +679,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
             commitLock.unlock();
         }
         vacuumRuns.increment();
-        settledValues.add(counts.settled);
         vacuumedVersions.add(counts.versions);
         vacuumedKeys.add(counts.keys);
         if (full) {
@@ -826,10 +819,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
         } finally {
             commitLock.unlock();
         }
-    }
-
-    long lastCommitTsRacy() {
-        return visibleTs;
     }
 
     /** A commit record holding one write (autocommit). */

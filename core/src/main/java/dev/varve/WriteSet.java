@@ -220,12 +220,6 @@ final class WriteSet<K, V> {
         return (V) frozenValues[i];
     }
 
-    /** The frozen keys, in key order (shared, not copied). */
-    Object[] keys() {
-        freeze();
-        return frozenKeys;
-    }
-
     CommitRecord<K, V> toRecord(long commitTs) {
         freeze();
         return new Record<>(commitTs, frozenKeys, frozenValues);
