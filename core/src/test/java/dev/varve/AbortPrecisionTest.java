@@ -9,10 +9,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -54,12 +51,11 @@ class AbortPrecisionTest {
             for (int k = 0; k < keys; k++) {
                 db.put(k, "0|" + INITIAL_BALANCE);
             }
-            ExecutorService pool = Executors.newFixedThreadPool(threads);
-            try {
-                List<Future<?>> futures = new ArrayList<>();
+            List<Callable<Void>> tasks = new ArrayList<>();
+            {
                 for (int t = 0; t < threads; t++) {
                     SplittableRandom rnd = new SplittableRandom(seed * 7 + t);
-                    futures.add(pool.submit(() -> {
+                    tasks.add(() -> {
                         for (int i = 0; i < TXNS; i++) {
                             HistoryChecker.Txn rec = new HistoryChecker.Txn(ids.incrementAndGet());
                             Transaction<Integer, String> tx = db.begin(isolation);
@@ -81,15 +77,10 @@ class AbortPrecisionTest {
                             }
                         }
                         return null;
-                    }));
+                    });
                 }
-                for (Future<?> f : futures) {
-                    f.get(120, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-                assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
             }
+            TestThreads.runAll(tasks);
         }
         if (workload == Workload.BANK) {
             invariantHeld = pairsStaySolvent(committed, keys);

@@ -9,10 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,25 +22,6 @@ class ConcurrencyTest {
     private static final int ACCOUNTS = 64;
     private static final long INITIAL = 1_000;
     private static final Duration RUN = Duration.ofMillis(1500);
-
-    /** Runs the tasks on their own threads until all return; fails on any task's exception. */
-    private static <T> List<T> runAll(List<Callable<T>> tasks) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(tasks.size());
-        try {
-            List<Future<T>> futures = new ArrayList<>();
-            for (Callable<T> task : tasks) {
-                futures.add(pool.submit(task));
-            }
-            List<T> results = new ArrayList<>();
-            for (Future<T> f : futures) {
-                results.add(f.get(60, TimeUnit.SECONDS));
-            }
-            return results;
-        } finally {
-            pool.shutdownNow();
-            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
-        }
-    }
 
     @ParameterizedTest
     @EnumSource(Isolation.class)
@@ -104,7 +81,7 @@ class ConcurrencyTest {
                 }
                 return null;
             });
-            runAll(tasks);
+            TestThreads.runAll(tasks);
             long finalSum = 0;
             try (Snapshot<Integer, Long> snap = db.snapshot()) {
                 for (Map.Entry<Integer, Long> e : snap.entrySet()) {
@@ -160,7 +137,7 @@ class ConcurrencyTest {
                     return checks;
                 });
             }
-            List<Long> results = runAll(tasks);
+            List<Long> results = TestThreads.runAll(tasks);
             assertTrue(results.get(0) > 10, "writer made too few commits: " + results.get(0));
             assertEquals(results.get(0), db.get("z"));
         }
@@ -190,7 +167,7 @@ class ConcurrencyTest {
                     return null;
                 });
             }
-            runAll(tasks);
+            TestThreads.runAll(tasks);
             assertEquals((long) threads * perThread, db.get("counter"));
             assertEquals((long) threads * perThread, db.get("computed"));
         }

@@ -10,10 +10,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -38,12 +35,11 @@ class SerializableHistoryTest {
             for (int k = 0; k < KEYS; k += 2) {
                 db.put(k, String.valueOf(HistoryChecker.INITIAL));
             }
-            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-            try {
-                List<Future<?>> futures = new ArrayList<>();
+            List<Callable<Void>> tasks = new ArrayList<>();
+            {
                 for (int t = 0; t < THREADS; t++) {
                     SplittableRandom rnd = new SplittableRandom(seed * 31 + t);
-                    futures.add(pool.submit(() -> {
+                    tasks.add(() -> {
                         for (int i = 0; i < TXNS_PER_THREAD; i++) {
                             HistoryChecker.Txn rec = new HistoryChecker.Txn(ids.incrementAndGet());
                             try (Transaction<Integer, String> tx = db.begin(isolation)) {
@@ -57,15 +53,10 @@ class SerializableHistoryTest {
                             }
                         }
                         return null;
-                    }));
+                    });
                 }
-                for (Future<?> f : futures) {
-                    f.get(120, TimeUnit.SECONDS);
-                }
-            } finally {
-                pool.shutdownNow();
-                assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
             }
+            TestThreads.runAll(tasks);
         }
         return new Outcome(committed, aborted.get());
     }

@@ -53,12 +53,7 @@ public final class BankWorkload implements Workload {
 
     @Override
     public void load() {
-        Database.Builder<Long, Long> b = Database.<Long, Long>builder()
-                .durability(options.durability().create(dir, Codec.LONG, Codec.LONG));
-        if (!options.vacuum().isZero()) {
-            b.autoVacuum(options.vacuum());
-        }
-        db = b.open();
+        db = DurabilityMode.openWorkload(options, dir, Codec.LONG, Codec.LONG);
         long batch = 1_000;
         for (long from = 0; from < accounts; from += batch) {
             long start = from;

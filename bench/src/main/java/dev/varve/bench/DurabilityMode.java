@@ -84,6 +84,19 @@ public enum DurabilityMode {
     }
 
     /**
+     * Opens a workload's database with the durability and background vacuum the options ask for.
+     */
+    static <K extends Comparable<? super K>, V> dev.varve.Database<K, V> openWorkload(
+            Options options, java.nio.file.Path dir, dev.varve.wal.Codec<K> keyCodec, dev.varve.wal.Codec<V> valueCodec) {
+        dev.varve.Database.Builder<K, V> b = dev.varve.Database.<K, V>builder()
+                .durability(options.durability().create(dir, keyCodec, valueCodec));
+        if (!options.vacuum().isZero()) {
+            b.autoVacuum(options.vacuum());
+        }
+        return b.open();
+    }
+
+    /**
      * Closes a workload's database (if it was opened) and deletes its temporary directory when
      * the user gave none.
      */

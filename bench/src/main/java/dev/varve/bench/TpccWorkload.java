@@ -152,12 +152,7 @@ public final class TpccWorkload implements Workload {
 
     @Override
     public void load() {
-        Database.Builder<Long, Row> b = Database.<Long, Row>builder()
-                .durability(options.durability().create(dir, Codec.LONG, TpccRows.CODEC));
-        if (!options.vacuum().isZero()) {
-            b.autoVacuum(options.vacuum());
-        }
-        db = b.open();
+        db = DurabilityMode.openWorkload(options, dir, Codec.LONG, TpccRows.CODEC);
         SplittableRandom random = new SplittableRandom(options.seed());
         Loader items = new Loader();
         for (int i = 1; i <= this.items; i++) {

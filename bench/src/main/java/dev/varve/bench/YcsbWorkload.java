@@ -70,12 +70,7 @@ public final class YcsbWorkload implements Workload {
 
     @Override
     public void load() {
-        Database.Builder<Long, byte[]> b = Database.<Long, byte[]>builder()
-                .durability(options.durability().create(dir, Codec.LONG, Codec.BYTES));
-        if (!options.vacuum().isZero()) {
-            b.autoVacuum(options.vacuum());
-        }
-        db = b.open();
+        db = DurabilityMode.openWorkload(options, dir, Codec.LONG, Codec.BYTES);
         SplittableRandom random = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
         int batch = 1_000;
         for (long from = 0; from < records; from += batch) {
