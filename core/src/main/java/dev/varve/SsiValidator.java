@@ -30,8 +30,9 @@ final class SsiValidator<K, V> {
      *    any key inside a range T's scans traversed (which is how inserts and deletes into a
      *    scanned range — phantoms — are found, including in ranges that were empty). Each such
      *    version was written by the committed transaction whose commit timestamp it carries.
-     *    Chains are stable here: heads only move under the commit lock, and vacuum never cuts a
-     *    version above the watermark, which is at most s.
+     *    PENDING versions (write latches, T's own among them) are not committed and are skipped.
+     *    The committed part of each chain is stable here: versions are stamped only under the
+     *    commit lock, and vacuum never cuts a version above the watermark, which is at most s.
      *  - in-edges R ->rw T: every committed SERIALIZABLE transaction R with c(R) > s whose frozen
      *    read set covers a key T writes. R's record (and read set) is kept by the graph while any
      *    active transaction overlaps it; once summarized, the graph itself assumes an in-edge.
@@ -43,14 +44,14 @@ final class SsiValidator<K, V> {
     record Edges(long[] out, long[] in, List<Object> outKeys, List<Object> inKeys) {}
 
     /**
-     * Validates a read-write committer whose own versions are already linked (speculatively) at
-     * {@code ownCommitTs}; throws if it would complete a dangerous structure.
+     * Validates a read-write committer whose own versions are already linked as write latches
+     * (PENDING); throws if it would complete a dangerous structure.
      */
-    Edges validate(Transaction<K, V> tx, long ownCommitTs) {
-        return validate(tx, false, ownCommitTs);
+    Edges validate(Transaction<K, V> tx) {
+        return validate(tx, false);
     }
 
-    private Edges validate(Transaction<K, V> tx, boolean readOnly, long ownCommitTs) {
+    private Edges validate(Transaction<K, V> tx, boolean readOnly) {
         long s = tx.snapshotTimestamp();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
@@ -62,13 +63,13 @@ final class SsiValidator<K, V> {
             if (ownWrites != null && ownWrites.get(key) != null) {
                 continue; // written too: the write-write check already proved no newer version
             }
-            collectWritersAfter(key, store.index.get(key), s, ownCommitTs, out, outKeys);
+            collectWritersAfter(key, store.index.get(key), s, out, outKeys);
         }
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
             for (Map.Entry<K, Object> e : b.of(store.index).entrySet()) {
-                collectWritersAfter(e.getKey(), e.getValue(), s, ownCommitTs, out, outKeys);
+                collectWritersAfter(e.getKey(), e.getValue(), s, out, outKeys);
             }
         }
         LongList in = new LongList();
@@ -105,13 +106,13 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    private void collectWritersAfter(K key, Object head, long s, long ownCommitTs, LongList out, List<Object> outKeys) {
+    private void collectWritersAfter(K key, Object head, long s, LongList out, List<Object> outKeys) {
         if (!(head instanceof Version)) {
             return; // absent, or a settled value older than every snapshot
         }
         boolean any = false;
         for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
-            if (v.commitTs != ownCommitTs) { // our own speculatively linked version
+            if (v.commitTs != Version.PENDING) { // a latch: not committed (ours, or a later committer's)
                 out.add(v.commitTs);
                 any = true;
             }
@@ -131,7 +132,7 @@ final class SsiValidator<K, V> {
      * edges; the store then records it under a commit timestamp of its own.
      */
     Edges validateReadOnly(Transaction<K, V> tx) {
-        return validate(tx, true, Long.MIN_VALUE);
+        return validate(tx, true);
     }
 
     void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {

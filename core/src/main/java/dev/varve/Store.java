@@ -17,8 +17,9 @@ import java.util.function.BiConsumer;
  * The multi-version store behind a {@link Database}: the versioned index, the commit clock, the
  * visible timestamp, the registry of pinned snapshots, and the commit critical section.
  *
- * <p>Thread-safe. Reads never lock; commits of read-write transactions serialize on one short
- * critical section that holds no I/O.
+ * <p>Thread-safe. Reads never lock. Committers latch the keys they write in parallel, then
+ * serialize on one short critical section (validation, timestamp, stamping) that holds no I/O and
+ * traverses the index only for SERIALIZABLE read-set validation.
  */
 final class Store<K, V> implements StoreAccess<K, V> {
     final Comparator<? super K> comparator;
@@ -91,25 +92,33 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
      * it and is advanced, still under commitLock, only after every version of the commit is linked
      * and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
-     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A snapshot is one volatile read of visibleTs, so a reader
+     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A
+     * snapshot is one volatile read of visibleTs, so a reader
      * sees all of a commit or none of it: versions with commitTs > snapshotTs are skipped.
      *
-     * Commit of a read-write transaction T (snapshot s), all under commitLock, c = lastCommitTs + 1:
-     *   1. write-write check and speculative link, one ConcurrentSkipListMap#compute per written
-     *      key: if the head's commitTs > s, abort (first-committer-wins) and unlink what step 1
-     *      linked so far; otherwise link a version stamped c. Stamped above visibleTs, it is
-     *      invisible to every reader. Heads only change under this lock (or by vacuum, which only
-     *      removes or settles a head older than every snapshot), so the check is stable;
+     * Commit of a read-write transaction T (snapshot s):
+     *   1. without the lock, in key order: write-write check and write latch, one
+     *      ConcurrentSkipListMap#compute per written key. If the head's commitTs > s (committed
+     *      after s, or PENDING: latched by a committer that will commit after s or abort), abort
+     *      (first-committer-wins; first-writer-wins for latches, as in Hekaton) and unlatch what
+     *      step 1 latched; otherwise link a PENDING version. No reader uses it, no other writer
+     *      replaces it, and vacuum leaves it alone, so the check stays true until step 4.
+     *   Then under commitLock, c = lastCommitTs + 1:
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
-     *      committed transactions (ignoring its own versions stamped c) and asks the conflict
-     *      graph whether T completes a dangerous structure; abort = unlink as in 1;
-     *   3. log.append(record) (may refuse: unlink as in 1); lastCommitTs = c; prune the touched
-     *      chains; record T in the conflict graph; visibleTs = c  <- linearization point of the
-     *      commit: every new snapshot sees all of T.
-     * The lock makes the check-then-install of concurrent committers a total order, which is
-     * what first-committer-wins and the "later committer records the edge" rule of the SSI graph
-     * rely on (the FluxMap trap: unordered validation lets two committers miss each other).
-     * Durability is waited for outside the lock.
+     *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
+     *      T completes a dangerous structure; abort = unlatch as in 1;
+     *   3. log.append(record) (may refuse: unlatch as in 1); lastCommitTs = c;
+     *   4. stamp T's versions c (which releases the latches), prune the touched chains, record T
+     *      in the conflict graph, visibleTs = c  <- linearization point of the commit: every new
+     *      snapshot sees all of T.
+     * Committed versions appear only in step 4, under the lock, so the lock still orders every
+     * commit's validation against every other commit's installation, which is what the "later
+     * committer records the edge" rule of the SSI graph relies on (the FluxMap trap: unordered
+     * validation lets two committers miss each other). A latch that T's step 2 skips belongs to
+     * a W that commits after T, and W then finds T's read set in the graph (an in-edge). The
+     * index traversals of the writes (step 1) run in parallel; durability is waited for outside
+     * the lock. Autocommit writes latch the same way but wait for a held latch instead of
+     * aborting (they hold one latch, and transactions never wait, so no cycle can form).
      *
      * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
      * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
@@ -323,21 +332,20 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @throws SerializationFailureException if validation refuses it (nothing was installed)
      */
     CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
+        checkWritable();
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
         Object[] previous = new Object[n];
         @SuppressWarnings("unchecked")
         Version<V>[] linked = (Version<V>[]) new Version<?>[n];
-        lockCommits();
-        int installed = 0;
+        long snapshotTs = tx.snapshotTimestamp();
+        int latched = 0;
         boolean done = false;
         try {
-            checkWritable();
-            long snapshotTs = tx.snapshotTimestamp();
-            long commitTs = lastCommitTs + 1;
-            // 1. write-write check and speculative install, one skiplist traversal per key. The
-            //    new versions carry commitTs > visibleTs, so no reader uses them until step 4.
+            // 1. write-write check and write latch, one skiplist traversal per key, in key order
+            //    and without the commit lock: a PENDING version per key, invisible to readers.
             List<K> conflicts = null;
+            boolean inFlight = false;
             for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
                 if (conflicts != null) { // already failing: only collect the other conflicts
@@ -346,13 +354,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     }
                     continue;
                 }
-                Version<V> version = installIfUnchangedSince(key, writes.value(i), commitTs, snapshotTs, previous, i);
+                Version<V> version = latchIfUnchangedSince(key, writes.value(i), snapshotTs, previous, i);
                 if (version == null) {
                     conflicts = new ArrayList<>();
                     conflicts.add(key);
+                    inFlight = Version.isLatched(index.get(key));
                 } else {
                     linked[i] = version;
-                    installed = i + 1;
+                    latched = i + 1;
                 }
             }
             if (conflicts != null) {
@@ -360,75 +369,91 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
                         conflicts,
-                        "write-write conflict: keys " + conflicts + " were committed by another transaction after"
-                                + " this transaction's snapshot " + snapshotTs + " (first committer wins)");
+                        "write-write conflict: keys " + conflicts + (inFlight
+                                ? " are being committed by another transaction"
+                                : " were committed by another transaction after this transaction's snapshot "
+                                        + snapshotTs) + " (first committer wins)");
             }
-            // 2. SSI: rw-antidependencies with committed transactions (ignoring our own versions).
-            SsiValidator.Edges edges = null;
-            if (tx.tracksReads()) {
-                edges = ssi.validate(tx, commitTs); // throws SerializationFailureException
-            }
-            // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-            CompletableFuture<Void> durable = inMemory ? DURABLE_NOW
-                    : watchForFailure(blockingWaiter
-                            ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
-                            : log.append(writes.toRecord(commitTs)));
-            lastCommitTs = commitTs;
-            done = true;
-            for (int i = 0; i < n; i++) {
-                if (pruneBelowWatermark(linked[i])) {
-                    markDirty(writes.key(i));
+            CompletableFuture<Void> durable;
+            lockCommits();
+            try {
+                checkWritable();
+                long commitTs = lastCommitTs + 1;
+                // 2. SSI: rw-antidependencies with committed transactions (PENDING versions,
+                //    ours included, are not committed and are skipped).
+                SsiValidator.Edges edges = null;
+                if (tx.tracksReads()) {
+                    edges = ssi.validate(tx); // throws SerializationFailureException
                 }
-            }
-            if (edges != null) {
-                ssi.record(tx, commitTs, edges);
-            }
-            visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
-            commits.increment();
-            tx.committedAt(commitTs);
-            if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
-                commitsSinceRefresh = 0;
-                refreshWatermark();
+                // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
+                durable = inMemory ? DURABLE_NOW
+                        : watchForFailure(blockingWaiter
+                                ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
+                                : log.append(writes.toRecord(commitTs)));
+                lastCommitTs = commitTs;
+                done = true;
+                for (int i = 0; i < n; i++) {
+                    linked[i].stamp(commitTs); // releases the latch: the key is writable again
+                }
+                for (int i = 0; i < n; i++) {
+                    if (pruneBelowWatermark(linked[i])) {
+                        markDirty(writes.key(i));
+                    }
+                }
+                if (edges != null) {
+                    ssi.record(tx, commitTs, edges);
+                }
+                visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+                commits.increment();
+                tx.committedAt(commitTs);
+                if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
+                    commitsSinceRefresh = 0;
+                    refreshWatermark();
+                }
+            } finally {
+                commitLock.unlock();
             }
             return durable;
         } finally {
             if (!done) {
-                for (int i = 0; i < installed; i++) {
-                    uninstall(writes.key(i), linked[i], previous[i]);
+                for (int i = 0; i < latched; i++) {
+                    unlatch(writes.key(i), linked[i], previous[i]);
                 }
             }
-            commitLock.unlock();
         }
     }
 
     /**
-     * Links a new version of {@code key} unless a version was committed after {@code snapshotTs}
-     * (first-committer-wins); caller holds commitLock. One traversal: the check and the link
-     * happen inside ConcurrentSkipListMap#compute, whose value CAS only vacuum can make retry.
+     * Links a PENDING version of {@code key} (a write latch) unless a version was committed after
+     * {@code snapshotTs} (first-committer-wins) or another committer holds the key's latch (it
+     * will commit after our snapshot, or abort: first-writer-wins, as in Hekaton). One traversal:
+     * the check and the link happen inside ConcurrentSkipListMap#compute.
      *
      * @return the linked version, or null on a write-write conflict (nothing linked)
      */
-    private Version<V> installIfUnchangedSince(
-            K key, V value, long commitTs, long snapshotTs, Object[] previous, int slot) {
+    private Version<V> latchIfUnchangedSince(K key, V value, long snapshotTs, Object[] previous, int slot) {
         @SuppressWarnings("unchecked")
         Version<V>[] result = (Version<V>[]) new Version<?>[1];
         index.compute(key, (k, current) -> {
-            if (Version.headCommitTs(current) > snapshotTs) {
+            if (Version.headCommitTs(current) > snapshotTs) { // committed after s, or PENDING
                 result[0] = null;
                 return current; // unchanged
             }
             previous[slot] = current;
-            result[0] = new Version<>(value, commitTs, current == null ? null : Version.asVersion(current));
-            return result[0]; // linearization point of the link (value CAS, or node insert)
+            result[0] = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
+            return result[0]; // linearization point of the latch (value CAS, or node insert)
         });
         return result[0];
     }
 
-    /** Takes back a speculatively linked version after the commit failed; caller holds commitLock. */
-    private void uninstall(K key, Version<V> linked, Object previous) {
-        boolean restored = previous == null ? index.remove(key, linked) : index.replace(key, linked, previous);
+    /**
+     * Takes back a write latch after the commit failed. Only its owner replaces a PENDING head,
+     * so the CAS cannot fail.
+     */
+    private void unlatch(K key, Version<V> latch, Object previous) {
+        boolean restored = previous == null ? index.remove(key, latch) : index.replace(key, latch, previous);
         if (!restored) {
-            throw new IllegalStateException("commit rollback found key " + key + " changed under the commit lock");
+            throw new IllegalStateException("commit rollback found the write latch of key " + key + " replaced");
         }
     }
 
@@ -457,13 +482,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @return the previous latest value, and the durability future (null if nothing was written)
      */
     AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
-        CompletableFuture<Void> durable;
-        V previous;
-        lockCommits();
+        checkWritable();
+        Version<V> latch = new Version<>(null, Version.PENDING, null);
+        Object head = latch(key, latch);
+        boolean done = false;
         try {
-            checkWritable();
-            Object head = index.get(key);
-            previous = Version.latestValue(head);
+            // The latch makes head the latest committed entry until we stamp or unlatch.
+            V previous = Version.latestValue(head);
             Object update = decide.apply(previous);
             if (update == null) {
                 return new AutocommitResult<>(previous, null);
@@ -473,29 +498,70 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (value == null && previous == null) {
                 return new AutocommitResult<>(null, null); // removing an absent key writes nothing
             }
-            long commitTs = lastCommitTs + 1;
-            durable = inMemory ? DURABLE_NOW
-                    : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
-            lastCommitTs = commitTs;
-            if (install(key, value, commitTs, head)) {
-                markDirty(key);
+            latch.value = value; // before the stamp, which the visibleTs write publishes
+            CompletableFuture<Void> durable;
+            lockCommits();
+            try {
+                checkWritable();
+                long commitTs = lastCommitTs + 1;
+                durable = inMemory ? DURABLE_NOW
+                        : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
+                lastCommitTs = commitTs;
+                done = true;
+                latch.stamp(commitTs);
+                if (pruneBelowWatermark(latch)) {
+                    markDirty(key);
+                }
+                visibleTs = commitTs; // linearization point
+                commits.increment();
+                if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
+                    commitsSinceRefresh = 0;
+                    refreshWatermark();
+                }
+            } finally {
+                commitLock.unlock();
             }
-            visibleTs = commitTs; // linearization point
-            commits.increment();
-            if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
-                commitsSinceRefresh = 0;
-                refreshWatermark();
-            }
+            return new AutocommitResult<>(previous, durable);
         } finally {
-            commitLock.unlock();
+            if (!done) {
+                unlatch(key, latch, head);
+            }
         }
-        return new AutocommitResult<>(previous, durable);
+    }
+
+    /**
+     * Links {@code latch} as the head of {@code key}, waiting while another committer holds the
+     * key's latch. Waiting cannot deadlock: an autocommit holds one latch, and a transaction
+     * never waits for a latch (it aborts).
+     *
+     * @return the entry the latch was linked over (null if the key was absent)
+     */
+    private Object latch(K key, Version<V> latch) {
+        Object[] over = new Object[1];
+        for (int attempt = 0; ; attempt++) {
+            Object head = index.compute(key, (k, current) -> {
+                if (Version.isLatched(current)) {
+                    return current;
+                }
+                over[0] = current;
+                latch.setOlderPlain(current == null ? null : Version.asVersion(current));
+                return latch; // published by the node's value CAS
+            });
+            if (head == latch) {
+                return over[0];
+            }
+            if (attempt < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield(); // the holder may be descheduled: more threads than cores
+            }
+        }
     }
 
     record AutocommitResult<V>(V previous, CompletableFuture<Void> durable) {}
 
     /**
-     * Links a new version of {@code key}; caller holds commitLock (or is the recovering thread).
+     * Links a new version of {@code key}; only the recovering thread calls it.
      * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
      * since, in which case the loop re-reads it.
      *

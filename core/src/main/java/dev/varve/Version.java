@@ -11,19 +11,32 @@ import java.lang.invoke.VarHandle;
  */
 final class Version<V> {
     private static final VarHandle OLDER;
+    private static final VarHandle COMMIT_TS;
 
     static {
         try {
-            OLDER = MethodHandles.lookup().findVarHandle(Version.class, "older", Version.class);
+            var lookup = MethodHandles.lookup();
+            OLDER = lookup.findVarHandle(Version.class, "older", Version.class);
+            COMMIT_TS = lookup.findVarHandle(Version.class, "commitTs", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** The value, or {@code null} for a tombstone. */
-    final V value;
+    /**
+     * The commit timestamp of a version whose committer holds it as a write latch and has not yet
+     * been given a commit timestamp: above every snapshot, so no reader uses it.
+     */
+    static final long PENDING = Long.MAX_VALUE;
 
-    final long commitTs;
+    /**
+     * The value, or {@code null} for a tombstone. Written once, before the version is stamped
+     * (see the notes); an autocommit latch fills it in after linking.
+     */
+    V value;
+
+    /** {@link #PENDING} until the committer stamps it, then the commit timestamp, never again changed. */
+    long commitTs;
 
     /** Next older version, or {@code null} at the end of the chain (or after vacuum cut it). */
     @SuppressWarnings("unused") // accessed through OLDER
@@ -40,21 +53,25 @@ final class Version<V> {
      *
      * Version chain: index[key] -> v(c_n) -> v(c_n-1) -> ... -> v(c_k) -> null, newest first.
      * Invariants:
-     *  - commit timestamps strictly decrease along the chain;
-     *  - a version with commitTs > Store.visibleTs may be linked (its commit is being installed)
-     *    but no reader uses it: every reader skips versions above its snapshot;
-     *  - only committers (holding the store's commit lock) replace a head, with the
-     *    ConcurrentSkipListMap's value CAS (replace(key, head, newHead)); vacuum (no lock) may
-     *    remove a key whose head is a tombstone below the watermark with remove(key, head). Both
-     *    are CASes on the same skiplist node's value, so a committer and vacuum racing on one key
-     *    serialize there: either the new version is linked first (vacuum's remove fails) or the
-     *    key is gone first (the committer's replace fails and it inserts a new head).
-     * Linearization point of installing a version: the successful value CAS (or putIfAbsent). It
+     *  - commit timestamps strictly decrease along the chain; only the head can be PENDING;
+     *  - a PENDING head is a write latch: the committer that linked it is the only thread that
+     *    may replace it (by unlinking it on abort) or stamp it; every other writer that finds it
+     *    treats the key as being written (a transaction aborts, an autocommit waits);
+     *  - a version with commitTs > Store.visibleTs (PENDING included) may be linked but no reader
+     *    uses it: every reader skips versions above its snapshot;
+     *  - a head is replaced only with the ConcurrentSkipListMap's value CAS (compute, replace,
+     *    putIfAbsent) when it is not PENDING; vacuum may remove a key whose head is a tombstone
+     *    below the watermark with remove(key, head). Both are CASes on the same skiplist node's
+     *    value, so a committer and vacuum racing on one key serialize there.
+     * Linearization point of installing a version: the successful value CAS (or node insert). It
      * becomes visible to new snapshots only when Store.visibleTs passes its commit timestamp.
      *
-     * A version is written once by its committer before that CAS publishes it; readers reach it
-     * only through the CAS (or through an older link written before it), so value and commitTs
-     * need no ordering of their own (final fields).
+     * Stamping. The committer stamps its versions (PENDING -> c) under the store's commit lock,
+     * before it publishes visibleTs = c with a volatile write; value was written before the
+     * stamp. A reader uses a version only if commitTs <= its snapshot, read from visibleTs, so
+     * the volatile write/read orders the stamp and the value before the reader's use. A reader
+     * racing with the stamp sees PENDING or c, both above its snapshot. The stamp is an opaque
+     * (atomic) store; readers use plain loads.
      *
      * The only later store is vacuum's cut, setOlderRelease(null), which pairs with
      * getOlderAcquire in readers. A reader that sees the cut has run off the end of the chain;
@@ -62,6 +79,25 @@ final class Version<V> {
      * before the cut (Store#vacuumHorizon), and such a reader is never a registered one, so it
      * re-reads at a fresh snapshot (Store#readLatest).
      */
+
+    /** Stamps a version this committer linked as PENDING; caller holds the store's commit lock. */
+    void stamp(long commitTimestamp) {
+        COMMIT_TS.setOpaque(this, commitTimestamp);
+    }
+
+    boolean isPending() {
+        return commitTs == PENDING;
+    }
+
+    /** Whether an index entry is a write latch (a PENDING version). */
+    static boolean isLatched(Object head) {
+        return head instanceof Version && ((Version<?>) head).commitTs == PENDING;
+    }
+
+    /** Sets the link to the older version of a latch not yet published; see setOlderRelease for cuts. */
+    void setOlderPlain(Version<V> newOlder) {
+        OLDER.set(this, newOlder);
+    }
 
     @SuppressWarnings("unchecked")
     Version<V> getOlderAcquire() {
