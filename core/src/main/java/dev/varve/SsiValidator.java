@@ -37,40 +37,83 @@ final class SsiValidator<K, V> {
      *    read set covers a key T writes. R's record (and read set) is kept by the graph while any
      *    active transaction overlaps it; once summarized, the graph itself assumes an in-edge.
      * The later committer records every edge, so the graph only joins T to committed
-     * transactions; the commit lock orders committers, so no two can miss each other.
+     * transactions; the commit lock orders committers, so no two can miss each other. Out-edges
+     * are found in two steps, most of it without the lock (see scanOutEdges).
      */
 
     /** Edges found for one committer, with the keys that produced them (for messages). */
     record Edges(long[] out, long[] in, List<Object> outKeys, List<Object> inKeys) {}
 
     /**
-     * Validates a read-write committer whose own versions are already linked as write latches
-     * (PENDING); throws if it would complete a dangerous structure.
+     * Out-edges a committer found before taking the commit lock: every committed version above
+     * its snapshot and at or below {@link #scannedThrough} in what it read.
      */
-    Edges validate(Transaction<K, V> tx) {
-        return validate(tx, false);
+    static final class OutEdges {
+        final LongList targets = new LongList();
+        final List<Object> keys = new ArrayList<>();
+        /** visibleTs when the scan began: every commit at or below it was fully installed. */
+        final long scannedThrough;
+
+        OutEdges(long scannedThrough) {
+            this.scannedThrough = scannedThrough;
+        }
     }
 
-    private Edges validate(Transaction<K, V> tx, boolean readOnly) {
+    /*
+     * Out-edges in two steps, so the index traversals run outside the commit lock:
+     *  1. scanOutEdges, no lock: with v = visibleTs read first, walk every key and range T read and
+     *     collect versions with s < commitTs <= v. Every commit <= v stamped and linked its
+     *     versions before publishing v, and vacuum cuts nothing above s, so all of them are found.
+     *  2. validate, under the lock: the commits in (v, lastCommitTs] are found in the ring of
+     *     recent write sets (recentWrites), each written key tested against T's frozen read set.
+     *     If the ring no longer holds all of them, the scan is redone under the lock.
+     * Together they find exactly the committed versions in (s, lastCommitTs] that a scan under
+     * the lock would.
+     */
+
+    /** Step 1 of out-edge finding (see above); runs without the commit lock. */
+    OutEdges scanOutEdges(Transaction<K, V> tx) {
+        OutEdges found = new OutEdges(store.visibleTs());
+        collectOutEdges(tx, found.scannedThrough, found);
+        return found;
+    }
+
+    private void collectOutEdges(Transaction<K, V> tx, long through, OutEdges found) {
         long s = tx.snapshotTimestamp();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
-        LongList out = new LongList();
-        List<Object> outKeys = new ArrayList<>();
         WriteSet<K, V> ownWrites = tx.writeSet();
         for (int i = 0; i < reads.keyCount(); i++) {
             K key = reads.key(i);
             if (ownWrites != null && ownWrites.get(key) != null) {
                 continue; // written too: the write-write check already proved no newer version
             }
-            collectWritersAfter(key, store.index.get(key), s, out, outKeys);
+            collectWritersAfter(key, store.index.get(key), s, through, found);
         }
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
             for (Map.Entry<K, Object> e : b.of(store.index).entrySet()) {
-                collectWritersAfter(e.getKey(), e.getValue(), s, out, outKeys);
+                collectWritersAfter(e.getKey(), e.getValue(), s, through, found);
             }
+        }
+    }
+
+    /**
+     * Validates a read-write committer whose own versions are already linked as write latches
+     * (PENDING), given the out-edges it found before the lock; throws if it would complete a
+     * dangerous structure. Caller holds the commit lock.
+     */
+    Edges validate(Transaction<K, V> tx, OutEdges scanned) {
+        return validate(tx, false, scanned);
+    }
+
+    private Edges validate(Transaction<K, V> tx, boolean readOnly, OutEdges scanned) {
+        long s = tx.snapshotTimestamp();
+        OutEdges found = scanned;
+        if (!addRecentWriters(tx.readSet(), scanned)) {
+            found = new OutEdges(Version.PENDING - 1); // the ring lost some: scan again, all of it
+            collectOutEdges(tx, found.scannedThrough, found);
         }
         LongList in = new LongList();
         List<Object> inKeys = new ArrayList<>();
@@ -87,7 +130,7 @@ final class SsiValidator<K, V> {
                 }
             });
         }
-        Edges edges = new Edges(out.toArray(), in.toArray(), outKeys, inKeys);
+        Edges edges = new Edges(found.targets.toArray(), in.toArray(), found.keys, inKeys);
         DangerousStructure danger = graph.check(s, readOnly, edges.out, edges.in);
         if (danger != null) {
             store.dangerousStructureAborts.increment();
@@ -106,19 +149,90 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    private void collectWritersAfter(K key, Object head, long s, LongList out, List<Object> outKeys) {
+    // ---- the ring of recent write sets (guarded by the commit lock) -------------------------
+
+    private static final int RECENT = 1024; // a power of two
+    /** The commit timestamp each slot describes (slot = commitTs & (RECENT - 1)), or 0. */
+    private final long[] recentTs = new long[RECENT];
+    /** The keys that commit wrote: a sorted Object[], a single key (autocommit), or null. */
+    private final Object[] recentKeys = new Object[RECENT];
+    private final boolean[] recentSingle = new boolean[RECENT];
+
+    /** Remembers what the commit at {@code commitTs} wrote; caller holds the commit lock. */
+    void recordWrites(long commitTs, WriteSet<K, V> writes) {
+        int slot = (int) commitTs & (RECENT - 1);
+        recentTs[slot] = commitTs;
+        recentKeys[slot] = writes.frozenKeys(); // the keys only: overwritten values may be reclaimed
+        recentSingle[slot] = false;
+    }
+
+    /** Remembers a single-key commit (autocommit); caller holds the commit lock. */
+    void recordWrite(long commitTs, K key) {
+        int slot = (int) commitTs & (RECENT - 1);
+        recentTs[slot] = commitTs;
+        recentKeys[slot] = key;
+        recentSingle[slot] = true;
+    }
+
+    /**
+     * Adds the out-edges to commits after {@code scanned.scannedThrough}, from the ring; caller
+     * holds the commit lock.
+     *
+     * @return false if the ring no longer holds every such commit
+     */
+    @SuppressWarnings("unchecked")
+    private boolean addRecentWriters(ReadSet<K> reads, OutEdges scanned) {
+        long last = store.lastCommitTs();
+        if (last - scanned.scannedThrough > RECENT) {
+            return false;
+        }
+        for (long c = scanned.scannedThrough + 1; c <= last; c++) {
+            int slot = (int) c & (RECENT - 1);
+            if (recentTs[slot] != c) {
+                return false; // not recorded (cannot happen after recovery; be safe)
+            }
+            Object keys = recentKeys[slot];
+            if (keys == null) {
+                continue; // a read-only SERIALIZABLE commit: it wrote nothing
+            }
+            if (recentSingle[slot]) {
+                addIfRead(reads, (K) keys, c, scanned);
+            } else {
+                for (Object key : (Object[]) keys) {
+                    if (addIfRead(reads, (K) key, c, scanned)) {
+                        break; // one edge per writer is enough
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    private static <K> boolean addIfRead(ReadSet<K> reads, K key, long commitTs, OutEdges found) {
+        if (!reads.covers(key)) {
+            return false;
+        }
+        found.targets.add(commitTs);
+        if (found.keys.size() < 16) {
+            found.keys.add(key);
+        }
+        return true;
+    }
+
+    private void collectWritersAfter(K key, Object head, long s, long through, OutEdges found) {
         if (!(head instanceof Version)) {
             return; // absent, or a settled value older than every snapshot
         }
         boolean any = false;
         for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
-            if (v.commitTs != Version.PENDING) { // a latch: not committed (ours, or a later committer's)
-                out.add(v.commitTs);
+            long c = v.commitTs;
+            if (c <= through) { // PENDING (a latch, ours or a later committer's) is above any bound
+                found.targets.add(c);
                 any = true;
             }
         }
-        if (any && outKeys.size() < 16) {
-            outKeys.add(key);
+        if (any && found.keys.size() < 16) {
+            found.keys.add(key);
         }
     }
 
@@ -128,14 +242,18 @@ final class SsiValidator<K, V> {
     }
 
     /**
-     * Validates a read-only committer as the first edge of a dangerous structure and returns its
-     * edges; the store then records it under a commit timestamp of its own.
+     * Validates a read-only committer as the first edge of a dangerous structure, given the
+     * out-edges it found before the lock, and returns its edges; the store then records it under
+     * a commit timestamp of its own (and records no writes for it). Caller holds the commit lock.
      */
-    Edges validateReadOnly(Transaction<K, V> tx) {
-        return validate(tx, true);
+    Edges validateReadOnly(Transaction<K, V> tx, OutEdges scanned) {
+        return validate(tx, true, scanned);
     }
 
     void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {
+        int slot = (int) commitTs & (RECENT - 1);
+        recentTs[slot] = commitTs;
+        recentKeys[slot] = null;
         graph.recordCommit(commitTs, tx.snapshotTimestamp(), true, edges.out, tx.readSet());
     }
 
@@ -148,7 +266,7 @@ final class SsiValidator<K, V> {
     }
 
     /** A growable array of longs. */
-    private static final class LongList {
+    static final class LongList {
         private long[] values = new long[4];
         private int size;
 

@@ -82,7 +82,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         this.comparator = userComparator != null
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
-        this.index = new ConcurrentSkipListMap<>(comparator);
+        this.index = new ConcurrentSkipListMap<>(userComparator); // null: Comparable#compareTo directly
         this.ssi = new SsiValidator<>(this, maxRetainedSsiRecords);
     }
 
@@ -106,7 +106,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *   Then under commitLock, c = lastCommitTs + 1:
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
-     *      T completes a dangerous structure; abort = unlatch as in 1;
+     *      T completes a dangerous structure; abort = unlatch as in 1. The out-edge scan of the
+     *      index runs before the lock; under it, only the commits since are checked, from a ring
+     *      of recent write sets that every commit records in step 4;
      *   3. log.append(record) (may refuse: unlatch as in 1); lastCommitTs = c;
      *   4. stamp T's versions c (which releases the latches), prune the touched chains, record T
      *      in the conflict graph, visibleTs = c  <- linearization point of the commit: every new
@@ -131,6 +133,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     long visibleTs() {
         return visibleTs;
+    }
+
+    /** The commit clock; caller holds the commit lock. */
+    long lastCommitTs() {
+        return lastCommitTs;
     }
 
     private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
@@ -374,16 +381,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
                                 : " were committed by another transaction after this transaction's snapshot "
                                         + snapshotTs) + " (first committer wins)");
             }
+            // 2a. SSI out-edges, the index part, still without the lock (see SsiValidator).
+            SsiValidator.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
             CompletableFuture<Void> durable;
             lockCommits();
             try {
                 checkWritable();
                 long commitTs = lastCommitTs + 1;
-                // 2. SSI: rw-antidependencies with committed transactions (PENDING versions,
-                //    ours included, are not committed and are skipped).
+                // 2b. SSI: rw-antidependencies with committed transactions (PENDING versions,
+                //     ours included, are not committed and are skipped).
                 SsiValidator.Edges edges = null;
-                if (tx.tracksReads()) {
-                    edges = ssi.validate(tx); // throws SerializationFailureException
+                if (scanned != null) {
+                    edges = ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
                 durable = inMemory ? DURABLE_NOW
@@ -400,6 +409,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         markDirty(writes.key(i));
                     }
                 }
+                ssi.recordWrites(commitTs, writes);
                 if (edges != null) {
                     ssi.record(tx, commitTs, edges);
                 }
@@ -462,10 +472,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * dangerous structure that a later pivot completes) after checking it is not already one.
      */
     void commitReadOnly(Transaction<K, V> tx) {
+        checkOpen();
+        SsiValidator.OutEdges scanned = ssi.scanOutEdges(tx);
         lockCommits();
         try {
             checkOpen();
-            SsiValidator.Edges edges = ssi.validateReadOnly(tx); // throws SerializationFailureException
+            SsiValidator.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
             long commitTs = ++lastCommitTs; // a graph identity only: no version carries it
             ssi.recordReadOnly(tx, commitTs, edges);
             visibleTs = commitTs;
@@ -512,6 +524,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 if (pruneBelowWatermark(latch)) {
                     markDirty(key);
                 }
+                ssi.recordWrite(commitTs, key);
                 visibleTs = commitTs; // linearization point
                 commits.increment();
                 if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {

@@ -220,6 +220,12 @@ final class WriteSet<K, V> {
         return (V) frozenValues[i];
     }
 
+    /** The written keys in key order (shared, not copied: callers must not modify it). */
+    Object[] frozenKeys() {
+        freeze();
+        return frozenKeys;
+    }
+
     CommitRecord<K, V> toRecord(long commitTs) {
         freeze();
         return new Record<>(commitTs, frozenKeys, frozenValues);

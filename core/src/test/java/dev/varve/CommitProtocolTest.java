@@ -1,0 +1,130 @@
+package dev.varve;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The commit protocol's internal steps, driven one at a time: write latches (PENDING versions)
+ * taken outside the commit lock, and SSI out-edges found by a scan before the lock plus the ring
+ * of recent write sets under it.
+ */
+class CommitProtocolTest {
+    private final Database<Long, Long> db = Database.<Long, Long>builder().open(); // no background vacuum
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    private Store<Long, Long> store() {
+        try (Transaction<Long, Long> tx = db.begin()) {
+            return tx.store();
+        }
+    }
+
+    /** Links a PENDING version over {@code key}, as a committer does before taking the lock. */
+    private Version<Long> holdLatch(long key, long value) {
+        Object previous = store().index.get(key);
+        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : Version.asVersion(previous));
+        assertTrue(previous == null ? store().index.putIfAbsent(key, latch) == null : store().index.replace(key, previous, latch));
+        return latch;
+    }
+
+    @Test
+    void aTransactionWritingALatchedKeyAbortsAndLeavesNothingBehind() {
+        db.put(1L, 10L);
+        db.put(2L, 20L);
+        Version<Long> latch = holdLatch(2L, 99L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
+        tx.put(1L, 11L);
+        tx.put(2L, 21L);
+        SerializationFailureException e = assertThrows(SerializationFailureException.class, tx::commit);
+        assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
+        assertEquals(List.of(2L), e.keys());
+        assertTrue(e.getMessage().contains("being committed"), e.getMessage());
+        assertEquals(10L, db.get(1L)); // key 1 was latched first, then released
+        assertFalse(Version.isLatched(store().index.get(1L)));
+        assertEquals(20L, db.get(2L)); // a latch is invisible to readers
+        assertTrue(store().index.get(2L) == latch);
+    }
+
+    @Test
+    void anAutocommitWriteWaitsForTheLatchAndAppliesOnTheCommittedValue() {
+        db.put(5L, 1L);
+        Version<Long> latch = holdLatch(5L, 2L);
+        Object below = latch.getOlderAcquire();
+        CompletableFuture<Long> increment = CompletableFuture.supplyAsync(() -> db.compute(5L, v -> v + 100));
+        await().during(Duration.ofMillis(200)).atMost(2, TimeUnit.SECONDS).until(() -> !increment.isDone());
+        // The latch holder aborts: its version goes, and the waiting write applies on value 1.
+        assertTrue(store().index.replace(5L, latch, below));
+        assertEquals(101L, increment.orTimeout(10, TimeUnit.SECONDS).join());
+        assertEquals(101L, db.get(5L));
+    }
+
+    @Test
+    void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
+        db.put(1L, 1L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        assertEquals(1L, tx.get(1L));
+        tx.put(2L, 2L);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        assertEquals(0, scanned.targets.toArray().length);
+        db.put(3L, 3L); // not read: no edge
+        db.put(1L, 10L); // read: an out-edge to this commit
+        long writer = db.stats().visibleTimestamp();
+        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        assertArrayEquals(new long[] {writer}, edges.out());
+        assertEquals(List.of(1L), edges.outKeys());
+        tx.rollback();
+    }
+
+    @Test
+    void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
+        db.put(1L, 1L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        assertEquals(1L, tx.get(1L));
+        tx.put(2L, 2L);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        db.put(1L, 10L);
+        long writer = db.stats().visibleTimestamp();
+        for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
+            db.put(k, k);
+        }
+        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        assertArrayEquals(new long[] {writer}, edges.out());
+        tx.rollback();
+    }
+
+    @Test
+    void aWriteSkewPivotIsStillCaughtWhenTheOtherCommitLandsBetweenScanAndLock() {
+        db.put(1L, 0L);
+        db.put(2L, 0L);
+        Transaction<Long, Long> t1 = db.begin(Isolation.SERIALIZABLE);
+        Transaction<Long, Long> t2 = db.begin(Isolation.SERIALIZABLE);
+        t1.get(1L);
+        t1.get(2L);
+        t2.get(1L);
+        t2.get(2L);
+        t1.put(1L, 1L);
+        t2.put(2L, 1L);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(t2); // sees nothing yet
+        assertEquals(0, scanned.targets.toArray().length);
+        t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
+        SerializationFailureException e = assertThrows(SerializationFailureException.class,
+                () -> store().ssi.validate(t2, scanned));
+        assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
+        assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
+        t2.rollback();
+    }
+}
