@@ -98,11 +98,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *
      * Commit of a read-write transaction T (snapshot s):
      *   1. without the lock, in key order: write-write check and write latch, one
-     *      ConcurrentSkipListMap#compute per written key. If the head's commitTs > s (committed
-     *      after s, or PENDING: latched by a committer that will commit after s or abort), abort
-     *      (first-committer-wins; first-writer-wins for latches, as in Hekaton) and unlatch what
-     *      step 1 latched; otherwise link a PENDING version. No reader uses it, no other writer
-     *      replaces it, and vacuum leaves it alone, so the check stays true until step 4.
+     *      ConcurrentSkipListMap#compute per written key. If the head is PENDING (another
+     *      committer's latch), wait until it is stamped or unlatched. If the head's commitTs > s,
+     *      abort (first-committer-wins) and unlatch what step 1 latched; otherwise link a PENDING
+     *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so
+     *      the check stays true until step 4. Waiting cannot deadlock: latches are taken in key
+     *      order, and nobody waits for anything while holding the commit lock.
      *   Then under commitLock, c = lastCommitTs + 1:
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
@@ -119,8 +120,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * validation lets two committers miss each other). A latch that T's step 2 skips belongs to
      * a W that commits after T, and W then finds T's read set in the graph (an in-edge). The
      * index traversals of the writes (step 1) run in parallel; durability is waited for outside
-     * the lock. Autocommit writes latch the same way but wait for a held latch instead of
-     * aborting (they hold one latch, and transactions never wait, so no cycle can form).
+     * the lock. Autocommit writes latch the same way (one latch, so no order to keep).
      *
      * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
      * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
@@ -352,7 +352,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
             // 1. write-write check and write latch, one skiplist traversal per key, in key order
             //    and without the commit lock: a PENDING version per key, invisible to readers.
             List<K> conflicts = null;
-            boolean inFlight = false;
             for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
                 if (conflicts != null) { // already failing: only collect the other conflicts
@@ -361,11 +360,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     }
                     continue;
                 }
-                Version<V> version = latchIfUnchangedSince(key, writes.value(i), snapshotTs, previous, i);
+                boolean afterInsert = i > 0 && previous[i - 1] == null;
+                Version<V> version = latchIfUnchangedSince(key, writes.value(i), snapshotTs, previous, i, afterInsert);
                 if (version == null) {
                     conflicts = new ArrayList<>();
                     conflicts.add(key);
-                    inFlight = Version.isLatched(index.get(key));
                 } else {
                     linked[i] = version;
                     latched = i + 1;
@@ -376,10 +375,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
                         conflicts,
-                        "write-write conflict: keys " + conflicts + (inFlight
-                                ? " are being committed by another transaction"
-                                : " were committed by another transaction after this transaction's snapshot "
-                                        + snapshotTs) + " (first committer wins)");
+                        "write-write conflict: keys " + conflicts + " were committed by another transaction"
+                                + " after this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
             // 2a. SSI out-edges, the index part, still without the lock (see SsiValidator).
             SsiValidator.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
@@ -435,25 +432,56 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Links a PENDING version of {@code key} (a write latch) unless a version was committed after
-     * {@code snapshotTs} (first-committer-wins) or another committer holds the key's latch (it
-     * will commit after our snapshot, or abort: first-writer-wins, as in Hekaton). One traversal:
-     * the check and the link happen inside ConcurrentSkipListMap#compute.
+     * {@code snapshotTs} (first-committer-wins). If another committer holds the key's latch, waits
+     * until it stamps or unlatches it: it cannot wait for us, since every committer latches in key
+     * order and none waits for anything while holding the commit lock. One traversal when the
+     * check passes: the check and the link happen inside ConcurrentSkipListMap#compute; when the
+     * previous key of the same commit was absent, putIfAbsent is tried first (one traversal for an
+     * insert, where compute needs two).
      *
      * @return the linked version, or null on a write-write conflict (nothing linked)
      */
-    private Version<V> latchIfUnchangedSince(K key, V value, long snapshotTs, Object[] previous, int slot) {
+    private Version<V> latchIfUnchangedSince(
+            K key, V value, long snapshotTs, Object[] previous, int slot, boolean expectAbsent) {
+        if (expectAbsent) {
+            Version<V> latch = new Version<>(value, Version.PENDING, null);
+            Object current = index.putIfAbsent(key, latch); // linearization point of the latch if absent
+            if (current == null) {
+                return latch;
+            }
+        }
         @SuppressWarnings("unchecked")
         Version<V>[] result = (Version<V>[]) new Version<?>[1];
-        index.compute(key, (k, current) -> {
-            if (Version.headCommitTs(current) > snapshotTs) { // committed after s, or PENDING
-                result[0] = null;
-                return current; // unchanged
+        boolean[] busy = new boolean[1];
+        for (int attempt = 0; ; attempt++) {
+            index.compute(key, (k, current) -> {
+                // compute may call this more than once (a failed value CAS): only the last call counts
+                busy[0] = Version.isLatched(current);
+                if (busy[0]) {
+                    return current;
+                }
+                if (Version.headCommitTs(current) > snapshotTs) {
+                    result[0] = null;
+                    return current; // unchanged
+                }
+                previous[slot] = current;
+                result[0] = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
+                return result[0]; // linearization point of the latch (value CAS, or node insert)
+            });
+            if (!busy[0]) {
+                return result[0];
             }
-            previous[slot] = current;
-            result[0] = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
-            return result[0]; // linearization point of the latch (value CAS, or node insert)
-        });
-        return result[0];
+            awaitLatchRelease(attempt);
+        }
+    }
+
+    /** Backs off while another committer holds a latch: spins, then yields (it may be descheduled). */
+    private static void awaitLatchRelease(int attempt) {
+        if (attempt < 64) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
     }
 
     /**
@@ -544,8 +572,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Links {@code latch} as the head of {@code key}, waiting while another committer holds the
-     * key's latch. Waiting cannot deadlock: an autocommit holds one latch, and a transaction
-     * never waits for a latch (it aborts).
+     * key's latch. Waiting cannot deadlock: an autocommit holds no other latch, transactions
+     * latch in key order, and no latch holder waits for anything under the commit lock.
      *
      * @return the entry the latch was linked over (null if the key was absent)
      */
@@ -563,11 +591,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (head == latch) {
                 return over[0];
             }
-            if (attempt < 64) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield(); // the holder may be descheduled: more threads than cores
-            }
+            awaitLatchRelease(attempt);
         }
     }
 

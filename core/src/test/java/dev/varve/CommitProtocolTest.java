@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,21 +43,41 @@ class CommitProtocolTest {
     }
 
     @Test
-    void aTransactionWritingALatchedKeyAbortsAndLeavesNothingBehind() {
+    void aTransactionWaitsForALatchAndAbortsIfItsHolderCommits() {
         db.put(1L, 10L);
         db.put(2L, 20L);
-        Version<Long> latch = holdLatch(2L, 99L);
         Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
         tx.put(1L, 11L);
         tx.put(2L, 21L);
-        SerializationFailureException e = assertThrows(SerializationFailureException.class, tx::commit);
+        Version<Long> latch = holdLatch(2L, 99L);
+        CompletableFuture<Void> commit = CompletableFuture.runAsync(tx::commit);
+        await().during(Duration.ofMillis(200)).atMost(2, TimeUnit.SECONDS).until(() -> !commit.isDone());
+        assertEquals(20L, db.get(2L)); // a latch is invisible to readers
+        assertEquals(10L, db.get(1L)); // key 1 is latched by the waiting commit, still invisible
+        // The holder commits (stamped above tx's snapshot): tx loses, first committer wins.
+        latch.stamp(tx.snapshotTimestamp() + 1);
+        Throwable failure = assertThrows(java.util.concurrent.CompletionException.class,
+                () -> commit.orTimeout(10, TimeUnit.SECONDS).join()).getCause();
+        SerializationFailureException e = assertInstanceOf(SerializationFailureException.class, failure);
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
         assertEquals(List.of(2L), e.keys());
-        assertTrue(e.getMessage().contains("being committed"), e.getMessage());
-        assertEquals(10L, db.get(1L)); // key 1 was latched first, then released
-        assertFalse(Version.isLatched(store().index.get(1L)));
-        assertEquals(20L, db.get(2L)); // a latch is invisible to readers
-        assertTrue(store().index.get(2L) == latch);
+        assertFalse(Version.isLatched(store().index.get(1L))); // key 1 was unlatched
+        assertEquals(Long.valueOf(10L), Version.<Long>latestValue(store().index.get(1L)));
+    }
+
+    @Test
+    void aTransactionWaitingForALatchCommitsIfItsHolderAborts() {
+        db.put(2L, 20L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        tx.put(1L, tx.get(2L) + 1);
+        tx.put(2L, 21L);
+        Version<Long> latch = holdLatch(2L, 99L);
+        CompletableFuture<Void> commit = CompletableFuture.runAsync(tx::commit);
+        await().during(Duration.ofMillis(200)).atMost(2, TimeUnit.SECONDS).until(() -> !commit.isDone());
+        assertTrue(store().index.replace(2L, latch, latch.getOlderAcquire())); // the holder aborts
+        commit.orTimeout(10, TimeUnit.SECONDS).join();
+        assertEquals(21L, db.get(1L));
+        assertEquals(21L, db.get(2L));
     }
 
     @Test
