@@ -38,7 +38,7 @@ final class SsiValidator<K, V> {
      *    active transaction overlaps it; once summarized, the graph itself assumes an in-edge.
      * The later committer records every edge, so the graph only joins T to committed
      * transactions; the commit lock orders committers, so no two can miss each other. Out-edges
-     * are found in two steps, most of it without the lock (see scanOutEdges).
+     * are found without traversing the index under the lock (see scanOutEdges).
      */
 
     /** Edges found for one committer, with the keys that produced them (for messages). */
@@ -60,23 +60,40 @@ final class SsiValidator<K, V> {
     }
 
     /*
-     * Out-edges in two steps, so the index traversals run outside the commit lock:
-     *  1. scanOutEdges, no lock: with v = visibleTs read first, walk every key and range T read and
-     *     collect versions with s < commitTs <= v. Every commit <= v stamped and linked its
-     *     versions before publishing v, and vacuum cuts nothing above s, so all of them are found.
-     *  2. validate, under the lock: the commits in (v, lastCommitTs] are found in the ring of
-     *     recent write sets (recentWrites), each written key tested against T's frozen read set.
-     *     If the ring no longer holds all of them, the scan is redone under the lock.
-     * Together they find exactly the committed versions in (s, lastCommitTs] that a scan under
-     * the lock would.
+     * Out-edges (versions committed after T's snapshot s in what T read) come from two sources:
+     *  - the index, scanned without the commit lock (scanOutEdges): with v = visibleTs read
+     *    first, walk every key and range T read and collect versions with s < commitTs <= v.
+     *    Every commit <= v stamped and linked its versions before publishing v, and vacuum cuts
+     *    nothing above s, so all of them are found;
+     *  - the ring of recent write sets, under the lock (validate): every commit records the keys
+     *    it wrote, so the commits in (v, lastCommitTs] that wrote a key T's frozen read set covers
+     *    are exactly the rest. If the ring no longer holds all of them, the index is scanned
+     *    again under the lock.
+     * When the commits in (s, v] wrote few keys compared with what T read, the scan is skipped
+     * (v = s) and the ring alone covers (s, lastCommitTs]: a binary search in T's read set per
+     * key written, instead of a skiplist traversal per key read. Either way the edges are exactly
+     * those a scan under the lock would find.
      */
 
-    /** Step 1 of out-edge finding (see above); runs without the commit lock. */
+    /** The index part of out-edge finding (see above); runs without the commit lock. */
     OutEdges scanOutEdges(Transaction<K, V> tx) {
-        OutEdges found = new OutEdges(store.visibleTs());
-        collectOutEdges(tx, found.scannedThrough, found);
+        long through = store.visibleTs();
+        long s = tx.snapshotTimestamp();
+        ReadSet<K> reads = tx.readSet();
+        reads.freeze();
+        long written = ring.keysWrittenHint(s, through);
+        if (written >= 0 && written <= RING_KEYS_PER_READ * (reads.keyCount() + KEYS_PER_RANGE * reads.ranges().size())) {
+            return new OutEdges(s); // the ring covers everything after the snapshot
+        }
+        OutEdges found = new OutEdges(through);
+        collectOutEdges(tx, through, found);
         return found;
     }
+
+    /** How many ring keys to test (binary searches) rather than traverse the index once per key read. */
+    private static final int RING_KEYS_PER_READ = 8;
+    /** What a scanned range is taken to cost, in keys, for that choice. */
+    private static final int KEYS_PER_RANGE = 64;
 
     private void collectOutEdges(Transaction<K, V> tx, long through, OutEdges found) {
         long s = tx.snapshotTimestamp();
@@ -149,29 +166,58 @@ final class SsiValidator<K, V> {
         return edges;
     }
 
-    // ---- the ring of recent write sets (guarded by the commit lock) -------------------------
+    // ---- the ring of recent write sets -------------------------------------------------------
 
-    private static final int RECENT = 1024; // a power of two
-    /** The commit timestamp each slot describes (slot = commitTs & (RECENT - 1)), or 0. */
-    private final long[] recentTs = new long[RECENT];
-    /** The keys that commit wrote: a sorted Object[], a single key (autocommit), or null. */
-    private final Object[] recentKeys = new Object[RECENT];
-    private final boolean[] recentSingle = new boolean[RECENT];
+    private final RecentWrites ring = new RecentWrites();
+
+    /**
+     * The keys written by the last {@link #RECENT} commits, by commit timestamp. Written under the
+     * commit lock; read under it, except {@link #keysWrittenHint}, a racy read used as a hint.
+     */
+    private static final class RecentWrites {
+        private static final int RECENT = 1024; // a power of two
+        /** The commit timestamp each slot describes (slot = commitTs & (RECENT - 1)), or 0. */
+        private final long[] commitTs = new long[RECENT];
+        /** What that commit wrote: an Object[] of keys, a single key, or null (nothing). */
+        private final Object[] keys = new Object[RECENT];
+        /** Keys written by all recorded commits up to and including that one. */
+        private final long[] keysWrittenThrough = new long[RECENT];
+        private long keysWritten;
+
+        void record(long ts, Object written, int count) {
+            int slot = (int) ts & (RECENT - 1);
+            keysWritten += count;
+            keys[slot] = written;
+            keysWrittenThrough[slot] = keysWritten;
+            commitTs[slot] = ts;
+        }
+
+        /** The keys written by the commits in (from, to], or -1 if unknown; may be stale. */
+        long keysWrittenHint(long from, long to) {
+            if (to <= from) {
+                return 0;
+            }
+            if (to - from >= RECENT) {
+                return -1;
+            }
+            int a = (int) from & (RECENT - 1);
+            int b = (int) to & (RECENT - 1);
+            if (commitTs[a] != from || commitTs[b] != to) {
+                return -1;
+            }
+            return Math.max(0, keysWrittenThrough[b] - keysWrittenThrough[a]);
+        }
+    }
 
     /** Remembers what the commit at {@code commitTs} wrote; caller holds the commit lock. */
     void recordWrites(long commitTs, WriteSet<K, V> writes) {
-        int slot = (int) commitTs & (RECENT - 1);
-        recentTs[slot] = commitTs;
-        recentKeys[slot] = writes.frozenKeys(); // the keys only: overwritten values may be reclaimed
-        recentSingle[slot] = false;
+        Object[] keys = writes.frozenKeys(); // the keys only: overwritten values may be reclaimed
+        ring.record(commitTs, keys, keys.length);
     }
 
     /** Remembers a single-key commit (autocommit); caller holds the commit lock. */
     void recordWrite(long commitTs, K key) {
-        int slot = (int) commitTs & (RECENT - 1);
-        recentTs[slot] = commitTs;
-        recentKeys[slot] = key;
-        recentSingle[slot] = true;
+        ring.record(commitTs, key instanceof Object[] ? new Object[] {key} : key, 1);
     }
 
     /**
@@ -183,19 +229,19 @@ final class SsiValidator<K, V> {
     @SuppressWarnings("unchecked")
     private boolean addRecentWriters(ReadSet<K> reads, OutEdges scanned) {
         long last = store.lastCommitTs();
-        if (last - scanned.scannedThrough > RECENT) {
+        if (last - scanned.scannedThrough > RecentWrites.RECENT) {
             return false;
         }
         for (long c = scanned.scannedThrough + 1; c <= last; c++) {
-            int slot = (int) c & (RECENT - 1);
-            if (recentTs[slot] != c) {
-                return false; // not recorded (cannot happen after recovery; be safe)
+            int slot = (int) c & (RecentWrites.RECENT - 1);
+            if (ring.commitTs[slot] != c) {
+                return false; // not recorded: committed while the database was being opened
             }
-            Object keys = recentKeys[slot];
+            Object keys = ring.keys[slot];
             if (keys == null) {
                 continue; // a read-only SERIALIZABLE commit: it wrote nothing
             }
-            if (recentSingle[slot]) {
+            if (!(keys instanceof Object[])) {
                 addIfRead(reads, (K) keys, c, scanned);
             } else {
                 for (Object key : (Object[]) keys) {
@@ -251,9 +297,7 @@ final class SsiValidator<K, V> {
     }
 
     void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {
-        int slot = (int) commitTs & (RECENT - 1);
-        recentTs[slot] = commitTs;
-        recentKeys[slot] = null;
+        ring.record(commitTs, null, 0);
         graph.recordCommit(commitTs, tx.snapshotTimestamp(), true, edges.out, tx.readSet());
     }
 

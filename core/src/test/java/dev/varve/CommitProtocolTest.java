@@ -128,6 +128,40 @@ class CommitProtocolTest {
     }
 
     @Test
+    void outEdgesCommittedBeforeTheScanAreFoundInTheIndexWhenManyKeysWereWritten() {
+        db.put(1L, 1L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        assertEquals(1L, tx.get(1L));
+        tx.put(2L, 2L);
+        db.put(1L, 10L);
+        long writer = db.stats().visibleTimestamp();
+        for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
+            db.put(k, k);
+        }
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough);
+        assertArrayEquals(new long[] {writer}, scanned.targets.toArray());
+        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        assertArrayEquals(new long[] {writer}, edges.out());
+        tx.rollback();
+    }
+
+    @Test
+    void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
+        db.put(1L, 1L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        assertEquals(1L, tx.get(1L));
+        tx.put(2L, 2L);
+        db.put(1L, 10L);
+        long writer = db.stats().visibleTimestamp();
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough); // nothing scanned
+        SsiValidator.Edges edges = store().ssi.validate(tx, scanned); // the ring finds it
+        assertArrayEquals(new long[] {writer}, edges.out());
+        tx.rollback();
+    }
+
+    @Test
     void aWriteSkewPivotIsStillCaughtWhenTheOtherCommitLandsBetweenScanAndLock() {
         db.put(1L, 0L);
         db.put(2L, 0L);
