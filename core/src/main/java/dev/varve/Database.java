@@ -29,8 +29,8 @@ import java.util.function.UnaryOperator;
  * }</pre>
  *
  * <p><b>Thread-safety.</b> Every method may be called from any thread at any time. Readers never
- * block and never take a lock; commits serialize on one short critical section that does no
- * I/O. Effects of a transaction whose {@code commit()} returned (or of an autocommit write that
+ * block and never take a lock; committers latch the keys they write (a writer of a latched key
+ * waits for it) and then serialize on one short critical section that does no I/O. Effects of a transaction whose {@code commit()} returned (or of an autocommit write that
  * returned) happen-before every read in a snapshot taken afterwards.
  *
  * <p><b>Nulls.</b> Keys and values are never {@code null} ({@link NullPointerException}), as in
@@ -536,8 +536,9 @@ public final class Database<K, V> implements AutoCloseable {
     /**
      * Replaces the value of {@code key} with {@code update.apply(current)} atomically, in a
      * transaction of its own that never aborts; {@code update} receives {@code null} when the key
-     * is absent and may return {@code null} to remove it. {@code update} runs inside the commit
-     * critical section: keep it short and free of side effects.
+     * is absent and may return {@code null} to remove it. {@code update} runs once, while the key
+     * is latched: other writers of this key wait until it returns, so keep it short, and do not
+     * write to this database from it (a write to the same key would wait for itself).
      *
      * @param key the key
      * @param update computes the new value from the current one

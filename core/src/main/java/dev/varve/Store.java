@@ -517,7 +517,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * Applies a single-key write atomically at the latest state: {@code decide} sees the latest
      * committed value (or null) and returns the new value, {@link WriteSet#TOMBSTONE} to remove,
-     * or null to write nothing. Never aborts: it runs entirely inside the commit critical section.
+     * or null to write nothing. Never aborts: {@code decide} runs once, with the key latched, and
+     * the commit then takes the commit lock.
      *
      * @return the previous latest value, and the durability future (null if nothing was written)
      */

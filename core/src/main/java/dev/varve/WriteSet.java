@@ -26,6 +26,8 @@ final class WriteSet<K, V> {
     private final Object[] tailKeys = new Object[TAIL];
     private final Object[] tailValues = new Object[TAIL];
     private int tailCount;
+    /** The greatest key written, or null if none: a key above it needs no search. */
+    private K greatestKey;
     private final Comparator<? super K> comparator;
     private Object[] frozenKeys;
     private Object[] frozenValues;
@@ -89,6 +91,11 @@ final class WriteSet<K, V> {
 
     void put(K key, Object valueOrTombstone) {
         frozenKeys = null;
+        if (greatestKey != null && comparator.compare(key, greatestKey) > 0) {
+            greatestKey = key; // above every key written, so new: no search (in-order loads)
+            appendToTail(key, valueOrTombstone);
+            return;
+        }
         int i = search(key);
         if (i >= 0) {
             sortedValues[i] = valueOrTombstone;
@@ -99,6 +106,14 @@ final class WriteSet<K, V> {
             tailValues[t] = valueOrTombstone;
             return;
         }
+        if (greatestKey == null || comparator.compare(key, greatestKey) > 0) {
+            greatestKey = key;
+        }
+        appendToTail(key, valueOrTombstone);
+    }
+
+    /** Adds a key known not to be in the write set. */
+    private void appendToTail(K key, Object valueOrTombstone) {
         tailKeys[tailCount] = key;
         tailValues[tailCount] = valueOrTombstone;
         if (++tailCount == TAIL) {

@@ -94,6 +94,26 @@ class CommitProtocolTest {
     }
 
     @Test
+    void vacuumNeverRemovesOrSettlesALatchedKey() {
+        db.put(7L, 70L);
+        db.remove(7L); // the head is now a tombstone that vacuum would drop
+        db.put(8L, 80L); // a value that vacuum would settle
+        Version<Long> tombstoneLatch = holdLatch(7L, 71L);
+        Version<Long> valueLatch = holdLatch(8L, 81L);
+        db.vacuum();
+        assertTrue(store().index.get(7L) == tombstoneLatch);
+        assertTrue(store().index.get(8L) == valueLatch);
+        assertEquals(null, db.get(7L));
+        assertEquals(80L, db.get(8L));
+        // The holders abort; now vacuum may drop the tombstone and settle the value.
+        assertTrue(store().index.replace(7L, tombstoneLatch, tombstoneLatch.getOlderAcquire()));
+        assertTrue(store().index.replace(8L, valueLatch, valueLatch.getOlderAcquire()));
+        db.vacuum();
+        assertFalse(store().index.containsKey(7L));
+        assertEquals(80L, store().index.get(8L)); // settled: the bare value
+    }
+
+    @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         db.put(1L, 1L);
         Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
