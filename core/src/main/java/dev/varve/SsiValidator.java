@@ -50,7 +50,8 @@ final class SsiValidator<K, V> {
      */
     static final class OutEdges {
         final LongList targets = new LongList();
-        final List<Object> keys = new ArrayList<>();
+        /** Up to 16 keys that produced the edges, for messages. */
+        final KeyList keys = new KeyList();
         /** visibleTs when the scan began: every commit at or below it was fully installed. */
         final long scannedThrough;
 
@@ -133,7 +134,7 @@ final class SsiValidator<K, V> {
             collectOutEdges(tx, found.scannedThrough, found);
         }
         LongList in = new LongList();
-        List<Object> inKeys = new ArrayList<>();
+        KeyList inKeys = new KeyList();
         if (!readOnly) {
             WriteSet<K, V> writes = tx.writeSet();
             graph.forEachOverlapping(s, reader -> {
@@ -147,7 +148,7 @@ final class SsiValidator<K, V> {
                 }
             });
         }
-        Edges edges = new Edges(found.targets.toArray(), in.toArray(), found.keys, inKeys);
+        Edges edges = new Edges(found.targets.toArray(), in.toArray(), found.keys.list(), inKeys.list());
         DangerousStructure danger = graph.check(s, readOnly, edges.out, edges.in);
         if (danger != null) {
             store.dangerousStructureAborts.increment();
@@ -259,9 +260,7 @@ final class SsiValidator<K, V> {
             return false;
         }
         found.targets.add(commitTs);
-        if (found.keys.size() < 16) {
-            found.keys.add(key);
-        }
+        found.keys.add(key);
         return true;
     }
 
@@ -277,7 +276,7 @@ final class SsiValidator<K, V> {
                 any = true;
             }
         }
-        if (any && found.keys.size() < 16) {
+        if (any) {
             found.keys.add(key);
         }
     }
@@ -311,18 +310,37 @@ final class SsiValidator<K, V> {
 
     /** A growable array of longs. */
     static final class LongList {
-        private long[] values = new long[4];
+        private static final long[] NONE = {};
+        private long[] values = NONE; // allocated at the first edge: most commits have none
         private int size;
 
         void add(long v) {
             if (size == values.length) {
-                values = Arrays.copyOf(values, size * 2);
+                values = Arrays.copyOf(values, Math.max(4, size * 2));
             }
             values[size++] = v;
         }
 
         long[] toArray() {
-            return Arrays.copyOf(values, size);
+            return size == 0 ? NONE : Arrays.copyOf(values, size);
+        }
+    }
+
+    /** Up to 16 keys, for messages; allocated at the first key. */
+    static final class KeyList {
+        private List<Object> keys;
+
+        void add(Object key) {
+            if (keys == null) {
+                keys = new ArrayList<>(4);
+            }
+            if (keys.size() < 16) {
+                keys.add(key);
+            }
+        }
+
+        List<Object> list() {
+            return keys == null ? List.of() : keys;
         }
     }
 }

@@ -346,6 +346,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         @SuppressWarnings("unchecked")
         Version<V>[] linked = (Version<V>[]) new Version<?>[n];
         long snapshotTs = tx.snapshotTimestamp();
+        Latcher latcher = new Latcher(snapshotTs);
         int latched = 0;
         boolean done = false;
         try {
@@ -361,7 +362,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     continue;
                 }
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
-                Version<V> version = latchIfUnchangedSince(key, writes.value(i), snapshotTs, previous, i, afterInsert);
+                Version<V> version = latchIfUnchangedSince(key, writes.value(i), latcher, previous, i, afterInsert);
                 if (version == null) {
                     conflicts = new ArrayList<>();
                     conflicts.add(key);
@@ -432,7 +433,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Links a PENDING version of {@code key} (a write latch) unless a version was committed after
-     * {@code snapshotTs} (first-committer-wins). If another committer holds the key's latch, waits
+     * the latcher's snapshot (first-committer-wins). If another committer holds the key's latch, waits
      * until it stamps or unlatches it: it cannot wait for us, since every committer latches in key
      * order and none waits for anything while holding the commit lock. One traversal when the
      * check passes: the check and the link happen inside ConcurrentSkipListMap#compute; when the
@@ -442,7 +443,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @return the linked version, or null on a write-write conflict (nothing linked)
      */
     private Version<V> latchIfUnchangedSince(
-            K key, V value, long snapshotTs, Object[] previous, int slot, boolean expectAbsent) {
+            K key, V value, Latcher latcher, Object[] previous, int slot, boolean expectAbsent) {
         if (expectAbsent) {
             Version<V> latch = new Version<>(value, Version.PENDING, null);
             Object current = index.putIfAbsent(key, latch); // linearization point of the latch if absent
@@ -450,28 +451,46 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 return latch;
             }
         }
-        @SuppressWarnings("unchecked")
-        Version<V>[] result = (Version<V>[]) new Version<?>[1];
-        boolean[] busy = new boolean[1];
+        latcher.value = value;
         for (int attempt = 0; ; attempt++) {
-            index.compute(key, (k, current) -> {
-                // compute may call this more than once (a failed value CAS): only the last call counts
-                busy[0] = Version.isLatched(current);
-                if (busy[0]) {
-                    return current;
-                }
-                if (Version.headCommitTs(current) > snapshotTs) {
-                    result[0] = null;
-                    return current; // unchanged
-                }
-                previous[slot] = current;
-                result[0] = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
-                return result[0]; // linearization point of the latch (value CAS, or node insert)
-            });
-            if (!busy[0]) {
-                return result[0];
+            index.compute(key, latcher);
+            if (!latcher.busy) {
+                previous[slot] = latcher.previous;
+                return latcher.linked;
             }
             awaitLatchRelease(attempt);
+        }
+    }
+
+    /**
+     * The remapping function that latches one key of a commit (one object per commit rather than
+     * a capturing lambda per key). ConcurrentSkipListMap#compute may call it more than once (a
+     * failed value CAS): every call sets all of the outcome, so only the last one counts.
+     */
+    private final class Latcher implements java.util.function.BiFunction<K, Object, Object> {
+        private final long snapshotTs;
+        V value;
+        /** Outcome: another committer holds the latch (nothing linked). */
+        boolean busy;
+        /** Outcome: the linked latch, or null on a write-write conflict. */
+        Version<V> linked;
+        /** Outcome: the entry the latch was linked over. */
+        Object previous;
+
+        Latcher(long snapshotTs) {
+            this.snapshotTs = snapshotTs;
+        }
+
+        @Override
+        public Object apply(K key, Object current) {
+            busy = Version.isLatched(current);
+            linked = null;
+            if (busy || Version.headCommitTs(current) > snapshotTs) {
+                return current; // unchanged: latched by another, or committed after our snapshot
+            }
+            previous = current;
+            linked = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
+            return linked; // linearization point of the latch (value CAS, or node insert)
         }
     }
 

@@ -23,8 +23,8 @@ final class WriteSet<K, V> {
     private Object[] sortedValues = NONE;
     private int sortedCount;
     /** Recent writes of keys not in the sorted part, in arrival order; merged when full. */
-    private final Object[] tailKeys = new Object[TAIL];
-    private final Object[] tailValues = new Object[TAIL];
+    private Object[] tailKeys = new Object[4];
+    private Object[] tailValues = new Object[4];
     private int tailCount;
     /** The greatest key written, or null if none: a key above it needs no search. */
     private K greatestKey;
@@ -114,6 +114,10 @@ final class WriteSet<K, V> {
 
     /** Adds a key known not to be in the write set. */
     private void appendToTail(K key, Object valueOrTombstone) {
+        if (tailCount == tailKeys.length) { // small write sets stay small; grows up to TAIL
+            tailKeys = java.util.Arrays.copyOf(tailKeys, TAIL);
+            tailValues = java.util.Arrays.copyOf(tailValues, TAIL);
+        }
         tailKeys[tailCount] = key;
         tailValues[tailCount] = valueOrTombstone;
         if (++tailCount == TAIL) {
