@@ -58,17 +58,19 @@ final class ReadSet<K> {
             return;
         }
         frozen = true;
-        Object[] sorted = Arrays.copyOf(keys, keyCount);
-        Arrays.sort(sorted, (a, b) -> comparator.compare((K) a, (K) b));
+        // In place: nothing is added once frozen.
+        Arrays.sort(keys, 0, keyCount, (a, b) -> comparator.compare((K) a, (K) b));
         int distinct = 0;
-        for (int i = 0; i < sorted.length; i++) {
-            if (distinct == 0 || comparator.compare((K) sorted[distinct - 1], (K) sorted[i]) != 0) {
-                sorted[distinct++] = sorted[i];
+        for (int i = 0; i < keyCount; i++) {
+            if (distinct == 0 || comparator.compare((K) keys[distinct - 1], (K) keys[i]) != 0) {
+                keys[distinct++] = keys[i];
             }
         }
-        keys = Arrays.copyOf(sorted, distinct);
+        Arrays.fill(keys, distinct, keyCount, null);
         keyCount = distinct;
-        ranges.removeIf(r -> r.isEmpty(comparator));
+        if (!ranges.isEmpty()) {
+            ranges.removeIf(r -> r.isEmpty(comparator));
+        }
     }
 
     /** Whether a frozen read set read {@code key}, directly or through a scanned range. */
