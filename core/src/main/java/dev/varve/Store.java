@@ -382,6 +382,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             // 2a. SSI out-edges, the index part, still without the lock (see SsiValidator).
             SsiValidator.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
             CompletableFuture<Void> durable;
+            boolean refreshDue;
             lockCommits();
             try {
                 checkWritable();
@@ -412,15 +413,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     ssi.record(tx, commitTs, edges);
                 }
                 visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
-                commits.increment();
                 tx.committedAt(commitTs);
-                if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
-                    commitsSinceRefresh = 0;
-                    refreshWatermark();
-                }
+                refreshDue = refreshDue();
             } finally {
                 commitLock.unlock();
             }
+            afterCommit(refreshDue);
             return durable;
         } finally {
             if (!done) {
@@ -428,6 +426,26 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     unlatch(writes.key(i), linked[i], previous[i]);
                 }
             }
+        }
+    }
+
+    /** Counts a commit; true every REFRESH_EVERY_COMMITS commits. Caller holds commitLock. */
+    private boolean refreshDue() {
+        if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
+            commitsSinceRefresh = 0;
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
+     * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
+     */
+    private void afterCommit(boolean refreshDue) {
+        commits.increment();
+        if (refreshDue) {
+            refreshWatermark();
         }
     }
 
@@ -560,6 +578,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
             latch.value = value; // before the stamp, which the visibleTs write publishes
             CompletableFuture<Void> durable;
+            boolean refreshDue;
             lockCommits();
             try {
                 checkWritable();
@@ -574,14 +593,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
                 ssi.recordWrite(commitTs, key);
                 visibleTs = commitTs; // linearization point
-                commits.increment();
-                if (++commitsSinceRefresh >= REFRESH_EVERY_COMMITS) {
-                    commitsSinceRefresh = 0;
-                    refreshWatermark();
-                }
+                refreshDue = refreshDue();
             } finally {
                 commitLock.unlock();
             }
+            afterCommit(refreshDue);
             return new AutocommitResult<>(previous, durable);
         } finally {
             if (!done) {
