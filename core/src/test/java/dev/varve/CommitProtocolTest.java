@@ -93,6 +93,21 @@ class CommitProtocolTest {
         assertEquals(101L, db.get(5L));
     }
 
+    /** A SERIALIZABLE read-write transaction that read key 1 (value 1) and writes key 2. */
+    private Transaction<Long, Long> readerOfKeyOne() {
+        db.put(1L, 1L);
+        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
+        assertEquals(1L, tx.get(1L));
+        tx.put(2L, 2L);
+        return tx;
+    }
+
+    /** Commits a new value of key 1 and returns that commit's timestamp. */
+    private long overwriteKeyOne() {
+        db.put(1L, 10L);
+        return db.stats().visibleTimestamp();
+    }
+
     @Test
     void vacuumNeverRemovesOrSettlesALatchedKey() {
         db.put(7L, 70L);
@@ -115,15 +130,11 @@ class CommitProtocolTest {
 
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
-        db.put(1L, 1L);
-        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
-        assertEquals(1L, tx.get(1L));
-        tx.put(2L, 2L);
+        Transaction<Long, Long> tx = readerOfKeyOne();
         SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
         assertEquals(0, scanned.targets.toArray().length);
         db.put(3L, 3L); // not read: no edge
-        db.put(1L, 10L); // read: an out-edge to this commit
-        long writer = db.stats().visibleTimestamp();
+        long writer = overwriteKeyOne(); // read: an out-edge to this commit
         SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
@@ -132,13 +143,9 @@ class CommitProtocolTest {
 
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
-        db.put(1L, 1L);
-        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
-        assertEquals(1L, tx.get(1L));
-        tx.put(2L, 2L);
+        Transaction<Long, Long> tx = readerOfKeyOne();
         SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
-        db.put(1L, 10L);
-        long writer = db.stats().visibleTimestamp();
+        long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
@@ -149,12 +156,8 @@ class CommitProtocolTest {
 
     @Test
     void outEdgesCommittedBeforeTheScanAreFoundInTheIndexWhenManyKeysWereWritten() {
-        db.put(1L, 1L);
-        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
-        assertEquals(1L, tx.get(1L));
-        tx.put(2L, 2L);
-        db.put(1L, 10L);
-        long writer = db.stats().visibleTimestamp();
+        Transaction<Long, Long> tx = readerOfKeyOne();
+        long writer = overwriteKeyOne();
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
@@ -168,12 +171,8 @@ class CommitProtocolTest {
 
     @Test
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
-        db.put(1L, 1L);
-        Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE);
-        assertEquals(1L, tx.get(1L));
-        tx.put(2L, 2L);
-        db.put(1L, 10L);
-        long writer = db.stats().visibleTimestamp();
+        Transaction<Long, Long> tx = readerOfKeyOne();
+        long writer = overwriteKeyOne();
         SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
         assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough); // nothing scanned
         SsiValidator.Edges edges = store().ssi.validate(tx, scanned); // the ring finds it
