@@ -129,6 +129,64 @@ class CommitProtocolTest {
     }
 
     @Test
+    void transactionsAndAutocommitWritesSharingHotKeysNeitherDeadlockNorLoseUpdates() throws Exception {
+        // Every transaction writes the counter: retry for as long as it takes (the run is bounded).
+        try (Database<Long, Long> db = Database.<Long, Long>builder().maxAttempts(1_000_000).open()) {
+            hotKeys(db);
+        }
+    }
+
+    private static void hotKeys(Database<Long, Long> db) throws Exception {
+        int accounts = 8;
+        long counterKey = 100;
+        long opsPerThread = 5_000;
+        for (long a = 0; a < accounts; a++) {
+            db.put(a, 1_000L);
+        }
+        db.put(counterKey, 0L);
+        List<java.util.concurrent.Callable<Long>> tasks = new java.util.ArrayList<>();
+        for (int t = 0; t < 6; t++) { // more threads than cores, on purpose
+            long seed = 77 + t;
+            boolean transactional = t % 2 == 0;
+            tasks.add(() -> {
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+                for (long i = 0; i < opsPerThread; i++) {
+                    if (transactional) { // a transfer that also bumps the shared counter
+                        long from = rnd.nextInt(accounts);
+                        long to = rnd.nextInt(accounts);
+                        db.transact(Isolation.SERIALIZABLE, tx -> {
+                            tx.put(from, tx.get(from) - 1);
+                            tx.put(to, tx.get(to) + 1);
+                            tx.put(counterKey, tx.get(counterKey) + 1);
+                            return null;
+                        });
+                    } else { // autocommit read-modify-writes on the same keys
+                        db.compute(counterKey, v -> v + 1);
+                        long a = rnd.nextInt(accounts);
+                        db.compute(a, v -> v + 1);
+                        db.compute(a, v -> v - 1);
+                    }
+                }
+                return opsPerThread;
+            });
+        }
+        TestThreads.runAll(tasks); // bounded: fails if any thread is still waiting after 120 s
+        long total = 0;
+        for (long a = 0; a < accounts; a++) {
+            total += db.get(a);
+        }
+        assertEquals(accounts * 1_000L, total);
+        assertEquals(6 * opsPerThread, db.get(counterKey)); // every increment, none lost
+        Store<Long, Long> store;
+        try (Transaction<Long, Long> tx = db.begin()) {
+            store = tx.store();
+        }
+        for (Object entry : store.index.values()) {
+            assertFalse(Version.isLatched(entry), "a latch was left behind");
+        }
+    }
+
+    @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
