@@ -19,7 +19,7 @@ import java.util.function.BiConsumer;
  *
  * <p>Thread-safe. Reads never lock. Committers latch the keys they write in parallel, then
  * serialize on one short critical section (validation, timestamp, stamping) that holds no I/O and
- * traverses the index only for SERIALIZABLE read-set validation.
+ * traverses the index only when SSI's ring of recent write sets no longer covers a validation.
  */
 final class Store<K, V> implements StoreAccess<K, V> {
     final Comparator<? super K> comparator;
@@ -91,10 +91,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *
      * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
      * it and is advanced, still under commitLock, only after every version of the commit is linked
-     * and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
+     * and stamped and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
      * in the conflict graph also take a timestamp, for identity only: no version carries it.) A
-     * snapshot is one volatile read of visibleTs, so a reader
-     * sees all of a commit or none of it: versions with commitTs > snapshotTs are skipped.
+     * snapshot is one volatile read of visibleTs, so a reader sees all of a commit or none of it:
+     * versions with commitTs > snapshotTs (PENDING included) are skipped.
      *
      * Commit of a read-write transaction T (snapshot s):
      *   1. without the lock, in key order: write-write check and write latch, one
