@@ -355,8 +355,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
             List<K> conflicts = null;
             for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
-                if (conflicts != null) { // already failing: only collect the other conflicts
-                    if (Version.headCommitTs(index.get(key)) > snapshotTs) {
+                if (conflicts != null) { // already failing: only collect the other committed conflicts
+                    Object head = index.get(key);
+                    if (!Version.isLatched(head) && Version.headCommitTs(head) > snapshotTs) {
                         conflicts.add(key);
                     }
                     continue;
@@ -470,10 +471,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
         }
         latcher.value = value;
+        Version<V> linked = latchWhenFree(key, latcher);
+        previous[slot] = latcher.previous;
+        return linked;
+    }
+
+    /**
+     * Runs {@code latcher} on {@code key}, waiting while another committer holds the key's latch.
+     * Waiting cannot deadlock: transactions latch in key order, an autocommit holds no other
+     * latch, and no latch holder waits for anything under the commit lock.
+     *
+     * @return the linked latch, or null on a write-write conflict
+     */
+    private Version<V> latchWhenFree(K key, Latcher latcher) {
         for (int attempt = 0; ; attempt++) {
             index.compute(key, latcher);
             if (!latcher.busy) {
-                previous[slot] = latcher.previous;
                 return latcher.linked;
             }
             awaitLatchRelease(attempt);
@@ -561,8 +574,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
         checkWritable();
-        Version<V> latch = new Version<>(null, Version.PENDING, null);
-        Object head = latch(key, latch);
+        Latcher latcher = new Latcher(Version.PENDING - 1); // at the latest state: no conflict possible
+        Version<V> latch = latchWhenFree(key, latcher); // value filled in once decided
+        Object head = latcher.previous;
         boolean done = false;
         try {
             // The latch makes head the latest committed entry until we stamp or unlatch.
@@ -603,31 +617,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (!done) {
                 unlatch(key, latch, head);
             }
-        }
-    }
-
-    /**
-     * Links {@code latch} as the head of {@code key}, waiting while another committer holds the
-     * key's latch. Waiting cannot deadlock: an autocommit holds no other latch, transactions
-     * latch in key order, and no latch holder waits for anything under the commit lock.
-     *
-     * @return the entry the latch was linked over (null if the key was absent)
-     */
-    private Object latch(K key, Version<V> latch) {
-        Object[] over = new Object[1];
-        for (int attempt = 0; ; attempt++) {
-            Object head = index.compute(key, (k, current) -> {
-                if (Version.isLatched(current)) {
-                    return current;
-                }
-                over[0] = current;
-                latch.setOlderPlain(current == null ? null : Version.asVersion(current));
-                return latch; // published by the node's value CAS
-            });
-            if (head == latch) {
-                return over[0];
-            }
-            awaitLatchRelease(attempt);
         }
     }
 

@@ -85,18 +85,9 @@ final class Version<V> {
         COMMIT_TS.setOpaque(this, commitTimestamp);
     }
 
-    boolean isPending() {
-        return commitTs == PENDING;
-    }
-
     /** Whether an index entry is a write latch (a PENDING version). */
     static boolean isLatched(Object head) {
         return head instanceof Version && ((Version<?>) head).commitTs == PENDING;
-    }
-
-    /** Sets the link to the older version of a latch not yet published; see setOlderRelease for cuts. */
-    void setOlderPlain(Version<V> newOlder) {
-        OLDER.set(this, newOlder);
     }
 
     @SuppressWarnings("unchecked")
