@@ -1,8 +1,6 @@
 package dev.varve;
 
 import java.util.Comparator;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * Natural-order bounds of a map view: each end unbounded, inclusive or exclusive. Immutable.
@@ -54,20 +52,6 @@ final class Bounds<K> {
     /** Whether {@code key} lies within the closed range (ignoring exclusivity of the ends). */
     boolean inClosedRange(Comparator<? super K> cmp, K key) {
         return (lowUnbounded || cmp.compare(key, low) >= 0) && (highUnbounded || cmp.compare(key, high) <= 0);
-    }
-
-    /** The part of {@code index} within these bounds. */
-    <T> ConcurrentNavigableMap<K, T> of(ConcurrentSkipListMap<K, T> index) {
-        if (lowUnbounded && highUnbounded) {
-            return index;
-        }
-        if (lowUnbounded) {
-            return index.headMap(high, highInclusive);
-        }
-        if (highUnbounded) {
-            return index.tailMap(low, lowInclusive);
-        }
-        return index.subMap(low, lowInclusive, high, highInclusive);
     }
 
     /** These bounds with the low end replaced. */

@@ -16,7 +16,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     private final Bounds<K> bounds;
     private final boolean descending;
     private final long snapshotTs;
-    private final Iterator<Map.Entry<K, Object>> snapshotIterator;
+    private final VersionedIndex.Cursor<K> snapshotCursor;
 
     /** Next live snapshot entry not yet merged, or null. */
     private K snapshotKey;
@@ -36,7 +36,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     /*
      * Implementation notes.
      *
-     * The snapshot side is a ConcurrentSkipListMap sub-map iterator: weakly consistent, but every
+     * The snapshot side is a VersionedIndex cursor: weakly consistent, but every
      * chain it may miss or see twice belongs to a commit above our snapshot (invisible anyway) or
      * to a tombstone that vacuum removed below every pinned snapshot, so filtering by
      * valueAt(snapshotTs) gives exactly the snapshot. The write-set side is not an iterator but a
@@ -55,19 +55,17 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         this.bounds = bounds;
         this.descending = descending;
         this.snapshotTs = tx.snapshotTimestamp();
-        var part = bounds.of(tx.store().index);
-        this.snapshotIterator = (descending ? part.descendingMap() : part).entrySet().iterator();
+        this.snapshotCursor = tx.store().index.cursor(bounds, descending);
         advanceSnapshot();
     }
 
     private void advanceSnapshot() {
         snapshotKey = null;
         snapshotValue = null;
-        while (snapshotIterator.hasNext()) {
-            Map.Entry<K, Object> e = snapshotIterator.next();
-            V value = Version.valueAt(e.getValue(), snapshotTs);
+        while (snapshotCursor.next()) {
+            V value = Version.valueAt(snapshotCursor.entry(), snapshotTs);
             if (value != null) {
-                snapshotKey = e.getKey();
+                snapshotKey = snapshotCursor.key();
                 snapshotValue = value;
                 return;
             }

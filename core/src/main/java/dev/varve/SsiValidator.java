@@ -111,8 +111,8 @@ final class SsiValidator<K, V> {
         for (KeyRange<K> range : reads.ranges()) {
             Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
                     range.high, range.highInclusive, range.highUnbounded);
-            for (Map.Entry<K, Object> e : b.of(store.index).entrySet()) {
-                collectWritersAfter(e.getKey(), e.getValue(), s, through, found);
+            for (VersionedIndex.Cursor<K> c = store.index.cursor(b, false); c.next(); ) {
+                collectWritersAfter(c.key(), c.entry(), s, through, found);
             }
         }
     }

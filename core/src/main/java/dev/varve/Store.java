@@ -8,7 +8,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
@@ -27,7 +26,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * The versioned index: each key's newest {@link Version}, the head of its version chain, or
      * its settled value (see Version's notes).
      */
-    final ConcurrentSkipListMap<K, Object> index;
+    final VersionedIndex<K> index;
     final SnapshotRegistry snapshots = new SnapshotRegistry();
     final SsiValidator<K, V> ssi;
 
@@ -82,7 +81,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         this.comparator = userComparator != null
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
-        this.index = new ConcurrentSkipListMap<>(userComparator); // null: Comparable#compareTo directly
+        this.index = new VersionedIndex<>(userComparator);
         this.ssi = new SsiValidator<>(this, maxRetainedSsiRecords);
     }
 
@@ -787,9 +786,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         PassCounts counts = new PassCounts();
         ArrayList<Object> unfinished = new ArrayList<>();
         if (full) {
-            for (Map.Entry<K, Object> e : index.entrySet()) {
-                if (vacuumKey(e.getKey(), e.getValue(), watermark, counts, true)) {
-                    unfinished.add(e.getKey());
+            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
+                if (vacuumKey(c.key(), c.entry(), watermark, counts, true)) {
+                    unfinished.add(c.key());
                 }
             }
         } else {
@@ -820,7 +819,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     @SuppressWarnings("unchecked")
     private void visitKeys(ArrayList<Object> keys, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
         for (Object key : keys) {
-            if (vacuumKey((K) key, index.get(key), watermark, counts, false)) {
+            if (vacuumKey((K) key, index.get((K) key), watermark, counts, false)) {
                 unfinished.add(key);
             }
         }
@@ -920,10 +919,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
         Pinned pin = pinSnapshot();
         try {
             long ts = pin.snapshotTs();
-            for (Map.Entry<K, Object> e : index.entrySet()) {
-                V value = Version.valueAt(e.getValue(), ts);
+            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
+                V value = Version.valueAt(c.entry(), ts);
                 if (value != null) {
-                    consumer.accept(e.getKey(), value);
+                    consumer.accept(c.key(), value);
                 }
             }
             return ts;

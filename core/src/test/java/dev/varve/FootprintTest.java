@@ -53,7 +53,10 @@ class FootprintTest {
                     ENTRIES, base, fresh, fresh / base, settled, settled / base);
             assertEquals(ENTRIES, db.snapshot().size());
             assertTrue(fresh <= 1.5 * base, "fresh versions: " + fresh + " vs " + base);
-            assertTrue(settled <= 1.05 * base, "settled values: " + settled + " vs " + base);
+            // Settled, an entry costs what the skip list's own entry costs plus the abbreviated
+            // sort keys (8 B per node and per index node, fewer index nodes): about 1.08x. A
+            // vacuum that settled nothing would leave the fresh figure.
+            assertTrue(settled <= 1.12 * base, "settled values: " + settled + " vs " + base);
         }
     }
 }
