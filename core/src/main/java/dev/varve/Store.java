@@ -418,7 +418,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             } finally {
                 commitLock.unlock();
             }
-            afterCommit(refreshDue);
+            afterCommit(refreshDue, n);
             return durable;
         } finally {
             if (!done) {
@@ -442,8 +442,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
      * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
      */
-    private void afterCommit(boolean refreshDue) {
+    private void afterCommit(boolean refreshDue, int keysWritten) {
         commits.increment();
+        versionsWritten.add(keysWritten);
         if (refreshDue) {
             refreshWatermark();
         }
@@ -610,7 +611,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             } finally {
                 commitLock.unlock();
             }
-            afterCommit(refreshDue);
+            afterCommit(refreshDue, 1);
             return new AutocommitResult<>(previous, durable);
         } finally {
             if (!done) {
@@ -754,8 +755,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * A pass that visits only the keys committers marked since the last pass (removed keys, and
      * keys whose chains a pinned snapshot keeps long; plus those an earlier pass could not
-     * finish), unless the dirty-key list overflowed, the pass is the first, or every
-     * {@link #FULL_PASS_EVERY}th pass, when it visits every key. Background vacuum uses it, so its
+     * finish), unless the dirty-key list overflowed, the pass is the first, every
+     * {@link #FULL_PASS_EVERY}th pass, or the commits since the last full pass wrote a quarter as
+     * many versions as there are live keys (see SETTLE_DEBT_SHARE), when it visits every key. Background vacuum uses it, so its
      * cost follows the write rate rather than the size of the index. Only full passes settle
      * values: settling a key that is still being written would only be undone by its next write.
      */
@@ -764,6 +766,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     private static final int FULL_PASS_EVERY = 64;
+    /**
+     * A pass is also full when the versions written since the last full pass reach this share of
+     * the live keys (1 / SETTLE_DEBT_SHARE): after a burst of writes the index settles within a
+     * few periods rather than FULL_PASS_EVERY of them, and reads and scans stop paying the version
+     * indirection. At most every MIN_PASSES_BETWEEN_FULL passes, which bounds vacuum's share of a
+     * core under a steady write load.
+     */
+    private static final int SETTLE_DEBT_SHARE = 4;
+    private static final int MIN_PASSES_BETWEEN_FULL = 8;
+    private static final long MIN_SETTLE_DEBT = 4_096;
+    /** Versions written when the last full pass started; guarded by vacuumLock. */
+    private long versionsWrittenAtFullPass;
+    /** Passes since the last full one; guarded by vacuumLock. */
+    private int passesSinceFull;
+    /** Versions linked by commits (one per written key), for the settle debt. */
+    final LongAdder versionsWritten = new LongAdder();
 
     /** Serializes vacuum passes (background and on demand); never taken by readers or writers. */
     private final ReentrantLock vacuumLock = new ReentrantLock();
@@ -782,7 +800,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
         // watermark unless a snapshot older than its write is still open.
         ArrayList<Object> dirty = takeDirtyKeys();
         long watermark = refreshWatermark();
-        full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0;
+        long written = versionsWritten.sum();
+        long settleDebt = written - versionsWrittenAtFullPass;
+        full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0
+                || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL
+                        && settleDebt >= Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / SETTLE_DEBT_SHARE));
+        if (full) {
+            versionsWrittenAtFullPass = written;
+            passesSinceFull = 0;
+        } else {
+            passesSinceFull++;
+        }
         PassCounts counts = new PassCounts();
         ArrayList<Object> unfinished = new ArrayList<>();
         if (full) {
