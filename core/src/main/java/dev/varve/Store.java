@@ -224,11 +224,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     // ---- reads ---------------------------------------------------------------------------
 
-    /** The value of {@code key} at {@code snapshotTs} for a pinned snapshot, or null. */
-    V read(K key, long snapshotTs) {
-        return Version.valueAt(index.get(key), snapshotTs);
-    }
-
     /** The latest committed value of {@code key}, without pinning a snapshot. */
     V readLatest(K key) {
         while (true) {
@@ -362,7 +357,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     continue;
                 }
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
-                Version<V> version = latchIfUnchangedSince(key, writes.value(i), latcher, previous, i, afterInsert);
+                Version<V> version = latchIfUnchangedSince(
+                        key, writes.value(i), latcher, previous, i, afterInsert, tx.recentlyReadNode(key));
                 if (version == null) {
                     conflicts = new ArrayList<>();
                     conflicts.add(key);
@@ -454,15 +450,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Links a PENDING version of {@code key} (a write latch) unless a version was committed after
      * the latcher's snapshot (first-committer-wins). If another committer holds the key's latch, waits
      * until it stamps or unlatches it: it cannot wait for us, since every committer latches in key
-     * order and none waits for anything while holding the commit lock. One traversal when the
-     * check passes: the check and the link happen inside ConcurrentSkipListMap#compute; when the
-     * previous key of the same commit was absent, putIfAbsent is tried first (one traversal for an
-     * insert, where compute needs two).
+     * order and none waits for anything while holding the commit lock. At most one traversal when
+     * the check passes: the check and the link happen inside VersionedIndex#compute, with no
+     * traversal at all when the transaction read the key just before (its node is the hint); when
+     * the previous key of the same commit was absent, putIfAbsent is tried first (one traversal
+     * for an insert, where compute needs two).
      *
      * @return the linked version, or null on a write-write conflict (nothing linked)
      */
     private Version<V> latchIfUnchangedSince(
-            K key, V value, Latcher latcher, Object[] previous, int slot, boolean expectAbsent) {
+            K key, V value, Latcher latcher, Object[] previous, int slot, boolean expectAbsent,
+            VersionedIndex.Node<K> hint) {
         if (expectAbsent) {
             Version<V> latch = new Version<>(value, Version.PENDING, null);
             Object current = index.putIfAbsent(key, latch); // linearization point of the latch if absent
@@ -471,7 +469,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
         }
         latcher.value = value;
-        Version<V> linked = latchWhenFree(key, latcher);
+        Version<V> linked = latchWhenFree(key, latcher, hint);
         previous[slot] = latcher.previous;
         return linked;
     }
@@ -481,11 +479,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Waiting cannot deadlock: transactions latch in key order, an autocommit holds no other
      * latch, and no latch holder waits for anything under the commit lock.
      *
+     * @param hint the key's index node if the caller knows it (no search then), or null
      * @return the linked latch, or null on a write-write conflict
      */
-    private Version<V> latchWhenFree(K key, Latcher latcher) {
+    private Version<V> latchWhenFree(K key, Latcher latcher, VersionedIndex.Node<K> hint) {
         for (int attempt = 0; ; attempt++) {
-            index.compute(key, latcher);
+            if (hint != null) {
+                index.computeAt(hint, key, latcher);
+            } else {
+                index.compute(key, latcher);
+            }
             if (!latcher.busy) {
                 return latcher.linked;
             }
@@ -495,7 +498,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * The remapping function that latches one key of a commit (one object per commit rather than
-     * a capturing lambda per key). ConcurrentSkipListMap#compute may call it more than once (a
+     * a capturing lambda per key). VersionedIndex#compute may call it more than once (a
      * failed value CAS): every call sets all of the outcome, so only the last one counts.
      */
     private final class Latcher implements java.util.function.BiFunction<K, Object, Object> {
@@ -575,7 +578,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
         checkWritable();
         Latcher latcher = new Latcher(Version.PENDING - 1); // at the latest state: no conflict possible
-        Version<V> latch = latchWhenFree(key, latcher); // value filled in once decided
+        Version<V> latch = latchWhenFree(key, latcher, null); // value filled in once decided
         Object head = latcher.previous;
         boolean done = false;
         try {

@@ -47,6 +47,12 @@ public final class Transaction<K, V> implements AutoCloseable {
     private State state = State.ACTIVE;
     private long commitTs = -1;
     private TransactionMap<K, V> mapView;
+    /**
+     * The index nodes of the last two keys read from the index (null if absent there), so that a
+     * commit latches a key read just before without searching for it again.
+     */
+    private VersionedIndex.Node<K> recentRead0;
+    private VersionedIndex.Node<K> recentRead1;
 
     Transaction(Store<K, V> store, Isolation isolation, boolean readOnlyView) {
         this.store = store;
@@ -389,11 +395,27 @@ public final class Transaction<K, V> implements AutoCloseable {
                 return own == WriteSet.TOMBSTONE ? null : (V) own;
             }
         }
-        V value = store.read(key, snapshotTs);
+        VersionedIndex.Node<K> node = store.index.node(key);
+        V value = node == null ? null : Version.valueAt(node.value, snapshotTs); // null: removed since
+        if (node != null && !readOnlyView) {
+            recentRead1 = recentRead0;
+            recentRead0 = node;
+        }
         if (readSet != null) {
             readSet.addKey(key);
         }
         return value;
+    }
+
+    /** The index node of {@code key} if it was one of the last two keys read, else null. */
+    VersionedIndex.Node<K> recentlyReadNode(K key) {
+        if (recentRead0 != null && store.comparator.compare(recentRead0.key, key) == 0) {
+            return recentRead0;
+        }
+        if (recentRead1 != null && store.comparator.compare(recentRead1.key, key) == 0) {
+            return recentRead1;
+        }
+        return null;
     }
 
     /** Buffers a write from a view; returns the previous value as this transaction sees it. */

@@ -337,30 +337,8 @@ final class VersionedIndex<K> {
 
     /** The entry of {@code key}, or null if absent. */
     Object get(K key) {
-        int m = searchMode(key);
-        long sk = sortKey(m, key);
-        // The common case inlined: no Position, no restart bookkeeping.
-        Node<K> b = findPredecessor(m, key, sk, false);
-        for (Node<K> n = b.next; n != null; n = n.next) {
-            Object v = n.value;
-            if (v == null || n.isMarker()) {
-                break; // a deletion in progress: take the careful path
-            }
-            int c = compare(m, key, sk, n.sortKey, n.key);
-            if (c == 0) {
-                return v;
-            }
-            if (c < 0) {
-                return b.value == null ? slowGet(m, key, sk) : null;
-            }
-            b = n;
-        }
-        return slowGet(m, key, sk);
-    }
-
-    private Object slowGet(int m, K key, long sk) {
         for (;;) {
-            Node<K> n = findNode(m, key, sk, null);
+            Node<K> n = node(key);
             if (n == null) {
                 return null;
             }
@@ -369,6 +347,32 @@ final class VersionedIndex<K> {
                 return v;
             }
         }
+    }
+
+    /**
+     * The node holding {@code key}, or null if absent: a handle for {@link #computeAt}. Its entry
+     * may be read from {@link Node#value}; null there means the key was removed since.
+     */
+    Node<K> node(K key) {
+        int m = searchMode(key);
+        long sk = sortKey(m, key);
+        // The common case without Position or restart bookkeeping; anything unusual (a deletion
+        // in progress on the path) takes findNode's careful path.
+        Node<K> b = findPredecessor(m, key, sk, false);
+        for (Node<K> n = b.next; n != null; n = n.next) {
+            if (n.value == null || n.isMarker()) {
+                break;
+            }
+            int c = compare(m, key, sk, n.sortKey, n.key);
+            if (c == 0) {
+                return n;
+            }
+            if (c < 0) {
+                return b.value == null ? findNode(m, key, sk, null) : null;
+            }
+            b = n;
+        }
+        return findNode(m, key, sk, null);
     }
 
     /** Maps {@code key} to {@code value} unless it is present; returns the present entry, or null. */
@@ -452,21 +456,43 @@ final class VersionedIndex<K> {
                 }
                 continue;
             }
-            Object v;
-            while ((v = n.value) != null) {
-                Object update = remapping.apply(key, v);
-                if (update == v) {
-                    return v;
-                }
-                if (n.casValue(v, update)) { // linearization point
-                    if (update == null) {
-                        unlinkDeleted(m, key, sk);
-                    }
-                    return update;
-                }
+            Object result = remapPresent(n, key, remapping, m, sk);
+            if (result != REMOVED_MEANWHILE) {
+                return result;
             }
             // deleted meanwhile: search again, the key is absent now
         }
+    }
+
+    /** What {@link #remapPresent} returns when the node was removed before a CAS succeeded. */
+    private static final Object REMOVED_MEANWHILE = new Object();
+
+    /** The found-node half of compute: CAS loop on the node's entry. */
+    private Object remapPresent(Node<K> n, K key, BiFunction<? super K, Object, Object> remapping, int m, long sk) {
+        Object v;
+        while ((v = n.value) != null) {
+            Object update = remapping.apply(key, v);
+            if (update == v) {
+                return v;
+            }
+            if (n.casValue(v, update)) { // linearization point
+                if (update == null) {
+                    unlinkDeleted(m, key, sk);
+                }
+                return update;
+            }
+        }
+        return REMOVED_MEANWHILE;
+    }
+
+    /**
+     * {@link #compute} for a key whose node the caller found earlier (with {@link #node}): no
+     * search unless the node was removed since.
+     */
+    Object computeAt(Node<K> n, K key, BiFunction<? super K, Object, Object> remapping) {
+        int m = searchMode(key);
+        Object result = remapPresent(n, key, remapping, m, sortKey(m, key));
+        return result != REMOVED_MEANWHILE ? result : compute(key, remapping); // removed: search
     }
 
     // ---- index levels --------------------------------------------------------------------------

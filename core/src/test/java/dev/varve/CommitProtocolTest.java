@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -259,5 +261,31 @@ class CommitProtocolTest {
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();
+    }
+
+    @Test
+    void aCommitLatchesAKeyItJustReadThroughItsNodeAndSeesTheNodeReplaced() {
+        db.put(3L, 30L);
+        db.remove(3L); // a tombstone, below the snapshot taken next
+        Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
+        assertNull(tx.get(3L)); // remembers key 3's node
+        assertSame(store().index.node(3L), tx.recentlyReadNode(3L));
+        db.vacuum(); // the tombstone is below every snapshot: the node is removed
+        assertNull(store().index.get(3L));
+        db.put(3L, 31L); // a new node, committed after tx's snapshot
+        tx.put(3L, 32L);
+        SerializationFailureException e = assertThrows(SerializationFailureException.class, tx::commit);
+        assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
+        assertEquals(31L, db.get(3L));
+
+        db.remove(3L);
+        Transaction<Long, Long> writer = db.begin(Isolation.SNAPSHOT);
+        assertNull(writer.get(3L)); // the tombstone's node
+        assertNotNull(writer.recentlyReadNode(3L));
+        db.vacuum(); // removes that node; nothing re-inserts the key
+        assertNull(store().index.node(3L));
+        writer.put(3L, 33L);
+        writer.commit(); // the remembered node is gone: the latch searches, and inserts
+        assertEquals(33L, db.get(3L));
     }
 }
