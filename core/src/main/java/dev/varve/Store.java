@@ -463,8 +463,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
             VersionedIndex.Node<K> hint) {
         if (expectAbsent) {
             Version<V> latch = new Version<>(value, Version.PENDING, null);
-            Object current = index.putIfAbsent(key, latch); // linearization point of the latch if absent
-            if (current == null) {
+            VersionedIndex.Node<K> node = index.insertIfAbsent(key, latch, latcher.lastInserted);
+            if (node != null) { // linearization point of the latch if absent
+                latcher.lastInserted = node;
                 return latch;
             }
         }
@@ -510,6 +511,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
         Version<V> linked;
         /** Outcome: the entry the latch was linked over. */
         Object previous;
+        /** The node of the last key this commit inserted: where an ascending insert starts. */
+        VersionedIndex.Node<K> lastInserted;
 
         Latcher(long snapshotTs) {
             this.snapshotTs = snapshotTs;

@@ -377,36 +377,68 @@ final class VersionedIndex<K> {
 
     /** Maps {@code key} to {@code value} unless it is present; returns the present entry, or null. */
     Object putIfAbsent(K key, Object value) {
-        java.util.Objects.requireNonNull(value);
-        int m = insertMode(key);
-        long sk = sortKey(m, key);
-        Position<K> at = new Position<>();
         for (;;) {
-            Node<K> n = findNode(m, key, sk, at);
-            if (n != null) {
-                Object v = n.value;
-                if (v != null) {
-                    return v;
-                }
-                continue; // deleted meanwhile: absent again
-            }
-            if (link(m, key, sk, value, at)) {
+            if (insertIfAbsent(key, value, null) != null) {
                 return null;
+            }
+            Object present = get(key);
+            if (present != null) {
+                return present;
             }
         }
     }
 
-    /** Links a new node at {@code at}; false if {@code at} went stale (the caller searches again). */
-    private boolean link(int m, K key, long sk, Object value, Position<K> at) {
-        Node<K> z = new Node<>(key, sk, value, at.after);
-        if (!at.before.casNext(at.after, z)) {
-            return false;
+    /**
+     * Maps {@code key} to {@code value} unless it is present, without any search when
+     * {@code finger} (a node the caller holds, e.g. the one it inserted last) is still live, below
+     * {@code key}, and followed by a key above it or by nothing: the case of keys inserted in
+     * ascending order, as bulk loads do.
+     *
+     * @return the new node, or null if the key is present (nothing inserted)
+     */
+    Node<K> insertIfAbsent(K key, Object value, Node<K> finger) {
+        java.util.Objects.requireNonNull(value);
+        int m = insertMode(key);
+        long sk = sortKey(m, key);
+        if (finger != null && finger.value != null && compare(m, key, sk, finger.sortKey, finger.key) > 0) {
+            Node<K> n = finger.next;
+            if (n == null || (!n.isMarker() && n.value != null && compare(m, key, sk, n.sortKey, n.key) < 0)) {
+                Node<K> z = link(m, key, sk, value, finger, n);
+                if (z != null) {
+                    return z;
+                }
+            }
+        }
+        Position<K> at = new Position<>();
+        for (;;) {
+            Node<K> n = findNode(m, key, sk, at);
+            if (n != null) {
+                if (n.value != null) {
+                    return null;
+                }
+                continue; // deleted meanwhile: absent again
+            }
+            Node<K> z = link(m, key, sk, value, at.before, at.after);
+            if (z != null) {
+                return z;
+            }
+        }
+    }
+
+    /**
+     * Links a new node between {@code before} and {@code after} (which must hold keys below and
+     * above it); null if {@code before.next} changed (the caller searches again).
+     */
+    private Node<K> link(int m, K key, long sk, Object value, Node<K> before, Node<K> after) {
+        Node<K> z = new Node<>(key, sk, value, after);
+        if (!before.casNext(after, z)) { // linearization point of the insert
+            return null;
         }
         int level = randomLevel();
         if (level > 0) {
             addIndexes(m, z, level);
         }
-        return true;
+        return z;
     }
 
     /** Replaces the entry of {@code key} if it is {@code expected}; false if absent or different. */
@@ -451,7 +483,7 @@ final class VersionedIndex<K> {
             Node<K> n = findNode(m, key, sk, at);
             if (n == null) {
                 Object created = remapping.apply(key, null);
-                if (created == null || link(m, key, sk, created, at)) {
+                if (created == null || link(m, key, sk, created, at.before, at.after) != null) {
                     return created;
                 }
                 continue;
