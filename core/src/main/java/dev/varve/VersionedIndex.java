@@ -447,7 +447,8 @@ final class VersionedIndex<K> {
         int m = searchMode(key);
         long sk = sortKey(m, key);
         Node<K> n = findNode(m, key, sk, null);
-        return n != null && n.casValue(expected, update);
+        // a null expected entry matches nothing: a CAS from null would revive a deleted node
+        return n != null && expected != null && n.casValue(expected, update);
     }
 
     /** Removes {@code key} if its entry is {@code expected}; false if absent or different. */
@@ -646,21 +647,27 @@ final class VersionedIndex<K> {
     private Node<K> findBelow(K key, boolean inclusive) {
         int m = searchMode(key);
         long sk = sortKey(m, key);
-        Node<K> b = livePredecessor(m, key, sk);
-        Node<K> last = null;
-        for (Node<K> n = b.key == null ? b.next : b; n != null; n = n.next) {
-            if (n.isMarker()) {
-                continue;
+        for (;;) {
+            Node<K> b = livePredecessor(m, key, sk);
+            Node<K> last = null;
+            for (Node<K> n = b.key == null ? b.next : b; n != null; n = n.next) {
+                if (n.isMarker()) {
+                    continue;
+                }
+                int c = compare(m, key, sk, n.sortKey, n.key);
+                if (c < 0 || (c == 0 && !inclusive)) {
+                    break;
+                }
+                if (n.value != null) {
+                    last = n;
+                }
             }
-            int c = compare(m, key, sk, n.sortKey, n.key);
-            if (c < 0 || (c == 0 && !inclusive)) {
-                break;
+            if (last != null || b.key == null) {
+                return last;
             }
-            if (n.value != null) {
-                last = n;
-            }
+            // b was deleted after livePredecessor saw it live and nothing after it qualified:
+            // the live nodes before b were never looked at, so search again
         }
-        return last;
     }
 
     private Node<K> firstNode() {
@@ -700,7 +707,11 @@ final class VersionedIndex<K> {
                     last = n;
                 }
             }
-            return last;
+            if (last != null || b.key == null) {
+                return last;
+            }
+            // b was deleted after the check above and nothing after it is live: the nodes
+            // before b were never looked at, so search again
         }
     }
 
