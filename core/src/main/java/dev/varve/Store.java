@@ -762,8 +762,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * A pass that visits only the keys committers marked since the last pass (removed keys, and
      * keys whose chains a pinned snapshot keeps long; plus those an earlier pass could not
      * finish), unless the dirty-key list overflowed, the pass is the first, every
-     * {@link #FULL_PASS_EVERY}th pass, or the commits since the last full pass wrote as many
-     * versions as there are live keys (the settle debt), when it visits every key. Background vacuum uses it, so its
+     * {@link #FULL_PASS_EVERY}th pass, or the index went quiet after a burst of writes (see
+     * MIN_PASSES_BETWEEN_FULL), when it visits every key. Background vacuum uses it, so its
      * cost follows the write rate rather than the size of the index. Only full passes settle
      * values: settling a key that is still being written would only be undone by its next write.
      */
@@ -773,14 +773,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     private static final int FULL_PASS_EVERY = 64;
     /*
-     * A pass is also full when the commits since the last full pass wrote as many versions as
-     * there are live keys (the settle debt): after a burst of writes the index settles within a
-     * few periods rather than FULL_PASS_EVERY of them, and reads and scans stop paying the version
-     * indirection. At most every MIN_PASSES_BETWEEN_FULL passes, and a full pass costs about one
-     * key visit per version written since the last one, which bounds vacuum's share of a core
-     * under a steady write load. The price: in TPC-C (2.4 M keys and growing, ~0.9 M versions
-     * written per second) vacuum takes ~8 % of CPU samples, up from ~1 % with full passes only
-     * every FULL_PASS_EVERY passes; throughput showed no difference outside this VM's noise.
+     * A pass is also full when the index has gone quiet after a burst of writes: the commits since
+     * the last full pass wrote at least a quarter as many versions as there are live keys (the
+     * settle debt), but those since the previous pass wrote fewer than a 64th. The index then
+     * settles within a period or two rather than FULL_PASS_EVERY of them, and reads and scans stop
+     * paying the version indirection; under a steady write load (TPC-C, transfers) nothing
+     * changes, since settling a key that is still being written would only be undone by its next
+     * write. At most every MIN_PASSES_BETWEEN_FULL passes.
      */
     private static final int MIN_PASSES_BETWEEN_FULL = 8;
     private static final long MIN_SETTLE_DEBT = 4_096;
@@ -788,6 +787,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private long versionsWrittenAtFullPass;
     /** Passes since the last full one; guarded by vacuumLock. */
     private int passesSinceFull;
+    /** Versions written when the previous pass started; guarded by vacuumLock. */
+    private long versionsWrittenAtLastPass;
     /** Versions linked by commits (one per written key), for the settle debt. */
     final LongAdder versionsWritten = new LongAdder();
 
@@ -810,9 +811,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
         long watermark = refreshWatermark();
         long written = versionsWritten.sum();
         long settleDebt = written - versionsWrittenAtFullPass;
+        boolean quiet = written - versionsWrittenAtLastPass < lastVacuumLiveKeys / 64;
+        versionsWrittenAtLastPass = written;
         full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0
-                || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL
-                        && settleDebt >= Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys));
+                || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL && quiet
+                        && settleDebt >= Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 4));
         if (full) {
             versionsWrittenAtFullPass = written;
             passesSinceFull = 0;

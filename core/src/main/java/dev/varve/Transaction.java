@@ -409,10 +409,10 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** The index node of {@code key} if it was one of the last two keys read, else null. */
     VersionedIndex.Node<K> recentlyReadNode(K key) {
-        if (recentRead0 != null && store.comparator.compare(recentRead0.key, key) == 0) {
+        if (recentRead0 != null && store.index.isNodeOf(recentRead0, key)) {
             return recentRead0;
         }
-        if (recentRead1 != null && store.comparator.compare(recentRead1.key, key) == 0) {
+        if (recentRead1 != null && store.index.isNodeOf(recentRead1, key)) {
             return recentRead1;
         }
         return null;

@@ -518,6 +518,12 @@ final class VersionedIndex<K> {
         return REMOVED_MEANWHILE;
     }
 
+    /** Whether {@code n} is the node of {@code key} (compared by sort key first: no key dereference). */
+    boolean isNodeOf(Node<K> n, K key) {
+        int m = searchMode(key);
+        return compare(m, key, sortKey(m, key), n.sortKey, n.key) == 0;
+    }
+
     /**
      * {@link #compute} for a key whose node the caller found earlier (with {@link #node}): no
      * search unless the node was removed since.
