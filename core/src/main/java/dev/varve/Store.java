@@ -97,7 +97,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *
      * Commit of a read-write transaction T (snapshot s):
      *   1. without the lock, in key order: write-write check and write latch, one
-     *      ConcurrentSkipListMap#compute per written key. If the head is PENDING (another
+     *      VersionedIndex#compute per written key (a CAS on the node itself when the
+     *      transaction read the key just before: no search). If the head is PENDING (another
      *      committer's latch), wait until it is stamped or unlatched. If the head's commitTs > s,
      *      abort (first-committer-wins) and unlatch what step 1 latched; otherwise link a PENDING
      *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so

@@ -59,7 +59,7 @@ final class Version<V> {
      *    treats the key as being written (a transaction aborts, an autocommit waits);
      *  - a version with commitTs > Store.visibleTs (PENDING included) may be linked but no reader
      *    uses it: every reader skips versions above its snapshot;
-     *  - a head is replaced only with the ConcurrentSkipListMap's value CAS (compute, replace,
+     *  - a head is replaced only with the VersionedIndex node's value CAS (compute, replace,
      *    putIfAbsent) when it is not PENDING; vacuum may remove a key whose head is a tombstone
      *    below the watermark with remove(key, head). Both are CASes on the same skiplist node's
      *    value, so a committer and vacuum racing on one key serialize there.
@@ -107,7 +107,7 @@ final class Version<V> {
     /*
      * Settled values. An index entry is either the head Version of a chain or, once vacuum found
      * a key's only version older than every snapshot (below the watermark), the bare value itself:
-     * a key at rest then costs what it costs in a plain ConcurrentSkipListMap. A settled value is
+     * a key at rest then costs what it costs in a plain skip list. A settled value is
      * visible to every pinned snapshot (all are at or above the watermark it was settled at, and
      * a pin that raced with vacuum retries above the horizon); an unpinned autocommit read may
      * see it although its snapshot is older, which is a read of a newer committed state and still
