@@ -812,7 +812,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         long watermark = refreshWatermark();
         long written = versionsWritten.sum();
         long settleDebt = written - versionsWrittenAtFullPass;
-        boolean quiet = written - versionsWrittenAtLastPass < lastVacuumLiveKeys / 64;
+        // lastVacuumLiveKeys is 0 until a full pass has counted the keys: the floor lets the first
+        // burst (a bulk load into a new database) settle too.
+        boolean quiet = written - versionsWrittenAtLastPass < Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 64);
         versionsWrittenAtLastPass = written;
         full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0
                 || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL && quiet
