@@ -721,11 +721,6 @@ final class VersionedIndex<K> {
         }
     }
 
-    /** Whether no key is present. */
-    boolean isEmpty() {
-        return firstNode() == null;
-    }
-
     /**
      * The number of keys present, at most Integer.MAX_VALUE (walks the base level: O(n), and only
      * an estimate under concurrent writes).
