@@ -406,6 +406,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     }
                 }
                 ssi.recordWrites(commitTs, writes);
+                versionsWritten += n;
                 if (edges != null) {
                     ssi.record(tx, commitTs, edges);
                 }
@@ -415,7 +416,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             } finally {
                 commitLock.unlock();
             }
-            afterCommit(refreshDue, n);
+            afterCommit(refreshDue);
             return durable;
         } finally {
             if (!done) {
@@ -439,9 +440,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
      * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
      */
-    private void afterCommit(boolean refreshDue, int keysWritten) {
+    private void afterCommit(boolean refreshDue) {
         commits.increment();
-        versionsWritten.add(keysWritten);
         if (refreshDue) {
             refreshWatermark();
         }
@@ -454,8 +454,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * order and none waits for anything while holding the commit lock. At most one traversal when
      * the check passes: the check and the link happen inside VersionedIndex#compute, with no
      * traversal at all when the transaction read the key just before (its node is the hint); when
-     * the previous key of the same commit was absent, putIfAbsent is tried first (one traversal
-     * for an insert, where compute needs two).
+     * the previous key of the same commit was absent, an insert is tried first, starting at the
+     * node this commit inserted last (no traversal for ascending keys, where compute needs two).
      *
      * @return the linked version, or null on a write-write conflict (nothing linked)
      */
@@ -613,12 +613,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     markDirty(key);
                 }
                 ssi.recordWrite(commitTs, key);
+                versionsWritten++;
                 visibleTs = commitTs; // linearization point
                 refreshDue = refreshDue();
             } finally {
                 commitLock.unlock();
             }
-            afterCommit(refreshDue, 1);
+            afterCommit(refreshDue);
             return new AutocommitResult<>(previous, durable);
         } finally {
             if (!done) {
@@ -790,8 +791,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private int passesSinceFull;
     /** Versions written when the previous pass started; guarded by vacuumLock. */
     private long versionsWrittenAtLastPass;
-    /** Versions linked by commits (one per written key), for the settle debt. */
-    final LongAdder versionsWritten = new LongAdder();
+    /** Versions stamped by commits (one per written key), for the settle debt; guarded by commitLock. */
+    private long versionsWritten;
 
     /** Serializes vacuum passes (background and on demand); never taken by readers or writers. */
     private final ReentrantLock vacuumLock = new ReentrantLock();
@@ -810,7 +811,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
         // watermark unless a snapshot older than its write is still open.
         ArrayList<Object> dirty = takeDirtyKeys();
         long watermark = refreshWatermark();
-        long written = versionsWritten.sum();
+        long written;
+        commitLock.lock(); // a plain counter the committers bump under the lock
+        try {
+            written = versionsWritten;
+        } finally {
+            commitLock.unlock();
+        }
         long settleDebt = written - versionsWrittenAtFullPass;
         // lastVacuumLiveKeys is 0 until a full pass has counted the keys: the floor lets the first
         // burst (a bulk load into a new database) settle too.
