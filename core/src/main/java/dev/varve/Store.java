@@ -75,6 +75,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
 
+    /** Forced-schedule tests pause threads here; {@link TestHook#NONE} otherwise. */
+    TestHook hook = TestHook.NONE;
+
     @SuppressWarnings("unchecked")
     Store(Comparator<? super K> userComparator, int maxRetainedSsiRecords) {
         this.userComparator = userComparator;
@@ -121,6 +124,27 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * a W that commits after T, and W then finds T's read set in the graph (an in-edge). The
      * index traversals of the writes (step 1) run in parallel; durability is waited for outside
      * the lock. Autocommit writes latch the same way (one latch, so no order to keep).
+     *
+     * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1: a read-only T1 can only be the
+     * first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
+     * snapshot s, so T2's snapshot is older than s). A read-only SERIALIZABLE R commits
+     * unrecorded iff (b) no pinned snapshot is older than s, checked FIRST, and then (a)
+     * visibleTs == s. Why the pair is atomic with respect to a concurrent commit-and-unpin:
+     *   R1. A T2 that can be the pivot has a snapshot s2 < s and commits at c2 > s (else R sees
+     *       its writes). It is pinned from before it read anything until after its commit set
+     *       visibleTs = c2 (Transaction#finish unpins after Store#commit returns).
+     *   R2. (b) raises the vacuum horizon to visibleTs >= s before scanning the pins (or trusts a
+     *       published watermark computed that way), so a pin of s2 < s published after the scan
+     *       sees the horizon and re-pins at a snapshot >= s (pinSnapshot): such a T2 never reads
+     *       at s2. Every real T2 was therefore pinned before the scan.
+     *   R3. If the scan read T2's slot while pinned, (b) fails. Otherwise T2 unpinned first, so
+     *       its visibleTs = c2 happened-before the release store that freed its slot, which the
+     *       scan's volatile read observed (for the overflow map: the removal the iteration
+     *       observed); so (a), which reads visibleTs after (b), sees visibleTs >= c2 > s and fails.
+     *   R4. A T2 that commits after (a) had a snapshot that (b) found pinned (R2, R3): impossible.
+     * In the other order, T2 could commit after (a) and unpin before (b) reached its slot: both
+     * checks pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
+     * (ForcedScheduleTest pauses R between the checks to show it).
      *
      * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
      * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
@@ -172,6 +196,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     boolean noSnapshotOlderThan(long snapshotTs) {
         return prunableWatermark >= snapshotTs || refreshWatermark() >= snapshotTs;
+    }
+
+    /**
+     * Whether a read-only SERIALIZABLE transaction with snapshot {@code snapshotTs} may commit
+     * without validation and without a record in the conflict graph: no snapshot older than its
+     * own is open, and then nothing has committed since its snapshot. The order of the two checks
+     * is what makes the pair atomic with respect to a concurrent commit-and-unpin (see "The
+     * read-only shortcut" in the notes above).
+     */
+    boolean readOnlyNeedsNoRecord(long snapshotTs) {
+        boolean noOlderSnapshot = noSnapshotOlderThan(snapshotTs); // (b) first
+        hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
+        return noOlderSnapshot && visibleTs == snapshotTs; // (a) second
     }
 
     /** Pins a fresh snapshot for {@code owner}; returns its timestamp via {@link Pinned}. */

@@ -238,8 +238,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 // that a concurrent transaction completes later, so it is validated and
                 // recorded unless no commit happened since its snapshot and no older snapshot
                 // (a possible pivot) is still open.
-                if (readSet != null && !readSet.isEmpty()
-                        && (store.visibleTs() != snapshotTs || !store.noSnapshotOlderThan(snapshotTs))) {
+                if (readSet != null && !readSet.isEmpty() && !store.readOnlyNeedsNoRecord(snapshotTs)) {
                     store.commitReadOnly(this);
                 }
                 commitTs = snapshotTs;

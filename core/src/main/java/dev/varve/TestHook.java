@@ -1,0 +1,34 @@
+package dev.varve;
+
+/**
+ * Named points in the engine's protocols at which a test can pause or fail the thread that reaches
+ * them, to force an interleaving instead of hoping for it. Production stores use {@link #NONE}.
+ *
+ * <p>Set on a store before the threads under test start ({@code Store#hook} is a plain field: the
+ * thread start publishes it); called on the thread that reaches the point.
+ */
+interface TestHook {
+    /** The points, named after the step they follow. */
+    enum Point {
+        /**
+         * A read-only SERIALIZABLE commit, between its two checks for the unrecorded shortcut
+         * (no older snapshot open; nothing committed since its snapshot).
+         */
+        READ_ONLY_SHORTCUT_BETWEEN_CHECKS,
+        /** A committer linked the write latch of one key (the key's index operation returned). */
+        AFTER_LATCH,
+        /** A committer is about to wait for a write latch another committer holds. */
+        LATCH_BUSY
+    }
+
+    /**
+     * Called when a thread reaches {@code point}; may block (to hold the thread there) or throw
+     * (to inject a failure at that step).
+     *
+     * @param point the point reached
+     */
+    void at(Point point);
+
+    /** The hook of production stores: does nothing. */
+    TestHook NONE = point -> { };
+}

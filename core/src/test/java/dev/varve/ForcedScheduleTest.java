@@ -1,0 +1,80 @@
+package dev.varve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Races in the commit protocol, each forced into its bad interleaving with a {@link PauseHook}
+ * at a named point rather than hoped for.
+ */
+class ForcedScheduleTest {
+    private final Database<Integer, Integer> db = Database.<Integer, Integer>builder().open();
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    private Store<Integer, Integer> store() {
+        try (Transaction<Integer, Integer> tx = db.begin()) {
+            return tx.store();
+        }
+    }
+
+    private static final int CONTROL = 0; // the current batch number
+    private static final int BATCH_1 = 100; // receipts of batch 1 are keys 100..199
+
+    /**
+     * Ports and Grittner's receipts/report anomaly (VLDB 2012, §2.2) with the report R paused
+     * between the two checks of the read-only shortcut, while the pivot T2 (older snapshot)
+     * commits and unpins. R ->rw T2 ->rw T3 with T3 committed before R's snapshot: R must not
+     * commit unrecorded next to T2.
+     */
+    @Test
+    void aReadOnlyCommitCannotSkipValidationWhileAnOlderPivotCommitsAndUnpins() throws Exception {
+        db.put(CONTROL, 1);
+        Transaction<Integer, Integer> newReceipt = db.begin(); // T2
+        assertEquals(1, newReceipt.get(CONTROL));
+        db.transact(tx -> { // T3, close-batch
+            tx.put(CONTROL, tx.get(CONTROL) + 1);
+            return null;
+        });
+        Transaction<Integer, Integer> report = db.begin(); // R: sees batch 2, so batch 1 is closed
+        assertEquals(2, report.get(CONTROL));
+        assertEquals(0, report.asMap().subMap(BATCH_1, BATCH_1 + 100).size());
+
+        PauseHook pause = new PauseHook(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
+        store().hook = pause;
+        CompletableFuture<Void> reportCommit = CompletableFuture.runAsync(report::commit);
+        pause.awaitReached();
+        boolean pivotCommitted;
+        try {
+            newReceipt.put(BATCH_1 + 1, 42); // a receipt into batch 1, which R reported empty
+            newReceipt.commit();
+            pivotCommitted = true;
+        } catch (SerializationFailureException e) {
+            pivotCommitted = false;
+        } finally {
+            newReceipt.close(); // unpinned: no snapshot older than R's is open any more
+        }
+        pause.release();
+        boolean reportCommitted;
+        try {
+            reportCommit.get(30, TimeUnit.SECONDS);
+            reportCommitted = true;
+        } catch (ExecutionException e) {
+            assertInstanceOf(SerializationFailureException.class, e.getCause());
+            reportCommitted = false;
+        }
+        assertFalse(pivotCommitted && reportCommitted,
+                "R (report: batch 1 empty) and T2 (receipt into batch 1 with the old batch number) both"
+                        + " committed: R ->rw T2 ->rw T3 ->wr R is a cycle");
+    }
+}
