@@ -62,13 +62,17 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     private void advanceSnapshot() {
         snapshotKey = null;
         snapshotValue = null;
-        while (snapshotCursor.next()) {
-            V value = Version.valueAt(snapshotCursor.entry(), snapshotTs);
-            if (value != null) {
-                snapshotKey = snapshotCursor.key();
-                snapshotValue = value;
-                return;
+        try {
+            while (snapshotCursor.next()) {
+                V value = Version.valueAt(snapshotCursor.entry(), snapshotTs);
+                if (value != null) {
+                    snapshotKey = snapshotCursor.key();
+                    snapshotValue = value;
+                    return;
+                }
             }
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(tx); // its pin keeps the chains walked here
         }
     }
 

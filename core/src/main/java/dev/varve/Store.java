@@ -211,21 +211,53 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return noOlderSnapshot && visibleTs == snapshotTs; // (a) second
     }
 
-    /** Pins a fresh snapshot for {@code owner}; returns its timestamp via {@link Pinned}. */
-    Pinned pinSnapshot() {
+    /** Pins a fresh snapshot (see the notes on pins and vacuum). */
+    Pin pinSnapshot() {
         long ts = visibleTs;
         Object token = snapshots.pin(ts);
         while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin
             ts = visibleTs;
             snapshots.repin(token, ts);
         }
-        return new Pinned(token, ts);
+        return new Pin(snapshots, token, ts);
     }
 
-    record Pinned(Object token, long snapshotTs) {}
+    /**
+     * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
+     * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
+     * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
+     * the owner reachable.
+     */
+    static final class Pin implements Runnable {
+        private final SnapshotRegistry registry;
+        final long snapshotTs;
+        @SuppressWarnings("unused") // accessed through TOKEN
+        private volatile Object token;
 
-    void unpin(Object token) {
-        snapshots.unpin(token);
+        Pin(SnapshotRegistry registry, Object token, long snapshotTs) {
+            this.registry = registry;
+            this.token = token;
+            this.snapshotTs = snapshotTs;
+        }
+
+        /** Withdraws the pin; only the first call does anything. Safe from any thread. */
+        @Override
+        public void run() {
+            Object t = TOKEN.getAndSet(this, null);
+            if (t != null) {
+                registry.unpin(t);
+            }
+        }
+
+        private static final java.lang.invoke.VarHandle TOKEN;
+
+        static {
+            try {
+                TOKEN = java.lang.invoke.MethodHandles.lookup().findVarHandle(Pin.class, "token", Object.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
     }
 
     /** The oldest snapshot any open transaction or view can read at. */
@@ -1002,9 +1034,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     @Override
     public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
         checkOpen();
-        Pinned pin = pinSnapshot();
+        Pin pin = pinSnapshot();
         try {
-            long ts = pin.snapshotTs();
+            long ts = pin.snapshotTs;
             for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
                 V value = Version.valueAt(c.entry(), ts);
                 if (value != null) {
@@ -1013,7 +1045,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             }
             return ts;
         } finally {
-            unpin(pin.token());
+            pin.run();
         }
     }
 

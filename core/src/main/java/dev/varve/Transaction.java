@@ -39,8 +39,8 @@ public final class Transaction<K, V> implements AutoCloseable {
     private final Isolation isolation;
     private final boolean readOnlyView;
     private final long snapshotTs;
-    @SuppressWarnings("unused") // accessed through PIN_TOKEN
-    private volatile Object pinToken;
+    /** This transaction's snapshot pin, released at finish (or by a snapshot view's cleaner). */
+    private final Store.Pin pin;
     private WriteSet<K, V> writeSet;
     /** Non-null only for SERIALIZABLE transactions, which track what they read. */
     private final ReadSet<K> readSet;
@@ -58,9 +58,8 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.store = store;
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        Store.Pinned pinned = store.pinSnapshot();
-        this.pinToken = pinned.token();
-        this.snapshotTs = pinned.snapshotTs();
+        this.pin = store.pinSnapshot();
+        this.snapshotTs = pin.snapshotTs;
         this.readSet = isolation == Isolation.SERIALIZABLE ? new ReadSet<>(store.comparator) : null;
     }
 
@@ -276,21 +275,15 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** Withdraws the snapshot pin once; safe to call from a cleaner thread as well. */
     void releasePin() {
-        Object token = PIN_TOKEN.getAndSet(this, null);
-        if (token != null) {
-            store.unpin(token);
-        }
+        pin.run();
     }
 
-    private static final java.lang.invoke.VarHandle PIN_TOKEN;
-
-    static {
-        try {
-            PIN_TOKEN = java.lang.invoke.MethodHandles.lookup()
-                    .findVarHandle(Transaction.class, "pinToken", Object.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+    /**
+     * The pin as a cleaner action for a snapshot view: it references the registry, not this
+     * transaction, so registering it on this transaction lets the transaction become unreachable.
+     */
+    Runnable pinRelease() {
+        return pin;
     }
 
     // ---- properties ----------------------------------------------------------------------
@@ -403,6 +396,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (readSet != null) {
             readSet.addKey(key);
         }
+        java.lang.ref.Reference.reachabilityFence(this); // keeps the pin until the chain walk is done
         return value;
     }
 
