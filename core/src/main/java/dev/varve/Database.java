@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
@@ -174,8 +175,8 @@ public final class Database<K, V> implements AutoCloseable {
 
         /**
          * The backoff between retries of {@link Database#transact}: before attempt {@code n+1} it
-         * waits a random time between 0 and {@code min(max, initial * 2^(n-1))} ("full jitter").
-         * Defaults: 50 µs initial, 20 ms max.
+         * waits a random time between 0 and {@code min(max, initial * 2^(n-1))} ("full jitter");
+         * an {@code initial} of zero means no backoff at all. Defaults: 50 µs initial, 20 ms max.
          *
          * @param initial the first backoff bound, at least 0
          * @param max the cap, at least {@code initial}
@@ -327,9 +328,12 @@ public final class Database<K, V> implements AutoCloseable {
      * @param work the transaction body, run on {@code executor}
      * @param executor where {@code work} runs
      * @param <R> result type
-     * @return a future of the result, completed exceptionally with the last {@link
-     *     SerializationFailureException} (after all attempts), with what {@code work} threw, or
-     *     with {@link IllegalStateException} if the database closed
+     * @return a future of the result, completed on {@code executor}; completed exceptionally
+     *     with the last {@link SerializationFailureException} (after all attempts), with what
+     *     {@code work} threw, with {@link IllegalStateException} if the database closed, or, if
+     *     {@code executor} rejects a hand-off (an attempt, or the completion), on the rejecting
+     *     thread with a {@link TransactionException} whose message says whether the transaction
+     *     committed ("the transaction committed, ..." or "the transaction did not commit: ...")
      * @throws NullPointerException if an argument is null
      */
     public <R> CompletableFuture<R> transactAsync(
@@ -353,12 +357,24 @@ public final class Database<K, V> implements AutoCloseable {
         Objects.requireNonNull(work, "work");
         Objects.requireNonNull(executor, "executor");
         CompletableFuture<R> result = new CompletableFuture<>();
-        attemptAsync(isolation, work, executor, executor, 1, result);
+        attemptAsync(isolation, work, executor, 0, 1, result);
         return result;
     }
 
     private <R> void attemptAsync(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work,
-            Executor executor, Executor startOn, int attempt, CompletableFuture<R> result) {
+            Executor executor, long delayNanos, int attempt, CompletableFuture<R> result) {
+        // Every hand-off to the caller's executor may be rejected; each rejection completes the
+        // result, saying whether the transaction committed, so the future never hangs.
+        Executor startOn = task -> {
+            try {
+                executor.execute(task);
+            } catch (RejectedExecutionException rejected) {
+                result.completeExceptionally(new TransactionException("the transaction did not commit: the executor"
+                        + " rejected attempt " + attempt, rejected));
+            }
+        };
+        Executor start = delayNanos > 0
+                ? CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, startOn) : startOn;
         CompletableFuture.supplyAsync(() -> {
             Transaction<K, V> tx = begin(isolation);
             try {
@@ -370,35 +386,60 @@ public final class Database<K, V> implements AutoCloseable {
             } finally {
                 tx.close(); // no-op once committed; rolls back if work threw
             }
-        }, startOn).thenCompose(f -> f).whenCompleteAsync((value, failure) -> {
-            if (failure == null) {
-                result.complete(value);
-                return;
-            }
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                    ? failure.getCause() : failure;
-            if (cause instanceof SerializationFailureException) {
-                SerializationFailureException sfe = (SerializationFailureException) cause;
-                if (attempt >= options.maxAttempts || store.isClosed()) {
-                    result.completeExceptionally(sfe.afterAttempts(attempt));
+        }, start).thenCompose(f -> f).whenComplete((value, failure) -> {
+            try {
+                // The result completes on the caller's executor, never on the log's threads.
+                executor.execute(() -> settleAttempt(isolation, work, executor, attempt, result, value, failure));
+            } catch (RejectedExecutionException rejected) {
+                if (failure == null) {
+                    result.completeExceptionally(new TransactionException(
+                            "the transaction committed, but the executor rejected completing its future", rejected));
                 } else {
-                    Executor later = CompletableFuture.delayedExecutor(
-                            backoffNanos(attempt), TimeUnit.NANOSECONDS, executor);
-                    attemptAsync(isolation, work, executor, later, attempt + 1, result);
+                    TransactionException e = new TransactionException("the transaction did not commit: "
+                            + unwrap(failure) + "; and the executor rejected completing its future", unwrap(failure));
+                    e.addSuppressed(rejected);
+                    result.completeExceptionally(e);
                 }
-            } else {
-                result.completeExceptionally(cause);
             }
-        }, executor); // the result completes on the caller's executor, never on the log's threads
+        });
     }
 
-    /** Full-jitter exponential backoff before attempt {@code attempt + 1}. */
-    private long backoffNanos(int attempt) {
-        long bound = options.initialBackoffNanos << Math.min(attempt - 1, 30);
-        if (bound <= 0 || bound > options.maxBackoffNanos) {
-            bound = options.maxBackoffNanos;
+    private <R> void settleAttempt(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work,
+            Executor executor, int attempt, CompletableFuture<R> result, R value, Throwable failure) {
+        if (failure == null) {
+            result.complete(value);
+            return;
         }
+        Throwable cause = unwrap(failure);
+        if (cause instanceof SerializationFailureException) {
+            SerializationFailureException sfe = (SerializationFailureException) cause;
+            if (attempt >= options.maxAttempts || store.isClosed()) {
+                result.completeExceptionally(sfe.afterAttempts(attempt));
+            } else {
+                attemptAsync(isolation, work, executor, backoffNanos(attempt), attempt + 1, result);
+            }
+        } else {
+            result.completeExceptionally(cause);
+        }
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    }
+
+    /** Full-jitter exponential backoff before attempt {@code attempt + 1}, in ns. */
+    private long backoffNanos(int attempt) {
+        long bound = backoffBound(options.initialBackoffNanos, options.maxBackoffNanos, attempt);
         return bound == 0 ? 0 : ThreadLocalRandom.current().nextLong(bound + 1);
+    }
+
+    /**
+     * The backoff bound before attempt {@code attempt + 1}: {@code min(max, initial * 2^(attempt-1))}
+     * without overflow; 0 when {@code initial} is 0.
+     */
+    static long backoffBound(long initialNanos, long maxNanos, int attempt) {
+        int shift = Math.min(attempt - 1, 62);
+        return initialNanos > (maxNanos >>> shift) ? maxNanos : initialNanos << shift;
     }
 
     // ---- autocommit operations ----------------------------------------------------------------

@@ -130,7 +130,7 @@ final class SsiValidator<K, V> {
         long s = tx.snapshotTimestamp();
         OutEdges found = scanned;
         if (!addRecentWriters(tx.readSet(), scanned)) {
-            found = new OutEdges(Version.PENDING - 1); // the ring lost some: scan again, all of it
+            found = new OutEdges(store.lastCommitTs()); // the ring lost some: scan again, all of it
             collectOutEdges(tx, found.scannedThrough, found);
         }
         LongList in = new LongList();

@@ -48,6 +48,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * version at or below it (cooperative pruning).
      */
     private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
+    /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
+    long committerPruneSteps;
     /** Commits since the committers last refreshed the watermark; guarded by commitLock. */
     private int commitsSinceRefresh;
     private static final int REFRESH_EVERY_COMMITS = 256;
@@ -401,17 +403,21 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     rather than hand it to user code (commitAsync())
      * @return the log's durability future, completed when the commit is as durable as configured
      * @throws SerializationFailureException if validation refuses it (nothing was installed)
+     * @throws TransactionException if the thread was interrupted while waiting for a write latch
+     *     (nothing was installed), or if the commit became visible but its bookkeeping failed
      */
     CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
         checkWritable();
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
         Object[] previous = new Object[n];
+        /* The latches, or candidates for them: each is recorded here before the index operation
+         * that may link it, so the rollback below aborts it whatever that operation threw. */
         @SuppressWarnings("unchecked")
         Version<V>[] linked = (Version<V>[]) new Version<?>[n];
         long snapshotTs = tx.snapshotTimestamp();
         Latcher latcher = new Latcher(snapshotTs);
-        int latched = 0;
+        int attempted = 0;
         boolean done = false;
         try {
             // 1. write-write check and write latch, one skiplist traversal per key, in key order
@@ -426,15 +432,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     }
                     continue;
                 }
+                Version<V> latch = new Version<>(writes.value(i), Version.PENDING, null);
+                linked[i] = latch;
+                attempted = i + 1;
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
-                Version<V> version = latchIfUnchangedSince(
-                        key, writes.value(i), latcher, previous, i, afterInsert, tx.recentlyReadNode(key));
-                if (version == null) {
+                boolean latched = latchIfUnchangedSince(
+                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(key));
+                hook.at(TestHook.Point.AFTER_LATCH);
+                if (!latched) {
+                    linked[i] = null; // not linked: nothing to abort
                     conflicts = new ArrayList<>();
                     conflicts.add(key);
-                } else {
-                    linked[i] = version;
-                    latched = i + 1;
                 }
             }
             if (conflicts != null) {
@@ -465,22 +473,27 @@ final class Store<K, V> implements StoreAccess<K, V> {
                                 ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
                                 : log.append(writes.toRecord(commitTs)));
                 lastCommitTs = commitTs;
-                done = true;
-                for (int i = 0; i < n; i++) {
-                    linked[i].stamp(commitTs); // releases the latch: the key is writable again
-                }
-                for (int i = 0; i < n; i++) {
-                    if (pruneBelowWatermark(linked[i])) {
-                        markDirty(writes.key(i));
+                done = true; // the record is in the log: from here the commit is published whole
+                try {
+                    for (int i = 0; i < n; i++) {
+                        linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
+                    for (int i = 0; i < n; i++) {
+                        if (pruneBelowWatermark(linked[i])) {
+                            markDirty(writes.key(i));
+                        }
+                    }
+                    ssi.recordWrites(commitTs, writes);
+                    versionsWritten += n;
+                    if (edges != null) {
+                        ssi.record(tx, commitTs, edges);
+                    }
+                } catch (Throwable t) {
+                    throw bookkeepingFailed(commitTs, t);
+                } finally {
+                    visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+                    tx.committedAt(commitTs);
                 }
-                ssi.recordWrites(commitTs, writes);
-                versionsWritten += n;
-                if (edges != null) {
-                    ssi.record(tx, commitTs, edges);
-                }
-                visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
-                tx.committedAt(commitTs);
                 refreshDue = refreshDue();
             } finally {
                 commitLock.unlock();
@@ -489,11 +502,30 @@ final class Store<K, V> implements StoreAccess<K, V> {
             return durable;
         } finally {
             if (!done) {
-                for (int i = 0; i < latched; i++) {
-                    unlatch(writes.key(i), linked[i], previous[i]);
+                for (int i = 0; i < attempted; i++) {
+                    if (linked[i] != null) {
+                        linked[i].abort(); // first: cannot fail, and releases the latch
+                    }
+                }
+                for (int i = 0; i < attempted; i++) {
+                    if (linked[i] != null) {
+                        removeAborted(writes.key(i), linked[i]);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * A commit whose record is in the log and whose versions are stamped failed in its
+     * bookkeeping (an OutOfMemoryError while recording it for SSI or vacuum): it is published
+     * whole (the caller's finally), but the conflict graph may now miss it, so the database
+     * refuses further writes, as after a log failure.
+     */
+    private TransactionException bookkeepingFailed(long commitTs, Throwable t) {
+        failLog(t);
+        return new TransactionException("commit " + commitTs + " is visible and in the log, but recording it"
+                + " for conflict detection failed; the database refuses further writes until it is reopened", t);
     }
 
     /** Counts a commit; true every REFRESH_EVERY_COMMITS commits. Caller holds commitLock. */
@@ -517,30 +549,31 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * Links a PENDING version of {@code key} (a write latch) unless a version was committed after
-     * the latcher's snapshot (first-committer-wins). If another committer holds the key's latch, waits
-     * until it stamps or unlatches it: it cannot wait for us, since every committer latches in key
-     * order and none waits for anything while holding the commit lock. At most one traversal when
-     * the check passes: the check and the link happen inside VersionedIndex#compute, with no
-     * traversal at all when the transaction read the key just before (its node is the hint); when
-     * the previous key of the same commit was absent, an insert is tried first, starting at the
-     * node this commit inserted last (no traversal for ascending keys, where compute needs two).
+     * Links {@code latch} (a PENDING version) as the head of {@code key} unless a version was
+     * committed after the latcher's snapshot (first-committer-wins). If another committer holds
+     * the key's latch, waits until it stamps or aborts it: it cannot wait for us, since every
+     * committer latches in key order and none waits for anything while holding the commit lock.
+     * At most one traversal when the check passes: the check and the link happen inside
+     * VersionedIndex#compute, with no traversal at all when the transaction read the key just
+     * before (its node is the hint); when the previous key of the same commit was absent, an
+     * insert is tried first, starting at the node this commit inserted last (no traversal for
+     * ascending keys, where compute needs two).
      *
-     * @return the linked version, or null on a write-write conflict (nothing linked)
+     * @return whether {@code latch} was linked; false on a write-write conflict (nothing linked)
+     * @throws TransactionException if interrupted while waiting for another committer's latch
      */
-    private Version<V> latchIfUnchangedSince(
-            K key, V value, Latcher latcher, Object[] previous, int slot, boolean expectAbsent,
+    private boolean latchIfUnchangedSince(
+            K key, Version<V> latch, Latcher latcher, Object[] previous, int slot, boolean expectAbsent,
             VersionedIndex.Node<K> hint) {
+        latcher.candidate = latch;
         if (expectAbsent) {
-            Version<V> latch = new Version<>(value, Version.PENDING, null);
             VersionedIndex.Node<K> node = index.insertIfAbsent(key, latch, latcher.lastInserted);
             if (node != null) { // linearization point of the latch if absent
                 latcher.lastInserted = node;
-                return latch;
+                return true;
             }
         }
-        latcher.value = value;
-        Version<V> linked = latchWhenFree(key, latcher, hint);
+        boolean linked = latchWhenFree(key, latcher, hint);
         previous[slot] = latcher.previous;
         return linked;
     }
@@ -551,9 +584,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * latch, and no latch holder waits for anything under the commit lock.
      *
      * @param hint the key's index node if the caller knows it (no search then), or null
-     * @return the linked latch, or null on a write-write conflict
+     * @return whether the latcher's candidate was linked; false on a write-write conflict
+     * @throws TransactionException if interrupted while waiting
      */
-    private Version<V> latchWhenFree(K key, Latcher latcher, VersionedIndex.Node<K> hint) {
+    private boolean latchWhenFree(K key, Latcher latcher, VersionedIndex.Node<K> hint) {
         for (int attempt = 0; ; attempt++) {
             if (hint != null) {
                 index.computeAt(hint, key, latcher);
@@ -563,23 +597,27 @@ final class Store<K, V> implements StoreAccess<K, V> {
             if (!latcher.busy) {
                 return latcher.linked;
             }
-            awaitLatchRelease(attempt);
+            hook.at(TestHook.Point.LATCH_BUSY);
+            awaitLatchRelease(attempt, key);
         }
     }
 
     /**
      * The remapping function that latches one key of a commit (one object per commit rather than
      * a capturing lambda per key). VersionedIndex#compute may call it more than once (a
-     * failed value CAS): every call sets all of the outcome, so only the last one counts.
+     * failed value CAS): every call sets all of the outcome, so only the last one counts. The
+     * candidate version is reused across those calls: it is only published by the CAS that links
+     * it, so until then its older link may be rewritten.
      */
     private final class Latcher implements java.util.function.BiFunction<K, Object, Object> {
         private final long snapshotTs;
-        V value;
+        /** The PENDING version to link for the current key. */
+        Version<V> candidate;
         /** Outcome: another committer holds the latch (nothing linked). */
         boolean busy;
-        /** Outcome: the linked latch, or null on a write-write conflict. */
-        Version<V> linked;
-        /** Outcome: the entry the latch was linked over. */
+        /** Outcome: the candidate was returned for linking (false: conflict or busy). */
+        boolean linked;
+        /** Outcome: the live entry the latch was linked over (an aborted latch skipped). */
         Object previous;
         /** The node of the last key this commit inserted: where an ascending insert starts. */
         VersionedIndex.Node<K> lastInserted;
@@ -591,33 +629,68 @@ final class Store<K, V> implements StoreAccess<K, V> {
         @Override
         public Object apply(K key, Object current) {
             busy = Version.isLatched(current);
-            linked = null;
-            if (busy || Version.headCommitTs(current) > snapshotTs) {
+            linked = false;
+            Object live = Version.live(current); // an aborted latch is linked over (A1)
+            if (busy || Version.headCommitTs(live) > snapshotTs) {
                 return current; // unchanged: latched by another, or committed after our snapshot
             }
-            previous = current;
-            linked = new Version<>(value, Version.PENDING, current == null ? null : Version.asVersion(current));
-            return linked; // linearization point of the latch (value CAS, or node insert)
+            previous = live;
+            candidate.setOlderPlain(live == null ? null : Version.asVersion(live));
+            linked = true;
+            return candidate; // linearization point of the latch (value CAS, or node insert)
         }
     }
 
-    /** Backs off while another committer holds a latch: spins, then yields (it may be descheduled). */
-    private static void awaitLatchRelease(int attempt) {
-        if (attempt < 64) {
+    /* Waiting for a latch: spin (the holder is usually inside its short critical section), then
+     * yield, then park for a time that doubles up to MAX_LATCH_PARK_NANOS (the holder may be an
+     * autocommit compute running user code, or descheduled), checking for an interrupt after each
+     * park. The JDK's primitives, in the ladder Agrona's BackoffIdleStrategy also uses; core
+     * depends on nothing outside the JDK. */
+    private static final int LATCH_SPINS = 64;
+    private static final int LATCH_YIELDS = 64;
+    private static final long MIN_LATCH_PARK_NANOS = 1_000;
+    private static final long MAX_LATCH_PARK_NANOS = 1_000_000;
+
+    /**
+     * Backs off while another committer holds the latch of {@code key}.
+     *
+     * @throws TransactionException if the thread is interrupted while parked (its interrupt
+     *     status is kept)
+     */
+    private static void awaitLatchRelease(int attempt, Object key) {
+        if (attempt < LATCH_SPINS) {
             Thread.onSpinWait();
-        } else {
+        } else if (attempt < LATCH_SPINS + LATCH_YIELDS) {
             Thread.yield();
+        } else {
+            int doublings = Math.min(attempt - LATCH_SPINS - LATCH_YIELDS, 10);
+            java.util.concurrent.locks.LockSupport.parkNanos(
+                    Math.min(MAX_LATCH_PARK_NANOS, MIN_LATCH_PARK_NANOS << doublings));
+            if (Thread.currentThread().isInterrupted()) {
+                throw new TransactionException("interrupted while waiting for the write latch of key " + key
+                        + ", which another committer holds; the transaction was rolled back");
+            }
         }
     }
 
     /**
-     * Takes back a write latch after the commit failed. Only its owner replaces a PENDING head,
-     * so the CAS cannot fail.
+     * After {@code latch} was aborted: tries once to restore the entry it was linked over (its
+     * older version: never cut, since vacuum cuts only below a version at or below the
+     * watermark), so the index does not keep the aborted version (A3); a no-op if it was never
+     * linked. Best effort: a failure here (a throwing comparator, OutOfMemoryError) is dropped,
+     * since the abort already released the latch and the next writer or vacuum replaces an
+     * aborted head.
      */
-    private void unlatch(K key, Version<V> latch, Object previous) {
-        boolean restored = previous == null ? index.remove(key, latch) : index.replace(key, latch, previous);
-        if (!restored) {
-            throw new IllegalStateException("commit rollback found the write latch of key " + key + " replaced");
+    private void removeAborted(K key, Version<V> latch) {
+        try {
+            Version<V> older = latch.getOlderAcquire();
+            if (older == null) {
+                index.remove(key, latch);
+            } else {
+                index.replace(key, latch, older);
+            }
+        } catch (RuntimeException | Error e) {
+            // NOTE: dropped on purpose (A3): the latch is released; only the cleanup failed.
         }
     }
 
@@ -632,8 +705,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         try {
             checkOpen();
             SsiValidator.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
-            long commitTs = ++lastCommitTs; // a graph identity only: no version carries it
+            long commitTs = lastCommitTs + 1; // a graph identity only: no version carries it
             ssi.recordReadOnly(tx, commitTs, edges);
+            lastCommitTs = commitTs;
             visibleTs = commitTs;
         } finally {
             commitLock.unlock();
@@ -647,16 +721,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * the commit then takes the commit lock.
      *
      * @return the previous latest value, and the durability future (null if nothing was written)
+     * @throws TransactionException if interrupted while waiting for the key's latch
      */
     AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
         checkWritable();
-        Latcher latcher = new Latcher(Version.PENDING - 1); // at the latest state: no conflict possible
-        Version<V> latch = latchWhenFree(key, latcher, null); // value filled in once decided
-        Object head = latcher.previous;
+        Latcher latcher = new Latcher(LATEST);
+        Version<V> latch = new Version<>(null, Version.PENDING, null); // value filled in once decided
+        latcher.candidate = latch;
         boolean done = false;
         try {
-            // The latch makes head the latest committed entry until we stamp or unlatch.
-            V previous = Version.latestValue(head);
+            latchWhenFree(key, latcher, null); // at the latest state: always links
+            hook.at(TestHook.Point.AFTER_LATCH);
+            // The latch makes previous the latest committed entry until we stamp or abort.
+            V previous = Version.latestValue(latcher.previous);
             Object update = decide.apply(previous);
             if (update == null) {
                 return new AutocommitResult<>(previous, null);
@@ -677,13 +754,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
                 lastCommitTs = commitTs;
                 done = true;
-                latch.stamp(commitTs);
-                if (pruneBelowWatermark(latch)) {
-                    markDirty(key);
+                try {
+                    latch.stamp(commitTs);
+                    if (pruneBelowWatermark(latch)) {
+                        markDirty(key);
+                    }
+                    ssi.recordWrite(commitTs, key);
+                    versionsWritten++;
+                } catch (Throwable t) {
+                    throw bookkeepingFailed(commitTs, t);
+                } finally {
+                    visibleTs = commitTs; // linearization point
                 }
-                ssi.recordWrite(commitTs, key);
-                versionsWritten++;
-                visibleTs = commitTs; // linearization point
                 refreshDue = refreshDue();
             } finally {
                 commitLock.unlock();
@@ -692,10 +774,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
             return new AutocommitResult<>(previous, durable);
         } finally {
             if (!done) {
-                unlatch(key, latch, head);
+                latch.abort();
+                removeAborted(key, latch);
             }
         }
     }
+
+    /** The snapshot of an autocommit write: above every commit, so no write-write conflict. */
+    private static final long LATEST = Version.ABORTED - 1;
 
     record AutocommitResult<V>(V previous, CompletableFuture<Void> durable) {}
 
@@ -732,29 +818,50 @@ final class Store<K, V> implements StoreAccess<K, V> {
     // ---- vacuum --------------------------------------------------------------------------
 
     /**
-     * Cooperative pruning by the committer that just linked {@code head}: cuts the versions older
-     * than the newest one at or below the last published watermark, so a hot key's chain stays
-     * short between vacuum passes. Safe for the reasons vacuum is (see the notes above).
+     * Cooperative pruning by the committer that just stamped {@code head}, in constant time
+     * whatever the chain's length (it runs under the commit lock): when the keeper (the newest
+     * version at or below the last published watermark) is one of the two versions after the
+     * head, cuts everything older than it. A longer chain (a snapshot older than the previous
+     * version is open) is left to vacuum, and handed to it once, when it first grows past that
+     * reach. Safe for the reasons vacuum is (see the notes above).
      *
-     * @return whether the key needs a vacuum pass (see the comment at the end)
+     * @return whether the key needs a vacuum pass: a tombstone, or a chain that just outgrew
+     *     what this pruning can reach
      */
     private boolean pruneBelowWatermark(Version<V> head) {
         long watermark = prunableWatermark;
-        Version<V> keeper = head;
-        int newer = 0;
-        while (keeper != null && keeper.commitTs > watermark) {
+        Version<V> keeper = head.getOlderAcquire();
+        committerPruneSteps++;
+        if (keeper == null) {
+            return head.isTombstone();
+        }
+        if (keeper.commitTs > watermark) { // a snapshot between the two newest versions may be open
             keeper = keeper.getOlderAcquire();
-            newer++;
+            committerPruneSteps++;
+            if (keeper == null) {
+                return head.isTombstone();
+            }
+            if (keeper.commitTs > watermark) {
+                return head.isTombstone(); // beyond reach: handed to vacuum when it was in reach
+            }
+            cutBelow(keeper);
+            // The steady state with a snapshot open between the two newest versions: three
+            // versions; the chain outgrows this reach at the next write, so vacuum gets it now.
+            return true;
         }
-        if (keeper != null && keeper.getOlderAcquire() != null) {
-            keeper.setOlderRelease(null);
-            prunedByCommitters.increment();
-        }
+        cutBelow(keeper);
         // The steady state is two versions (the new head, and the previous one that snapshots
         // between the two commits still read), which the key's next write or a full pass trims.
-        // A tombstone, or a longer chain (a snapshot older than the previous version is open),
-        // is handed to vacuum.
-        return head.isTombstone() || newer > 1;
+        return head.isTombstone();
+    }
+
+    /** Cuts every version older than {@code keeper}; caller holds commitLock. */
+    private void cutBelow(Version<V> keeper) {
+        committerPruneSteps++;
+        if (keeper.getOlderAcquire() != null) {
+            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+            prunedByCommitters.increment();
+        }
     }
 
     /** Counts of one vacuum pass; filled by {@link #vacuumKey}. */
@@ -772,6 +879,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     not yet a single settled value, and not removed)
      */
     private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts, boolean settle) {
+        if (Version.isAborted(entry)) { // a latch whose committer failed to restore the entry (A3)
+            Object older = Version.live(entry);
+            if (older == null ? !index.remove(key, entry) : !index.replace(key, entry, older)) {
+                return true; // a writer replaced it meanwhile: look again next pass
+            }
+            if (older == null) {
+                return false;
+            }
+            entry = older;
+        }
         if (!(entry instanceof Version)) {
             if (entry != null) {
                 counts.retained++; // already settled: one version, live

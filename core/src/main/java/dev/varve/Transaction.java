@@ -31,6 +31,8 @@ import java.util.concurrent.CompletionException;
 public final class Transaction<K, V> implements AutoCloseable {
     private enum State {
         ACTIVE,
+        /** commit() runs: set by a CAS from ACTIVE, so a second concurrent commit is refused. */
+        COMMITTING,
         COMMITTED,
         ROLLED_BACK
     }
@@ -44,6 +46,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     private WriteSet<K, V> writeSet;
     /** Non-null only for SERIALIZABLE transactions, which track what they read. */
     private final ReadSet<K> readSet;
+    /** Written with CAS or release stores (STATE); read plainly by the owning thread's checks. */
     private State state = State.ACTIVE;
     private long commitTs = -1;
     private TransactionMap<K, V> mapView;
@@ -231,12 +234,15 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (readOnlyView) {
             throw new UnsupportedOperationException("a snapshot is read-only");
         }
+        if (!STATE.compareAndSet(this, State.ACTIVE, State.COMMITTING)) {
+            throw new IllegalStateException("transaction " + describeState() + ": it cannot be committed");
+        }
         try {
             if (writeSet == null || writeSet.isEmpty()) {
                 // A read-only SERIALIZABLE transaction can be the T1 of a dangerous structure
                 // that a concurrent transaction completes later, so it is validated and
-                // recorded unless no commit happened since its snapshot and no older snapshot
-                // (a possible pivot) is still open.
+                // recorded unless no older snapshot (a possible pivot) is open and then no
+                // commit happened since its snapshot (Store#readOnlyNeedsNoRecord).
                 if (readSet != null && !readSet.isEmpty() && !store.readOnlyNeedsNoRecord(snapshotTs)) {
                     store.commitReadOnly(this);
                 }
@@ -247,8 +253,10 @@ public final class Transaction<K, V> implements AutoCloseable {
             CompletableFuture<Void> durable = store.commit(this, blockingWaiter);
             finish(State.COMMITTED);
             return durable;
-        } catch (RuntimeException e) {
-            finish(State.ROLLED_BACK);
+        } catch (RuntimeException | Error e) {
+            // A commit that became visible before its bookkeeping failed is committed (it has a
+            // timestamp); any other failure left nothing visible.
+            finish(commitTs >= 0 ? State.COMMITTED : State.ROLLED_BACK);
             throw e;
         }
     }
@@ -258,7 +266,12 @@ public final class Transaction<K, V> implements AutoCloseable {
      */
     public void rollback() {
         if (state == State.ACTIVE) {
-            finish(State.ROLLED_BACK);
+            if (!STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
+                throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
+            }
+            releasePin();
+        } else if (state == State.COMMITTING) {
+            throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
         }
     }
 
@@ -269,8 +282,18 @@ public final class Transaction<K, V> implements AutoCloseable {
     }
 
     private void finish(State end) {
-        state = end;
+        STATE.setRelease(this, end);
         releasePin();
+    }
+
+    private static final java.lang.invoke.VarHandle STATE;
+
+    static {
+        try {
+            STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Transaction.class, "state", State.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** Withdraws the snapshot pin once; safe to call from a cleaner thread as well. */
@@ -447,6 +470,8 @@ public final class Transaction<K, V> implements AutoCloseable {
                 return "already committed";
             case ROLLED_BACK:
                 return "already rolled back";
+            case COMMITTING:
+                return "is being committed by another thread";
             default:
                 return "active";
         }

@@ -30,6 +30,13 @@ final class Version<V> {
     static final long PENDING = Long.MAX_VALUE;
 
     /**
+     * The commit timestamp of a write latch whose committer gave up (its commit failed or threw):
+     * above every snapshot, so no reader uses it, and not {@link #PENDING}, so no writer waits for
+     * it. Writers link over it as if it were not there (see {@link #live}).
+     */
+    static final long ABORTED = Long.MAX_VALUE - 1;
+
+    /**
      * The value, or {@code null} for a tombstone. Written once, before the version is stamped
      * (see the notes); an autocommit latch fills it in after linking.
      */
@@ -66,6 +73,16 @@ final class Version<V> {
      * Linearization point of installing a version: the successful value CAS (or node insert). It
      * becomes visible to new snapshots only when Store.visibleTs passes its commit timestamp.
      *
+     * Aborted latches. A committer that gives up a latch stamps it ABORTED (abort()) before it
+     * tries anything else, so no exception (a throwing comparator, OutOfMemoryError) can leave a
+     * latch behind: the stamp needs no search, no comparator and no allocation. Invariants:
+     *  A1. Only a head can be ABORTED; its older link is the entry it was linked over (never
+     *      itself ABORTED: writers link over live(head), not over head).
+     *  A2. Readers skip it like PENDING (ABORTED > every snapshot); writers do not wait for it
+     *      (isLatched is false) and first-committer-wins looks through it (headCommitTs).
+     *  A3. Physically removing it (restoring the entry it was linked over) is best effort: the
+     *      aborting committer tries once, and the next writer or vacuum replaces it otherwise.
+     *
      * Stamping. The committer stamps its versions (PENDING -> c) under the store's commit lock,
      * before it publishes visibleTs = c with a volatile write; value was written before the
      * stamp. A reader uses a version only if commitTs <= its snapshot, read from visibleTs, so
@@ -83,6 +100,35 @@ final class Version<V> {
     /** Stamps a version this committer linked as PENDING; caller holds the store's commit lock. */
     void stamp(long commitTimestamp) {
         COMMIT_TS.setOpaque(this, commitTimestamp);
+    }
+
+    /**
+     * Releases a write latch its committer gives up, without touching the index: no comparator
+     * call, no allocation, so it cannot fail (see "Aborted latches" in the notes). Harmless on a
+     * candidate version that was never linked.
+     */
+    void abort() {
+        COMMIT_TS.setOpaque(this, ABORTED);
+    }
+
+    /** Sets the older link of a version not yet linked into the index (published by that link). */
+    void setOlderPlain(Version<V> newOlder) {
+        OLDER.set(this, newOlder);
+    }
+
+    /**
+     * An index entry with an aborted latch at its head skipped: the aborted version's older
+     * version, or null if it was linked over nothing; any other entry as it is.
+     */
+    static Object live(Object head) {
+        if (head instanceof Version && ((Version<?>) head).commitTs == ABORTED) {
+            return ((Version<?>) head).getOlderAcquire();
+        }
+        return head;
+    }
+
+    static boolean isAborted(Object head) {
+        return head instanceof Version && ((Version<?>) head).commitTs == ABORTED;
     }
 
     /** Whether an index entry is a write latch (a PENDING version). */
@@ -114,8 +160,12 @@ final class Version<V> {
      * linearizable. For first-committer-wins and SSI it counts as committed at time 0.
      */
 
-    /** The commit timestamp of the newest version of an index entry (0 for a settled value). */
+    /**
+     * The commit timestamp of the newest version of an index entry that is not an aborted latch
+     * (0 for a settled value or nothing).
+     */
     static long headCommitTs(Object head) {
+        head = live(head);
         return head instanceof Version ? ((Version<?>) head).commitTs : SETTLED_TS;
     }
 
@@ -138,7 +188,10 @@ final class Version<V> {
         return v == null ? null : v.value;
     }
 
-    /** The latest committed value of an index entry, or null (absent or a tombstone). */
+    /**
+     * The latest value of an index entry whose head is neither PENDING nor ABORTED, or null
+     * (absent or a tombstone).
+     */
     @SuppressWarnings("unchecked")
     static <V> V latestValue(Object head) {
         return head instanceof Version ? ((Version<V>) head).value : (V) head;

@@ -3,6 +3,7 @@ package dev.varve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -76,5 +77,26 @@ class ForcedScheduleTest {
         assertFalse(pivotCommitted && reportCommitted,
                 "R (report: batch 1 empty) and T2 (receipt into batch 1 with the old batch number) both"
                         + " committed: R ->rw T2 ->rw T3 ->wr R is a cycle");
+    }
+
+    /** One transaction committed from two threads at once: the second caller is refused cleanly. */
+    @Test
+    void aSecondConcurrentCommitOfOneTransactionIsRefused() throws Exception {
+        Transaction<Integer, Integer> tx = db.begin();
+        tx.put(1, 1);
+        tx.put(2, 2);
+        PauseHook pause = new PauseHook(TestHook.Point.AFTER_LATCH);
+        store().hook = pause;
+        CompletableFuture<Void> first = CompletableFuture.runAsync(tx::commit);
+        pause.awaitReached(); // the first commit holds the latch of key 1
+        IllegalStateException second = assertThrows(IllegalStateException.class, tx::commit);
+        assertEquals("transaction is being committed by another thread: it cannot be used any more", second.getMessage());
+        assertThrows(IllegalStateException.class, tx::rollback);
+        assertThrows(IllegalStateException.class, () -> tx.get(1));
+        pause.release();
+        first.get(30, TimeUnit.SECONDS);
+        assertEquals(1, db.get(1));
+        assertEquals(2, db.get(2));
+        tx.close(); // finished: a no-op now
     }
 }
