@@ -605,14 +605,15 @@ public final class Database<K, V> implements AutoCloseable {
 
     private Store.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
         Objects.requireNonNull(key, "key");
-        store.comparator.compare(key, key); // reject keys the index cannot order before locking
+        store.index.checkKey(key); // reject keys the index cannot order before latching
         Store.AutocommitResult<V> r = store.writeLatest(key, decide);
         CompletableFuture<Void> durable = r.durable();
         if (durable != null && !(durable.isDone() && !durable.isCompletedExceptionally())) {
             try {
                 durable.join();
             } catch (CompletionException e) {
-                throw new TransactionException("autocommit write of " + key + " is not durable: the commit log failed",
+                throw new TransactionException("autocommit write of " + key + " has an unknown outcome: the commit log"
+                        + " failed before it was durable (it is visible in memory and may or may not be recovered)",
                         e.getCause());
             }
         }

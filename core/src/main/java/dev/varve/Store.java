@@ -484,6 +484,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         }
                     }
                     ssi.recordWrites(commitTs, writes);
+                    ssi.releaseRecentWrites(prunableWatermark);
                     versionsWritten += n;
                     if (edges != null) {
                         ssi.record(tx, commitTs, edges);
@@ -760,6 +761,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         markDirty(key);
                     }
                     ssi.recordWrite(commitTs, key);
+                    ssi.releaseRecentWrites(prunableWatermark);
                     versionsWritten++;
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
@@ -1037,6 +1039,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         commitLock.lock(); // the conflict graph is only ever touched under the commit lock
         try {
             ssiRecords = ssi.prune(watermark);
+            ssi.releaseRecentWrites(watermark);
         } finally {
             commitLock.unlock();
         }

@@ -115,7 +115,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         checkWritable();
-        store.comparator.compare(key, key); // fail fast on keys the index cannot order
+        store.index.checkKey(key); // fail fast on keys the index cannot order
         writes().put(key, value);
     }
 
@@ -132,7 +132,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public void remove(K key) {
         Objects.requireNonNull(key, "key");
         checkWritable();
-        store.comparator.compare(key, key);
+        store.index.checkKey(key);
         writes().put(key, WriteSet.TOMBSTONE);
     }
 
@@ -175,8 +175,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      *
      * @throws SerializationFailureException if the commit would break isolation (the
      *     transaction is then rolled back; run it again from a new snapshot)
-     * @throws TransactionException if the commit log failed: the commit may be visible in memory
-     *     but is not durable, and the database refuses further writes
+     * @throws TransactionException if the commit log failed: the outcome is unknown (the commit is
+     *     visible in memory and may or may not be recovered after a restart, as with a JDBC commit
+     *     that fails), and the database refuses further writes; also if the thread was interrupted
+     *     while waiting for another committer's write latch (then nothing was committed)
      * @throws IllegalStateException if this transaction has finished or the database is closed
      *     or read-only after a log failure
      */
@@ -187,7 +189,8 @@ public final class Transaction<K, V> implements AutoCloseable {
                 durable.join();
             } catch (CompletionException e) {
                 throw new TransactionException(
-                        "commit " + commitTs + " is not durable: the commit log failed", e.getCause());
+                        "commit " + commitTs + " has an unknown outcome: the commit log failed before it was"
+                                + " durable (it is visible in memory and may or may not be recovered)", e.getCause());
             }
         }
     }
@@ -222,7 +225,8 @@ public final class Transaction<K, V> implements AutoCloseable {
         return durable.handle((ok, failure) -> {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-                throw new TransactionException("commit " + ts + " is not durable: the commit log failed", cause);
+                throw new TransactionException("commit " + ts + " has an unknown outcome: the commit log failed before"
+                        + " it was durable (it is visible in memory and may or may not be recovered)", cause);
             }
             return ts;
         });

@@ -182,6 +182,22 @@ final class VersionedIndex<K> {
 
     // ---- sort keys ---------------------------------------------------------------------------
 
+    /**
+     * Rejects a key this index cannot order: the comparator's own check ({@code compare(key,
+     * key)}), and a key of another class than the one the first insert fixed (sort-key modes).
+     *
+     * @throws ClassCastException if the key cannot be compared with this index's keys
+     */
+    @SuppressWarnings("unchecked")
+    void checkKey(K key) {
+        if (comparator != null) {
+            comparator.compare(key, key);
+        } else {
+            ((Comparable<Object>) key).compareTo(key); // ClassCastException if not Comparable
+        }
+        searchMode(key);
+    }
+
     /** The mode a search for {@code key} uses: the index's, after checking the key's class. */
     private int searchMode(Object key) {
         int m = mode;

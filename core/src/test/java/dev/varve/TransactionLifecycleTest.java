@@ -255,4 +255,21 @@ class TransactionLifecycleTest {
             assertNull(snap.comparator());
         }
     }
+
+    @Test
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void aKeyOfTheWrongClassIsRejectedAtPutNotAtCommit() {
+        db.put("a", 1L);
+        try (Transaction<String, Long> tx = db.begin()) {
+            Transaction raw = tx;
+            ClassCastException put = org.junit.jupiter.api.Assertions.assertThrows(
+                    ClassCastException.class, () -> raw.put(42L, 1L));
+            assertEquals("key 42 of java.lang.Long cannot be compared with this index's keys of java.lang.String",
+                    put.getMessage());
+            org.junit.jupiter.api.Assertions.assertThrows(ClassCastException.class, () -> raw.remove(42L));
+            tx.put("b", 2L);
+            tx.commit(); // the rejected writes left nothing behind
+        }
+        assertEquals(2L, db.get("b"));
+    }
 }
