@@ -55,6 +55,9 @@ public final class Database<K, V> implements AutoCloseable {
     private Database(Options<K, V> options) {
         this.options = options;
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
+        if (options.autoVacuum == null) {
+            store.vacuumByCommitters(); // before recovery, and before any other thread sees the store
+        }
         CommitLog<K, V> log = options.durability.open(store);
         store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
         if (options.autoVacuum != null) {
@@ -139,8 +142,11 @@ public final class Database<K, V> implements AutoCloseable {
 
         /**
          * Runs vacuum on one background daemon thread every {@code period} (measured from the end
-         * of one pass to the start of the next). Off by default; {@link Database#vacuum()} always
-         * works.
+         * of one pass to the start of the next). Off by default: then committers vacuum what they
+         * removed themselves (every 256 commits, a pass over the keys written since, whose cost is
+         * proportional to those writes), so memory and scan costs stay bounded under a steady
+         * workload, but only the background vacuum settles values and runs full passes. {@link
+         * Database#vacuum()} (a full pass) always works.
          *
          * @param period time between passes, at least 1 ms
          * @return this builder

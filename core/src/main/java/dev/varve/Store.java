@@ -545,7 +545,62 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private void afterCommit(boolean refreshDue) {
         commits.increment();
         if (refreshDue) {
-            refreshWatermark();
+            long watermark = refreshWatermark();
+            if (committersVacuum && (dirtyCount > 0 || dirtyOverflow)) { // NOTE: racy reads, a hint
+                committerVacuum(watermark);
+            }
+        }
+    }
+
+    /**
+     * Whether committers vacuum the keys they hand to vacuum themselves (set when the database
+     * runs no background vacuum), so memory and the cost of scans stay bounded under a steady
+     * workload with the default settings. Written once, before recovery.
+     */
+    private boolean committersVacuum;
+
+    /**
+     * Makes committers vacuum (see committersVacuum); called before recovery, so the tombstones
+     * it replays are marked for the first pass instead of making that pass a full one.
+     */
+    void vacuumByCommitters() {
+        committersVacuum = true;
+        dirtyOverflow = false;
+    }
+
+    /**
+     * A small vacuum pass run by a committer after its commit, every REFRESH_EVERY_COMMITS
+     * commits, when no background vacuum runs: it visits the keys committers marked since the
+     * last pass (removed keys, and chains that outgrew committer pruning) and at most as many of
+     * the keys earlier passes could not finish, so its cost is proportional to the writes since
+     * the last pass. Never a full pass, unless the dirty-key list overflowed (a single commit
+     * removed more than MAX_DIRTY_KEYS keys, whose own cost was of that order). Skipped if a pass
+     * is already running.
+     */
+    private void committerVacuum(long watermark) {
+        if (!vacuumLock.tryLock()) {
+            return;
+        }
+        try {
+            if (dirtyOverflow) { // NOTE: racy read; a stale false only delays the full pass
+                vacuumPass(true);
+                return;
+            }
+            ArrayList<Object> dirty = takeDirtyKeys();
+            if (dirty == null) {
+                return; // overflowed meanwhile: the next pass (background, on demand or ours) is full
+            }
+            PassCounts counts = new PassCounts();
+            ArrayList<Object> unfinished = new ArrayList<>();
+            visitKeys(dirty, watermark, counts, unfinished);
+            int retry = Math.min(pendingKeys.size(), Math.max(dirty.size(), 16));
+            visitKeys(new ArrayList<>(pendingKeys.subList(0, retry)), watermark, counts, unfinished);
+            unfinished.addAll(pendingKeys.subList(retry, pendingKeys.size())); // rotated: retried later
+            pendingKeys = distinct(unfinished);
+            vacuumedVersions.add(counts.versions);
+            vacuumedKeys.add(counts.keys);
+        } finally {
+            vacuumLock.unlock();
         }
     }
 
@@ -1134,7 +1189,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     + " is below the last replayed one, " + lastCommitTs);
         }
         lastCommitTs = commitTimestamp;
-        install(key, value, commitTimestamp, index.get(key));
+        if (install(key, value, commitTimestamp, index.get(key))) {
+            markDirty(key); // a tombstone (or a chain) vacuum must visit
+        }
         visibleTs = commitTimestamp;
     }
 
