@@ -31,6 +31,24 @@ final class Recovery<K, V> {
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
 
+    /*
+     * Implementation notes.
+     *
+     * (1) Everything run() returns is durable when it returns: the loaded checkpoint and every
+     *     kept segment are forced, then the directory. Recovery reads through the OS page cache,
+     *     which after a process crash (kill -9, OOM kill) still holds bytes that process wrote and
+     *     never forced, and directory entries it never forced; the log built on top (a new segment,
+     *     forced, and FULL commits acknowledged in it) must not outlive them at a power loss, or
+     *     the next recovery finds a missing segment or a damaged record followed by newer
+     *     segments. PostgreSQL syncs its data directory at start-up after a crash for the same
+     *     reason. Only the newest kept segment can hold unforced bytes: a segment gets a successor
+     *     only from WalLog.roll, which forces it first, or from the first roll after a recovery,
+     *     which forced it here; a sealed segment is never written again, and recovery's own
+     *     truncation forces.
+     * (2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
+     *     the commit order (the rule beside the format, in RecordFormat).
+     */
+
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
         this.io = io;
         this.dir = dir;
@@ -153,7 +171,28 @@ final class Recovery<K, V> {
             e = next;
         }
         lastTs = Math.max(lastTs, lastLogTs);
+        makeDurable(checkpoint, kept);
         return new Result(checkpointTs, checkpoint, kept, lastTs, records);
+    }
+
+    /**
+     * Forces what recovery trusts and may not be durable: the checkpoint it loaded, the newest
+     * segment it kept, then the directory (invariant 1).
+     */
+    private void makeDurable(Path checkpoint, List<Segment> kept) throws IOException {
+        if (checkpoint != null) {
+            force(checkpoint);
+        }
+        if (!kept.isEmpty()) {
+            force(kept.get(kept.size() - 1).path());
+        }
+        io.forceDirectory(dir);
+    }
+
+    private void force(Path file) throws IOException {
+        try (FileIo.Channel ch = io.openExisting(file)) {
+            ch.force();
+        }
     }
 
     private void replayRecord(Path file, int off, byte[] buf, int total, boolean apply) {

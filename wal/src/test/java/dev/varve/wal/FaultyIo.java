@@ -29,8 +29,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * name to an inode, in the page cache ({@code names}) and on the device ({@code durableNames}),
  * so an unforced rename or delete of a durable file is undone by a power loss with the file's
  * durable bytes. (3) A file the Disk has never seen (made outside the double) is adopted as
- * durable, bytes and entry, when first touched. (4) Forces do not call the real fsync: durability
- * is the model's, not the test machine's.
+ * durable, bytes and entry, when first touched. (4) Durability is the model's, not the test
+ * machine's: the multi-lifetime doubles ({@link #crashingAt}, {@link #counting(Disk)}) skip the
+ * real fsync to run fast; the single-lifetime ones also call it, so a force takes as long as a
+ * real one (group-commit tests count records per force).
  */
 final class FaultyIo implements FileIo {
 
@@ -118,12 +120,15 @@ final class FaultyIo implements FileIo {
     private final Mode mode;
     /** Chooses how much of a torn write lands; {@code null}: half of it. */
     private final Random tearRnd;
+    /** Whether forces also call the real fsync. */
+    private final boolean realForce;
     /** Guarded by the disk's monitor. */
     private boolean crashed;
     private String crashedAt;
 
-    private FaultyIo(Disk disk, Op op, int n, Mode mode, Random tearRnd) {
+    private FaultyIo(Disk disk, Op op, int n, Mode mode, Random tearRnd, boolean realForce) {
         this.disk = disk;
+        this.realForce = realForce;
         this.op = op;
         this.n = n;
         this.mode = mode;
@@ -132,22 +137,22 @@ final class FaultyIo implements FileIo {
 
     /** Counts, never fails, on a fresh disk. */
     static FaultyIo counting() {
-        return new FaultyIo(new Disk(), Op.WRITE, Integer.MAX_VALUE, Mode.FAIL, null);
+        return new FaultyIo(new Disk(), Op.WRITE, Integer.MAX_VALUE, Mode.FAIL, null, true);
     }
 
     /** Counts, never fails, on {@code disk}. */
     static FaultyIo counting(Disk disk) {
-        return new FaultyIo(disk, Op.WRITE, Integer.MAX_VALUE, Mode.FAIL, null);
+        return new FaultyIo(disk, Op.WRITE, Integer.MAX_VALUE, Mode.FAIL, null, false);
     }
 
     /** Crashes at the {@code n}-th {@code op} on a fresh disk (a torn write keeps half). */
     static FaultyIo failing(Op op, int n, Mode mode) {
-        return new FaultyIo(new Disk(), op, n, mode, null);
+        return new FaultyIo(new Disk(), op, n, mode, null, true);
     }
 
     /** One process lifetime on {@code disk} that crashes at its {@code n}-th file-changing operation. */
     static FaultyIo crashingAt(Disk disk, int n, Mode mode, Random tearRnd) {
-        return new FaultyIo(disk, Op.ANY, n, mode, tearRnd);
+        return new FaultyIo(disk, Op.ANY, n, mode, tearRnd, false);
     }
 
     boolean crashed() {
@@ -236,6 +241,9 @@ final class FaultyIo implements FileIo {
             if (crashHere(Op.ANY, "force directory " + dir.getFileName())) {
                 throw injected("force of directory " + dir);
             }
+            if (realForce) {
+                FileIo.REAL.forceDirectory(dir);
+            }
             Path d = Disk.key(dir);
             disk.forcedDirectories.add(d);
             disk.durableNames.keySet().removeIf(p -> d.equals(p.getParent()));
@@ -313,6 +321,9 @@ final class FaultyIo implements FileIo {
                     }
                     if (crashHere(Op.FORCE, "force of " + file.getFileName())) {
                         throw new IOException("injected failure of force #" + n + " of " + file.getFileName());
+                    }
+                    if (realForce) {
+                        real.force();
                     }
                     ByteBuffer all = ByteBuffer.allocate((int) real.size());
                     while (all.hasRemaining() && real.read(all, all.position()) >= 0) {
