@@ -94,6 +94,20 @@ class RecoveryTest {
     }
 
     @Test
+    void creatingTheLogDirectoryForcesItIntoItsParent() throws Exception {
+        Path log = dir.resolve("a").resolve("b");
+        FaultyIo io = FaultyIo.counting(new FaultyIo.Disk());
+        open(builder(log, Wal.Sync.FULL, io), new FakeStore<>()).close();
+        List<Path> forced = io.disk.forcedDirectories;
+        assertTrue(forced.contains(dir.toAbsolutePath()), "the entry of a/ in " + dir + " was not forced: " + forced);
+        assertTrue(forced.contains(dir.resolve("a").toAbsolutePath()), "the entry of b/ in a/ was not forced: " + forced);
+        // an existing directory is not forced into its parent again
+        FaultyIo again = FaultyIo.counting(new FaultyIo.Disk());
+        open(builder(log, Wal.Sync.FULL, again), new FakeStore<>()).close();
+        assertEquals(List.of(log.toAbsolutePath()), again.disk.forcedDirectories);
+    }
+
+    @Test
     void zeroFilledTailIsTornNotCorrupt() throws Exception {
         List<Rec<String, Long>> commits = writeLog(dir, 10, 1 << 20);
         Files.write(onlySegment(dir), new byte[4096], StandardOpenOption.APPEND);
