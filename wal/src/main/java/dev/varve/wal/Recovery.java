@@ -30,6 +30,8 @@ final class Recovery<K, V> {
     private final StoreAccess<K, V> store;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
+    /** See {@link #scanCrcBytes()}; confined to the thread running {@link #run()}. */
+    private long scanCrcBytes;
 
     /*
      * Implementation notes.
@@ -44,7 +46,7 @@ final class Recovery<K, V> {
      *     reason. Only the newest kept segment can hold unforced bytes: a segment gets a successor
      *     only from WalLog.roll, which forces it first, or from the first roll after a recovery,
      *     which forced it here; a sealed segment is never written again, and recovery's own
-     *     truncation forces.
+     *     truncation forces. (Format version 1 logs, written before this rule, are refused.)
      * (2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
      *     the commit order (the rule beside the format, in RecordFormat).
      */
@@ -116,9 +118,12 @@ final class Recovery<K, V> {
                 removeEmptyNewest(file); // created, then the crash came before its header was forced
                 break;
             }
-            if (b.getInt(RecordFormat.HDR_VERSION) != RecordFormat.FORMAT_VERSION) {
-                throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "unknown format version "
-                        + b.getInt(RecordFormat.HDR_VERSION), null);
+            int version = b.getInt(RecordFormat.HDR_VERSION);
+            if (version != RecordFormat.FORMAT_VERSION) {
+                throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "segment has format version " + version
+                        + (version > 0 && version < RecordFormat.FORMAT_VERSION ? ", written by an older release" : "")
+                        + "; this release reads format version " + RecordFormat.FORMAT_VERSION
+                        + " only (no conversion: recover the directory with the release that wrote it)", null);
             }
             long firstTs = b.getLong(RecordFormat.HDR_FIRST_TS);
             long prevTs = b.getLong(RecordFormat.HDR_PREV_TS);
@@ -219,13 +224,22 @@ final class Recovery<K, V> {
     }
 
     /** The offset of the first intact record strictly after {@code from}, or -1. */
-    private static int nextIntact(byte[] buf, int from) {
+    private int nextIntact(byte[] buf, int from) {
         for (int p = from + 1; p + RecordFormat.FRAME_BYTES + RecordFormat.MIN_BODY_BYTES <= buf.length; p++) {
-            if (RecordFormat.validRecordAt(buf, p, buf.length) > 0) {
-                return p;
+            int len = RecordFormat.plausibleBodyLength(buf, p, buf.length);
+            if (len >= 0) {
+                scanCrcBytes += len;
+                if (RecordFormat.bodyCrcMatches(buf, p, len)) {
+                    return p;
+                }
             }
         }
         return -1;
+    }
+
+    /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
+    long scanCrcBytes() {
+        return scanCrcBytes;
     }
 
     private byte[] readAll(Path file) throws IOException {

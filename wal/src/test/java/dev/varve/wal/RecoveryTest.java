@@ -108,6 +108,33 @@ class RecoveryTest {
     }
 
     @Test
+    void scanningATornLargeRecordChecksumsAtMostItsSize() throws Exception {
+        int torn = 256 << 10;
+        TornTailScan.writeTornLog(dir, torn, false);
+        Path seg = onlySegment(dir);
+        long before = Files.size(seg);
+        Recovery<String, Long> r = TornTailScan.recover(dir);
+        assertEquals(before - torn, Files.size(seg), "the torn record is cut");
+        assertTrue(r.scanCrcBytes() <= torn, "the scan after a torn " + torn + "-byte record checksummed "
+                + r.scanCrcBytes() + " body bytes (quadratic: tries every offset that looks like a frame)");
+    }
+
+    @Test
+    void aFormatVersion1LogIsRefusedWithAClearMessage() throws Exception {
+        writeLog(dir, 3, 1 << 20);
+        Path seg = onlySegment(dir);
+        byte[] b = Files.readAllBytes(seg);
+        ByteBuffer hdr = ByteBuffer.wrap(b);
+        hdr.putInt(RecordFormat.HDR_VERSION, 1);
+        hdr.putInt(RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed version 1 header
+        Files.write(seg, b);
+        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        assertEquals("corrupt write-ahead log: segment has format version 1, written by an older release; this release"
+                + " reads format version 2 only (no conversion: recover the directory with the release that wrote it)"
+                + " in " + seg + " at offset " + RecordFormat.HDR_VERSION, e.getMessage());
+    }
+
+    @Test
     void zeroFilledTailIsTornNotCorrupt() throws Exception {
         List<Rec<String, Long>> commits = writeLog(dir, 10, 1 << 20);
         Files.write(onlySegment(dir), new byte[4096], StandardOpenOption.APPEND);
