@@ -32,6 +32,8 @@ final class Recovery<K, V> {
     private final Codec<V> valueCodec;
     /** See {@link #scanCrcBytes()}; confined to the thread running {@link #run()}. */
     private long scanCrcBytes;
+    /** See {@link #coveredSkipped()}; confined like {@link #scanCrcBytes}. */
+    private int coveredSkipped;
 
     /*
      * Implementation notes.
@@ -49,6 +51,12 @@ final class Recovery<K, V> {
      *     truncation forces. (Format version 1 logs, written before this rule, are refused.)
      * (2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
      *     the commit order (the rule beside the format, in RecordFormat).
+     * (3) A segment whose successor's intact header names a predecessor commit at or below the
+     *     checkpoint holds only covered commits (a header's previous-commit field is the last
+     *     commit logged before it, or one the checkpoint covers): it is kept, with that commit as
+     *     its last, and not read. Such segments exist only between a checkpoint's rename and the
+     *     deletion of what it covers; damage in them is not reported, as nothing in them is
+     *     needed. The newest segment is always read.
      */
 
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
@@ -102,6 +110,17 @@ final class Recovery<K, V> {
             Map.Entry<Long, Path> next = segments.higherEntry(e.getKey());
             Path file = e.getValue();
             boolean newest = next == null;
+            long coveredThrough = newest || checkpoint == null || lastLogTs > checkpointTs
+                    ? -1 : previousTsOf(next.getValue());
+            if (coveredThrough >= 0 && coveredThrough <= checkpointTs) {
+                // invariant 3: every record here is at or below the next header's predecessor,
+                // which the checkpoint covers: kept (a checkpoint deletes it later), not read
+                kept.add(new Segment(e.getKey(), file, coveredThrough));
+                lastLogTs = coveredThrough;
+                coveredSkipped++;
+                e = next;
+                continue;
+            }
             byte[] buf = readAll(file);
             int size = buf.length;
             ByteBuffer b = ByteBuffer.wrap(buf);
@@ -240,6 +259,25 @@ final class Recovery<K, V> {
     /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
     long scanCrcBytes() {
         return scanCrcBytes;
+    }
+
+    /** The previous-commit field of a segment's header if the header is intact, else -1. */
+    private long previousTsOf(Path file) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
+        try (FileIo.Channel ch = io.openExisting(file)) {
+            while (h.hasRemaining() && ch.read(h, h.position()) >= 0) {
+                // until the header is read or the file ends
+            }
+        }
+        boolean intact = !h.hasRemaining() && h.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
+                && h.getInt(RecordFormat.HDR_VERSION) == RecordFormat.FORMAT_VERSION
+                && h.getInt(RecordFormat.HDR_CRC) == RecordFormat.crc(h.array(), 0, RecordFormat.HDR_CRC);
+        return intact ? h.getLong(RecordFormat.HDR_PREV_TS) : -1;
+    }
+
+    /** Segments skipped because the checkpoint covers them (tests look at it). */
+    int coveredSkipped() {
+        return coveredSkipped;
     }
 
     private byte[] readAll(Path file) throws IOException {

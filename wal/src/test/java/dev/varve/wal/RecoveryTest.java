@@ -135,6 +135,47 @@ class RecoveryTest {
     }
 
     @Test
+    void segmentsACheckpointCoversAreNotReadAgain() throws Exception {
+        // a crash between a checkpoint's rename and the deletion of the segments it covers leaves
+        // them behind; recovery must not read them (here: one is damaged, which reading would report)
+        Path saved = dir.resolve("saved");
+        Path log = dir.resolve("log");
+        FakeStore<String, Long> live = new FakeStore<>();
+        try (WalLog<String, Long> l = open(builder(log, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
+            for (long ts = 1; ts <= 120; ts++) {
+                Rec<String, Long> r = commit(ts, 13);
+                live.apply(r);
+                l.append(r).get(10, TimeUnit.SECONDS);
+            }
+            copy(log, saved);
+            l.checkpoint();
+            for (long ts = 121; ts <= 130; ts++) {
+                Rec<String, Long> r = commit(ts, 13);
+                live.apply(r);
+                l.append(r).get(10, TimeUnit.SECONDS);
+            }
+        }
+        List<Path> restored = new ArrayList<>();
+        for (Path p : files(saved, ".seg")) {
+            Path back = log.resolve(p.getFileName());
+            if (!Files.exists(back)) {
+                Files.copy(p, back);
+                restored.add(back);
+            }
+        }
+        assertTrue(restored.size() > 2, "the checkpoint deleted " + restored.size() + " segments");
+        Path covered = restored.get(1);
+        flip(covered, recordOffset(covered, 0) + RecordFormat.WRITES_OFFSET + 5, 0x01);
+        FakeStore<String, Long> s = new FakeStore<>();
+        open(builder(log, Wal.Sync.FULL, FileIo.REAL), s).close();
+        assertEquals(live.map, s.map);
+        assertEquals(130, s.lastTs());
+        Recovery<String, Long> r = new Recovery<>(FileIo.REAL, log, new FakeStore<>(), Codec.STRING, Codec.LONG);
+        assertEquals(130, r.run().lastTs());
+        assertEquals(restored.size(), r.coveredSkipped(), "covered segments skipped");
+    }
+
+    @Test
     void zeroFilledTailIsTornNotCorrupt() throws Exception {
         List<Rec<String, Long>> commits = writeLog(dir, 10, 1 << 20);
         Files.write(onlySegment(dir), new byte[4096], StandardOpenOption.APPEND);
