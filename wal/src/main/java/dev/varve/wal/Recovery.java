@@ -38,10 +38,10 @@ final class Recovery<K, V> {
     /*
      * Implementation notes.
      *
-     * (1) Everything run() returns is durable when it returns: the loaded checkpoint and every
-     *     kept segment are forced, then the directory. Recovery reads through the OS page cache,
-     *     which after a process crash (kill -9, OOM kill) still holds bytes that process wrote and
-     *     never forced, and directory entries it never forced; the log built on top (a new segment,
+     * (1) Everything run() returns is durable when it returns: the loaded checkpoint and the
+     *     newest kept segment are forced, then the directory. Recovery reads through the OS page
+     *     cache, which after a process crash (kill -9, OOM kill) still holds bytes that process
+     *     wrote and never forced, and directory entries it never forced; the log built on top (a new segment,
      *     forced, and FULL commits acknowledged in it) must not outlive them at a power loss, or
      *     the next recovery finds a missing segment or a damaged record followed by newer
      *     segments. PostgreSQL syncs its data directory at start-up after a crash for the same

@@ -53,7 +53,7 @@ final class WalDurability<K, V> implements Durability<K, V> {
         try {
             Files.createDirectories(dir);
             if (firstMissing != null) {
-                for (Path p = firstMissing; p != null && p.startsWith(firstMissing); p = child(dir, p)) {
+                for (Path p = firstMissing; p != null; p = child(dir, p)) {
                     options.io().forceDirectory(p.getParent());
                 }
             }
