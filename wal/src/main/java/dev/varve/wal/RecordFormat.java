@@ -21,13 +21,14 @@ import java.util.zip.CRC32C;
  * timestamps. A segment is created, its header written and forced, and the directory forced,
  * before any record goes in.
  *
- * <h2>Record</h2>
+ * <h2>Record (format version 2)</h2>
  * <pre>
- *   0               4               8   9                              17              21
- *   +---------------+---------------+---+------------------------------+---------------+------------
- *   | length        | CRC32C        |typ| commit timestamp (int64)     | write count   | writes ...
- *   +---------------+---------------+---+------------------------------+---------------+------------
- *   length = bytes after the CRC field (type .. end of writes); the CRC32C covers exactly those.
+ *   0               4               8               12  13                             21              25
+ *   +---------------+---------------+---------------+---+------------------------------+---------------+----------
+ *   | length        | body CRC32C   | frame CRC32C  |typ| commit timestamp (int64)     | write count   | writes ...
+ *   +---------------+---------------+---------------+---+------------------------------+---------------+----------
+ *   length = bytes after the frame (type .. end of writes); the body CRC32C covers exactly those.
+ *   frame CRC32C = CRC32C of bytes 0-8 (length and body CRC32C).
  *
  *   each write:
  *   +---------------+-------------------+---------------+-------------------+
@@ -38,16 +39,22 @@ import java.util.zip.CRC32C;
  *
  * <h2>Recovery rule</h2>
  * Records are read in order. A record that is short (the file ends inside it), has an implausible
- * length, or fails its CRC ends the valid log <em>only if nothing intact follows it</em> in the
+ * length, or fails a CRC ends the valid log <em>only if nothing intact follows it</em> in the
  * newest segment: that is a torn tail, left by a crash during a write, and it is truncated. If an
  * intact record can be found anywhere after it, or the damage is in an older segment, the log is
  * corrupt and recovery stops with a {@link CorruptLogException} naming the file and offset:
  * committed data is never skipped silently.
+ *
+ * <p>Looking for an intact record after damage tries every later offset. The frame CRC32C makes
+ * that linear in the size of the tail: a body (up to the whole tail) is checksummed only where
+ * 8 bytes checksum to the 4 after them, which bytes not written as a frame do with probability
+ * 2<sup>-32</sup> per offset (a payload deliberately holding encoded frames can still cost one
+ * body checksum per such frame). Version 1 (no frame CRC, quadratic scan) is refused on open.
  */
 final class RecordFormat {
 
     static final int SEGMENT_MAGIC = 0x5652564C; // "VRVL"
-    static final int FORMAT_VERSION = 1;
+    static final int FORMAT_VERSION = 2;
     static final int SEGMENT_HEADER_BYTES = 28;
     static final int HDR_MAGIC = 0;
     static final int HDR_VERSION = 4;
@@ -57,12 +64,13 @@ final class RecordFormat {
 
     static final int LENGTH_OFFSET = 0;
     static final int CRC_OFFSET = 4;
-    /** Bytes before the CRC-covered body: length and CRC. */
-    static final int FRAME_BYTES = 8;
-    static final int TYPE_OFFSET = 8;
-    static final int TS_OFFSET = 9;
-    static final int COUNT_OFFSET = 17;
-    static final int WRITES_OFFSET = 21;
+    static final int FRAME_CRC_OFFSET = 8;
+    /** Bytes before the CRC-covered body: length, body CRC, frame CRC. */
+    static final int FRAME_BYTES = 12;
+    static final int TYPE_OFFSET = 12;
+    static final int TS_OFFSET = 13;
+    static final int COUNT_OFFSET = 21;
+    static final int WRITES_OFFSET = 25;
     /** Smallest body: type, timestamp, count, one write of empty key and tombstone. */
     static final int MIN_BODY_BYTES = 1 + 8 + 4 + 4 + 4;
     /** Largest body accepted on read: anything longer is damage, not a record. */
@@ -107,7 +115,7 @@ final class RecordFormat {
     }
 
     /**
-     * Encodes one commit into a framed record: length, CRC32C, then the body.
+     * Encodes one commit into a framed record: length, body CRC32C, frame CRC32C, then the body.
      *
      * @throws IllegalArgumentException if a codec refuses a key or value, or the record is too big
      */
@@ -147,6 +155,7 @@ final class RecordFormat {
             }
         }
         b.putInt(CRC_OFFSET, crc(out, FRAME_BYTES, out.length - FRAME_BYTES));
+        b.putInt(FRAME_CRC_OFFSET, crc(out, 0, FRAME_CRC_OFFSET));
         return out;
     }
 
@@ -156,21 +165,40 @@ final class RecordFormat {
      * @return the record's total size (frame and body), or -1 if there is none
      */
     static int validRecordAt(byte[] buf, int off, int end) {
+        int len = plausibleBodyLength(buf, off, end);
+        return len >= 0 && bodyCrcMatches(buf, off, len) ? len + FRAME_BYTES : -1;
+    }
+
+    /**
+     * The checks of {@link #validRecordAt} that cost a constant (no body checksum): whether the
+     * frame at {@code off} is intact and could start a record of {@code buf[0, end)}.
+     *
+     * @return the body length it announces, or -1 if it cannot be a record
+     */
+    static int plausibleBodyLength(byte[] buf, int off, int end) {
         if (end - off < FRAME_BYTES + MIN_BODY_BYTES) {
             return -1;
         }
-        ByteBuffer b = ByteBuffer.wrap(buf);
-        int len = b.getInt(off + LENGTH_OFFSET);
+        int len = getInt(buf, off + LENGTH_OFFSET);
         if (len < MIN_BODY_BYTES || len > end - off - FRAME_BYTES) {
             return -1;
         }
         if (buf[off + TYPE_OFFSET] != TYPE_COMMIT) {
             return -1;
         }
-        if (b.getInt(off + CRC_OFFSET) != crc(buf, off + FRAME_BYTES, len)) {
+        if (getInt(buf, off + FRAME_CRC_OFFSET) != crc(buf, off, FRAME_CRC_OFFSET)) {
             return -1;
         }
-        return len + FRAME_BYTES;
+        return len;
+    }
+
+    /** Whether the body of {@code len} bytes of the frame at {@code off} passes its CRC32C. */
+    static boolean bodyCrcMatches(byte[] buf, int off, int len) {
+        return getInt(buf, off + CRC_OFFSET) == crc(buf, off + FRAME_BYTES, len);
+    }
+
+    private static int getInt(byte[] b, int at) {
+        return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
     }
 
     /** Receives the decoded writes of one record. */

@@ -30,6 +30,34 @@ final class Recovery<K, V> {
     private final StoreAccess<K, V> store;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
+    /** See {@link #scanCrcBytes()}; confined to the thread running {@link #run()}. */
+    private long scanCrcBytes;
+    /** See {@link #coveredSkipped()}; confined like {@link #scanCrcBytes}. */
+    private int coveredSkipped;
+
+    /*
+     * Implementation notes.
+     *
+     * (1) Everything run() returns is durable when it returns: the loaded checkpoint and the
+     *     newest kept segment are forced, then the directory. Recovery reads through the OS page
+     *     cache, which after a process crash (kill -9, OOM kill) still holds bytes that process
+     *     wrote and never forced, and directory entries it never forced; the log built on top (a new segment,
+     *     forced, and FULL commits acknowledged in it) must not outlive them at a power loss, or
+     *     the next recovery finds a missing segment or a damaged record followed by newer
+     *     segments. PostgreSQL syncs its data directory at start-up after a crash for the same
+     *     reason. Only the newest kept segment can hold unforced bytes: a segment gets a successor
+     *     only from WalLog.roll, which forces it first, or from the first roll after a recovery,
+     *     which forced it here; a sealed segment is never written again, and recovery's own
+     *     truncation forces. (Format version 1 logs, written before this rule, are refused.)
+     * (2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
+     *     the commit order (the rule beside the format, in RecordFormat).
+     * (3) A segment whose successor's intact header names a predecessor commit at or below the
+     *     checkpoint holds only covered commits (a header's previous-commit field is the last
+     *     commit logged before it, or one the checkpoint covers): it is kept, with that commit as
+     *     its last, and not read. Such segments exist only between a checkpoint's rename and the
+     *     deletion of what it covers; damage in them is not reported, as nothing in them is
+     *     needed. The newest segment is always read.
+     */
 
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
         this.io = io;
@@ -82,6 +110,17 @@ final class Recovery<K, V> {
             Map.Entry<Long, Path> next = segments.higherEntry(e.getKey());
             Path file = e.getValue();
             boolean newest = next == null;
+            long coveredThrough = newest || checkpoint == null || lastLogTs > checkpointTs
+                    ? -1 : previousTsOf(next.getValue());
+            if (coveredThrough >= 0 && coveredThrough <= checkpointTs) {
+                // invariant 3: every record here is at or below the next header's predecessor,
+                // which the checkpoint covers: kept (a checkpoint deletes it later), not read
+                kept.add(new Segment(e.getKey(), file, coveredThrough));
+                lastLogTs = coveredThrough;
+                coveredSkipped++;
+                e = next;
+                continue;
+            }
             byte[] buf = readAll(file);
             int size = buf.length;
             ByteBuffer b = ByteBuffer.wrap(buf);
@@ -98,9 +137,12 @@ final class Recovery<K, V> {
                 removeEmptyNewest(file); // created, then the crash came before its header was forced
                 break;
             }
-            if (b.getInt(RecordFormat.HDR_VERSION) != RecordFormat.FORMAT_VERSION) {
-                throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "unknown format version "
-                        + b.getInt(RecordFormat.HDR_VERSION), null);
+            int version = b.getInt(RecordFormat.HDR_VERSION);
+            if (version != RecordFormat.FORMAT_VERSION) {
+                throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "segment has format version " + version
+                        + (version > 0 && version < RecordFormat.FORMAT_VERSION ? ", written by an older release" : "")
+                        + "; this release reads format version " + RecordFormat.FORMAT_VERSION
+                        + " only (no conversion: recover the directory with the release that wrote it)", null);
             }
             long firstTs = b.getLong(RecordFormat.HDR_FIRST_TS);
             long prevTs = b.getLong(RecordFormat.HDR_PREV_TS);
@@ -153,7 +195,28 @@ final class Recovery<K, V> {
             e = next;
         }
         lastTs = Math.max(lastTs, lastLogTs);
+        makeDurable(checkpoint, kept);
         return new Result(checkpointTs, checkpoint, kept, lastTs, records);
+    }
+
+    /**
+     * Forces what recovery trusts and may not be durable: the checkpoint it loaded, the newest
+     * segment it kept, then the directory (invariant 1).
+     */
+    private void makeDurable(Path checkpoint, List<Segment> kept) throws IOException {
+        if (checkpoint != null) {
+            force(checkpoint);
+        }
+        if (!kept.isEmpty()) {
+            force(kept.get(kept.size() - 1).path());
+        }
+        io.forceDirectory(dir);
+    }
+
+    private void force(Path file) throws IOException {
+        try (FileIo.Channel ch = io.openExisting(file)) {
+            ch.force();
+        }
     }
 
     private void replayRecord(Path file, int off, byte[] buf, int total, boolean apply) {
@@ -180,13 +243,41 @@ final class Recovery<K, V> {
     }
 
     /** The offset of the first intact record strictly after {@code from}, or -1. */
-    private static int nextIntact(byte[] buf, int from) {
+    private int nextIntact(byte[] buf, int from) {
         for (int p = from + 1; p + RecordFormat.FRAME_BYTES + RecordFormat.MIN_BODY_BYTES <= buf.length; p++) {
-            if (RecordFormat.validRecordAt(buf, p, buf.length) > 0) {
-                return p;
+            int len = RecordFormat.plausibleBodyLength(buf, p, buf.length);
+            if (len >= 0) {
+                scanCrcBytes += len;
+                if (RecordFormat.bodyCrcMatches(buf, p, len)) {
+                    return p;
+                }
             }
         }
         return -1;
+    }
+
+    /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
+    long scanCrcBytes() {
+        return scanCrcBytes;
+    }
+
+    /** The previous-commit field of a segment's header if the header is intact, else -1. */
+    private long previousTsOf(Path file) throws IOException {
+        ByteBuffer h = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
+        try (FileIo.Channel ch = io.openExisting(file)) {
+            while (h.hasRemaining() && ch.read(h, h.position()) >= 0) {
+                // until the header is read or the file ends
+            }
+        }
+        boolean intact = !h.hasRemaining() && h.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
+                && h.getInt(RecordFormat.HDR_VERSION) == RecordFormat.FORMAT_VERSION
+                && h.getInt(RecordFormat.HDR_CRC) == RecordFormat.crc(h.array(), 0, RecordFormat.HDR_CRC);
+        return intact ? h.getLong(RecordFormat.HDR_PREV_TS) : -1;
+    }
+
+    /** Segments skipped because the checkpoint covers them (tests look at it). */
+    int coveredSkipped() {
+        return coveredSkipped;
     }
 
     private byte[] readAll(Path file) throws IOException {

@@ -30,7 +30,9 @@ import java.util.Objects;
  * <p>A directory is open in at most one database at a time (in this or any other process); a
  * second {@code open()} fails with {@link IllegalStateException}. Recovery on {@code open()}
  * loads the newest checkpoint, then replays the log after it; a crash-torn last record is cut
- * off, other damage fails the open with {@link CorruptLogException}.
+ * off, other damage fails the open with {@link CorruptLogException}. Before the log takes new
+ * commits, recovery forces what it replayed (records a crashed process wrote but never forced
+ * survive in the OS page cache and are replayed; new commits are never built on them unforced).
  *
  * <p>All methods are thread-safe; the {@code Durability} values returned are immutable.
  */

@@ -6,6 +6,7 @@ import dev.varve.spi.StoreAccess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /** The {@link Durability} built by {@link Wal}: opens (locks, recovers, starts) a log directory. */
@@ -24,11 +25,7 @@ final class WalDurability<K, V> implements Durability<K, V> {
     @Override
     public CommitLog<K, V> open(StoreAccess<K, V> store) {
         Objects.requireNonNull(store, "store");
-        try {
-            Files.createDirectories(options.dir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create log directory " + options.dir(), e);
-        }
+        createDirectories();
         DirectoryLock lock = DirectoryLock.acquire(options.dir());
         try {
             Recovery.Result r = new Recovery<>(options.io(), options.dir(), store, keyCodec, valueCodec).run();
@@ -40,6 +37,34 @@ final class WalDurability<K, V> implements Durability<K, V> {
             lock.close();
             throw e;
         }
+    }
+
+    /**
+     * Creates the log directory and any missing parents, and forces each created directory's
+     * entry into its parent, outermost first: a directory whose entry is not durable can vanish,
+     * with every segment in it, at a power loss.
+     */
+    private void createDirectories() {
+        Path dir = options.dir().toAbsolutePath();
+        Path firstMissing = null;
+        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+            firstMissing = p;
+        }
+        try {
+            Files.createDirectories(dir);
+            if (firstMissing != null) {
+                for (Path p = firstMissing; p != null; p = child(dir, p)) {
+                    options.io().forceDirectory(p.getParent());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create log directory " + options.dir() + ": " + e, e);
+        }
+    }
+
+    /** The next directory below {@code p} on the way to {@code dir}, or {@code null} past it. */
+    private static Path child(Path dir, Path p) {
+        return p.equals(dir) ? null : p.resolve(p.relativize(dir).getName(0));
     }
 
     @Override

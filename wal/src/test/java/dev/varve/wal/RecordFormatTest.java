@@ -31,9 +31,14 @@ class RecordFormatTest {
     @Test
     void layoutMatchesTheDiagram() {
         byte[] b = RecordFormat.encode(Rec.of(7, "k", 1L), Codec.STRING, Codec.LONG);
-        // 8 frame + 1 type + 8 ts + 4 count + (4 + 1 key) + (4 + 8 value)
-        assertEquals(38, b.length);
+        // 12 frame + 1 type + 8 ts + 4 count + (4 + 1 key) + (4 + 8 value)
+        assertEquals(42, b.length);
         ByteBuffer bb = ByteBuffer.wrap(b);
+        assertEquals(b.length - 12, bb.getInt(0));
+        assertEquals(RecordFormat.crc(b, 12, b.length - 12), bb.getInt(4), "body CRC32C");
+        assertEquals(RecordFormat.crc(b, 0, 8), bb.getInt(8), "frame CRC32C over length and body CRC32C");
+        assertEquals(RecordFormat.TYPE_COMMIT, b[12]);
+        assertEquals(7L, bb.getLong(13));
         assertEquals(1, bb.getInt(RecordFormat.COUNT_OFFSET));
         assertEquals(1, bb.getInt(RecordFormat.WRITES_OFFSET));
         assertEquals('k', b[RecordFormat.WRITES_OFFSET + 4]);

@@ -94,6 +94,88 @@ class RecoveryTest {
     }
 
     @Test
+    void creatingTheLogDirectoryForcesItIntoItsParent() throws Exception {
+        Path log = dir.resolve("a").resolve("b");
+        FaultyIo io = FaultyIo.counting(new FaultyIo.Disk());
+        open(builder(log, Wal.Sync.FULL, io), new FakeStore<>()).close();
+        List<Path> forced = io.disk.forcedDirectories;
+        assertTrue(forced.contains(dir.toAbsolutePath()), "the entry of a/ in " + dir + " was not forced: " + forced);
+        assertTrue(forced.contains(dir.resolve("a").toAbsolutePath()), "the entry of b/ in a/ was not forced: " + forced);
+        // an existing directory is not forced into its parent again
+        FaultyIo again = FaultyIo.counting(new FaultyIo.Disk());
+        open(builder(log, Wal.Sync.FULL, again), new FakeStore<>()).close();
+        assertEquals(List.of(log.toAbsolutePath()), again.disk.forcedDirectories);
+    }
+
+    @Test
+    void scanningATornLargeRecordChecksumsAtMostItsSize() throws Exception {
+        int torn = 256 << 10;
+        TornTailScan.writeTornLog(dir, torn, false);
+        Path seg = onlySegment(dir);
+        long before = Files.size(seg);
+        Recovery<String, Long> r = TornTailScan.recover(dir);
+        assertEquals(before - torn, Files.size(seg), "the torn record is cut");
+        assertTrue(r.scanCrcBytes() <= torn, "the scan after a torn " + torn + "-byte record checksummed "
+                + r.scanCrcBytes() + " body bytes (quadratic: tries every offset that looks like a frame)");
+    }
+
+    @Test
+    void aFormatVersion1LogIsRefusedWithAClearMessage() throws Exception {
+        writeLog(dir, 3, 1 << 20);
+        Path seg = onlySegment(dir);
+        byte[] b = Files.readAllBytes(seg);
+        ByteBuffer hdr = ByteBuffer.wrap(b);
+        hdr.putInt(RecordFormat.HDR_VERSION, 1);
+        hdr.putInt(RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed version 1 header
+        Files.write(seg, b);
+        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        assertEquals("corrupt write-ahead log: segment has format version 1, written by an older release; this release"
+                + " reads format version 2 only (no conversion: recover the directory with the release that wrote it)"
+                + " in " + seg + " at offset " + RecordFormat.HDR_VERSION, e.getMessage());
+    }
+
+    @Test
+    void segmentsACheckpointCoversAreNotReadAgain() throws Exception {
+        // a crash between a checkpoint's rename and the deletion of the segments it covers leaves
+        // them behind; recovery must not read them (here: one is damaged, which reading would report)
+        Path saved = dir.resolve("saved");
+        Path log = dir.resolve("log");
+        FakeStore<String, Long> live = new FakeStore<>();
+        try (WalLog<String, Long> l = open(builder(log, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
+            for (long ts = 1; ts <= 120; ts++) {
+                Rec<String, Long> r = commit(ts, 13);
+                live.apply(r);
+                l.append(r).get(10, TimeUnit.SECONDS);
+            }
+            copy(log, saved);
+            l.checkpoint();
+            for (long ts = 121; ts <= 130; ts++) {
+                Rec<String, Long> r = commit(ts, 13);
+                live.apply(r);
+                l.append(r).get(10, TimeUnit.SECONDS);
+            }
+        }
+        List<Path> restored = new ArrayList<>();
+        for (Path p : files(saved, ".seg")) {
+            Path back = log.resolve(p.getFileName());
+            if (!Files.exists(back)) {
+                Files.copy(p, back);
+                restored.add(back);
+            }
+        }
+        assertTrue(restored.size() > 2, "the checkpoint deleted " + restored.size() + " segments");
+        Path covered = restored.get(1);
+        flip(covered, recordOffset(covered, 0) + RecordFormat.WRITES_OFFSET + 5, 0x01);
+        FakeStore<String, Long> s = new FakeStore<>();
+        open(builder(log, Wal.Sync.FULL, FileIo.REAL), s).close();
+        assertEquals(live.map, s.map);
+        assertEquals(130, s.lastTs());
+        Recovery<String, Long> r = new Recovery<>(FileIo.REAL, log, new FakeStore<>(), Codec.STRING, Codec.LONG);
+        assertEquals(130, r.run().lastTs());
+        assertEquals(restored.size(), r.coveredSkipped(), "covered segments skipped");
+    }
+
+    @Test
     void zeroFilledTailIsTornNotCorrupt() throws Exception {
         List<Rec<String, Long>> commits = writeLog(dir, 10, 1 << 20);
         Files.write(onlySegment(dir), new byte[4096], StandardOpenOption.APPEND);
