@@ -29,6 +29,8 @@ final class FaultyIo implements FileIo {
     private final int n;
     private final Mode mode;
     private volatile boolean crashed;
+    /** Called before every write and force of a wrapped channel; see {@link #pauseAt}. */
+    private volatile Pause pause = (o, f) -> { };
     /** File size at its last force (or when first opened, for files that existed before). */
     private final Map<Path, Long> durableSize = new ConcurrentHashMap<>();
     /** Files created since the last directory force. */
@@ -49,6 +51,16 @@ final class FaultyIo implements FileIo {
 
     static FaultyIo failing(Op op, int n, Mode mode) {
         return new FaultyIo(op, n, mode);
+    }
+
+    /** A hook run before a write or force reaches the file: a test blocks or fails it there. */
+    interface Pause {
+        void at(Op op, Path file) throws IOException;
+    }
+
+    /** Installs {@code p} for every later write and force (replacing the previous hook). */
+    void pauseAt(Pause p) {
+        this.pause = p;
     }
 
     boolean crashed() {
@@ -153,6 +165,7 @@ final class FaultyIo implements FileIo {
             @Override
             public void write(ByteBuffer src, long position) throws IOException {
                 alive();
+                pause.at(Op.WRITE, file);
                 if (op == Op.WRITE && writes.incrementAndGet() == n) {
                     crashed = true;
                     if (mode == Mode.TEAR && src.remaining() > 1) {
@@ -176,6 +189,7 @@ final class FaultyIo implements FileIo {
             @Override
             public void force() throws IOException {
                 alive();
+                pause.at(Op.FORCE, file);
                 if (isSegment) {
                     segmentForces.incrementAndGet();
                 }

@@ -245,7 +245,7 @@ class WalLogTest {
     void openFromAnotherProcessIsRefusedWhileOpen() throws Exception {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
-            assertEquals("REFUSED log directory " + dir.toRealPath() + " is already open in another process (lock on "
+            assertEquals("REFUSED log directory " + dir.toRealPath() + " is locked by another process (lock on "
                     + dir.toRealPath().resolve(DirectoryLock.LOCK_FILE) + " is held)", probe());
         }
         assertEquals("OPENED", probe());
