@@ -415,9 +415,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         try {
             if (checkpointer != null) {
                 LockSupport.unpark(checkpointer);
-                join(checkpointer, deadline);
             }
-            join(writer, deadline);
+            join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
             if (writer.isAlive()) { // stuck in the kernel, most likely
                 fail(new IOException("log writer of " + dir + " did not stop within "
                         + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms"));
@@ -443,6 +442,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 if (completing != null) {
                     join(completing, deadline); // terminated executors may still be leaving their thread
                 }
+            }
+            if (checkpointer != null) {
+                join(checkpointer, deadline);
             }
             if (!awaitCheckpoints(deadline)) {
                 stillRunning = (stillRunning != null ? stillRunning + "; " : "") + "a checkpoint still running after "
@@ -564,7 +566,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     private UncheckedIOException failed(Throwable f) {
-        return new UncheckedIOException("write-ahead log " + dir + " failed: " + f,
+        return new UncheckedIOException("write-ahead log " + dir + " failed; the commit's outcome is unknown (its"
+                + " record may be on disk and reappear after reopening): " + f,
                 f instanceof IOException io ? io : new IOException(f));
     }
 

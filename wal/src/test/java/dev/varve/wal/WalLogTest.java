@@ -126,7 +126,8 @@ class WalLogTest {
         CompletableFuture<Void> f = log.append(Rec.of(2, "b", 2L));
         CompletionException ce = assertThrows(CompletionException.class, f::join);
         assertInstanceOf(UncheckedIOException.class, ce.getCause());
-        assertEquals("write-ahead log " + dir + " failed: java.io.IOException: injected FAIL of write #3 to "
+        assertEquals("write-ahead log " + dir + " failed; the commit's outcome is unknown (its record may be on disk"
+                + " and reappear after reopening): java.io.IOException: injected FAIL of write #3 to "
                 + RecordFormat.segmentName(1), ce.getCause().getMessage());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> log.append(Rec.of(3, "z", 1L)));
         assertEquals("write-ahead log " + dir + " failed and refuses writes until the database is reopened: "
