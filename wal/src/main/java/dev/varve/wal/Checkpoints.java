@@ -3,9 +3,9 @@ package dev.varve.wal;
 import dev.varve.spi.StoreAccess;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.zip.CRC32C;
 
 /**
@@ -38,12 +38,30 @@ final class Checkpoints {
 
     private Checkpoints() {}
 
-    /** The store refused {@code readSnapshot} (it is closed); carries its exception. */
+    /**
+     * The store refused {@code readSnapshot} (it is closed, the only reason {@link
+     * StoreAccess#readSnapshot} may throw {@link IllegalStateException}); carries its exception.
+     * Never made from an exception thrown by a codec or the file: those reach {@code readSnapshot}
+     * wrapped in {@link EntryFailure} and leave it as {@link IOException}.
+     */
     static final class StoreUnavailableException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
 
         StoreUnavailableException(IllegalStateException cause) {
             super("the store refused a snapshot for the checkpoint: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Carries a failure of the checkpoint's own entry callback (codec or write) out of {@code readSnapshot}. */
+    private static final class EntryFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        EntryFailure(IOException cause) {
+            super(cause);
+        }
+
+        IOException io() {
+            return (IOException) getCause();
         }
     }
 
@@ -67,15 +85,32 @@ final class Checkpoints {
     record Written(Path file, long snapshotTs, long entries) {}
 
     /**
-     * Writes a checkpoint of {@code store} into {@code dir} and makes it durable.
+     * Writes a checkpoint of {@code store} into {@code dir} and makes it durable. On any failure
+     * {@code checkpoint.tmp} is deleted (freeing its space) before the exception leaves.
      *
      * @param newerThan skip (return {@code null}) unless the snapshot is above this timestamp
      * @return the checkpoint, or {@code null} if skipped (no newer snapshot, or an empty image)
+     * @throws IOException if a file operation fails, or a codec throws (its exception is the cause)
+     * @throws StoreUnavailableException if the store is closed
      */
     static <K, V> Written write(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec,
             Codec<V> valueCodec, long newerThan) throws IOException {
         Path tmp = dir.resolve(TEMP_NAME);
         io.delete(tmp);
+        try {
+            return writeTemp(io, dir, tmp, store, keyCodec, valueCodec, newerThan);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                io.delete(tmp); // no-op once renamed
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static <K, V> Written writeTemp(FileIo io, Path dir, Path tmp, StoreAccess<K, V> store,
+            Codec<K> keyCodec, Codec<V> valueCodec, long newerThan) throws IOException {
         long snapshotTs;
         long count;
         try (FileIo.Channel ch = io.create(tmp)) {
@@ -85,21 +120,21 @@ final class Checkpoints {
             long[] n = {0};
             try {
                 snapshotTs = store.readSnapshot((k, v) -> {
+                    byte[] kb = encode(keyCodec, k, n[0], "key");
+                    byte[] vb = encode(valueCodec, v, n[0], "value");
                     try {
-                        byte[] kb = keyCodec.encode(k);
-                        byte[] vb = valueCodec.encode(v);
                         out.putInt(kb.length);
                         out.put(kb);
                         out.putInt(vb.length);
                         out.put(vb);
-                        n[0]++;
                     } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+                        throw new EntryFailure(e);
                     }
+                    n[0]++;
                 });
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            } catch (IllegalStateException e) {
+            } catch (EntryFailure e) {
+                throw e.io();
+            } catch (IllegalStateException e) { // from the store itself: our callback's are EntryFailures
                 throw new StoreUnavailableException(e);
             }
             count = n[0];
@@ -121,6 +156,16 @@ final class Checkpoints {
         io.moveAtomically(tmp, target);
         io.forceDirectory(dir);
         return new Written(target, snapshotTs, count);
+    }
+
+    /** A codec's bytes for entry {@code index}; its exceptions leave as {@link EntryFailure}. */
+    private static <T> byte[] encode(Codec<T> codec, T value, long index, String what) {
+        try {
+            return Objects.requireNonNull(codec.encode(value), "the codec returned null");
+        } catch (RuntimeException e) {
+            throw new EntryFailure(new IOException("checkpoint entry " + index + ": its " + what
+                    + " cannot be encoded with " + codec + ": " + e, e));
+        }
     }
 
     /**

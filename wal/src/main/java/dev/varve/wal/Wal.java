@@ -27,12 +27,36 @@ import java.util.Objects;
  *       the commit order.
  * </ul>
  *
- * <p>A directory is open in at most one database at a time (in this or any other process); a
- * second {@code open()} fails with {@link IllegalStateException}. Recovery on {@code open()}
- * loads the newest checkpoint, then replays the log after it; a crash-torn last record is cut
- * off, other damage fails the open with {@link CorruptLogException}. Before the log takes new
- * commits, recovery forces what it replayed (records a crashed process wrote but never forced
- * survive in the OS page cache and are replayed; new commits are never built on them unforced).
+ * <p>When {@code commit()} throws because the log failed (an I/O error, a full disk, a close that
+ * gave up on a stuck write), the commit's outcome is <em>unknown</em>, as for a failed commit in
+ * JDBC: its record may have reached the disk, and then it reappears after reopening. The
+ * database refuses further writes until it is reopened.
+ *
+ * <p>A directory is open in at most one database at a time: a second {@code open()} fails with
+ * {@link IllegalStateException}, saying "already open in this process" (under any name of the
+ * directory: a symlink, a bind mount) or "locked by another process". Other processes are kept
+ * out by an OS lock on the file {@code LOCK} in the directory; on Linux and macOS this is a
+ * POSIX record lock, which the OS drops when the owning process closes <em>any</em> descriptor of
+ * that file. So do not copy the directory, or open {@code LOCK}, from inside the process that has
+ * it open (a {@code Files.copy}, an in-process backup tool): that silently lets another process
+ * open the directory while this one writes to it, and the two corrupt each other's log. Opens
+ * from within this process are still refused. A copy made by another process leaves the lock
+ * alone, but a copy of a live directory is not a consistent backup either; close the database
+ * first.
+ *
+ * <p>Recovery on {@code open()} loads the newest checkpoint, then replays the log after it; a
+ * crash-torn last record is cut off, other damage fails the open with {@link
+ * CorruptLogException}. Before the log takes new commits, recovery forces what it replayed
+ * (records a crashed process wrote but never forced survive in the OS page cache and are
+ * replayed; new commits are never built on them unforced).
+ *
+ * <p>A failed checkpoint (say a full disk while writing {@code checkpoint.tmp}, or a codec that
+ * throws) leaves the log as it was, so it does not stop the database: {@code Database.checkpoint()}
+ * throws the failure, a background checkpoint keeps it, tries again after the next {@link
+ * Builder#checkpointEvery} bytes and makes {@code close()} throw it (after flushing everything)
+ * unless a later checkpoint succeeded. Either way {@code checkpoint.tmp} is deleted. Three failed
+ * checkpoints in a row, foreground or background, fail the log (it could no longer be kept
+ * bounded): commits are then refused until reopening.
  *
  * <p>All methods are thread-safe; the {@code Durability} values returned are immutable.
  */
@@ -235,8 +259,11 @@ public final class Wal {
         }
 
         /**
-         * How long {@code close()} waits for the writer thread to flush and stop before failing
-         * what is still pending. Default 30 s.
+         * How long {@code close()} waits for the writer thread to flush and stop (and for a
+         * checkpoint in flight) before failing what is still pending. A writer still running then
+         * (a write stuck in the kernel) is interrupted and waited for at most as long again, up to
+         * 5 s; if it is still running, {@code close()} throws, and the directory stays locked
+         * until that thread exits, since it may still write to the log. Default 30 s.
          *
          * @param timeout the wait, from 1 ms to 1 hour
          * @return this builder

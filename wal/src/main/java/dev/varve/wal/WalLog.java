@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jctools.queues.atomic.MpscUnboundedAtomicArrayQueue;
@@ -34,6 +35,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private static final int RUNNING = 0;
     private static final int PARKED = 1;
+    /** This many failed checkpoints in a row fail the log: it can no longer be kept bounded. */
+    static final int MAX_FAILED_CHECKPOINTS = 3;
+    /** The longest close() waits after interrupting a writer that outlived closeTimeout (ns). */
+    private static final long INTERRUPT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private static final VarHandle WRITER_STATE;
     private static final VarHandle FAILURE;
@@ -107,6 +112,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private volatile boolean writerExited;
     /** Set by {@link #close()} once; makes close idempotent. */
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * Who still uses the directory: the open log (dropped by close), the writer thread (dropped
+     * as it exits) and each checkpoint in flight. The last to drop releases the segment and the
+     * lock (invariant 4).
+     */
+    private final AtomicInteger directoryUsers = new AtomicInteger(2);
+    /**
+     * Orders the writer's decision to acknowledge a group against a failure set from another
+     * thread (invariant 5). Held only for the check, never across I/O or a completion.
+     */
+    private final ReentrantLock acknowledgeLock = new ReentrantLock();
+    /** The latest background checkpoint failure, cleared by a successful checkpoint; for close() and tests. */
+    private volatile UncheckedIOException checkpointFailure;
 
     // ---- confined to the core's commit critical section (append is never concurrent with itself) ----
     private long lastAppendedTs;
@@ -114,6 +132,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     // ---- guarded by checkpointLock ----
     private long checkpointTs;
     private Path checkpointFile;
+    private int failedCheckpointsInARow;
 
     // ---- confined to the writer thread ----
     private final ByteBuffer batch;
@@ -158,9 +177,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * Invariants. (1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
      * writes are sequential and the writer stops at the first failure. (2) A future completes
      * normally only after its record is written (RELAXED) or written and forced (FULL) and only if
-     * no failure came first; otherwise it completes exceptionally with the failure. (3) Every
+     * no failure came first; otherwise it completes exceptionally with the failure — an unknown
+     * outcome, not a lost commit: the record may be on disk and reappear after reopen. (3) Every
      * Pending that enters the queue is completed: by the writer, or by the writer's final drain,
-     * or by append itself when it sees the writer gone (exit protocol below).
+     * or by append itself when it sees the writer gone (exit protocol below). (4) The directory
+     * lock is held while any thread may still touch the directory's files: directoryUsers counts
+     * the open log, the writer and each checkpoint in flight; whoever drops it to zero closes the
+     * segment and releases the lock. So when close() gives up on a writer stuck in the kernel, the
+     * stuck write still lands in a directory nobody else has opened, and the writer releases it
+     * on exit. The atomic decrements order each user's last file access before the release.
+     * (5) Never acknowledge after a failure: a failure set by another thread (close() giving up,
+     * failed checkpoints) is CASed under acknowledgeLock, and the writer decides under the same
+     * lock, after the write or force, whether a group completes normally. A group decided before
+     * the failure may still complete after it (its record was durable before it).
      *
      * Wake-up protocol (no spinning when idle, prompt wake on append). Dekker-style over two
      * volatile locations, writerState and the queue's producer index:
@@ -177,12 +206,20 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * so the drain finds it; if true, the append fails its own future. A future completed twice
      * keeps the first outcome, and both are failures.
      *
-     * Failure. The first Throwable from write/force/segment roll (or a background checkpoint)
-     * is CASed into `failure`. The writer then fails every record awaiting force and every record
-     * still queued with an UncheckedIOException carrying it, and exits; append reads `failure`
-     * first and throws IllegalStateException naming it. Nothing is retried: after a failed fsync
-     * the page cache state is unknown (PostgreSQL "fsyncgate"), so only reopening (recovery from
-     * what is on disk) is safe.
+     * Failure. The first Throwable from write/force/segment roll, close() giving up on the writer,
+     * or MAX_FAILED_CHECKPOINTS failed checkpoints in a row, is CASed into `failure`. The writer
+     * then fails every record awaiting force and every record still queued with an
+     * UncheckedIOException carrying it, and exits; append reads `failure` first and throws
+     * IllegalStateException naming it. A failure from another thread finds the writer's written
+     * bytes intact, so the writer forces them before it exits (RELAXED acknowledged them). Its own
+     * I/O failures are not retried: after a failed fsync the page cache state is unknown
+     * (PostgreSQL "fsyncgate"), so only reopening (recovery from what is on disk) is safe.
+     *
+     * Checkpoint failures (ENOSPC in checkpoint.tmp, a codec that throws) leave the log intact, so
+     * one does not fail it, foreground or background alike: a foreground one is thrown to the
+     * caller, a background one is kept in checkpointFailure (thrown by close() unless a later
+     * checkpoint succeeds) and retried at the next trigger. Each deletes checkpoint.tmp. Only
+     * MAX_FAILED_CHECKPOINTS in a row fail the log, since its size is then unbounded.
      *
      * Checkpoints run on the caller's thread or the checkpointer thread, never on the writer: the
      * image comes from StoreAccess.readSnapshot (MVCC, no blocking), lands in checkpoint.tmp, is
@@ -320,71 +357,175 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         return p.future;
     }
 
+    /**
+     * {@inheritDoc} A failure leaves the log writable (its records are intact) and deletes
+     * checkpoint.tmp; only {@value #MAX_FAILED_CHECKPOINTS} failed checkpoints in a row,
+     * foreground or background, fail the log.
+     */
     @Override
     public void checkpoint() {
         checkUsable();
         checkpointLock.lock();
         try {
             checkUsable();
-            runCheckpoint();
-        } catch (IOException e) {
-            throw new UncheckedIOException("checkpoint in " + dir + " failed: " + e, e);
+            if (!useDirectory()) {
+                throw new IllegalStateException("write-ahead log " + dir + " is closed");
+            }
+            try {
+                runCheckpoint();
+                checkpointSucceeded();
+            } catch (IOException e) {
+                checkpointFailed(e);
+                throw new UncheckedIOException("checkpoint in " + dir + " failed: " + e, e);
+            } catch (StoreUnavailableException e) {
+                throw e; // the database is closing; not a checkpoint failure
+            } catch (RuntimeException e) {
+                checkpointFailed(e);
+                throw e;
+            } finally {
+                dropDirectory();
+            }
         } finally {
             checkpointLock.unlock();
         }
     }
 
+    /**
+     * {@inheritDoc} Waits at most {@code closeTimeout} for the writer and any checkpoint in
+     * flight; a writer still running then is interrupted and the log fails, but the directory
+     * stays locked until that thread exits (it may still write). Called from a continuation of a
+     * commit future (the completer thread), it does not wait for that thread: futures completed
+     * by the final flush complete once the continuation returns.
+     *
+     * @throws UncheckedIOException also if the last background checkpoint failed and none
+     *     succeeded since (every record is flushed and forced all the same)
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         Throwable before = getFailureAcquire();
+        boolean onCompleter = Thread.currentThread() == completerThread;
         setClosingVolatile();
         LockSupport.unpark(writer);
-        long deadline = System.nanoTime() + options.closeTimeoutNanos();
+        long timeout = options.closeTimeoutNanos();
+        long deadline = System.nanoTime() + timeout;
+        String stillRunning = null;
         try {
             if (checkpointer != null) {
                 LockSupport.unpark(checkpointer);
-                join(checkpointer, deadline);
             }
-            join(writer, deadline);
+            join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
+            if (writer.isAlive()) { // stuck in the kernel, most likely
+                fail(new IOException("log writer of " + dir + " did not stop within "
+                        + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms"));
+                writer.interrupt();
+                long grace = Math.min(timeout, INTERRUPT_GRACE_NANOS);
+                join(writer, System.nanoTime() + grace);
+                if (writer.isAlive()) {
+                    stillRunning = "it is still running " + TimeUnit.NANOSECONDS.toMillis(grace)
+                            + " ms after an interrupt, and the directory stays locked until it stops";
+                }
+            }
             completer.shutdown(); // after the writer: its last groups are queued already
-            try {
-                if (!completer.awaitTermination(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            if (!onCompleter) { // on it, waiting would wait for this very call to return
+                try {
+                    if (!completer.awaitTermination(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                        completer.shutdownNow();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                     completer.shutdownNow();
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                completer.shutdownNow();
-            }
-            Thread completing = completerThread;
-            if (completing != null) {
-                join(completing, deadline); // terminated executors may still be leaving their thread
-            }
-            if (writer.isAlive()) {
-                casFailure(new IOException("log writer did not stop within "
-                        + TimeUnit.NANOSECONDS.toMillis(options.closeTimeoutNanos()) + " ms"));
-                writer.interrupt();
-                join(writer, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
-            }
-            checkpointLock.lock(); // no checkpoint in flight past this point
-            checkpointLock.unlock();
-        } finally {
-            try {
-                if (segment != null && !writer.isAlive()) { // join gives happens-before with the writer's last use
-                    segment.close();
+                Thread completing = completerThread;
+                if (completing != null) {
+                    join(completing, deadline); // terminated executors may still be leaving their thread
                 }
-            } catch (IOException e) {
-                casFailure(e);
-            } finally {
-                lock.close();
             }
+            if (checkpointer != null) {
+                join(checkpointer, deadline);
+            }
+            if (!awaitCheckpoints(deadline)) {
+                stillRunning = (stillRunning != null ? stillRunning + "; " : "") + "a checkpoint still running after "
+                        + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms keeps the directory locked until it ends";
+            }
+        } finally {
+            dropDirectory(); // the open log's use; the writer and checkpoints drop theirs as they end
         }
         Throwable after = getFailureAcquire();
         if (before == null && after != null) {
-            throw new UncheckedIOException("write-ahead log " + dir + " failed while closing: " + after,
+            throw new UncheckedIOException("write-ahead log " + dir + " failed while closing: " + after
+                    + (stillRunning != null ? "; " + stillRunning : ""),
                     after instanceof IOException io ? io : new IOException(after));
+        }
+        if (stillRunning != null) {
+            throw new UncheckedIOException("write-ahead log " + dir + " closed, but " + stillRunning,
+                    new IOException(stillRunning));
+        }
+        UncheckedIOException cf = checkpointFailure;
+        if (before == null && cf != null) {
+            throw new UncheckedIOException("write-ahead log " + dir + " was closed, every record forced, but its last"
+                    + " background checkpoint had failed: " + cf.getMessage(), cf.getCause());
+        }
+    }
+
+    /** Waits until no checkpoint is in flight or the deadline passes; true if none is. */
+    private boolean awaitCheckpoints(long deadlineNanos) {
+        try {
+            if (!checkpointLock.tryLock(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        checkpointLock.unlock(); // later checkpoints see `closing` under the lock and refuse
+        return true;
+    }
+
+    /** Registers a user of the directory (invariant 4); false once it has been released. */
+    private boolean useDirectory() {
+        int n;
+        do {
+            n = directoryUsers.get();
+            if (n == 0) {
+                return false;
+            }
+        } while (!directoryUsers.compareAndSet(n, n + 1));
+        return true;
+    }
+
+    /**
+     * Drops one user of the directory; the last closes the segment and releases the lock
+     * (invariant 4). A failure to do so is recorded as the log's failure (or added to it).
+     */
+    private void dropDirectory() {
+        if (directoryUsers.decrementAndGet() != 0) {
+            return;
+        }
+        try {
+            if (segment != null) { // the writer's last use happens-before: it dropped first
+                segment.close();
+            }
+        } catch (IOException e) {
+            recordLate(e);
+        } finally {
+            try {
+                lock.close();
+            } catch (RuntimeException e) {
+                recordLate(e);
+            }
+        }
+    }
+
+    /** Records a failure that may come after the log already failed (then adds it to that failure). */
+    private void recordLate(Throwable t) {
+        if (!casFailure(t)) {
+            Throwable first = getFailureAcquire();
+            if (first != t) {
+                first.addSuppressed(t);
+            }
         }
     }
 
@@ -425,7 +566,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     private UncheckedIOException failed(Throwable f) {
-        return new UncheckedIOException("write-ahead log " + dir + " failed: " + f,
+        return new UncheckedIOException("write-ahead log " + dir + " failed; the commit's outcome is unknown (its"
+                + " record may be on disk and reappear after reopening): " + f,
                 f instanceof IOException io ? io : new IOException(f));
     }
 
@@ -433,9 +575,17 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         return new IllegalStateException("write-ahead log " + dir + " was closed before this commit was logged");
     }
 
-    /** Marks the log failed from any thread and wakes the writer so it fails what is pending. */
+    /**
+     * Marks the log failed from a thread other than the writer and wakes the writer so it forces
+     * what it wrote and fails what is pending. Under acknowledgeLock (invariant 5).
+     */
     private void fail(Throwable cause) {
-        casFailure(cause);
+        acknowledgeLock.lock();
+        try {
+            casFailure(cause);
+        } finally {
+            acknowledgeLock.unlock();
+        }
         LockSupport.unpark(writer);
     }
 
@@ -446,7 +596,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         try {
             groupCommitLoop();
         } catch (Throwable t) { // every failure is recorded and handed to the waiting committers
-            casFailure(t);
+            recordLate(t);
             if (t instanceof Error e) {
                 fatal = e;
             }
@@ -468,6 +618,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             while ((p = queue.poll()) != null) {
                 p.future.completeExceptionally(f != null ? failed(f) : closedError());
             }
+            dropDirectory(); // invariant 4: after the writer's last file access
         }
         if (fatal != null) {
             throw fatal; // not swallowed: the committers got it too, and so does the uncaught handler
@@ -477,7 +628,13 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private void groupCommitLoop() throws IOException {
         while (true) {
             if (getFailureAcquire() != null) {
-                return; // a background checkpoint failed: writerMain fails what is pending
+                // failed from another thread (close() gave up, checkpoints failed): the bytes
+                // written are intact, and RELAXED acknowledged them; writerMain fails the rest
+                if (segment != null && segmentPos > segmentForcedPos) {
+                    segment.force();
+                    segmentForcedPos = segmentPos;
+                }
+                return;
             }
             boolean wrote = drainAndWrite();
             if (wrote) {
@@ -601,6 +758,20 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * submission (here, if close() already shut the completer down).
      */
     private void completeDurable(java.util.List<Pending> done) {
+        Throwable f;
+        acknowledgeLock.lock(); // invariant 5: the decision is ordered against fail()
+        try {
+            f = getFailureAcquire();
+        } finally {
+            acknowledgeLock.unlock();
+        }
+        if (f != null) {
+            UncheckedIOException ex = failed(f);
+            for (Pending p : done) {
+                p.future.completeExceptionally(ex);
+            }
+            return;
+        }
         int handOff = 0;
         for (Pending p : done) {
             if (p.direct) {
@@ -682,21 +853,44 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             setCheckpointRequestedRelease(false);
             checkpointLock.lock();
             try {
-                if (getClosingVolatile() || getFailureAcquire() != null) {
+                if (getClosingVolatile() || getFailureAcquire() != null || !useDirectory()) {
                     return;
                 }
-                runCheckpoint();
+                try {
+                    runCheckpoint();
+                    checkpointSucceeded();
+                } finally {
+                    dropDirectory();
+                }
             } catch (StoreUnavailableException e) {
                 // NOTE: the database closes its store before it closes the log, so a background
                 // checkpoint racing close() finds readSnapshot refused. Benign: the log is intact,
-                // close() follows, and the unfinished checkpoint.tmp is removed by recovery.
+                // close() follows, and checkpoint.tmp is already deleted.
                 return;
-            } catch (Throwable t) { // not swallowed: the log fails and every later commit says why
+            } catch (Exception e) { // not swallowed: kept for close(), counted, retried at the next trigger
+                checkpointFailure = new UncheckedIOException("background checkpoint of " + dir + " failed: " + e,
+                        e instanceof IOException io ? io : new IOException(e));
+                checkpointFailed(e);
+            } catch (Throwable t) { // an Error: the log fails and every later commit says why
                 fail(t);
                 return;
             } finally {
                 checkpointLock.unlock();
             }
+        }
+    }
+
+    /** Caller holds {@link #checkpointLock}. */
+    private void checkpointSucceeded() {
+        failedCheckpointsInARow = 0;
+        checkpointFailure = null;
+    }
+
+    /** Caller holds {@link #checkpointLock}; fails the log at the {@value #MAX_FAILED_CHECKPOINTS}th in a row. */
+    private void checkpointFailed(Exception e) {
+        if (++failedCheckpointsInARow >= MAX_FAILED_CHECKPOINTS) {
+            fail(new IOException(failedCheckpointsInARow + " checkpoints in a row failed, so the log can no longer"
+                    + " be kept bounded; the last: " + e, e));
         }
     }
 
@@ -737,6 +931,15 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         } finally {
             checkpointLock.unlock();
         }
+    }
+
+    /**
+     * The latest background checkpoint failure, if no checkpoint succeeded since.
+     *
+     * @return the failure (message names the directory and the cause), or {@code null}
+     */
+    UncheckedIOException checkpointFailure() {
+        return checkpointFailure;
     }
 
     /** The sealed segments' first commit timestamps. */

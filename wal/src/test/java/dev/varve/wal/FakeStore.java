@@ -18,6 +18,8 @@ final class FakeStore<K extends Comparable<K>, V> implements StoreAccess<K, V> {
     final TreeMap<K, V> map = new TreeMap<>();
     final List<Replayed> replayed = new ArrayList<>();
     private long ts;
+    /** Set by a test: {@link #readSnapshot} then refuses, as a closed database does. */
+    volatile boolean closed;
 
     @Override
     public synchronized void replay(long commitTimestamp, K key, V value) {
@@ -70,6 +72,9 @@ final class FakeStore<K extends Comparable<K>, V> implements StoreAccess<K, V> {
 
     @Override
     public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
+        if (closed) {
+            throw new IllegalStateException("database is closed");
+        }
         TreeMap<K, V> copy;
         long at;
         synchronized (this) {

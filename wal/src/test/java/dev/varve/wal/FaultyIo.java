@@ -125,6 +125,8 @@ final class FaultyIo implements FileIo {
     /** Guarded by the disk's monitor. */
     private boolean crashed;
     private String crashedAt;
+    /** Called before every write and force of a wrapped channel; see {@link #pauseAt}. */
+    private volatile Pause pause = (o, f) -> { };
 
     private FaultyIo(Disk disk, Op op, int n, Mode mode, Random tearRnd, boolean realForce) {
         this.disk = disk;
@@ -153,6 +155,19 @@ final class FaultyIo implements FileIo {
     /** One process lifetime on {@code disk} that crashes at its {@code n}-th file-changing operation. */
     static FaultyIo crashingAt(Disk disk, int n, Mode mode, Random tearRnd) {
         return new FaultyIo(disk, Op.ANY, n, mode, tearRnd, false);
+    }
+
+    /** A hook run before a write or force reaches the file: a test blocks or fails it there. */
+    interface Pause {
+        void at(Op op, Path file) throws IOException;
+    }
+
+    /**
+     * Installs {@code p} for every later write and force (replacing the previous hook). It runs
+     * outside the disk's monitor, so a blocked write holds up no other thread's file operation.
+     */
+    void pauseAt(Pause p) {
+        this.pause = p;
     }
 
     boolean crashed() {
@@ -289,6 +304,7 @@ final class FaultyIo implements FileIo {
         return new Channel() {
             @Override
             public void write(ByteBuffer src, long position) throws IOException {
+                pause.at(Op.WRITE, file);
                 synchronized (disk) {
                     alive();
                     if (crashHere(Op.WRITE, "write to " + file.getFileName())) {
@@ -314,6 +330,7 @@ final class FaultyIo implements FileIo {
 
             @Override
             public void force() throws IOException {
+                pause.at(Op.FORCE, file);
                 synchronized (disk) {
                     alive();
                     if (isSegment) {
