@@ -15,6 +15,7 @@ import java.util.List;
 final class ReadSet<K> {
     private final Comparator<? super K> comparator;
     private static final Object[] NO_KEYS = {};
+    private static final KeyRange<?>[] NO_INTERVALS = {};
     private Object[] keys = NO_KEYS;
     private int keyCount;
     /** The live ranges, still extended by open cursors; emptied at freeze. */
@@ -122,15 +123,19 @@ final class ReadSet<K> {
             return;
         }
         // Copy now: the live ranges stop changing only once the transaction commits.
-        List<KeyRange<K>> copies = new ArrayList<>(ranges.size());
-        for (KeyRange<K> r : ranges) {
-            if (!r.isEmpty(comparator)) {
-                copies.add(new KeyRange<>(r.low, r.lowInclusive, r.lowUnbounded, r.high, r.highInclusive, r.highUnbounded));
+        List<KeyRange<K>> merged = Collections.emptyList();
+        if (!ranges.isEmpty()) {
+            List<KeyRange<K>> copies = new ArrayList<>(ranges.size());
+            for (KeyRange<K> r : ranges) {
+                if (!r.isEmpty(comparator)) {
+                    copies.add(new KeyRange<>(r.low, r.lowInclusive, r.lowUnbounded, r.high, r.highInclusive,
+                            r.highUnbounded));
+                }
             }
+            ranges.clear();
+            copies.sort(this::compareLowEnds);
+            merged = coalesce(copies);
         }
-        ranges.clear();
-        copies.sort(this::compareLowEnds);
-        List<KeyRange<K>> merged = coalesce(copies);
 
         Arrays.sort(keys, 0, keyCount, (a, b) -> comparator.compare((K) a, (K) b));
         int distinct = 0;
@@ -153,11 +158,16 @@ final class ReadSet<K> {
         if (keyCount + merged.size() > summaryThreshold) {
             merged = summarize(merged);
         }
-        if (keyCount < keys.length / 2) {
+        if (keys.length > 64 && keyCount < keys.length / 2) { // retained by the conflict graph: trim
             keys = keyCount == 0 ? NO_KEYS : Arrays.copyOf(keys, keyCount);
         }
-        intervals = merged.toArray(new KeyRange[0]);
-        intervalList = Collections.unmodifiableList(Arrays.asList(intervals));
+        if (merged.isEmpty()) {
+            intervals = (KeyRange<K>[]) NO_INTERVALS;
+            intervalList = Collections.emptyList();
+        } else {
+            intervals = merged.toArray(new KeyRange[0]);
+            intervalList = Collections.unmodifiableList(Arrays.asList(intervals));
+        }
         frozen = true;
     }
 

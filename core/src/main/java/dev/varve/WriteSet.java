@@ -40,7 +40,7 @@ final class WriteSet<K, V> {
     private static final Object[] NONE = {};
     private static final int TAIL = 16;
     /** The most writes an out-of-order merge may move; beyond it the set moves to the tree tier. */
-    static final int ARRAY_LIMIT = 64;
+    static final int ARRAY_LIMIT = 128;
 
     WriteSet(Comparator<? super K> comparator) {
         this.comparator = comparator;
