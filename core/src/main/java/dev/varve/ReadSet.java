@@ -2,27 +2,89 @@ package dev.varve;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 
 /**
  * What a SERIALIZABLE transaction read from its snapshot: the keys it looked up (present or
  * absent) and the key ranges its scans traversed. While the transaction runs it only grows; at
- * commit it is frozen (keys sorted) so that later committers can test their writes against it.
+ * commit it is frozen (sorted, coalesced, and for a huge read set summarized) so that later
+ * committers can test their writes against it in O(log n).
  */
 final class ReadSet<K> {
     private final Comparator<? super K> comparator;
     private static final Object[] NO_KEYS = {};
+    private static final KeyRange<?>[] NO_INTERVALS = {};
     private Object[] keys = NO_KEYS;
     private int keyCount;
+    /** The live ranges, still extended by open cursors; emptied at freeze. */
     private final List<KeyRange<K>> ranges = new ArrayList<>(0);
+    /** After freeze: disjoint, non-empty intervals in ascending order, copied from the live ranges. */
+    private KeyRange<K>[] intervals;
+    private List<KeyRange<K>> intervalList;
     private boolean frozen;
+    /** Above this many keys plus intervals, freeze summarizes the read set... */
+    private final int summaryThreshold;
+    /** ...into at most this many intervals. */
+    private final int summaryTarget;
+
+    /** Keys plus intervals above which a frozen read set is summarized: a bound on memory only (I3). */
+    static final int SUMMARY_THRESHOLD = 1 << 20;
+    /** The most intervals a summarized read set keeps. */
+    static final int SUMMARY_TARGET = 1 << 16;
 
     ReadSet(Comparator<? super K> comparator) {
-        this.comparator = comparator;
+        this(comparator, SUMMARY_THRESHOLD, SUMMARY_TARGET);
     }
 
+    /** A read set with its own summary bounds (tests). */
+    ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
+        if (summaryTarget < 1 || summaryThreshold < summaryTarget) {
+            throw new IllegalArgumentException("summary target " + summaryTarget + " must be in [1, threshold "
+                    + summaryThreshold + "]");
+        }
+        this.comparator = comparator;
+        this.summaryThreshold = summaryThreshold;
+        this.summaryTarget = summaryTarget;
+    }
+
+    /*
+     * Implementation notes.
+     *
+     * Before freeze: keys in arrival order (duplicates allowed) and the live KeyRange objects,
+     * which MergeCursor keeps extending while the transaction runs. freeze() runs once, when the
+     * transaction commits and reads no more; it builds the frozen form:
+     *  I1. keys[0, keyCount) are distinct and ascending, and none lies inside an interval.
+     *  I2. intervals are copies (later changes to the live ranges do not reach them), non-empty,
+     *      pairwise disjoint and not touching, in ascending order: for neighbours a, b,
+     *      a.high < b.low, or a.high == b.low with both ends exclusive ((1, 5) and (5, 9) stay
+     *      apart: neither holds 5). Ranges that overlap or share a boundary key held by either
+     *      ([1, 5) and [5, 9]) are coalesced.
+     *  I3. Exact: keys and intervals together hold exactly the keys read; or, when there were more
+     *      than summaryThreshold of them, summarized: consecutive items (a key k counts as [k, k])
+     *      are replaced in groups by the interval from the first one's low end to the last one's
+     *      high end, at most summaryTarget intervals and no keys. That holds every key read and the
+     *      gaps inside each group: a superset, which can only add rw-antidependencies (extra
+     *      aborts), never lose one; the same conservative trade as PostgreSQL's promotion of
+     *      predicate locks from tuples to pages to relations (Ports & Grittner, VLDB 2012, 6.2).
+     *      Groups go by count (a comparator gives no distance), so scattered point reads summarize
+     *      into intervals that span nearly everything between them: the threshold is set high, as
+     *      a bound on the memory a retained read set holds, not as a speed-up (covers is already
+     *      logarithmic). When a group starts with an item touching the previous group (a key at
+     *      its excluded end), it joins that group instead, which keeps I2.
+     * covers(key) is two binary searches: keys for equality, intervals for the last one starting
+     * at or before key (by I2 the only one that can hold it). Costs, for k keys and r ranges read:
+     * freeze O((k + r) log(k + r)) comparisons, covers O(log k + log r). SsiValidator iterates
+     * keyCount()/key(i) and ranges() of the frozen form, which by I3 hold every key read.
+     * Not thread-safe while growing (one transaction thread); frozen, it is read-only and is
+     * published to other committers under the commit lock.
+     */
+
     void addKey(K key) {
+        if (frozen) {
+            return; // a committing transaction reads no more; ignore a late read (I3 stays exact)
+        }
         if (keyCount == keys.length) {
             keys = Arrays.copyOf(keys, Math.max(4, keyCount * 2));
         }
@@ -31,11 +93,13 @@ final class ReadSet<K> {
 
     /** Registers a range whose high end (or low end, for descending scans) grows as it is read. */
     void addRange(KeyRange<K> range) {
-        ranges.add(range);
+        if (!frozen) {
+            ranges.add(range);
+        }
     }
 
     boolean isEmpty() {
-        return keyCount == 0 && ranges.isEmpty();
+        return frozen ? keyCount == 0 && intervals.length == 0 : keyCount == 0 && ranges.isEmpty();
     }
 
     int keyCount() {
@@ -47,35 +111,190 @@ final class ReadSet<K> {
         return (K) keys[i];
     }
 
+    /** The live ranges before freeze; after it, the frozen intervals (I2), unmodifiable. */
     List<KeyRange<K>> ranges() {
-        return ranges;
+        return frozen ? intervalList : ranges;
     }
 
-    /** Sorts the keys (dropping duplicates and empty ranges) so {@link #covers} can binary-search. */
-    @SuppressWarnings("unchecked")
+    /** Builds the frozen form (I1–I3); later calls do nothing. */
+    @SuppressWarnings({"unchecked", "rawtypes"}) // the generic array of intervals
     void freeze() {
         if (frozen) {
             return;
         }
-        frozen = true;
-        // In place: nothing is added once frozen.
+        // Copy now: the live ranges stop changing only once the transaction commits.
+        List<KeyRange<K>> merged = Collections.emptyList();
+        if (!ranges.isEmpty()) {
+            List<KeyRange<K>> copies = new ArrayList<>(ranges.size());
+            for (KeyRange<K> r : ranges) {
+                if (!r.isEmpty(comparator)) {
+                    copies.add(new KeyRange<>(r.low, r.lowInclusive, r.lowUnbounded, r.high, r.highInclusive,
+                            r.highUnbounded));
+                }
+            }
+            ranges.clear();
+            copies.sort(this::compareLowEnds);
+            merged = coalesce(copies);
+        }
+
         Arrays.sort(keys, 0, keyCount, (a, b) -> comparator.compare((K) a, (K) b));
         int distinct = 0;
+        int iv = 0;
         for (int i = 0; i < keyCount; i++) {
-            if (distinct == 0 || comparator.compare((K) keys[distinct - 1], (K) keys[i]) != 0) {
-                keys[distinct++] = keys[i];
+            K key = (K) keys[i];
+            if (distinct > 0 && comparator.compare((K) keys[distinct - 1], key) == 0) {
+                continue;
             }
+            while (iv < merged.size() && endsBefore(merged.get(iv), key)) {
+                iv++;
+            }
+            if (iv < merged.size() && startsAtOrBefore(merged.get(iv), key)) {
+                continue; // inside an interval (I1)
+            }
+            keys[distinct++] = key;
         }
         Arrays.fill(keys, distinct, keyCount, null);
         keyCount = distinct;
-        if (!ranges.isEmpty()) {
-            ranges.removeIf(r -> r.isEmpty(comparator));
+        if (keyCount + merged.size() > summaryThreshold) {
+            merged = summarize(merged);
+        }
+        if (keys.length > 64 && keyCount < keys.length / 2) { // retained by the conflict graph: trim
+            keys = keyCount == 0 ? NO_KEYS : Arrays.copyOf(keys, keyCount);
+        }
+        if (merged.isEmpty()) {
+            intervals = (KeyRange<K>[]) NO_INTERVALS;
+            intervalList = Collections.emptyList();
+        } else {
+            intervals = merged.toArray(new KeyRange[0]);
+            intervalList = Collections.unmodifiableList(Arrays.asList(intervals));
+        }
+        frozen = true;
+    }
+
+    /** Orders ranges by low end: unbounded first, then by key, inclusive before exclusive. */
+    private int compareLowEnds(KeyRange<K> a, KeyRange<K> b) {
+        if (a.lowUnbounded || b.lowUnbounded) {
+            return a.lowUnbounded == b.lowUnbounded ? 0 : a.lowUnbounded ? -1 : 1;
+        }
+        int c = comparator.compare(a.low, b.low);
+        if (c != 0 || a.lowInclusive == b.lowInclusive) {
+            return c;
+        }
+        return a.lowInclusive ? -1 : 1;
+    }
+
+    /** Merges ranges sorted by low end into disjoint, non-touching intervals (I2); reuses the copies. */
+    private List<KeyRange<K>> coalesce(List<KeyRange<K>> sorted) {
+        List<KeyRange<K>> out = new ArrayList<>();
+        KeyRange<K> cur = null;
+        for (KeyRange<K> r : sorted) {
+            if (cur != null && reaches(cur, r)) {
+                extendHigh(cur, r);
+            } else {
+                cur = r;
+                out.add(cur);
+            }
+        }
+        return out;
+    }
+
+    /** Whether {@code r}, starting at or after {@code cur}, overlaps {@code cur} or shares its high boundary key. */
+    private boolean reaches(KeyRange<K> cur, KeyRange<K> r) {
+        if (cur.highUnbounded || r.lowUnbounded) {
+            return true; // r.lowUnbounded: both start at -inf
+        }
+        int c = comparator.compare(r.low, cur.high);
+        return c < 0 || (c == 0 && (r.lowInclusive || cur.highInclusive));
+    }
+
+    /** Makes {@code cur}'s high end the greater of its own and {@code r}'s. */
+    private void extendHigh(KeyRange<K> cur, KeyRange<K> r) {
+        if (cur.highUnbounded) {
+            return;
+        }
+        if (r.highUnbounded) {
+            cur.high = null;
+            cur.highInclusive = false;
+            cur.highUnbounded = true;
+            return;
+        }
+        int c = comparator.compare(r.high, cur.high);
+        if (c > 0) {
+            cur.high = r.high;
+            cur.highInclusive = r.highInclusive;
+        } else if (c == 0) {
+            cur.highInclusive |= r.highInclusive;
         }
     }
 
-    /** Whether a frozen read set read {@code key}, directly or through a scanned range. */
+    private boolean startsAtOrBefore(KeyRange<K> r, K key) {
+        if (r.lowUnbounded) {
+            return true;
+        }
+        int c = comparator.compare(key, r.low);
+        return c > 0 || (c == 0 && r.lowInclusive);
+    }
+
+    private boolean endsBefore(KeyRange<K> r, K key) {
+        if (r.highUnbounded) {
+            return false;
+        }
+        int c = comparator.compare(key, r.high);
+        return c > 0 || (c == 0 && !r.highInclusive);
+    }
+
+    /**
+     * Replaces keys and intervals, merged in key order, by at most summaryTarget intervals, each
+     * spanning a run of consecutive items (I3); clears the keys.
+     */
+    @SuppressWarnings("unchecked")
+    private List<KeyRange<K>> summarize(List<KeyRange<K>> merged) {
+        int items = keyCount + merged.size();
+        int group = (items + summaryTarget - 1) / summaryTarget;
+        List<KeyRange<K>> out = new ArrayList<>(summaryTarget);
+        int k = 0;
+        int iv = 0;
+        KeyRange<K> cur = null;
+        int inGroup = 0;
+        while (k < keyCount || iv < merged.size()) {
+            // By I1 a key is either before or after each interval, never inside.
+            KeyRange<K> item;
+            if (iv >= merged.size() || (k < keyCount && !startsAtOrBefore(merged.get(iv), (K) keys[k]))) {
+                K key = (K) keys[k++];
+                item = new KeyRange<>(key, true, false, key, true, false);
+            } else {
+                item = merged.get(iv++);
+            }
+            if (cur == null && !out.isEmpty() && reaches(out.get(out.size() - 1), item)) {
+                cur = out.get(out.size() - 1); // a key at the excluded end of the previous group: keep I2
+            }
+            if (cur == null) {
+                cur = item;
+                out.add(cur);
+            } else {
+                cur.high = item.high;
+                cur.highInclusive = item.highInclusive;
+                cur.highUnbounded = item.highUnbounded;
+            }
+            if (++inGroup == group) {
+                cur = null;
+                inGroup = 0;
+            }
+        }
+        Arrays.fill(keys, 0, keyCount, null);
+        keyCount = 0;
+        return out;
+    }
+
+    /**
+     * Whether a frozen read set read {@code key}, directly or through a scanned range (or, if
+     * summarized, may have: I3). Freezes first if needed.
+     */
     @SuppressWarnings("unchecked")
     boolean covers(K key) {
+        if (!frozen) {
+            freeze();
+        }
         int lo = 0;
         int hi = keyCount - 1;
         while (lo <= hi) {
@@ -89,11 +308,19 @@ final class ReadSet<K> {
                 return true;
             }
         }
-        for (int i = 0; i < ranges.size(); i++) {
-            if (ranges.get(i).contains(comparator, key)) {
-                return true;
+        // The last interval starting at or before key: the only one that can hold it (I2).
+        lo = 0;
+        hi = intervals.length - 1;
+        int candidate = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (startsAtOrBefore(intervals[mid], key)) {
+                candidate = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
             }
         }
-        return false;
+        return candidate >= 0 && !endsBefore(intervals[candidate], key);
     }
 }

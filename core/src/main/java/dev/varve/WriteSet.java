@@ -1,8 +1,11 @@
 package dev.varve;
 
 import dev.varve.spi.CommitRecord;
+import java.util.AbstractMap;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A transaction's buffered writes in key order: a value, or {@link #TOMBSTONE} for a removal.
@@ -18,22 +21,26 @@ final class WriteSet<K, V> {
         }
     };
 
-    /** Writes in key order: keys and values, sortedCount of them. */
+    /** Writes in key order: keys and values, sortedCount of them (array tier). */
     private Object[] sortedKeys = NONE;
     private Object[] sortedValues = NONE;
     private int sortedCount;
-    /** Recent writes of keys not in the sorted part, in arrival order; merged when full. */
+    /** Recent writes of keys not in the sorted part, in arrival order; merged when full (array tier). */
     private Object[] tailKeys = new Object[4];
     private Object[] tailValues = new Object[4];
     private int tailCount;
-    /** The greatest key written, or null if none: a key above it needs no search. */
+    /** The greatest key written, or null if none: a key above it needs no search (array tier). */
     private K greatestKey;
+    /** Every write once the set outgrew the array tier (then the arrays are empty), else null. */
+    private TreeMap<K, Object> tree;
     private final Comparator<? super K> comparator;
     private Object[] frozenKeys;
     private Object[] frozenValues;
 
     private static final Object[] NONE = {};
     private static final int TAIL = 16;
+    /** The most writes an out-of-order merge may move; beyond it the set moves to the tree tier. */
+    static final int ARRAY_LIMIT = 128;
 
     WriteSet(Comparator<? super K> comparator) {
         this.comparator = comparator;
@@ -42,13 +49,27 @@ final class WriteSet<K, V> {
     /*
      * Implementation notes.
      *
-     * A small two-level sorted map, cheaper than a TreeMap for the usual write set (a few to a few
-     * thousand keys, often written in key order): a sorted array pair and an unsorted tail of at
-     * most TAIL entries. A key is in exactly one of the two. put overwrites in place or appends to
-     * the tail; a full tail is sorted and merged into the sorted arrays (amortized O(n / TAIL) moves
-     * per put, O(1) when keys arrive in order, since the merge then appends). Ordered access
-     * (next, first, freeze) merges the tail first. Not thread-safe: a transaction is used by one
-     * thread at a time.
+     * Two tiers. The array tier suits the usual write set (a few to a few dozen keys, or any
+     * number written in key order): a sorted array pair and an unsorted tail of at most TAIL
+     * entries. The tree tier, a TreeMap, takes over when the array tier would re-merge a large
+     * sorted part, and stays until the transaction ends.
+     *
+     * Invariants:
+     *  I1. tree == null: a key is in exactly one of sorted part and tail; the sorted part is
+     *      strictly ascending; greatestKey is the greatest key of both, or null if both are empty.
+     *  I2. tree != null: every write is in the tree; sortedCount == tailCount == 0.
+     *  I3. An out-of-order merge (a tail key below the greatest sorted key) happens only while
+     *      sortedCount + tailCount <= ARRAY_LIMIT; otherwise mergeTail moves everything into the
+     *      tree (once: O(n log n)). So every merge costs O(ARRAY_LIMIT + TAIL) comparisons and
+     *      moves, or appends a sorted tail after the sorted part, which moves each key once.
+     *  I4. frozenKeys/frozenValues, when not null, are the writes in key order as of the last
+     *      write (put clears them).
+     *
+     * Costs (n writes): get and put O(log n + TAIL); next and first merge the tail (I3: O(1)
+     * amortized in the array tier) and then search, O(log n); freeze O(n). Keys written in key
+     * order never leave the array tier (put needs one comparison with greatestKey, merges append),
+     * so bulk loads and the small transactions keep the arrays' low constant. Not thread-safe: a
+     * transaction is used by one thread at a time.
      */
 
     @SuppressWarnings("unchecked")
@@ -81,6 +102,9 @@ final class WriteSet<K, V> {
 
     /** The buffered write of {@code key}: a value, TOMBSTONE, or null if {@code key} is not written. */
     Object get(K key) {
+        if (tree != null) {
+            return tree.get(key);
+        }
         int i = search(key);
         if (i >= 0) {
             return sortedValues[i];
@@ -89,8 +113,14 @@ final class WriteSet<K, V> {
         return t >= 0 ? tailValues[t] : null;
     }
 
+    /** Buffers a write of {@code key}: a value, or TOMBSTONE for a removal; replaces an earlier one. */
     void put(K key, Object valueOrTombstone) {
         frozenKeys = null;
+        frozenValues = null;
+        if (tree != null) {
+            tree.put(key, valueOrTombstone);
+            return;
+        }
         if (greatestKey != null && comparator.compare(key, greatestKey) > 0) {
             greatestKey = key; // above every key written, so new: no search (in-order loads)
             appendToTail(key, valueOrTombstone);
@@ -106,17 +136,17 @@ final class WriteSet<K, V> {
             tailValues[t] = valueOrTombstone;
             return;
         }
-        if (greatestKey == null || comparator.compare(key, greatestKey) > 0) {
-            greatestKey = key;
+        if (greatestKey == null) {
+            greatestKey = key; // the first write (I1); otherwise key < greatestKey here
         }
         appendToTail(key, valueOrTombstone);
     }
 
-    /** Adds a key known not to be in the write set. */
+    /** Adds a key known not to be in the write set (array tier). */
     private void appendToTail(K key, Object valueOrTombstone) {
         if (tailCount == tailKeys.length) { // small write sets stay small; grows up to TAIL
-            tailKeys = java.util.Arrays.copyOf(tailKeys, TAIL);
-            tailValues = java.util.Arrays.copyOf(tailValues, TAIL);
+            tailKeys = Arrays.copyOf(tailKeys, TAIL);
+            tailValues = Arrays.copyOf(tailValues, TAIL);
         }
         tailKeys[tailCount] = key;
         tailValues[tailCount] = valueOrTombstone;
@@ -126,10 +156,13 @@ final class WriteSet<K, V> {
     }
 
     boolean isEmpty() {
-        return sortedCount + tailCount == 0;
+        return tree != null ? tree.isEmpty() : sortedCount + tailCount == 0;
     }
 
-    /** Sorts the tail (insertion sort: at most TAIL entries) and merges it into the sorted part. */
+    /**
+     * Sorts the tail (insertion sort: at most TAIL entries) and merges it into the sorted part, or
+     * moves every write to the tree tier if that merge would be out of order and large (I3).
+     */
     @SuppressWarnings("unchecked")
     private void mergeTail() {
         if (tailCount == 0) {
@@ -152,11 +185,14 @@ final class WriteSet<K, V> {
             // In-order arrival: append.
             if (n > sortedKeys.length) {
                 int capacity = Math.max(n, sortedKeys.length * 2);
-                sortedKeys = java.util.Arrays.copyOf(sortedKeys, capacity);
-                sortedValues = java.util.Arrays.copyOf(sortedValues, capacity);
+                sortedKeys = Arrays.copyOf(sortedKeys, capacity);
+                sortedValues = Arrays.copyOf(sortedValues, capacity);
             }
             System.arraycopy(tailKeys, 0, sortedKeys, sortedCount, tailCount);
             System.arraycopy(tailValues, 0, sortedValues, sortedCount, tailCount);
+        } else if (n > ARRAY_LIMIT) {
+            moveToTree();
+            return;
         } else {
             int capacity = Math.max(n, sortedKeys.length);
             Object[] keys = new Object[capacity];
@@ -177,19 +213,44 @@ final class WriteSet<K, V> {
             sortedValues = values;
         }
         sortedCount = n;
-        java.util.Arrays.fill(tailKeys, 0, tailCount, null);
-        java.util.Arrays.fill(tailValues, 0, tailCount, null);
+        Arrays.fill(tailKeys, 0, tailCount, null);
+        Arrays.fill(tailValues, 0, tailCount, null);
         tailCount = 0;
+    }
+
+    /** Moves every write (sorted part and sorted tail, disjoint by I1) into a new tree (I2). */
+    @SuppressWarnings("unchecked")
+    private void moveToTree() {
+        TreeMap<K, Object> t = new TreeMap<>(comparator);
+        for (int i = 0; i < sortedCount; i++) {
+            t.put((K) sortedKeys[i], sortedValues[i]);
+        }
+        for (int i = 0; i < tailCount; i++) {
+            t.put((K) tailKeys[i], tailValues[i]);
+        }
+        tree = t;
+        sortedKeys = NONE;
+        sortedValues = NONE;
+        sortedCount = 0;
+        tailKeys = NONE;
+        tailValues = NONE;
+        tailCount = 0;
+        greatestKey = null;
     }
 
     @SuppressWarnings("unchecked")
     private Map.Entry<K, Object> entry(int i) {
-        return new java.util.AbstractMap.SimpleImmutableEntry<>((K) sortedKeys[i], sortedValues[i]);
+        return new AbstractMap.SimpleImmutableEntry<>((K) sortedKeys[i], sortedValues[i]);
     }
 
     /** The first write strictly after (or at, if {@code inclusive}) {@code key} in {@code descending} order. */
     Map.Entry<K, Object> next(K key, boolean inclusive, boolean descending) {
         mergeTail();
+        if (tree != null) { // TreeMap's navigation returns immutable snapshot entries
+            return descending
+                    ? (inclusive ? tree.floorEntry(key) : tree.lowerEntry(key))
+                    : (inclusive ? tree.ceilingEntry(key) : tree.higherEntry(key));
+        }
         int i = search(key);
         int at;
         if (i >= 0) {
@@ -204,6 +265,9 @@ final class WriteSet<K, V> {
     /** The first write in {@code descending} order, or null. */
     Map.Entry<K, Object> first(boolean descending) {
         mergeTail();
+        if (tree != null) {
+            return descending ? tree.lastEntry() : tree.firstEntry();
+        }
         if (sortedCount == 0) {
             return null;
         }
@@ -212,15 +276,31 @@ final class WriteSet<K, V> {
 
     // ---- frozen form, built once the transaction stops writing -----------------------------
 
+    /** Builds the frozen arrays (I4) unless they are current. */
     void freeze() {
-        if (frozenKeys == null) {
-            mergeTail();
-            frozenKeys = java.util.Arrays.copyOf(sortedKeys, sortedCount);
-            frozenValues = new Object[sortedCount];
-            for (int i = 0; i < sortedCount; i++) {
-                frozenValues[i] = sortedValues[i] == TOMBSTONE ? null : sortedValues[i];
-            }
+        if (frozenKeys != null) {
+            return;
         }
+        mergeTail();
+        if (tree != null) {
+            int n = tree.size();
+            Object[] keys = new Object[n];
+            Object[] values = new Object[n];
+            int i = 0;
+            for (Map.Entry<K, Object> e : tree.entrySet()) {
+                keys[i] = e.getKey();
+                values[i++] = e.getValue() == TOMBSTONE ? null : e.getValue();
+            }
+            frozenValues = values;
+            frozenKeys = keys;
+            return;
+        }
+        Object[] values = new Object[sortedCount];
+        for (int i = 0; i < sortedCount; i++) {
+            values[i] = sortedValues[i] == TOMBSTONE ? null : sortedValues[i];
+        }
+        frozenValues = values;
+        frozenKeys = Arrays.copyOf(sortedKeys, sortedCount);
     }
 
     int size() {

@@ -35,6 +35,8 @@ public final class Compare {
 
     private static final long ACCOUNTS_BASE = 1L << 40;
     private static final long HOT_BASE = 1L << 41;
+    /** Keys of the large transactions: size i of --large-tx at LARGE_BASE + i * 2^32. */
+    private static final long LARGE_BASE = 1L << 42;
     private static final long BALANCE = 1_000;
 
     private final List<String> peers;
@@ -46,6 +48,7 @@ public final class Compare {
     private final long accounts;
     private final long hot;
     private final long seed;
+    private final List<Integer> largeTx;
     private final boolean csv;
     private volatile boolean stop;
 
@@ -66,6 +69,16 @@ public final class Compare {
         accounts = number("--accounts", o.getOrDefault("--accounts", "100000"));
         hot = number("--hot", o.getOrDefault("--hot", "100"));
         seed = number("--seed", o.getOrDefault("--seed", "42"));
+        largeTx = new ArrayList<>();
+        for (String t : o.getOrDefault("--large-tx", "10000,200000").split(",")) {
+            long n = number("--large-tx", t);
+            if (n < 0 || n > 10_000_000) {
+                throw new IllegalArgumentException("--large-tx " + t + " is out of range [0, 10000000]");
+            }
+            if (n > 0) {
+                largeTx.add((int) n);
+            }
+        }
         csv = o.containsKey("--csv");
         if (keys < 200 || accounts < 2 || hot < 2) {
             throw new IllegalArgumentException("--keys must be at least 200, --accounts and --hot at least 2");
@@ -109,6 +122,8 @@ public final class Compare {
                 "  --accounts N       bank accounts (default 100000)",
                 "  --hot N            accounts of transfer-hot (default 100)",
                 "  --seed N           random seed (default 42)",
+                "  --large-tx LIST    sizes of the one-transaction loads of keys in random order, after the",
+                "                     bulk load (default 10000,200000; 0 for none); reported in inserts/s",
                 "  --csv              print the results as CSV");
     }
 
@@ -133,7 +148,7 @@ public final class Compare {
                 continue;
             }
             if (!List.of("--peers", "--workloads", "--threads", "--duration", "--warmup", "--keys", "--accounts",
-                    "--hot", "--seed").contains(a)) {
+                    "--hot", "--seed", "--large-tx").contains(a)) {
                 throw new IllegalArgumentException("unknown compare option " + a + " (see compare --help)");
             }
             if (i + 1 >= args.size()) {
@@ -150,6 +165,7 @@ public final class Compare {
     private int run(PrintStream out, PrintStream err) {
         Map<String, Peer> open = new LinkedHashMap<>();
         Map<String, Double> loadRate = new LinkedHashMap<>();
+        Map<String, List<Double>> largeRate = new LinkedHashMap<>();
         List<Cell> cells = new ArrayList<>();
         List<String> checks = new ArrayList<>();
         boolean ok = true;
@@ -164,6 +180,19 @@ public final class Compare {
                 p.load(ACCOUNTS_BASE, accounts, BALANCE);
                 p.load(HOT_BASE, hot, BALANCE);
                 err.printf(Locale.ROOT, "loaded %-12s %,d keys at %,.0f inserts/s%n", p.name(), keys, rate);
+            }
+            for (int i = 0; i < largeTx.size(); i++) {
+                int size = largeTx.get(i);
+                long[] offsets = shuffled(size, new SplittableRandom(seed * 31 + size));
+                for (String name : peers) {
+                    Peer p = open.get(name);
+                    long t0 = System.nanoTime();
+                    p.insertAll(LARGE_BASE + ((long) i << 32), offsets, BALANCE);
+                    double rate = size / ((System.nanoTime() - t0) / 1e9);
+                    largeRate.computeIfAbsent(name, k -> new ArrayList<>()).add(rate);
+                    err.printf(Locale.ROOT, "large tx %-12s %,d keys in random order in one transaction at %,.0f"
+                            + " inserts/s%n", p.name(), size, rate);
+                }
             }
             for (String workload : workloads) {
                 for (int t : threads) {
@@ -197,7 +226,7 @@ public final class Compare {
                         c.commits);
             }
         } else {
-            out.println(table(cells, open, loadRate));
+            out.println(table(cells, open, loadRate, largeRate));
         }
         checks.forEach(out::println);
         return ok ? 0 : 1;
@@ -207,7 +236,23 @@ public final class Compare {
         return 100.0 * c.aborts / Math.max(1, c.aborts + c.commits);
     }
 
-    private String table(List<Cell> cells, Map<String, Peer> open, Map<String, Double> loadRate) {
+    /** A permutation of 0 .. n - 1 (Fisher–Yates). */
+    private static long[] shuffled(int n, SplittableRandom random) {
+        long[] a = new long[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            long t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+        return a;
+    }
+
+    private String table(List<Cell> cells, Map<String, Peer> open, Map<String, Double> loadRate,
+            Map<String, List<Double>> largeRate) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "Committed operations per second (%d keys, %d accounts, hot %d; %s s after %s s"
                 + " warm-up per cell)%n", keys, accounts, hot, duration.toMillis() / 1000.0, warmup.toMillis() / 1000.0));
@@ -237,6 +282,14 @@ public final class Compare {
         for (String name : open.keySet()) {
             b.append(String.format(Locale.ROOT, "%18s", String.format(Locale.ROOT, "%,.0f", loadRate.get(name))));
         }
+        for (int i = 0; i < largeTx.size(); i++) {
+            b.append(String.format(Locale.ROOT, "%n%-18s", String.format(Locale.ROOT, "large tx %,d", largeTx.get(i))));
+            for (String name : open.keySet()) {
+                b.append(String.format(Locale.ROOT, "%18s", String.format(Locale.ROOT, "%,.0f", largeRate.get(name).get(i))));
+            }
+        }
+        b.append("\n(load: inserts/s in transactions of 1,000 keys in key order; large tx: inserts/s, all keys in one"
+                + " transaction, random order)");
         b.append("\nIsolation:\n");
         for (Peer p : open.values()) {
             b.append(String.format(Locale.ROOT, "  %-12s %s%n", p.name(), p.isolation()));

@@ -51,6 +51,16 @@ final class H2Peer implements Peer {
     }
 
     @Override
+    public void insertAll(long base, long[] offsets, long value) {
+        Transaction tx = begin();
+        TransactionMap<Long, Long> m = tx.openMap(MAP);
+        for (long k : offsets) {
+            m.put(base + k, value);
+        }
+        tx.commit();
+    }
+
+    @Override
     public long get(long key) {
         Transaction tx = begin();
         TransactionMap<Long, Long> m = tx.openMap(MAP);

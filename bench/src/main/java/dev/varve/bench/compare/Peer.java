@@ -16,6 +16,12 @@ public interface Peer extends AutoCloseable {
     /** Inserts keys {@code base .. base + count - 1}, each with {@code value}, in batches. */
     void load(long base, long count, long value);
 
+    /**
+     * Inserts {@code base + offsets[i]} for every {@code i}, in that order (the caller shuffles),
+     * each with {@code value}, in one transaction; a peer without transactions just puts them.
+     */
+    void insertAll(long base, long[] offsets, long value);
+
     /** The value of {@code key} (autocommit read), or -1 if absent. */
     long get(long key);
 

@@ -76,6 +76,19 @@ final class RocksPeer implements Peer {
     }
 
     @Override
+    public void insertAll(long base, long[] offsets, long value) {
+        try (Transaction tx = db.beginTransaction(write)) {
+            byte[] v = value(value);
+            for (long k : offsets) {
+                tx.put(key(base + k), v);
+            }
+            tx.commit();
+        } catch (RocksDBException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
     public long get(long key) {
         try {
             byte[] v = db.get(read, key(key));

@@ -35,6 +35,22 @@ final class SkipListPeer implements Peer {
     }
 
     @Override
+    public void insertAll(long base, long[] offsets, long value) {
+        if (lock != null) {
+            lock.lock();
+        }
+        try {
+            for (long k : offsets) {
+                map.put(base + k, value);
+            }
+        } finally {
+            if (lock != null) {
+                lock.unlock();
+            }
+        }
+    }
+
+    @Override
     public long get(long key) {
         if (lock == null) {
             Long v = map.get(key);

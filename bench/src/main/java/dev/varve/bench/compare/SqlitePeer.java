@@ -70,6 +70,25 @@ final class SqlitePeer implements Peer {
         }
     }
 
+    @Override
+    public void insertAll(long base, long[] offsets, long value) {
+        lock.lock();
+        try {
+            conn.setAutoCommit(false);
+            for (long k : offsets) {
+                put.setLong(1, base + k);
+                put.setLong(2, value);
+                put.executeUpdate();
+            }
+            conn.commit();
+            conn.setAutoCommit(true);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private long read(long key) throws SQLException {
         get.setLong(1, key);
         try (ResultSet rs = get.executeQuery()) {

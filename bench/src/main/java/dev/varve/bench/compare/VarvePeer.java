@@ -34,6 +34,16 @@ final class VarvePeer implements Peer {
     }
 
     @Override
+    public void insertAll(long base, long[] offsets, long value) {
+        try (Transaction<Long, Long> tx = db.begin(Isolation.SERIALIZABLE)) {
+            for (long k : offsets) {
+                tx.put(base + k, value);
+            }
+            tx.commit();
+        }
+    }
+
+    @Override
     public long get(long key) {
         Long v = db.get(key);
         return v == null ? -1 : v;
