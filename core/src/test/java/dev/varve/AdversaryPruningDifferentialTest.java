@@ -34,7 +34,7 @@ class AdversaryPruningDifferentialTest {
 
     @Test
     void snapshotsReadTheirVersionsWhateverIsPruned() {
-        for (long seed = 1; seed <= 40; seed++) {
+        for (long seed = 1; seed <= 20; seed++) {
             run(seed, 3_000, false);
             run(seed, 3_000, true);
         }
