@@ -623,6 +623,11 @@ public final class Database<K, V> implements AutoCloseable {
                         e.getCause());
             }
         }
+        if (durable != null) {
+            store.publishVisible(r.commitTs()); // deferred visibility: the writer reads its own write
+        } else if (r.commitTs() > 0) {
+            store.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
+        }
         return r;
     }
 
@@ -700,7 +705,7 @@ public final class Database<K, V> implements AutoCloseable {
                 store.vacuumedKeys.sum(),
                 store.lastVacuumRetainedVersions,
                 store.lastVacuumLiveKeys,
-                lastVacuumFailure);
+                lastVacuumFailure != null ? lastVacuumFailure : store.committerVacuumFailure);
     }
 
     /**
@@ -727,7 +732,8 @@ public final class Database<K, V> implements AutoCloseable {
      * @param retainedVersions versions in the index after the last vacuum pass (settled values
      *     count one each); 0 before the first pass
      * @param liveKeys keys with a live value at the last vacuum pass; 0 before the first pass
-     * @param lastVacuumFailure the last exception the background vacuum thread met, or null
+     * @param lastVacuumFailure the last exception the background vacuum thread (or, without one,
+     *     a committer's vacuum pass) met, or null
      */
     public record Stats(
             long commits,

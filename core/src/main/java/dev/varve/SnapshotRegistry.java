@@ -53,6 +53,9 @@ final class SnapshotRegistry {
         }
         Object token = new Object();
         overflow.put(token, snapshotTs);
+        // The map's bin stores are release stores, not volatile ones: order this publication
+        // before the caller's read of the vacuum horizon (the Dekker handshake in the notes).
+        java.lang.invoke.VarHandle.fullFence();
         return token;
     }
 
@@ -62,6 +65,7 @@ final class SnapshotRegistry {
             slots.set(((SlotToken) token).slot * STRIDE, snapshotTs + 1);
         } else {
             overflow.put(token, snapshotTs);
+            java.lang.invoke.VarHandle.fullFence(); // as in pin
         }
     }
 
@@ -87,6 +91,8 @@ final class SnapshotRegistry {
                 oldest = encoded - 1;
             }
         }
+        // The iteration's loads are acquire loads: keep them after the caller's horizon store.
+        java.lang.invoke.VarHandle.fullFence();
         for (Long ts : overflow.values()) {
             if (ts < oldest) {
                 oldest = ts;

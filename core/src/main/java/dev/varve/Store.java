@@ -38,8 +38,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private boolean inMemory;
     /** Largest commit timestamp handed out; guarded by commitLock. */
     private long lastCommitTs;
-    /** Every commit with commitTs <= visibleTs is fully installed. */
+    /**
+     * Every commit with commitTs <= visibleTs is fully installed (and, when the log defers
+     * visibility, as durable as the log promises). Written under commitLock, or raised by a CAS
+     * (publishVisible) when visibility is deferred.
+     */
     private volatile long visibleTs;
+    /**
+     * Whether a commit becomes visible only once its log record is as durable as the log
+     * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
+     */
+    private boolean deferVisibility;
     /** Vacuum may have cut versions only a snapshot below this could read. */
     private volatile long vacuumHorizon;
     /**
@@ -167,12 +176,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
+    private static final java.lang.invoke.VarHandle VISIBLE_TS;
     private static final java.lang.invoke.VarHandle PRUNABLE_WATERMARK;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
             VACUUM_HORIZON = lookup.findVarHandle(Store.class, "vacuumHorizon", long.class);
+            VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
             PRUNABLE_WATERMARK = lookup.findVarHandle(Store.class, "prunableWatermark", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -333,6 +344,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     void attachLog(CommitLog<K, V> log) {
         this.log = log;
         this.inMemory = (Object) log instanceof InMemoryLog;
+        this.deferVisibility = !inMemory && log.visibleOnlyWhenDurable();
         this.recovering = false;
         // No snapshot exists yet: everything older is garbage. Not via raise(): this lowers it
         // from the recovery setting, before any other thread can see the store.
@@ -492,7 +504,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+                    if (deferVisibility) {
+                        durable = publishWhenDurable(durable, commitTs);
+                    } else {
+                        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+                    }
                     tx.committedAt(commitTs);
                 }
                 refreshDue = refreshDue();
@@ -581,12 +597,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
         if (!vacuumLock.tryLock()) {
             return;
         }
+        ArrayList<Object> dirty = null;
         try {
             if (dirtyOverflow) { // NOTE: racy read; a stale false only delays the full pass
                 vacuumPass(true);
                 return;
             }
-            ArrayList<Object> dirty = takeDirtyKeys();
+            dirty = takeDirtyKeys();
             if (dirty == null) {
                 return; // overflowed meanwhile: the next pass (background, on demand or ours) is full
             }
@@ -599,10 +616,20 @@ final class Store<K, V> implements StoreAccess<K, V> {
             pendingKeys = distinct(unfinished);
             vacuumedVersions.add(counts.versions);
             vacuumedKeys.add(counts.keys);
+        } catch (RuntimeException e) {
+            // The commit that ran this pass is done: a failure here (a throwing comparator) is a
+            // vacuum failure, reported by stats(), and the keys taken are kept for the next pass.
+            committerVacuumFailure = e;
+            if (dirty != null) {
+                pendingKeys.addAll(dirty);
+            }
         } finally {
             vacuumLock.unlock();
         }
     }
+
+    /** The last failure of a committer's vacuum pass (reported by Database#stats), or null. */
+    volatile Throwable committerVacuumFailure;
 
     /**
      * Links {@code latch} (a PENDING version) as the head of {@code key} unless a version was
@@ -714,6 +741,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     status is kept)
      */
     private static void awaitLatchRelease(int attempt, Object key) {
+        if (!idle(attempt)) {
+            throw new TransactionException("interrupted while waiting for the write latch of key " + key
+                    + ", which another committer holds; the transaction was rolled back");
+        }
+    }
+
+    /**
+     * One step of the spin / yield / park ladder, for waiting attempt {@code attempt}.
+     *
+     * @return false if the thread is interrupted after a park (its interrupt status is kept)
+     */
+    private static boolean idle(int attempt) {
         if (attempt < LATCH_SPINS) {
             Thread.onSpinWait();
         } else if (attempt < LATCH_SPINS + LATCH_YIELDS) {
@@ -722,11 +761,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
             int doublings = Math.min(attempt - LATCH_SPINS - LATCH_YIELDS, 10);
             java.util.concurrent.locks.LockSupport.parkNanos(
                     Math.min(MAX_LATCH_PARK_NANOS, MIN_LATCH_PARK_NANOS << doublings));
-            if (Thread.currentThread().isInterrupted()) {
-                throw new TransactionException("interrupted while waiting for the write latch of key " + key
-                        + ", which another committer holds; the transaction was rolled back");
-            }
+            return !Thread.currentThread().isInterrupted();
         }
+        return true;
     }
 
     /**
@@ -764,7 +801,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
             long commitTs = lastCommitTs + 1; // a graph identity only: no version carries it
             ssi.recordReadOnly(tx, commitTs, edges);
             lastCommitTs = commitTs;
-            visibleTs = commitTs;
+            if (!deferVisibility) {
+                visibleTs = commitTs;
+            } else {
+                // Only if every earlier commit is visible: moving past an undurable one would
+                // publish it. Otherwise the next durable commit's publication covers this one.
+                VISIBLE_TS.compareAndSet(this, commitTs - 1, commitTs);
+            }
         } finally {
             commitLock.unlock();
         }
@@ -791,17 +834,20 @@ final class Store<K, V> implements StoreAccess<K, V> {
             // The latch makes previous the latest committed entry until we stamp or abort.
             V previous = Version.latestValue(latcher.previous);
             Object update = decide.apply(previous);
+            // What the caller learns without writing must not come from an undurable commit.
+            long readTs = deferVisibility ? Version.headCommitTs(latcher.previous) : 0;
             if (update == null) {
-                return new AutocommitResult<>(previous, null);
+                return new AutocommitResult<>(previous, null, readTs);
             }
             @SuppressWarnings("unchecked")
             V value = update == WriteSet.TOMBSTONE ? null : (V) update;
             if (value == null && previous == null) {
-                return new AutocommitResult<>(null, null); // removing an absent key writes nothing
+                return new AutocommitResult<>(null, null, readTs); // removing an absent key writes nothing
             }
             latch.value = value; // before the stamp, which the visibleTs write publishes
             CompletableFuture<Void> durable;
             boolean refreshDue;
+            long resultTs;
             lockCommits();
             try {
                 checkWritable();
@@ -821,14 +867,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    visibleTs = commitTs; // linearization point
+                    if (deferVisibility) {
+                        durable = publishWhenDurable(durable, commitTs);
+                    } else {
+                        visibleTs = commitTs; // linearization point
+                    }
                 }
                 refreshDue = refreshDue();
+                resultTs = commitTs;
             } finally {
                 commitLock.unlock();
             }
             afterCommit(refreshDue);
-            return new AutocommitResult<>(previous, durable);
+            return new AutocommitResult<>(previous, durable, resultTs);
         } finally {
             if (!done) {
                 latch.abort();
@@ -840,7 +891,73 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /** The snapshot of an autocommit write: above every commit, so no write-write conflict. */
     private static final long LATEST = Version.ABORTED - 1;
 
-    record AutocommitResult<V>(V previous, CompletableFuture<Void> durable) {}
+    /**
+     * What an autocommit write did: the previous latest value; the durability future (null if
+     * nothing was written); and the commit timestamp, or, when nothing was written and visibility
+     * is deferred, the timestamp of the commit the previous value came from (0 otherwise), which
+     * the caller awaits as visible before it reports that value.
+     */
+    record AutocommitResult<V>(V previous, CompletableFuture<Void> durable, long commitTs) {}
+
+    // ---- deferred visibility (CommitLog#visibleOnlyWhenDurable) ----------------------------
+
+    /*
+     * Deferred visibility. With a log that defers visibility, a commit is stamped, recorded for
+     * SSI and vacuum, and given its timestamp under the lock as always, but visibleTs is not moved
+     * there. Invariants:
+     *  D1. visibleTs = c is published only once the record of c is as durable as the log
+     *      promises; since the log makes records durable in commit order (CommitLog), every commit
+     *      at or below c then is too, so a reader never sees an undurable commit.
+     *  D2. publishVisible only raises visibleTs (CAS max), from the log's completion of c's future
+     *      and from c's committer once its wait returned (so it reads its own writes), whichever is
+     *      first. A read-only SSI identity timestamp moves visibleTs only from its predecessor.
+     *  D3. Writers still see stamped, undurable versions (they are committed in the lock's order):
+     *      a transaction whose snapshot misses one aborts on first-committer-wins; an autocommit
+     *      builds on it, and its own commit, later in the log, is durable only after it. An
+     *      autocommit that writes nothing waits until the commit it read from is visible.
+     *  D4. The read-only shortcut's argument (R1-R4) holds: a pivot is pinned until its commit()
+     *      returned, which is after its publication.
+     */
+
+    /** Publishes {@code commitTs} when {@code durable} completes normally (D1); returns it. */
+    private CompletableFuture<Void> publishWhenDurable(CompletableFuture<Void> durable, long commitTs) {
+        durable.whenComplete((ok, failure) -> {
+            if (failure == null) {
+                publishVisible(commitTs);
+            }
+        });
+        return durable;
+    }
+
+    /**
+     * Called by a committer once its commit is as durable as configured: makes it visible if the
+     * log's completion has not yet done so (D2). A no-op unless visibility is deferred.
+     */
+    void publishVisible(long commitTs) {
+        if (deferVisibility) {
+            raise(VISIBLE_TS, commitTs);
+        }
+    }
+
+    /**
+     * Waits until the commit at {@code commitTs} is visible (D3): it is durable then.
+     *
+     * @throws TransactionException if the log failed first (the commit's outcome is unknown), or
+     *     if the thread is interrupted
+     */
+    void awaitVisible(long commitTs) {
+        for (int attempt = 0; visibleTs < commitTs; attempt++) {
+            Throwable failure = logFailure;
+            if (failure != null) {
+                throw new TransactionException("the value read comes from commit " + commitTs
+                        + ", whose outcome is unknown: the commit log failed before it was durable", failure);
+            }
+            if (!idle(attempt)) {
+                throw new TransactionException("interrupted while waiting for commit " + commitTs
+                        + ", whose value was read, to become durable");
+            }
+        }
+    }
 
     /**
      * Links a new version of {@code key}; only the recovering thread calls it.

@@ -187,6 +187,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (durable != null) {
             try {
                 durable.join();
+                store.publishVisible(commitTs); // deferred visibility: this thread reads its own commit
             } catch (CompletionException e) {
                 throw new TransactionException(
                         "commit " + commitTs + " has an unknown outcome: the commit log failed before it was"
@@ -218,12 +219,17 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
         long ts = commitTs;
         if (durable == null || (durable.isDone() && !durable.isCompletedExceptionally())) {
+            if (durable != null) {
+                store.publishVisible(ts); // the log's own publication may not have run yet
+            }
             return CompletableFuture.completedFuture(ts);
         }
         // Runs where the log completes its future: for varve-wal, its completer thread, never
         // the writer (a hop per group there, instead of one per commit here).
         return durable.handle((ok, failure) -> {
-            if (failure != null) {
+            if (failure == null) {
+                store.publishVisible(ts); // deferred visibility: visible before the caller's stages run
+            } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
                 throw new TransactionException("commit " + ts + " has an unknown outcome: the commit log failed before"
                         + " it was durable (it is visible in memory and may or may not be recovered)", cause);
@@ -266,20 +272,25 @@ public final class Transaction<K, V> implements AutoCloseable {
     }
 
     /**
-     * Discards every write and finishes the transaction. Does nothing if it already finished.
+     * Discards every write and finishes the transaction. Does nothing if it already finished
+     * (also when another thread finished it at the same moment, as two closes of one snapshot do).
+     *
+     * @throws IllegalStateException if another thread is committing it right now
      */
     public void rollback() {
-        if (state == State.ACTIVE) {
-            if (!STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
-                throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
-            }
+        if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
             releasePin();
-        } else if (state == State.COMMITTING) {
+        } else if (STATE.getVolatile(this) == State.COMMITTING) {
             throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
         }
+        // Otherwise it finished already (committed, or rolled back by another close): nothing to do.
     }
 
-    /** Rolls back if still active (see {@link #rollback()}); does nothing otherwise. */
+    /**
+     * Rolls back if still active (see {@link #rollback()}); does nothing once finished.
+     *
+     * @throws IllegalStateException if another thread is committing it right now
+     */
     @Override
     public void close() {
         rollback();

@@ -18,19 +18,21 @@ public enum DurabilityMode {
     /** {@link Wal#relaxed}: written to the OS at commit, forced on a bound. */
     RELAXED,
     /** {@link Wal#full}: forced before {@code commit()} returns (group commit). */
-    FULL;
+    FULL,
+    /** FULL with {@code visibleOnlyWhenDurable(true)}: readers see a commit only once forced. */
+    FULL_DEFERRED;
 
     static DurabilityMode parse(String value) {
         try {
-            return valueOf(value.toUpperCase(Locale.ROOT));
+            return valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--durability " + value + " is not memory, relaxed or full");
+            throw new IllegalArgumentException("--durability " + value + " is not memory, relaxed, full or full-deferred");
         }
     }
 
     /** The lower-case name used on the command line and in reports. */
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**
@@ -49,6 +51,8 @@ public enum DurabilityMode {
                 return Wal.relaxed(dir, keys, values);
             case FULL:
                 return Wal.full(dir, keys, values);
+            case FULL_DEFERRED:
+                return Wal.builder(dir, keys, values).sync(Wal.Sync.FULL).visibleOnlyWhenDurable(true).build();
             default:
                 return Durability.inMemory();
         }

@@ -69,7 +69,7 @@ class OptionsTest {
                 assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--threads", "0"))).getMessage());
         assertEquals("--workload tpch is not one of " + Options.WORKLOADS,
                 assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--workload", "tpch"))).getMessage());
-        assertEquals("--durability disk is not memory, relaxed or full",
+        assertEquals("--durability disk is not memory, relaxed, full or full-deferred",
                 assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--durability", "disk"))).getMessage());
         assertEquals("--isolation rc is not serializable or snapshot",
                 assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--isolation", "rc"))).getMessage());

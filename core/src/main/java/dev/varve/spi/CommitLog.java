@@ -44,6 +44,20 @@ public interface CommitLog<K, V> extends AutoCloseable {
     }
 
     /**
+     * Whether the database must keep each commit invisible to readers until the future {@link
+     * #append} returned for it completes, so that no reader ever sees a commit a crash can take
+     * away. An implementation that returns true must complete those futures only once the record
+     * and every record appended before it are as durable as it promises (a log that makes records
+     * durable in append order does). Read once, when the database opens. The default is false:
+     * commits are visible as soon as they are installed.
+     *
+     * @return whether visibility waits for durability
+     */
+    default boolean visibleOnlyWhenDurable() {
+        return false;
+    }
+
+    /**
      * Writes a checkpoint (a consistent image of the store) and drops the log segments it covers.
      * The in-memory log does nothing.
      *

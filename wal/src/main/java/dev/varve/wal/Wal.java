@@ -137,6 +137,7 @@ public final class Wal {
         private long checkpointEvery = WalOptions.DEFAULT_CHECKPOINT_EVERY;
         private Duration closeTimeout = WalOptions.DEFAULT_CLOSE_TIMEOUT;
         private FileIo fileIo = FileIo.REAL;
+        private boolean visibleOnlyWhenDurable;
 
         private Builder(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
             this.dir = Objects.requireNonNull(dir, "dir");
@@ -279,6 +280,26 @@ public final class Wal {
             return this;
         }
 
+        /**
+         * Whether a commit stays invisible to every reader until its record is as durable as the
+         * sync mode promises (forced under {@code FULL}, written under {@code RELAXED}). Default
+         * false: a commit is visible as soon as it is installed, while its record is still being
+         * written and forced, so a reader (a snapshot, a transaction, {@code Database.get}) may
+         * see a commit that a crash then takes away (only readers: a commit that depends on it
+         * is later in the log, so it is never durable without it). With true, readers see only
+         * durable commits; a writer of a key whose last commit is not yet durable still sees it:
+         * a transaction whose snapshot misses it aborts with a write-write conflict (hot keys
+         * then commit about once per force each), and an autocommit write builds on it. The
+         * committer itself sees its commit once {@code commit()} returns, either way.
+         *
+         * @param visibleOnlyWhenDurable true to hide commits from readers until durable
+         * @return this builder
+         */
+        public Builder<K, V> visibleOnlyWhenDurable(boolean visibleOnlyWhenDurable) {
+            this.visibleOnlyWhenDurable = visibleOnlyWhenDurable;
+            return this;
+        }
+
         /** Test hook: routes file access through {@code io}. */
         Builder<K, V> fileIo(FileIo io) {
             this.fileIo = Objects.requireNonNull(io, "fileIo");
@@ -295,7 +316,7 @@ public final class Wal {
                     : sync == Sync.FULL ? Duration.ZERO : WalOptions.DEFAULT_RELAXED_FLUSH_INTERVAL;
             return new WalDurability<>(new WalOptions(dir, sync, interval.toNanos(), flushBytes,
                     flushRecords, maxBatchBytes, segmentSize, checkpointEvery, closeTimeout.toNanos(),
-                    fileIo), keyCodec, valueCodec);
+                    fileIo, visibleOnlyWhenDurable), keyCodec, valueCodec);
         }
     }
 }

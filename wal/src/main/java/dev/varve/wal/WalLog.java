@@ -362,6 +362,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * checkpoint.tmp; only {@value #MAX_FAILED_CHECKPOINTS} failed checkpoints in a row,
      * foreground or background, fail the log.
      */
+    /** Whether readers must not see a commit before its record is durable (see Wal.Builder). */
+    @Override
+    public boolean visibleOnlyWhenDurable() {
+        return options.visibleOnlyWhenDurable();
+    }
+
     @Override
     public void checkpoint() {
         checkUsable();

@@ -14,7 +14,8 @@ record WalOptions(
         long segmentSize,
         long checkpointEvery,
         long closeTimeoutNanos,
-        FileIo io) {
+        FileIo io,
+        boolean visibleOnlyWhenDurable) {
 
     static final Duration DEFAULT_RELAXED_FLUSH_INTERVAL = Duration.ofMillis(100);
     static final long DEFAULT_FLUSH_BYTES = 4L << 20;

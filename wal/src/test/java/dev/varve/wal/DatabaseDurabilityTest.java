@@ -102,4 +102,31 @@ class DatabaseDurabilityTest {
         }
         assertTrue(WalTestSupport.walThreads().isEmpty(), WalTestSupport.walThreads().toString());
     }
+
+    /** What a reader of a FULL database may observe while a commit's force is running. */
+    @ParameterizedTest(name = "visibleOnlyWhenDurable={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aReaderSeesACommitDuringItsForceOnlyWithoutVisibleOnlyWhenDurable(boolean visibleOnlyWhenDurable)
+            throws Exception {
+        FaultyIo io = FaultyIo.counting();
+        Durability<String, Long> d = Wal.builder(dir, Codec.STRING, Codec.LONG).sync(Wal.Sync.FULL)
+                .visibleOnlyWhenDurable(visibleOnlyWhenDurable).fileIo(io).build();
+        try (Database<String, Long> db = Database.<String, Long>builder().durability(d).open()) {
+            db.put("warm", 1L); // the segment exists: the next force is the commit's own
+            WalTestSupport.Gate gate = new WalTestSupport.Gate(FaultyIo.Op.FORCE, ".seg");
+            io.pauseAt(gate);
+            CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put("alice", 100L));
+            gate.awaitEntered(); // written, being forced, not acknowledged
+            if (visibleOnlyWhenDurable) {
+                assertNull(db.get("alice"));
+                assertTrue(contents(db).get("alice") == null);
+            } else {
+                org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
+                        .until(() -> Long.valueOf(100L).equals(db.get("alice")));
+            }
+            gate.release.countDown();
+            assertNull(put.get(10, TimeUnit.SECONDS));
+            assertEquals(100L, db.get("alice"));
+        }
+    }
 }

@@ -108,8 +108,8 @@ public final class DurabilityBench {
                 }
             }
             for (String mode : o.modes) {
-                if (!List.of("memory", "relaxed", "full").contains(mode)) {
-                    usage("--modes: " + mode + " is not memory, relaxed or full");
+                if (!List.of("memory", "relaxed", "full", "full-deferred").contains(mode)) {
+                    usage("--modes: " + mode + " is not memory, relaxed, full or full-deferred");
                 }
             }
             return o;
@@ -120,7 +120,7 @@ public final class DurabilityBench {
                 System.err.println(error);
             }
             System.err.println("options: --dir D --fsync-seconds S --warmup-seconds S --seconds S "
-                    + "--committers 1,2,16,256 --modes memory,relaxed,full --keys N "
+                    + "--committers 1,2,16,256 --modes memory,relaxed,full,full-deferred --keys N "
                     + "--recovery-records N --skip-recovery true|false");
             System.exit(error == null ? 0 : 2);
         }
@@ -270,6 +270,8 @@ public final class DurabilityBench {
         return switch (mode) {
             case "relaxed" -> Wal.relaxed(dir, Codec.LONG, Codec.LONG);
             case "full" -> Wal.full(dir, Codec.LONG, Codec.LONG);
+            case "full-deferred" -> Wal.builder(dir, Codec.LONG, Codec.LONG).sync(Wal.Sync.FULL)
+                    .visibleOnlyWhenDurable(true).build();
             default -> Durability.inMemory();
         };
     }

@@ -1,0 +1,140 @@
+package dev.varve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.varve.spi.CommitLog;
+import dev.varve.spi.CommitRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With a log that asks for it ({@link CommitLog#visibleOnlyWhenDurable()}), no reader sees a
+ * commit before its record is durable; without, a commit is visible once installed.
+ */
+class DeferredVisibilityTest {
+
+    /** A log whose appends become durable only when the test says so, in order. */
+    static final class HeldLog implements CommitLog<Long, Long> {
+        final boolean defer;
+        final List<CompletableFuture<Void>> pending = new ArrayList<>();
+
+        HeldLog(boolean defer) {
+            this.defer = defer;
+        }
+
+        @Override
+        public synchronized CompletableFuture<Void> append(CommitRecord<Long, Long> record) {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            pending.add(f);
+            return f;
+        }
+
+        @Override
+        public boolean visibleOnlyWhenDurable() {
+            return defer;
+        }
+
+        /** Makes the first {@code n} pending records durable. */
+        synchronized void makeDurable(int n) {
+            for (int i = 0; i < n; i++) {
+                pending.remove(0).complete(null);
+            }
+        }
+
+        synchronized int pendingCount() {
+            return pending.size();
+        }
+
+        @Override
+        public void checkpoint() {}
+
+        @Override
+        public void close() {}
+    }
+
+    private static Database<Long, Long> open(HeldLog log) {
+        return Database.<Long, Long>builder().durability(new Durability<>() {
+            @Override
+            public CommitLog<Long, Long> open(dev.varve.spi.StoreAccess<Long, Long> store) {
+                return log;
+            }
+
+            @Override
+            public String describe() {
+                return "held";
+            }
+        }).open();
+    }
+
+    private static void awaitPending(HeldLog log, int n) {
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> log.pendingCount() == n);
+    }
+
+    @Test
+    void noReaderSeesACommitBeforeItIsDurable() throws Exception {
+        HeldLog log = new HeldLog(true);
+        try (Database<Long, Long> db = open(log)) {
+            CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(1L, 10L));
+            awaitPending(log, 1);
+            assertNull(db.get(1L)); // installed, not durable: invisible to autocommit reads
+            try (Snapshot<Long, Long> s = db.snapshot()) {
+                assertFalse(s.containsKey(1L));
+            }
+            try (Transaction<Long, Long> tx = db.begin()) {
+                assertNull(tx.get(1L));
+            }
+            // A writer that writes nothing must not report the undurable value either.
+            CompletableFuture<Long> putIfAbsent = CompletableFuture.supplyAsync(() -> db.putIfAbsent(1L, 99L));
+            org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(200)).atMost(5, TimeUnit.SECONDS)
+                    .until(() -> !putIfAbsent.isDone());
+            log.makeDurable(1);
+            assertNull(put.get(10, TimeUnit.SECONDS));
+            assertEquals(10L, putIfAbsent.get(10, TimeUnit.SECONDS));
+            assertEquals(10L, db.get(1L));
+        }
+    }
+
+    @Test
+    void aTransactionOverAnUndurableCommitAbortsAndTheCommitterReadsItsOwnWrite() throws Exception {
+        HeldLog log = new HeldLog(true);
+        try (Database<Long, Long> db = open(log)) {
+            CompletableFuture<Void> first = CompletableFuture.runAsync(() -> db.transact(tx -> {
+                tx.put(1L, 1L);
+                return null;
+            }));
+            awaitPending(log, 1);
+            Transaction<Long, Long> late = db.begin(Isolation.SNAPSHOT);
+            assertNull(late.get(1L));
+            late.put(1L, 2L);
+            assertThrows(SerializationFailureException.class, late::commit); // first committer wins
+            // A later commit waits behind the undurable one in the log; both become visible in order.
+            CompletableFuture<Long> second = CompletableFuture.supplyAsync(() -> db.put(2L, 2L));
+            awaitPending(log, 2);
+            log.makeDurable(1);
+            first.get(10, TimeUnit.SECONDS);
+            assertEquals(1L, db.get(1L));
+            assertNull(db.get(2L));
+            log.makeDurable(1);
+            second.get(10, TimeUnit.SECONDS);
+            assertEquals(2L, db.get(2L));
+        }
+    }
+
+    @Test
+    void withoutDeferralACommitIsVisibleBeforeItIsDurable() throws Exception {
+        HeldLog log = new HeldLog(false);
+        try (Database<Long, Long> db = open(log)) {
+            CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(1L, 10L));
+            awaitPending(log, 1);
+            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> Long.valueOf(10L).equals(db.get(1L)));
+            log.makeDurable(1);
+            assertNull(put.get(10, TimeUnit.SECONDS));
+        }
+    }
+}
