@@ -257,4 +257,64 @@ class LatchReleaseTest {
             assertEquals(3, reached.get());
         }
     }
+
+    /**
+     * A comparator that stalls one committer in the middle of its latching (the key before is
+     * latched, the commit lock is not held): commits of other keys go on, and a writer of the
+     * latched key parks until the stalled commit finishes.
+     */
+    @Test
+    void aCommitterStalledInsideTheComparatorBlocksOnlyTheKeysItLatched() throws Exception {
+        CountDownLatch stalled = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
+        Thread[] slowThread = new Thread[1];
+        AtomicBoolean armed = new AtomicBoolean();
+        Comparator<Long> slow = (a, b) -> {
+            // a is the key searched for: key 10 is searched right after key 5 was latched
+            if (Thread.currentThread() == slowThread[0] && armed.get() && a == 10L && stalled.getCount() > 0) {
+                stalled.countDown();
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            return Long.compare(a, b);
+        };
+        try (Database<Long, Long> db = Database.<Long, Long>builder(slow).open()) {
+            db.put(5L, 0L);
+            db.put(10L, 0L);
+            db.put(20L, 0L);
+            CompletableFuture<Void> slowCommit = new CompletableFuture<>();
+            slowThread[0] = new Thread(() -> {
+                try (Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT)) {
+                    tx.put(5L, 1L);
+                    tx.put(10L, 1L);
+                    armed.set(true);
+                    tx.commit();
+                    slowCommit.complete(null);
+                } catch (Throwable t) {
+                    slowCommit.completeExceptionally(t);
+                }
+            }, "stalled-committer");
+            slowThread[0].start();
+            assertTrue(stalled.await(10, TimeUnit.SECONDS));
+            // Key 5 is latched, key 10 not yet; the commit lock is free.
+            assertEquals(0L, db.put(20L, 2L)); // another key commits at once
+            assertEquals(0L, db.put(10L, 3L)); // so does key 10, latched by nobody yet
+            Thread waiter = new Thread(() -> db.put(5L, 4L), "waiter-for-key-5");
+            waiter.start();
+            await("the writer of the latched key parks").atMost(Duration.ofSeconds(10))
+                    .until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
+            resume.countDown();
+            // The stalled commit finds key 10 committed after its snapshot: it loses, and its
+            // latch of key 5 is released.
+            ExecutionException lost = assertThrows(ExecutionException.class, () -> slowCommit.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(SerializationFailureException.class, lost.getCause());
+            waiter.join(10_000);
+            assertFalse(waiter.isAlive());
+            assertEquals(4L, db.get(5L));
+            assertEquals(3L, db.get(10L));
+        }
+    }
 }
