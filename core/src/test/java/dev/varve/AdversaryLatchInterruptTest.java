@@ -24,19 +24,6 @@ class AdversaryLatchInterruptTest {
         }
     }
 
-    /** Holds key 0 latched by an autocommit compute until {@code release} opens. */
-    private static CompletableFuture<Long> holdKeyZero(Database<Long, Long> db, CountDownLatch inside,
-            CountDownLatch release) {
-        return CompletableFuture.supplyAsync(() -> db.compute(0L, v -> {
-            inside.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-            return v + 1;
-        }));
-    }
 
     /** Interrupts the thread that first finds a latch busy, right there (before any spin). */
     private static void interruptAtFirstBusyLatch(Store<Long, Long> store, Thread waiter) {
@@ -61,7 +48,7 @@ class AdversaryLatchInterruptTest {
             Store<Long, Long> store = storeOf(db);
             CountDownLatch inside = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            CompletableFuture<Long> slow = holdKeyZero(db, inside, release);
+            CompletableFuture<Long> slow = LatchReleaseTest.holdKeyZero(db, inside, release);
             assertTrue(inside.await(10, TimeUnit.SECONDS));
             Thread[] waiter = new Thread[1];
             CompletableFuture<Throwable> result = new CompletableFuture<>();
@@ -105,7 +92,7 @@ class AdversaryLatchInterruptTest {
             Store<Long, Long> store = storeOf(db);
             CountDownLatch inside = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            CompletableFuture<Long> slow = holdKeyZero(db, inside, release);
+            CompletableFuture<Long> slow = LatchReleaseTest.holdKeyZero(db, inside, release);
             assertTrue(inside.await(10, TimeUnit.SECONDS));
             Thread[] waiter = new Thread[1];
             CompletableFuture<Throwable> result = new CompletableFuture<>();

@@ -145,7 +145,7 @@ class LatchReleaseTest {
     }
 
     /** Starts a compute on key 0 whose function blocks until {@code release} opens. */
-    private static CompletableFuture<Long> holdKeyZero(Database<Long, Long> db, CountDownLatch inside,
+    static CompletableFuture<Long> holdKeyZero(Database<Long, Long> db, CountDownLatch inside,
             CountDownLatch release) {
         return CompletableFuture.supplyAsync(() -> db.compute(0L, v -> {
             inside.countDown();
