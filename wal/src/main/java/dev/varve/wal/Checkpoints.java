@@ -36,6 +36,36 @@ final class Checkpoints {
 
     private static final int BUFFER_BYTES = 256 * 1024;
 
+    /*
+     * Implementation notes: why a checkpoint may hold commits the log never forced.
+     *
+     * The image at snapshot T holds every commit <= T, including commits that are visible but
+     * whose records are still queued, written and unforced (FULL during its force, RELAXED until
+     * its flush), or lost with a failed writer. That is safe:
+     * (1) The image is a prefix of the commit order: StoreAccess.readSnapshot returns every commit
+     *     at or below T and none above (the core makes commits visible in timestamp order).
+     * (2) It is durable before anything relies on it: checkpoint.tmp is forced, renamed, and the
+     *     directory forced before write() returns; recovery only loads renamed checkpoints and
+     *     checks their CRC first. A power loss before that leaves the previous state intact.
+     * (3) Only what it covers is deleted, after (2): sealed segments whose last commit is <= T,
+     *     oldest first. Sealed segments were forced when rolled, and the open one is never
+     *     deleted, so the log left is a durable contiguous suffix plus the open segment.
+     * (4) After a power loss the log's surviving records are a prefix of the commit order up to
+     *     some L (WalLog invariant 1; the recovery rule in RecordFormat), and recovery yields the
+     *     commits <= max(T, L): the checkpoint, then the records above T. If L < T, the commits in
+     *     (L, T] survive through the checkpoint alone. None of them was acknowledged in FULL (not
+     *     forced) and RELAXED only promises a prefix, so the result is still a prefix; a commit
+     *     whose log write failed was reported with an unknown outcome and may so reappear.
+     * (5) Every acknowledged FULL commit survives: it was forced, so it is <= L (forced bytes are
+     *     kept, or their damage reported), or it is <= T in the checkpoint.
+     * (6) A commit that read one of those visible-unforced commits has a larger timestamp, so any
+     *     prefix holding it holds what it read.
+     * (7) The log chains across the gap: the next run starts its first segment with max(T, L) as
+     *     predecessor, and recovery accepts a predecessor the checkpoint covers (Recovery,
+     *     "contiguous" and invariant 3).
+     * CheckpointOfUnloggedCommitsTest exercises (4), (5) and (7) over FaultyIo's page-cache model.
+     */
+
     private Checkpoints() {}
 
     /**

@@ -21,11 +21,13 @@ import java.util.zip.CRC32C;
  * timestamps. A segment is created, its header written and forced, and the directory forced,
  * before any record goes in.
  *
- * <h2>Record (format version 2)</h2>
+ * <h2>Records (format version 3)</h2>
+ * Every record starts with the same frame; the type byte after it says what follows.
  * <pre>
+ *   commit record (type 1):
  *   0               4               8               12  13                             21              25
  *   +---------------+---------------+---------------+---+------------------------------+---------------+----------
- *   | length        | body CRC32C   | frame CRC32C  |typ| commit timestamp (int64)     | write count   | writes ...
+ *   | length        | body CRC32C   | frame CRC32C  | 1 | commit timestamp (int64)     | write count   | writes ...
  *   +---------------+---------------+---------------+---+------------------------------+---------------+----------
  *   length = bytes after the frame (type .. end of writes); the body CRC32C covers exactly those.
  *   frame CRC32C = CRC32C of bytes 0-8 (length and body CRC32C).
@@ -35,26 +37,45 @@ import java.util.zip.CRC32C;
  *   | key length    | key bytes         | value length  | value bytes       |
  *   +---------------+-------------------+---------------+-------------------+
  *   value length = -1 (no value bytes) marks a tombstone (the key was removed).
+ *
+ *   forced marker (type 2), 21 bytes:
+ *   0               4               8               12  13                             21
+ *   +---------------+---------------+---------------+---+------------------------------+
+ *   | length = 9    | body CRC32C   | frame CRC32C  | 2 | forced offset F (int64)      |
+ *   +---------------+---------------+---------------+---+------------------------------+
+ *   F = every byte of this segment below offset F had been forced when the marker was written
+ *   (so F is at most the marker's own offset).
  * </pre>
+ * The writer puts a marker at the start of the first write after a force (the next group's
+ * write, or, when the writer goes idle first, a write of its own), so a marker costs no force:
+ * what it states was already true when it was written. {@code close()} and recovery write one
+ * after their last force and force it.
  *
  * <h2>Recovery rule</h2>
  * Records are read in order. A record that is short (the file ends inside it), has an implausible
- * length, or fails a CRC ends the valid log <em>only if nothing intact follows it</em> in the
- * newest segment: that is a torn tail, left by a crash during a write, and it is truncated. If an
- * intact record can be found anywhere after it, or the damage is in an older segment, the log is
- * corrupt and recovery stops with a {@link CorruptLogException} naming the file and offset:
- * committed data is never skipped silently.
+ * length, or fails a CRC is damage. Damage in a segment that has a successor is corruption (the
+ * writer forces a segment before starting the next). In the newest segment, let F be the largest
+ * forced offset stated by an intact marker after the damage (markers before it state less):
+ * damage below F is corruption, since those bytes were forced; damage at or after F is in the
+ * part never known to be forced, a torn tail left by a crash or a power loss, and the segment is
+ * cut there, together with any intact records after it (written, never forced: RELAXED may lose
+ * them, FULL never acknowledged them). Corruption stops recovery with a
+ * {@link CorruptLogException} naming the file and offset: committed data is never skipped
+ * silently. A forced record can still be cut if the damage also destroyed every marker after it:
+ * a bit flip in the last forced group together with a power loss before its idle marker reached
+ * the device.
  *
- * <p>Looking for an intact record after damage tries every later offset. The frame CRC32C makes
- * that linear in the size of the tail: a body (up to the whole tail) is checksummed only where
- * 8 bytes checksum to the 4 after them, which bytes not written as a frame do with probability
- * 2<sup>-32</sup> per offset (a payload deliberately holding encoded frames can still cost one
- * body checksum per such frame). Version 1 (no frame CRC, quadratic scan) is refused on open.
+ * <p>Looking for intact records after damage tries every later offset, and steps over each intact
+ * record it finds. The frame CRC32C makes that linear in the size of the tail: a body (up to the
+ * whole tail) is checksummed only where 8 bytes checksum to the 4 after them, which bytes not
+ * written as a frame do with probability 2<sup>-32</sup> per offset (a payload deliberately holding
+ * encoded frames can still cost one body checksum per such frame). Versions 1 (no frame CRC) and
+ * 2 (no markers) are refused on open.
  */
 final class RecordFormat {
 
     static final int SEGMENT_MAGIC = 0x5652564C; // "VRVL"
-    static final int FORMAT_VERSION = 2;
+    static final int FORMAT_VERSION = 3;
     static final int SEGMENT_HEADER_BYTES = 28;
     static final int HDR_MAGIC = 0;
     static final int HDR_VERSION = 4;
@@ -71,12 +92,19 @@ final class RecordFormat {
     static final int TS_OFFSET = 13;
     static final int COUNT_OFFSET = 21;
     static final int WRITES_OFFSET = 25;
-    /** Smallest body: type, timestamp, count, one write of empty key and tombstone. */
+    /** Smallest commit body: type, timestamp, count, one write of empty key and tombstone. */
     static final int MIN_BODY_BYTES = 1 + 8 + 4 + 4 + 4;
+    /** The forced offset of a marker. */
+    static final int FORCED_OFFSET = 13;
+    /** A marker's body: type and forced offset. */
+    static final int MARKER_BODY_BYTES = 1 + 8;
+    /** A marker's total size, also the smallest record. */
+    static final int MARKER_RECORD_BYTES = FRAME_BYTES + MARKER_BODY_BYTES;
     /** Largest body accepted on read: anything longer is damage, not a record. */
     static final int MAX_BODY_BYTES = Integer.MAX_VALUE - 64;
 
     static final byte TYPE_COMMIT = 1;
+    static final byte TYPE_FORCED = 2;
     static final int TOMBSTONE = -1;
 
     private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
@@ -159,31 +187,51 @@ final class RecordFormat {
         return out;
     }
 
+    /** Puts a forced marker stating {@code forcedThrough} at {@code b}'s position (21 bytes). */
+    static void putMarker(ByteBuffer b, long forcedThrough) {
+        byte[] m = new byte[MARKER_RECORD_BYTES];
+        ByteBuffer w = ByteBuffer.wrap(m);
+        w.putInt(LENGTH_OFFSET, MARKER_BODY_BYTES).put(TYPE_OFFSET, TYPE_FORCED).putLong(FORCED_OFFSET, forcedThrough);
+        w.putInt(CRC_OFFSET, crc(m, FRAME_BYTES, MARKER_BODY_BYTES));
+        w.putInt(FRAME_CRC_OFFSET, crc(m, 0, FRAME_CRC_OFFSET));
+        b.put(m);
+    }
+
+    /** A forced marker stating {@code forcedThrough}, ready to write. */
+    static ByteBuffer marker(long forcedThrough) {
+        ByteBuffer b = ByteBuffer.allocate(MARKER_RECORD_BYTES);
+        putMarker(b, forcedThrough);
+        return b.flip();
+    }
+
     /**
      * Whether a whole, checksum-valid record starts at {@code off} of {@code buf[0, end)}.
      *
      * @return the record's total size (frame and body), or -1 if there is none
      */
     static int validRecordAt(byte[] buf, int off, int end) {
-        int len = plausibleBodyLength(buf, off, end);
+        if (end - off < FRAME_BYTES + 1) {
+            return -1;
+        }
+        int len = plausibleBodyLength(buf, off, end - off);
         return len >= 0 && bodyCrcMatches(buf, off, len) ? len + FRAME_BYTES : -1;
     }
 
     /**
      * The checks of {@link #validRecordAt} that cost a constant (no body checksum): whether the
-     * frame at {@code off} is intact and could start a record of {@code buf[0, end)}.
+     * frame at {@code off} (with the type byte after it, both in {@code buf}) is intact and could
+     * start a record of at most {@code available} bytes.
      *
      * @return the body length it announces, or -1 if it cannot be a record
      */
-    static int plausibleBodyLength(byte[] buf, int off, int end) {
-        if (end - off < FRAME_BYTES + MIN_BODY_BYTES) {
+    static int plausibleBodyLength(byte[] buf, int off, long available) {
+        if (available < MARKER_RECORD_BYTES) {
             return -1;
         }
         int len = getInt(buf, off + LENGTH_OFFSET);
-        if (len < MIN_BODY_BYTES || len > end - off - FRAME_BYTES) {
-            return -1;
-        }
-        if (buf[off + TYPE_OFFSET] != TYPE_COMMIT) {
+        byte type = buf[off + TYPE_OFFSET];
+        boolean shaped = type == TYPE_COMMIT ? len >= MIN_BODY_BYTES : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
+        if (!shaped || len > available - FRAME_BYTES) {
             return -1;
         }
         if (getInt(buf, off + FRAME_CRC_OFFSET) != crc(buf, off, FRAME_CRC_OFFSET)) {

@@ -25,6 +25,7 @@ final class Recovery<K, V> {
     /** What recovery found. */
     record Result(long checkpointTs, Path checkpoint, List<Segment> segments, long lastTs, long records) {}
 
+    static final int READ_WINDOW_BYTES = 64 << 10;
     private final FileIo io;
     private final Path dir;
     private final StoreAccess<K, V> store;
@@ -34,6 +35,18 @@ final class Recovery<K, V> {
     private long scanCrcBytes;
     /** See {@link #coveredSkipped()}; confined like {@link #scanCrcBytes}. */
     private int coveredSkipped;
+    /** The read buffer, reused for every segment (invariant 4); confined like the rest. */
+    private final Window window = new Window();
+    // What readSegment found in the segment it read last.
+    private long readPrevTs;
+    private long readLastTs;
+    private long readRecords;
+    private boolean readCut;
+    /** The end of the part of the segment its markers vouch for (invariant 5). */
+    private long readVouched;
+    /** The newest segment's valid end and vouched end, once read and kept. */
+    private long newestEnd = -1;
+    private long newestVouched = -1;
 
     /*
      * Implementation notes.
@@ -57,6 +70,17 @@ final class Recovery<K, V> {
      *     its last, and not read. Such segments exist only between a checkpoint's rename and the
      *     deletion of what it covers; damage in them is not reported, as nothing in them is
      *     needed. The newest segment is always read.
+     * (4) Memory is bounded by the largest record, not by the segment: a segment is read through
+     *     one Window, a buffer of READ_WINDOW_BYTES refilled as the reading moves on and grown
+     *     only to hold a whole record (frame plus body) that does not fit, so to at most the
+     *     largest record whose intact frame announces it.
+     * (5) Forced markers (the rule beside the format): in the newest segment, damage below the
+     *     forced offset of an intact marker after it is corruption; other damage there is cut.
+     *     A marker's forced offset is at most its own offset (else the marker is malformed, and
+     *     reported). After forcing the newest segment, recovery appends a marker for its whole
+     *     valid end and forces it, unless the segment already ends with a marker stating its own
+     *     offset (so repeated opens do not grow it): the next recovery then knows all of it was
+     *     forced. The marker is written after the force it states, never before.
      */
 
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
@@ -121,94 +145,268 @@ final class Recovery<K, V> {
                 e = next;
                 continue;
             }
-            byte[] buf = readAll(file);
-            int size = buf.length;
-            ByteBuffer b = ByteBuffer.wrap(buf);
-            boolean headerOk = size >= RecordFormat.SEGMENT_HEADER_BYTES
-                    && b.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
-                    && b.getInt(RecordFormat.HDR_CRC) == RecordFormat.crc(buf, 0, RecordFormat.HDR_CRC);
-            if (!headerOk) {
-                int intact = newest ? nextIntact(buf, RecordFormat.SEGMENT_HEADER_BYTES - 1) : -1;
-                if (!newest || intact >= 0) {
-                    throw new CorruptLogException(file, 0, "segment header is damaged"
-                            + (intact >= 0 ? " and an intact record follows at offset " + intact : "")
-                            + " (segment is not the newest or holds records)", null);
-                }
+            long off;
+            try (FileIo.Channel ch = io.openExisting(file)) {
+                Window w = window.over(ch, ch.size());
+                off = readSegment(w, file, e.getKey(), newest, checkpointTs, lastLogTs);
+            }
+            if (off < 0) {
                 removeEmptyNewest(file); // created, then the crash came before its header was forced
                 break;
             }
-            int version = b.getInt(RecordFormat.HDR_VERSION);
-            if (version != RecordFormat.FORMAT_VERSION) {
-                throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "segment has format version " + version
-                        + (version > 0 && version < RecordFormat.FORMAT_VERSION ? ", written by an older release" : "")
-                        + "; this release reads format version " + RecordFormat.FORMAT_VERSION
-                        + " only (no conversion: recover the directory with the release that wrote it)", null);
+            if (readCut) {
+                truncate(file, off); // torn tail (invariant 5)
             }
-            long firstTs = b.getLong(RecordFormat.HDR_FIRST_TS);
-            long prevTs = b.getLong(RecordFormat.HDR_PREV_TS);
-            if (firstTs != e.getKey()) {
-                throw new CorruptLogException(file, RecordFormat.HDR_FIRST_TS, "header says first commit "
-                        + firstTs + " but the file name says " + e.getKey(), null);
-            }
-            // Contiguous if the header's predecessor is what we read last, or if the whole gap
-            // between them is covered by the checkpoint (commits that were visible, hence in the
-            // checkpoint, but never reached the log before a crash; or segments the checkpoint
-            // let us delete).
-            boolean contiguous = prevTs == lastLogTs || (prevTs <= checkpointTs && lastLogTs <= checkpointTs);
-            if (!contiguous) {
-                throw new CorruptLogException(file, RecordFormat.HDR_PREV_TS, "segment follows commit " + prevTs
-                        + " but the log before it ends at " + (lastLogTs < 0 ? "checkpoint " + checkpointTs
-                        : "commit " + lastLogTs) + ": a segment is missing", null);
-            }
-            lastLogTs = prevTs;
-            int off = RecordFormat.SEGMENT_HEADER_BYTES;
-            boolean first = true;
-            while (off < size) {
-                int total = RecordFormat.validRecordAt(buf, off, size);
-                if (total < 0) {
-                    int intact = nextIntact(buf, off);
-                    if (!newest || intact >= 0) {
-                        throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C)"
-                                + (intact >= 0 ? " followed by an intact record at offset " + intact
-                                : " in a segment followed by newer segments"), null);
-                    }
-                    truncate(file, off); // torn tail: the crash came during this write
-                    break;
-                }
-                long ts = ByteBuffer.wrap(buf).getLong(off + RecordFormat.TS_OFFSET);
-                if (first ? ts != firstTs || ts <= lastLogTs : ts <= lastLogTs) {
-                    throw new CorruptLogException(file, off, "record has commit timestamp " + ts
-                            + (first ? " but the segment starts at " + firstTs : " not above the previous " + lastLogTs),
-                            null);
-                }
-                replayRecord(file, off, buf, total, ts > checkpointTs);
-                first = false;
-                records++;
-                lastLogTs = ts;
-                off += total;
-            }
+            lastLogTs = readRecords > 0 ? readLastTs : readPrevTs;
+            records += readRecords;
             if (off == RecordFormat.SEGMENT_HEADER_BYTES && newest) {
                 removeEmptyNewest(file); // its name could collide with the next segment's
             } else {
-                kept.add(new Segment(firstTs, file, lastLogTs));
+                kept.add(new Segment(e.getKey(), file, lastLogTs));
+                if (newest) {
+                    newestEnd = off;
+                    newestVouched = readVouched;
+                }
             }
             e = next;
         }
         lastTs = Math.max(lastTs, lastLogTs);
-        makeDurable(checkpoint, kept);
+        makeDurable(checkpoint, kept, segments.isEmpty() ? null : segments.lastEntry().getValue());
         return new Result(checkpointTs, checkpoint, kept, lastTs, records);
     }
 
     /**
-     * Forces what recovery trusts and may not be durable: the checkpoint it loaded, the newest
-     * segment it kept, then the directory (invariant 1).
+     * Reads one segment through {@code w}: checks its header, replays its records (those above
+     * {@code checkpointTs}), and stops at the end or at a torn tail ({@link #readCut}).
+     *
+     * @return the offset where the valid part ends, or -1 for a newest segment whose header never
+     *     became durable (it holds nothing)
      */
-    private void makeDurable(Path checkpoint, List<Segment> kept) throws IOException {
+    private long readSegment(Window w, Path file, long nameTs, boolean newest, long checkpointTs, long lastLogTs)
+            throws IOException {
+        readCut = false;
+        readRecords = 0;
+        int h = w.ensure(0, RecordFormat.SEGMENT_HEADER_BYTES);
+        boolean headerOk = h >= 0 && getInt(w.buf, RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
+                && getInt(w.buf, RecordFormat.HDR_CRC) == RecordFormat.crc(w.buf, 0, RecordFormat.HDR_CRC);
+        if (!headerOk) {
+            long intact = newest ? scan(w, file, RecordFormat.SEGMENT_HEADER_BYTES - 1, Long.MAX_VALUE).firstIntact() : -1;
+            if (!newest || intact >= 0) {
+                throw new CorruptLogException(file, 0, "segment header is damaged"
+                        + (intact >= 0 ? " and an intact record follows at offset " + intact : "")
+                        + " (segment is not the newest or holds records)", null);
+            }
+            return -1;
+        }
+        int version = getInt(w.buf, RecordFormat.HDR_VERSION);
+        if (version != RecordFormat.FORMAT_VERSION) {
+            throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "segment has format version " + version
+                    + (version > 0 && version < RecordFormat.FORMAT_VERSION ? ", written by an older release" : "")
+                    + "; this release reads format version " + RecordFormat.FORMAT_VERSION
+                    + " only (no conversion: recover the directory with the release that wrote it)", null);
+        }
+        long firstTs = getLong(w.buf, RecordFormat.HDR_FIRST_TS);
+        long prevTs = getLong(w.buf, RecordFormat.HDR_PREV_TS);
+        if (firstTs != nameTs) {
+            throw new CorruptLogException(file, RecordFormat.HDR_FIRST_TS, "header says first commit "
+                    + firstTs + " but the file name says " + nameTs, null);
+        }
+        // Contiguous if the header's predecessor is what we read last, or if the whole gap
+        // between them is covered by the checkpoint (commits that were visible, hence in the
+        // checkpoint, but never reached the log before a crash; or segments the checkpoint
+        // let us delete).
+        boolean contiguous = prevTs == lastLogTs || (prevTs <= checkpointTs && lastLogTs <= checkpointTs);
+        if (!contiguous) {
+            throw new CorruptLogException(file, RecordFormat.HDR_PREV_TS, "segment follows commit " + prevTs
+                    + " but the log before it ends at " + (lastLogTs < 0 ? "checkpoint " + checkpointTs
+                    : "commit " + lastLogTs) + ": a segment is missing", null);
+        }
+        readPrevTs = prevTs;
+        readVouched = RecordFormat.SEGMENT_HEADER_BYTES;
+        long last = prevTs;
+        long off = RecordFormat.SEGMENT_HEADER_BYTES;
+        while (off < w.size) {
+            int total = recordAt(w, off, false);
+            if (total < 0) {
+                if (!newest) {
+                    throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C)"
+                            + " in a segment followed by newer segments", null);
+                }
+                Scan sc = scan(w, file, off, off);
+                if (sc.markerAt() >= 0) {
+                    throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C) below offset "
+                            + sc.forced() + ", which the marker at offset " + sc.markerAt() + " says was forced", null);
+                }
+                readCut = true; // never known to be forced: a torn tail
+                break;
+            }
+            int i = w.at;
+            if (w.buf[i + RecordFormat.TYPE_OFFSET] == RecordFormat.TYPE_FORCED) {
+                long forced = markerValue(w, file, off);
+                readVouched = forced == off ? off + total : Math.max(readVouched, forced);
+                off += total;
+                continue;
+            }
+            long ts = getLong(w.buf, i + RecordFormat.TS_OFFSET);
+            boolean first = readRecords == 0;
+            if (first ? ts != firstTs || ts <= last : ts <= last) {
+                throw new CorruptLogException(file, off, "record has commit timestamp " + ts
+                        + (first ? " but the segment starts at " + firstTs : " not above the previous " + last),
+                        null);
+            }
+            replayRecord(file, off, w.buf, i, total, ts > checkpointTs);
+            readRecords++;
+            last = ts;
+            off += total;
+        }
+        readLastTs = last;
+        return off;
+    }
+
+    /** Where a search after damage found the first intact record and a marker that proves it forced. */
+    private record Scan(long firstIntact, long markerAt, long forced) {}
+
+    /**
+     * Looks for intact records after {@code from}, stepping over each one found, until a marker
+     * states a forced offset above {@code bound} (or, with {@code Long.MAX_VALUE}, until the first
+     * intact record).
+     */
+    private Scan scan(Window w, Path file, long from, long bound) throws IOException {
+        long firstIntact = -1;
+        long p = from + 1;
+        while (p + RecordFormat.MARKER_RECORD_BYTES <= w.size) {
+            int total = recordAt(w, p, true);
+            if (total < 0) {
+                p++;
+                continue;
+            }
+            if (firstIntact < 0) {
+                firstIntact = p;
+                if (bound == Long.MAX_VALUE) {
+                    break;
+                }
+            }
+            if (w.buf[w.at + RecordFormat.TYPE_OFFSET] == RecordFormat.TYPE_FORCED) {
+                long forced = markerValue(w, file, p);
+                if (forced > bound) {
+                    return new Scan(firstIntact, p, forced);
+                }
+            }
+            p += total;
+        }
+        return new Scan(firstIntact, -1, -1);
+    }
+
+    /** The forced offset of the intact marker at {@code off} (in {@code w} at {@code w.at}). */
+    private static long markerValue(Window w, Path file, long off) {
+        long forced = getLong(w.buf, w.at + RecordFormat.FORCED_OFFSET);
+        if (forced < RecordFormat.SEGMENT_HEADER_BYTES || forced > off) {
+            throw new CorruptLogException(file, off, "marker passes its CRC32C but says offset " + forced
+                    + " was forced, outside the segment before it", null);
+        }
+        return forced;
+    }
+
+    /**
+     * Whether an intact record starts at {@code off}; if so it is whole in {@code w.buf} from
+     * {@code w.at}.
+     *
+     * @return its total size, or -1
+     */
+    private int recordAt(Window w, long off, boolean scanning) throws IOException {
+        int i = w.ensure(off, RecordFormat.FRAME_BYTES + 1);
+        if (i < 0) {
+            return -1;
+        }
+        int len = RecordFormat.plausibleBodyLength(w.buf, i, w.size - off);
+        if (len < 0) {
+            return -1;
+        }
+        if (scanning) {
+            scanCrcBytes += len;
+        }
+        i = w.ensure(off, RecordFormat.FRAME_BYTES + len);
+        w.at = i;
+        return RecordFormat.bodyCrcMatches(w.buf, i, len) ? RecordFormat.FRAME_BYTES + len : -1;
+    }
+
+    /**
+     * A window over one segment file: {@code buf[0, len)} holds the file's bytes from {@code start}
+     * (invariant 4).
+     */
+    private static final class Window {
+        byte[] buf = new byte[READ_WINDOW_BYTES];
+        FileIo.Channel ch;
+        long size;
+        long start;
+        int len;
+        /** Where {@link #recordAt} left the record it checked. */
+        int at;
+
+        Window over(FileIo.Channel channel, long fileSize) {
+            ch = channel;
+            size = fileSize;
+            start = 0;
+            len = 0;
+            return this;
+        }
+
+        /** Makes the file's bytes {@code [pos, pos + n)} available; their index in buf, or -1 past the end. */
+        int ensure(long pos, int n) throws IOException {
+            if (pos < 0 || n > size - pos) {
+                return -1;
+            }
+            if (pos >= start && pos + n <= start + len) {
+                return (int) (pos - start);
+            }
+            int keep = pos >= start && pos < start + len ? (int) (start + len - pos) : 0;
+            if (n > buf.length) {
+                byte[] grown = new byte[n]; // a record larger than the window: grow to it, not further
+                System.arraycopy(buf, len - keep, grown, 0, keep);
+                buf = grown;
+            } else {
+                System.arraycopy(buf, len - keep, buf, 0, keep);
+            }
+            start = pos;
+            len = keep;
+            ByteBuffer dst = ByteBuffer.wrap(buf, len, (int) Math.min(buf.length - len, size - (start + len)));
+            while (len < n) {
+                int r = ch.read(dst, start + len);
+                if (r < 0) {
+                    return -1;
+                }
+                len += r;
+            }
+            return 0;
+        }
+    }
+
+    private static int getInt(byte[] b, int at) {
+        return ByteBuffer.wrap(b).getInt(at);
+    }
+
+    private static long getLong(byte[] b, int at) {
+        return ByteBuffer.wrap(b).getLong(at);
+    }
+
+    /**
+     * Forces what recovery trusts and may not be durable: the checkpoint it loaded, the newest
+     * segment it kept, then the directory (invariant 1); then vouches for the newest segment with
+     * a marker (invariant 5).
+     */
+    private void makeDurable(Path checkpoint, List<Segment> kept, Path newestFile) throws IOException {
         if (checkpoint != null) {
             force(checkpoint);
         }
         if (!kept.isEmpty()) {
-            force(kept.get(kept.size() - 1).path());
+            Path last = kept.get(kept.size() - 1).path();
+            try (FileIo.Channel ch = io.openExisting(last)) {
+                ch.force();
+                if (last.equals(newestFile) && newestEnd > newestVouched) {
+                    ch.write(RecordFormat.marker(newestEnd), newestEnd); // true now: the force came first
+                    ch.force();
+                }
+            }
         }
         io.forceDirectory(dir);
     }
@@ -219,16 +417,16 @@ final class Recovery<K, V> {
         }
     }
 
-    private void replayRecord(Path file, int off, byte[] buf, int total, boolean apply) {
+    private void replayRecord(Path file, long off, byte[] buf, int at, int total, boolean apply) {
         try {
-            RecordFormat.walk(buf, off, total, (ts, ko, kl, vo, vl) -> { });
+            RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> { });
         } catch (IllegalArgumentException ex) {
             throw new CorruptLogException(file, off, "record passes its CRC32C but is malformed: " + ex.getMessage(), ex);
         }
         if (!apply) {
             return; // covered by the checkpoint
         }
-        RecordFormat.walk(buf, off, total, (ts, ko, kl, vo, vl) -> {
+        RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> {
             K k;
             V v;
             try {
@@ -240,20 +438,6 @@ final class Recovery<K, V> {
             }
             store.replay(ts, k, v);
         });
-    }
-
-    /** The offset of the first intact record strictly after {@code from}, or -1. */
-    private int nextIntact(byte[] buf, int from) {
-        for (int p = from + 1; p + RecordFormat.FRAME_BYTES + RecordFormat.MIN_BODY_BYTES <= buf.length; p++) {
-            int len = RecordFormat.plausibleBodyLength(buf, p, buf.length);
-            if (len >= 0) {
-                scanCrcBytes += len;
-                if (RecordFormat.bodyCrcMatches(buf, p, len)) {
-                    return p;
-                }
-            }
-        }
-        return -1;
     }
 
     /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
@@ -278,22 +462,6 @@ final class Recovery<K, V> {
     /** Segments skipped because the checkpoint covers them (tests look at it). */
     int coveredSkipped() {
         return coveredSkipped;
-    }
-
-    private byte[] readAll(Path file) throws IOException {
-        try (FileIo.Channel ch = io.openExisting(file)) {
-            long size = ch.size();
-            if (size > Integer.MAX_VALUE - 16) {
-                throw new CorruptLogException(file, 0, "segment of " + size + " bytes is larger than any segment written", null);
-            }
-            ByteBuffer b = ByteBuffer.allocate((int) size);
-            while (b.hasRemaining()) {
-                if (ch.read(b, b.position()) < 0) {
-                    break;
-                }
-            }
-            return b.position() == b.capacity() ? b.array() : java.util.Arrays.copyOf(b.array(), b.position());
-        }
     }
 
     private void truncate(Path file, long size) throws IOException {

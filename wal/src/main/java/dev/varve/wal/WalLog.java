@@ -145,6 +145,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private long segmentPos;
     /** {@link #segmentPos} at the open segment's last force. */
     private long segmentForcedPos;
+    /** The forced offset the open segment's last marker states (RecordFormat, forced marker). */
+    private long segmentMarkedPos;
     private long lastWrittenTs;
     private int unforcedRecords;
     private long unforcedBytes;
@@ -190,6 +192,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * failed checkpoints) is CASed under acknowledgeLock, and the writer decides under the same
      * lock, after the write or force, whether a group completes normally. A group decided before
      * the failure may still complete after it (its record was durable before it).
+     * (6) Forced markers (RecordFormat): a marker states segmentForcedPos and is written only
+     * after the force that made it true, at the head of the next group's write or, if the writer
+     * is about to park first, in a write of its own; never forced for its own sake, except the
+     * last one at close(). segmentMarkedPos is what the last marker stated, so each force gets at
+     * most one marker, and a busy log pays 21 bytes per group and no extra write.
      *
      * Wake-up protocol (no spinning when idle, prompt wake on append). Dekker-style over two
      * volatile locations, writerState and the queue's producer index:
@@ -650,6 +657,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 if (unforcedRecords > 0) {
                     force();
                 }
+                writeMarkerIfBehind();
+                if (segment != null && segmentPos > segmentForcedPos) {
+                    segment.force(); // the last marker of a closed log is durable: its last group is vouched for
+                    segmentForcedPos = segmentPos;
+                }
                 return;
             }
             long d = policy.decide(System.nanoTime() - oldestUnforcedNanos, unforcedBytes, unforcedRecords);
@@ -681,6 +693,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 return;
             }
         }
+        writeMarkerIfBehind(); // before sleeping: the last forced group gets its marker without waiting for the next
         setWriterStateVolatile(PARKED); // the store half of the wake-up protocol
         if (queue.isEmpty() && !getClosingVolatile() && getFailureAcquire() == null) {
             if (nanos == FlushPolicy.IDLE) {
@@ -707,6 +720,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             return false;
         }
         batch.clear();
+        if (segment != null && segmentForcedPos > segmentMarkedPos) {
+            RecordFormat.putMarker(batch, segmentForcedPos); // rides in this write: no force of its own
+            segmentMarkedPos = segmentForcedPos;
+        }
         for (Pending r : group) {
             int len = r.bytes.length;
             if (segment == null || (segmentPos + batch.position() + len > options.segmentSize()
@@ -744,6 +761,22 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             LockSupport.unpark(checkpointer); // NOTE: set-then-unpark; the checkpointer re-checks after park, so no wake-up is lost
 
         }
+        return true;
+    }
+
+    /**
+     * Writes, unforced, a marker stating the open segment's forced offset if no marker states it
+     * yet.
+     *
+     * @return whether it wrote one
+     */
+    private boolean writeMarkerIfBehind() throws IOException {
+        if (segment == null || segmentForcedPos <= segmentMarkedPos) {
+            return false;
+        }
+        segment.write(RecordFormat.marker(segmentForcedPos), segmentPos);
+        segmentPos += RecordFormat.MARKER_RECORD_BYTES;
+        segmentMarkedPos = segmentForcedPos;
         return true;
     }
 
@@ -844,6 +877,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         io.forceDirectory(dir);
         segmentPos = RecordFormat.SEGMENT_HEADER_BYTES;
         segmentForcedPos = segmentPos;
+        segmentMarkedPos = segmentPos; // nothing to vouch for yet
     }
 
     // ---- checkpoints ----

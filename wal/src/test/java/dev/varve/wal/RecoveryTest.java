@@ -120,18 +120,20 @@ class RecoveryTest {
     }
 
     @Test
-    void aFormatVersion1LogIsRefusedWithAClearMessage() throws Exception {
+    void olderFormatVersionsAreRefusedWithAClearMessage() throws Exception {
         writeLog(dir, 3, 1 << 20);
         Path seg = onlySegment(dir);
-        byte[] b = Files.readAllBytes(seg);
-        ByteBuffer hdr = ByteBuffer.wrap(b);
-        hdr.putInt(RecordFormat.HDR_VERSION, 1);
-        hdr.putInt(RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed version 1 header
-        Files.write(seg, b);
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
-        assertEquals("corrupt write-ahead log: segment has format version 1, written by an older release; this release"
-                + " reads format version 2 only (no conversion: recover the directory with the release that wrote it)"
-                + " in " + seg + " at offset " + RecordFormat.HDR_VERSION, e.getMessage());
+        for (int version = 1; version <= 2; version++) {
+            byte[] b = Files.readAllBytes(seg);
+            ByteBuffer hdr = ByteBuffer.wrap(b);
+            hdr.putInt(RecordFormat.HDR_VERSION, version);
+            hdr.putInt(RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed older header
+            Files.write(seg, b);
+            CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+            assertEquals("corrupt write-ahead log: segment has format version " + version + ", written by an older release;"
+                    + " this release reads format version 3 only (no conversion: recover the directory with the release that"
+                    + " wrote it) in " + seg + " at offset " + RecordFormat.HDR_VERSION, e.getMessage());
+        }
     }
 
     @Test
@@ -172,7 +174,9 @@ class RecoveryTest {
         assertEquals(130, s.lastTs());
         Recovery<String, Long> r = new Recovery<>(FileIo.REAL, log, new FakeStore<>(), Codec.STRING, Codec.LONG);
         assertEquals(130, r.run().lastTs());
-        assertEquals(restored.size(), r.coveredSkipped(), "covered segments skipped");
+        // the restored ones, and also the segment open at the checkpoint if it got no later commit
+        assertTrue(r.coveredSkipped() >= restored.size() && r.coveredSkipped() <= restored.size() + 1,
+                r.coveredSkipped() + " covered segments skipped, " + restored.size() + " restored");
     }
 
     @Test
@@ -185,28 +189,32 @@ class RecoveryTest {
     }
 
     @Test
-    void badChecksumOnTheLastRecordIsATornTail() throws Exception {
+    void badChecksumOnTheFinalMarkerIsATornTailThatLosesNothing() throws Exception {
+        // (a bad checksum on the last commit record is corruption: ForcedMarkerTest)
         List<Rec<String, Long>> commits = writeLog(dir, 10, 1 << 20);
         Path seg = onlySegment(dir);
-        flip(seg, Files.size(seg) - 2, 0x10);
+        long size = Files.size(seg);
+        flip(seg, size - 2, 0x10); // inside the marker close() wrote after the last group's force
         FakeStore<String, Long> s = new FakeStore<>();
         open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close();
-        assertEquals(9, assertPrefix(commits, s));
+        assertEquals(10, assertPrefix(commits, s));
+        assertEquals(size, Files.size(seg), "the damaged marker is cut and recovery writes its own");
     }
 
     @Test
     void damagedRecordFollowedByIntactOnesIsCorruptionNamingFileAndOffset() throws Exception {
         writeLog(dir, 10, 1 << 20);
         Path seg = onlySegment(dir);
-        long third = recordOffset(seg, 2);
+        long third = ForcedMarkerTest.commitOffsets(seg).get(2);
         flip(seg, third + RecordFormat.WRITES_OFFSET + 5, 0x01); // inside commit 3's key
         FakeStore<String, Long> s = new FakeStore<>();
         CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s));
         assertEquals(seg, e.file());
         assertEquals(third, e.offset());
-        long fourth = recordOffset(seg, 3);
-        assertEquals("corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) followed by an intact"
-                + " record at offset " + fourth + " in " + seg + " at offset " + third, e.getMessage());
+        long marker = ForcedMarkerTest.commitOffsets(seg).get(3) - RecordFormat.MARKER_RECORD_BYTES;
+        assertEquals("corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) below offset "
+                + marker + ", which the marker at offset " + marker + " says was forced in " + seg + " at offset "
+                + third, e.getMessage());
         assertEquals(Files.size(seg), Files.size(seg), "the directory is left as it was");
         // and the directory can still be opened after the failed open released its lock... to fail the same way
         assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
@@ -216,7 +224,7 @@ class RecoveryTest {
     void damagedLengthFieldInTheMiddleIsCorruption() throws Exception {
         writeLog(dir, 10, 1 << 20);
         Path seg = onlySegment(dir);
-        long fifth = recordOffset(seg, 4);
+        long fifth = ForcedMarkerTest.commitOffsets(seg).get(4);
         flip(seg, fifth + 1, 0x40); // length becomes huge
         CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
         assertEquals(fifth, e.offset());
