@@ -177,6 +177,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
     private static final java.lang.invoke.VarHandle VISIBLE_TS;
+    private static final java.lang.invoke.VarHandle LAST_COMMIT_TS;
     private static final java.lang.invoke.VarHandle PRUNABLE_WATERMARK;
 
     static {
@@ -184,6 +185,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             var lookup = java.lang.invoke.MethodHandles.lookup();
             VACUUM_HORIZON = lookup.findVarHandle(Store.class, "vacuumHorizon", long.class);
             VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
+            LAST_COMMIT_TS = lookup.findVarHandle(Store.class, "lastCommitTs", long.class);
             PRUNABLE_WATERMARK = lookup.findVarHandle(Store.class, "prunableWatermark", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -221,7 +223,12 @@ final class Store<K, V> implements StoreAccess<K, V> {
     boolean readOnlyNeedsNoRecord(long snapshotTs) {
         boolean noOlderSnapshot = noSnapshotOlderThan(snapshotTs); // (b) first
         hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
-        return noOlderSnapshot && visibleTs == snapshotTs; // (a) second
+        // (a) second. With deferred visibility a pivot unpins before its commit is visible, so
+        // "nothing committed since" must read the clock itself (R3 with D4).
+        // NOTE: racy read of a field written under commitLock; R3's happens-before chain runs
+        // through the pivot's unpin, and every write of the clock only raises it.
+        long newest = deferVisibility ? (long) LAST_COMMIT_TS.getVolatile(this) : visibleTs;
+        return noOlderSnapshot && newest == snapshotTs;
     }
 
     /** Pins a fresh snapshot (see the notes on pins and vacuum). */
@@ -915,8 +922,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *      a transaction whose snapshot misses one aborts on first-committer-wins; an autocommit
      *      builds on it, and its own commit, later in the log, is durable only after it. An
      *      autocommit that writes nothing waits until the commit it read from is visible.
-     *  D4. The read-only shortcut's argument (R1-R4) holds: a pivot is pinned until its commit()
-     *      returned, which is after its publication.
+     *  D4. A committer unpins when its commit is installed, before it is durable, so before its
+     *      publication: the read-only shortcut's check (a) therefore reads the commit clock, not
+     *      visibleTs (R3 then holds as written, with "assigned c2" for "published c2";
+     *      DeferredVisibilityTest forces the schedule).
      */
 
     /** Publishes {@code commitTs} when {@code durable} completes normally (D1); returns it. */

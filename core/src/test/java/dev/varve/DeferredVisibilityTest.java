@@ -137,4 +137,48 @@ class DeferredVisibilityTest {
             assertNull(put.get(10, TimeUnit.SECONDS));
         }
     }
+
+    /**
+     * The receipts/report anomaly of ForcedScheduleTest with deferred visibility: the pivot T2
+     * (older snapshot) has committed and unpinned, but its commit is not yet durable, so not
+     * visible. The report R must still not take the unrecorded read-only shortcut.
+     */
+    @Test
+    void aReadOnlyCommitCannotSkipValidationWhileAnOlderPivotsCommitIsNotYetVisible() throws Exception {
+        HeldLog log = new HeldLog(true);
+        try (Database<Long, Long> db = open(log)) {
+            long control = 0;
+            long batch1 = 100;
+            CompletableFuture<Long> first = CompletableFuture.supplyAsync(() -> db.put(control, 1L));
+            awaitPending(log, 1);
+            log.makeDurable(1);
+            first.get(10, TimeUnit.SECONDS);
+            Transaction<Long, Long> newReceipt = db.begin(); // T2
+            assertEquals(1L, newReceipt.get(control));
+            CompletableFuture<Void> closeBatch = CompletableFuture.runAsync(() -> db.transact(tx -> { // T3
+                tx.put(control, tx.get(control) + 1);
+                return null;
+            }));
+            awaitPending(log, 1);
+            log.makeDurable(1);
+            closeBatch.get(10, TimeUnit.SECONDS);
+            Transaction<Long, Long> report = db.begin(); // R: sees batch 2
+            assertEquals(2L, report.get(control));
+            assertEquals(0, report.asMap().subMap(batch1, batch1 + 100).size());
+            newReceipt.put(batch1 + 1, 42L);
+            CompletableFuture<Void> pivot = CompletableFuture.runAsync(newReceipt::commit);
+            awaitPending(log, 1); // T2 committed in memory and unpinned; its record is not durable
+            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> db.stats().openSnapshots() == 1);
+            boolean reportCommitted;
+            try {
+                report.commit();
+                reportCommitted = true;
+            } catch (SerializationFailureException e) {
+                reportCommitted = false;
+            }
+            log.makeDurable(1);
+            pivot.get(10, TimeUnit.SECONDS);
+            assertFalse(reportCommitted, "R and T2 both committed: R ->rw T2 ->rw T3 ->wr R is a cycle");
+        }
+    }
 }

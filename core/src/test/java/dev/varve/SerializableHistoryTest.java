@@ -28,10 +28,14 @@ class SerializableHistoryTest {
     record Outcome(List<HistoryChecker.Txn> committed, long aborted) {}
 
     static Outcome runHistory(Isolation isolation, long seed) throws Exception {
+        return runHistory(isolation, seed, Durability.inMemory());
+    }
+
+    static Outcome runHistory(Isolation isolation, long seed, Durability<Integer, String> durability) throws Exception {
         List<HistoryChecker.Txn> committed = Collections.synchronizedList(new ArrayList<>());
         AtomicLong ids = new AtomicLong(HistoryChecker.INITIAL);
         AtomicLong aborted = new AtomicLong();
-        try (Database<Integer, String> db = Database.<Integer, String>builder().open()) {
+        try (Database<Integer, String> db = Database.<Integer, String>builder().durability(durability).open()) {
             for (int k = 0; k < KEYS; k += 2) {
                 db.put(k, String.valueOf(HistoryChecker.INITIAL));
             }
@@ -102,6 +106,80 @@ class SerializableHistoryTest {
             Outcome outcome = runHistory(Isolation.SERIALIZABLE, roundSeed);
             String cycle = new HistoryChecker(outcome.committed()).findCycle();
             assertNull(cycle, "seed " + roundSeed + ": committed SERIALIZABLE history is not serializable: " + cycle);
+            assertTrue(outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
+                    "seed " + roundSeed + ": too few commits to mean anything: " + outcome.committed().size());
+        }
+    }
+
+    /**
+     * A log that makes records durable in append order, in groups, on a thread of its own, and
+     * asks the database to keep commits invisible until then (deferred visibility).
+     */
+    static final class GroupCompletingLog implements dev.varve.spi.CommitLog<Integer, String> {
+        private final java.util.concurrent.LinkedBlockingQueue<java.util.concurrent.CompletableFuture<Void>> queue =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        private final Thread completer;
+        private volatile boolean closed;
+
+        GroupCompletingLog() {
+            completer = new Thread(() -> {
+                List<java.util.concurrent.CompletableFuture<Void>> group = new ArrayList<>();
+                while (!closed || !queue.isEmpty()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000); // a "force"
+                    queue.drainTo(group);
+                    group.forEach(f -> f.complete(null));
+                    group.clear();
+                }
+            }, "group-completing-log");
+            completer.setDaemon(true);
+            completer.start();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> append(dev.varve.spi.CommitRecord<Integer, String> record) {
+            java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+            queue.add(f);
+            return f;
+        }
+
+        @Override
+        public boolean visibleOnlyWhenDurable() {
+            return true;
+        }
+
+        @Override
+        public void checkpoint() {}
+
+        @Override
+        public void close() {
+            closed = true;
+            try {
+                completer.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Test
+    void serializableHistoriesWithDeferredVisibilityHaveNoCycle() throws Exception {
+        long seed = Long.getLong("varve.seed", System.nanoTime());
+        for (int round = 0; round < 2; round++) {
+            long roundSeed = seed + round;
+            GroupCompletingLog log = new GroupCompletingLog();
+            Outcome outcome = runHistory(Isolation.SERIALIZABLE, roundSeed, new Durability<>() {
+                @Override
+                public dev.varve.spi.CommitLog<Integer, String> open(dev.varve.spi.StoreAccess<Integer, String> store) {
+                    return log;
+                }
+
+                @Override
+                public String describe() {
+                    return "group-completing";
+                }
+            });
+            String cycle = new HistoryChecker(outcome.committed()).findCycle();
+            assertNull(cycle, "seed " + roundSeed + ": deferred-visibility SERIALIZABLE history is not serializable: " + cycle);
             assertTrue(outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
                     "seed " + roundSeed + ": too few commits to mean anything: " + outcome.committed().size());
         }
