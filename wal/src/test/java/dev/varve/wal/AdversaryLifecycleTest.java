@@ -6,14 +6,17 @@ import static dev.varve.wal.WalTestSupport.open;
 import static dev.varve.wal.WalTestSupport.walThreads;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.wal.WalTestSupport.Gate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -89,5 +92,47 @@ class AdversaryLifecycleTest {
         assertTrue(reported != null, "close() returned normally, yet commits 1..5 were acknowledged and their"
                 + " only force failed (lost at the power loss)");
         assertTrue(reported.getMessage().contains("Input/output error"), reported.getMessage());
+    }
+    /**
+     * Two threads close the same log (a shutdown hook and the main thread, say). The first is
+     * inside the final force of an acknowledged RELAXED commit (held by a Gate); the second must
+     * not return before that force either ({@code CommitLog.close}: "flushes and forces every
+     * record appended so far ... Idempotent"), or its caller believes the commit durable and the
+     * directory free while neither is true.
+     */
+    @Test
+    void aSecondConcurrentCloseDoesNotReturnBeforeTheFirstHasForcedEverything() throws Exception {
+        FaultyIo io = FaultyIo.counting();
+        WalLog<String, Long> log = open(builder(dir, Wal.Sync.RELAXED, io).flushInterval(Duration.ofHours(1))
+                .flushRecords(1_000_000).flushBytes(1L << 40).closeTimeout(Duration.ofHours(1)), new FakeStore<>());
+        log.append(commit(1, 7)).get(10, TimeUnit.SECONDS); // written, segment rolled; not forced
+        Gate gate = new Gate(FaultyIo.Op.FORCE, ".seg");
+        io.pauseAt(gate);
+        Thread first = new Thread(log::close, "first-close");
+        first.start();
+        gate.awaitEntered(); // the writer's final force, run for the first close()
+        CountDownLatch secondReturned = new CountDownLatch(1);
+        Thread second = new Thread(() -> {
+            log.close();
+            secondReturned.countDown();
+        }, "second-close");
+        second.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> secondReturned.getCount() == 0
+                || second.getState() == Thread.State.WAITING || second.getState() == Thread.State.TIMED_WAITING
+                || second.getState() == Thread.State.BLOCKED);
+        boolean returnedEarly = secondReturned.getCount() == 0;
+        String reopenedWhileHeld = null;
+        if (returnedEarly) {
+            try {
+                open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL), new FakeStore<>()).close();
+            } catch (IllegalStateException e) {
+                reopenedWhileHeld = e.getMessage();
+            }
+        }
+        gate.release.countDown();
+        first.join(10_000);
+        second.join(10_000);
+        assertFalse(returnedEarly, "the second close() returned while the first was still forcing commit 1;"
+                + " a reopen right after it: " + reopenedWhileHeld);
     }
 }
