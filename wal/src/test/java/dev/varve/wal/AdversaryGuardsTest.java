@@ -157,4 +157,50 @@ class AdversaryGuardsTest {
         assertEquals(end, Files.size(seg), "the torn frame is cut");
         assertTrue(io.largestRead.get() <= Recovery.READ_WINDOW_BYTES, "largest read " + io.largestRead.get());
     }
+    @Test
+    @EnabledOnOs(OS.LINUX)
+    void aStuckForceThatFailsAfterCloseGaveUpAcknowledgesNothingAndReleasesEverything() throws Exception {
+        Path dir = tmp.resolve("db");
+        FaultyIo io = FaultyIo.counting();
+        WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofMillis(50)),
+                new FakeStore<>());
+        log.append(commit(1, 5)).get(10, TimeUnit.SECONDS);
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        io.pauseAt((op, file) -> {
+            if (op == FaultyIo.Op.FORCE && file.getFileName().toString().endsWith(".seg") && armed.getAndSet(false)) {
+                entered.countDown();
+                while (true) {
+                    try {
+                        release.await();
+                        break;
+                    } catch (InterruptedException inKernel) {
+                        // uninterruptible, like a task in D state
+                    }
+                }
+                throw new IOException("injected: Input/output error after a stall");
+            }
+        });
+        java.util.concurrent.CompletableFuture<Void> f = log.append(commit(2, 5));
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "the force of commit 2 was not reached");
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, log::close);
+        assertTrue(e.getMessage().contains("did not stop within 50 ms"), e.getMessage());
+        assertTrue(e.getMessage().contains("the directory stays locked until it stops"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()),
+                "a second open got in while the force was stuck");
+        release.countDown();
+        java.util.concurrent.ExecutionException late = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> f.get(10, TimeUnit.SECONDS), "commit 2 was acknowledged though its force failed");
+        assertTrue(late.getCause().getMessage().contains("did not stop within 50 ms"), late.getCause().getMessage());
+        assertTrue(late.getCause().getCause().getSuppressed().length > 0
+                && late.getCause().getCause().getSuppressed()[0].getMessage().contains("Input/output error"),
+                "the late force failure is recorded with the first failure");
+        await().atMost(Duration.ofSeconds(10)).until(() -> walThreads(dir).isEmpty());
+        await().atMost(Duration.ofSeconds(10)).until(() -> openFdsUnder(dir).isEmpty());
+        FakeStore<String, Long> s = new FakeStore<>();
+        open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close();
+        assertTrue(s.replayedCommits().equals(List.of(1L)) || s.replayedCommits().equals(List.of(1L, 2L)),
+                "recovered " + s.replayedCommits());
+    }
 }
