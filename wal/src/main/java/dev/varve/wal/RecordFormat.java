@@ -38,13 +38,16 @@ import java.util.zip.CRC32C;
  *   +---------------+-------------------+---------------+-------------------+
  *   value length = -1 (no value bytes) marks a tombstone (the key was removed).
  *
- *   forced marker (type 2), 21 bytes:
- *   0               4               8               12  13                             21
- *   +---------------+---------------+---------------+---+------------------------------+
- *   | length = 9    | body CRC32C   | frame CRC32C  | 2 | forced offset F (int64)      |
- *   +---------------+---------------+---------------+---+------------------------------+
+ *   forced marker (type 2), 29 bytes:
+ *   0               4               8               12  13                             21                             29
+ *   +---------------+---------------+---------------+---+------------------------------+------------------------------+
+ *   | length = 17   | body CRC32C'  | frame CRC32C  | 2 | own offset P (int64)         | forced offset F (int64)      |
+ *   +---------------+---------------+---------------+---+------------------------------+------------------------------+
  *   F = every byte of this segment below offset F had been forced when the marker was written
- *   (so F is at most the marker's own offset).
+ *   (so F is at most P). P = the marker's own offset in its segment. body CRC32C' = CRC32C of the
+ *   segment's first commit ts (int64, as in its header) followed by the body: a marker is
+ *   intact only in the segment it was written for and only at offset P, so marker bytes inside
+ *   a value (a copy of another log, a crafted blob) or copied elsewhere in the file never count.
  * </pre>
  * The writer puts a marker at the start of the first write after a force (the next group's
  * write, or, when the writer goes idle first, a write of its own), so a marker costs no force:
@@ -65,8 +68,11 @@ import java.util.zip.CRC32C;
  * a bit flip in the last forced group together with a power loss before its idle marker reached
  * the device.
  *
- * <p>Looking for intact records after damage tries every later offset, and steps over each intact
- * record it finds. The frame CRC32C makes that linear in the size of the tail: a body (up to the
+ * <p>Looking for intact records after damage starts after the damaged record when its frame is
+ * intact (its length is then trustworthy: the search never looks inside its value), and at the next
+ * byte otherwise; a record whose intact frame says it runs past the end of the file is a torn
+ * tail at once (nothing was written after it). The search tries every later offset, and steps
+ * over each intact record it finds. The frame CRC32C makes that linear in the size of the tail: a body (up to the
  * whole tail) is checksummed only where 8 bytes checksum to the 4 after them, which bytes not
  * written as a frame do with probability 2<sup>-32</sup> per offset (a payload deliberately holding
  * encoded frames can still cost one body checksum per such frame). Versions 1 (no frame CRC) and
@@ -94,10 +100,12 @@ final class RecordFormat {
     static final int WRITES_OFFSET = 25;
     /** Smallest commit body: type, timestamp, count, one write of empty key and tombstone. */
     static final int MIN_BODY_BYTES = 1 + 8 + 4 + 4 + 4;
+    /** A marker's own offset in its segment. */
+    static final int MARKER_POSITION_OFFSET = 13;
     /** The forced offset of a marker. */
-    static final int FORCED_OFFSET = 13;
-    /** A marker's body: type and forced offset. */
-    static final int MARKER_BODY_BYTES = 1 + 8;
+    static final int FORCED_OFFSET = 21;
+    /** A marker's body: type, own offset and forced offset. */
+    static final int MARKER_BODY_BYTES = 1 + 8 + 8;
     /** A marker's total size, also the smallest record. */
     static final int MARKER_RECORD_BYTES = FRAME_BYTES + MARKER_BODY_BYTES;
     /** Largest body accepted on read: anything longer is damage, not a record. */
@@ -187,21 +195,59 @@ final class RecordFormat {
         return out;
     }
 
-    /** Puts a forced marker stating {@code forcedThrough} at {@code b}'s position (21 bytes). */
-    static void putMarker(ByteBuffer b, long forcedThrough) {
+    /**
+     * Puts a forced marker at {@code b}'s position: it will be written at offset {@code position}
+     * of the segment whose first commit timestamp is {@code segmentFirstTs}, and states that
+     * every byte below {@code forcedThrough} was forced (29 bytes).
+     */
+    static void putMarker(ByteBuffer b, long position, long forcedThrough, long segmentFirstTs) {
         byte[] m = new byte[MARKER_RECORD_BYTES];
         ByteBuffer w = ByteBuffer.wrap(m);
-        w.putInt(LENGTH_OFFSET, MARKER_BODY_BYTES).put(TYPE_OFFSET, TYPE_FORCED).putLong(FORCED_OFFSET, forcedThrough);
-        w.putInt(CRC_OFFSET, crc(m, FRAME_BYTES, MARKER_BODY_BYTES));
+        w.putInt(LENGTH_OFFSET, MARKER_BODY_BYTES).put(TYPE_OFFSET, TYPE_FORCED)
+                .putLong(MARKER_POSITION_OFFSET, position).putLong(FORCED_OFFSET, forcedThrough);
+        w.putInt(CRC_OFFSET, markerCrc(m, 0, segmentFirstTs));
         w.putInt(FRAME_CRC_OFFSET, crc(m, 0, FRAME_CRC_OFFSET));
         b.put(m);
     }
 
-    /** A forced marker stating {@code forcedThrough}, ready to write. */
-    static ByteBuffer marker(long forcedThrough) {
+    /** A forced marker (see {@link #putMarker}), ready to write. */
+    static ByteBuffer marker(long position, long forcedThrough, long segmentFirstTs) {
         ByteBuffer b = ByteBuffer.allocate(MARKER_RECORD_BYTES);
-        putMarker(b, forcedThrough);
+        putMarker(b, position, forcedThrough, segmentFirstTs);
         return b.flip();
+    }
+
+    /** The body CRC32C' of the marker at {@code off}: salted with its segment's first commit ts. */
+    static int markerCrc(byte[] buf, int off, long segmentFirstTs) {
+        CRC32C c = CRC.get();
+        c.reset();
+        byte[] salt = new byte[8];
+        ByteBuffer.wrap(salt).putLong(segmentFirstTs);
+        c.update(salt, 0, 8);
+        c.update(buf, off + FRAME_BYTES, MARKER_BODY_BYTES);
+        return (int) c.getValue();
+    }
+
+    /**
+     * Whether the marker-shaped record at {@code off} (frame intact) is a marker of the segment
+     * whose first commit ts is {@code segmentFirstTs}, written at offset {@code position}.
+     */
+    static boolean markerMatches(byte[] buf, int off, long position, long segmentFirstTs) {
+        return getInt(buf, off + CRC_OFFSET) == markerCrc(buf, off, segmentFirstTs)
+                && ByteBuffer.wrap(buf).getLong(off + MARKER_POSITION_OFFSET) == position;
+    }
+
+    /**
+     * The body length an intact frame at {@code off} announces, whether or not the body fits in
+     * what was read (the frame, and the type byte after it, must be in {@code buf}), or -1 if the
+     * frame is not intact or not shaped like a record.
+     */
+    static int intactFrameLength(byte[] buf, int off) {
+        int len = getInt(buf, off + LENGTH_OFFSET);
+        byte type = buf[off + TYPE_OFFSET];
+        boolean shaped = type == TYPE_COMMIT ? len >= MIN_BODY_BYTES && len <= MAX_BODY_BYTES
+                : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
+        return shaped && getInt(buf, off + FRAME_CRC_OFFSET) == crc(buf, off, FRAME_CRC_OFFSET) ? len : -1;
     }
 
     /**

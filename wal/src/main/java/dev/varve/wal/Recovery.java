@@ -42,6 +42,8 @@ final class Recovery<K, V> {
     private long readLastTs;
     private long readRecords;
     private boolean readCut;
+    /** The first commit ts of the segment being read: the salt of its markers' CRC. */
+    private long readSalt;
     /** The end of the part of the segment its markers vouch for (invariant 5). */
     private long readVouched;
     /** The newest segment's valid end and vouched end, once read and kept. */
@@ -186,6 +188,7 @@ final class Recovery<K, V> {
             throws IOException {
         readCut = false;
         readRecords = 0;
+        readSalt = nameTs; // the header must say the same (checked below)
         int h = w.ensure(0, RecordFormat.SEGMENT_HEADER_BYTES);
         boolean headerOk = h >= 0 && getInt(w.buf, RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
                 && getInt(w.buf, RecordFormat.HDR_CRC) == RecordFormat.crc(w.buf, 0, RecordFormat.HDR_CRC);
@@ -232,7 +235,16 @@ final class Recovery<K, V> {
                     throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C)"
                             + " in a segment followed by newer segments", null);
                 }
-                Scan sc = scan(w, file, off, off);
+                // An intact frame's length is trustworthy: never search inside its value, and if it
+                // runs past the end of the file, nothing was written after it.
+                int fi = w.ensure(off, RecordFormat.FRAME_BYTES + 1);
+                int frameLen = fi < 0 ? -1 : RecordFormat.intactFrameLength(w.buf, fi);
+                long recordEnd = off + RecordFormat.FRAME_BYTES + (long) frameLen;
+                if (frameLen >= 0 && recordEnd > w.size) {
+                    readCut = true; // the last write, torn: a torn tail
+                    break;
+                }
+                Scan sc = scan(w, file, frameLen >= 0 ? recordEnd - 1 : off, off);
                 if (sc.markerAt() >= 0) {
                     throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C) below offset "
                             + sc.forced() + ", which the marker at offset " + sc.markerAt() + " says was forced", null);
@@ -327,7 +339,10 @@ final class Recovery<K, V> {
         }
         i = w.ensure(off, RecordFormat.FRAME_BYTES + len);
         w.at = i;
-        return RecordFormat.bodyCrcMatches(w.buf, i, len) ? RecordFormat.FRAME_BYTES + len : -1;
+        boolean intact = w.buf[i + RecordFormat.TYPE_OFFSET] == RecordFormat.TYPE_FORCED
+                ? RecordFormat.markerMatches(w.buf, i, off, readSalt) // this segment's, written here
+                : RecordFormat.bodyCrcMatches(w.buf, i, len);
+        return intact ? RecordFormat.FRAME_BYTES + len : -1;
     }
 
     /**
@@ -403,7 +418,8 @@ final class Recovery<K, V> {
             try (FileIo.Channel ch = io.openExisting(last)) {
                 ch.force();
                 if (last.equals(newestFile) && newestEnd > newestVouched) {
-                    ch.write(RecordFormat.marker(newestEnd), newestEnd); // true now: the force came first
+                    long salt = kept.get(kept.size() - 1).firstTs();
+                    ch.write(RecordFormat.marker(newestEnd, newestEnd, salt), newestEnd); // true now: the force came first
                     ch.force();
                 }
             }

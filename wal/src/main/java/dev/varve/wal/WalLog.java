@@ -410,14 +410,56 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * commit future (the completer thread), it does not wait for that thread: futures completed
      * by the final flush complete once the continuation returns.
      *
+     * A second call, from another thread, returns once the first has flushed and released
+     * everything (from the completer thread it returns at once).
+     *
      * @throws UncheckedIOException also if the last background checkpoint failed and none
-     *     succeeded since (every record is flushed and forced all the same)
+     *     succeeded since (every record is flushed and forced all the same), and if the log had
+     *     failed and the writer's force of records RELAXED had acknowledged failed too
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            // A second close returns once the first has flushed and released everything, unless it
+            // runs on the completer thread, which the first may be waiting for.
+            if (Thread.currentThread() != completerThread) {
+                awaitFirstClose();
+            }
             return;
         }
+        try {
+            closeOnce();
+        } finally {
+            firstCloseDone.countDown();
+        }
+    }
+
+    /** Counted down when the first close() returns or throws. */
+    private final java.util.concurrent.CountDownLatch firstCloseDone = new java.util.concurrent.CountDownLatch(1);
+
+    private void awaitFirstClose() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                firstCloseDone.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A force the writer tried after the log had failed, so that records RELAXED had already
+     * acknowledged would not be lost, and that failed too: those records may be lost, and close()
+     * says so whenever the log failed (null otherwise). Written by the writer, read by close().
+     */
+    private volatile IOException strandedForce;
+
+    private void closeOnce() {
         Throwable before = getFailureAcquire();
         boolean onCompleter = Thread.currentThread() == completerThread;
         setClosingVolatile();
@@ -465,6 +507,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             }
         } finally {
             dropDirectory(); // the open log's use; the writer and checkpoints drop theirs as they end
+        }
+        IOException stranded = strandedForce;
+        if (stranded != null) {
+            throw new UncheckedIOException("write-ahead log " + dir + " was closed, but records it had acknowledged"
+                    + " (RELAXED) were never forced: the force after the log failed failed too: " + stranded, stranded);
         }
         Throwable after = getFailureAcquire();
         if (before == null && after != null) {
@@ -644,7 +691,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 // failed from another thread (close() gave up, checkpoints failed): the bytes
                 // written are intact, and RELAXED acknowledged them; writerMain fails the rest
                 if (segment != null && segmentPos > segmentForcedPos) {
-                    segment.force();
+                    try {
+                        segment.force();
+                    } catch (IOException e) {
+                        strandedForce = e; // close() reports it, even though the log failed before
+                        throw e;
+                    }
                     segmentForcedPos = segmentPos;
                 }
                 return;
@@ -721,7 +773,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
         batch.clear();
         if (segment != null && segmentForcedPos > segmentMarkedPos) {
-            RecordFormat.putMarker(batch, segmentForcedPos); // rides in this write: no force of its own
+            // Rides in this write (at segmentPos: the batch is empty), so it costs no force of its own.
+            RecordFormat.putMarker(batch, segmentPos, segmentForcedPos, segmentFirstTs);
             segmentMarkedPos = segmentForcedPos;
         }
         for (Pending r : group) {
@@ -774,7 +827,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (segment == null || segmentForcedPos <= segmentMarkedPos) {
             return false;
         }
-        segment.write(RecordFormat.marker(segmentForcedPos), segmentPos);
+        segment.write(RecordFormat.marker(segmentPos, segmentForcedPos, segmentFirstTs), segmentPos);
         segmentPos += RecordFormat.MARKER_RECORD_BYTES;
         segmentMarkedPos = segmentForcedPos;
         return true;

@@ -66,9 +66,10 @@ class AdversaryPayloadMarkerTest {
     private static long[] markerAfterStatingMore(Path seg, long from) throws Exception {
         byte[] b = Files.readAllBytes(seg);
         for (int p = (int) from + 1; p + RecordFormat.MARKER_RECORD_BYTES <= b.length; p++) {
-            int len = RecordFormat.plausibleBodyLength(b, p, b.length - p);
-            if (len == RecordFormat.MARKER_BODY_BYTES && b[p + RecordFormat.TYPE_OFFSET] == RecordFormat.TYPE_FORCED
-                    && RecordFormat.bodyCrcMatches(b, p, len)) {
+            // Marker-shaped with an intact frame: what a search that trusted such bytes would take
+            // (whether its salted body CRC and own offset match is what recovery must check).
+            int len = RecordFormat.intactFrameLength(b, p);
+            if (len == RecordFormat.MARKER_BODY_BYTES && b[p + RecordFormat.TYPE_OFFSET] == RecordFormat.TYPE_FORCED) {
                 long forced = ByteBuffer.wrap(b).getLong(p + RecordFormat.FORCED_OFFSET);
                 if (forced > from) {
                     return new long[] {p, forced};
@@ -105,13 +106,48 @@ class AdversaryPayloadMarkerTest {
     @Test
     void aTornRecordWhoseValueHoldsMarkerBytesStatingALargeOffsetIsCutAsATornTail() throws Exception {
         byte[] value = new byte[8192];
-        ByteBuffer.wrap(value, 100, RecordFormat.MARKER_RECORD_BYTES).put(RecordFormat.marker(1 << 20));
+        // The segment's own salt (its first commit ts is 1), at an offset it will not be written at.
+        ByteBuffer.wrap(value, 100, RecordFormat.MARKER_RECORD_BYTES).put(RecordFormat.marker(1 << 21, 1 << 20, 1));
         Path dir = tmp.resolve("log");
         long second = crashTearingTheSecondCommit(dir, value);
         Path seg = files(dir, ".seg").get(0);
         long[] m = markerAfterStatingMore(seg, second);
         assertTrue(m != null && m[1] == 1 << 20, "precondition: the torn half holds the value's marker bytes: "
                 + Arrays.toString(m));
+
+        FakeStore<String, byte[]> s = reopen(dir);
+        assertEquals(List.of(1L), s.replayedCommits());
+        assertEquals(second, Files.size(seg), "the torn commit 2 is cut");
+    }
+
+    /**
+     * The same torn records with their frame damaged too, so that recovery cannot trust their
+     * length and searches byte by byte through their values: marker bytes of another segment
+     * (another salt), and of this segment at an offset they were not written at, must not count.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"copy of another log", "own salt, wrong offset"})
+    void markerBytesInsideADamagedRecordDoNotCountWhenTheSearchLooksInsideIt(String kind) throws Exception {
+        byte[] value;
+        if (kind.startsWith("copy")) {
+            Path other = tmp.resolve("other");
+            RecoveryTest.writeLog(other, 40, 1 << 20);
+            value = Files.readAllBytes(files(other, ".seg").get(0));
+        } else {
+            value = new byte[8192];
+            ByteBuffer.wrap(value, 100, RecordFormat.MARKER_RECORD_BYTES).put(RecordFormat.marker(1 << 21, 1 << 20, 1));
+        }
+        Path dir = tmp.resolve("log");
+        long second = crashTearingTheSecondCommit(dir, value);
+        Path seg = files(dir, ".seg").get(0);
+        try (var ch = java.nio.channels.FileChannel.open(seg, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, second + RecordFormat.FRAME_CRC_OFFSET);
+            b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
+            ch.write(b, second + RecordFormat.FRAME_CRC_OFFSET); // the frame of commit 2 is damaged now
+        }
+        assertTrue(markerAfterStatingMore(seg, second) != null, "precondition: marker-shaped bytes after the damage");
 
         FakeStore<String, byte[]> s = reopen(dir);
         assertEquals(List.of(1L), s.replayedCommits());
