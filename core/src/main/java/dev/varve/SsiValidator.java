@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.ssi.ConflictGraph;
 import dev.varve.internal.ssi.DangerousStructure;
 import java.util.ArrayList;
@@ -109,9 +111,7 @@ final class SsiValidator<K, V> {
             collectWritersAfter(key, store.index.get(key), s, through, found);
         }
         for (KeyRange<K> range : reads.ranges()) {
-            Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
-                    range.high, range.highInclusive, range.highUnbounded);
-            for (VersionedIndex.Cursor<K> c = store.index.cursor(b, false); c.next(); ) {
+            for (VersionedIndex.Cursor<K> c = store.index.cursor(range, false); c.next(); ) {
                 collectWritersAfter(c.key(), c.entry(), s, through, found);
             }
         }

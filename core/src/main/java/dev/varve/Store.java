@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.index.VersionedIndex;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;

@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
@@ -426,7 +428,7 @@ public final class Transaction<K, V> implements AutoCloseable {
             }
         }
         VersionedIndex.Node<K> node = store.index.node(key);
-        V value = node == null ? null : Version.valueAt(node.value, snapshotTs); // null: removed since
+        V value = node == null ? null : Version.valueAt(node.entry(), snapshotTs); // null: removed since
         if (node != null && !readOnlyView) {
             recentRead1 = recentRead0;
             recentRead0 = node;
@@ -458,7 +460,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     }
 
     /** A merged cursor over the snapshot and the write set, in natural-order bounds. */
-    MergeCursor<K, V> cursor(Bounds<K> bounds, boolean descending) {
+    MergeCursor<K, V> cursor(KeyRange<K> bounds, boolean descending) {
         checkActive();
         return new MergeCursor<>(this, bounds, descending);
     }

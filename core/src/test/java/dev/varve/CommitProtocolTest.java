@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.index.VersionedIndex;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
