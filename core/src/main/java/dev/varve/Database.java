@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import java.time.Duration;
 import java.util.Comparator;

@@ -2,6 +2,9 @@ package dev.varve;
 
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.WriteSet;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;

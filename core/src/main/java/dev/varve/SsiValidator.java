@@ -2,6 +2,9 @@ package dev.varve;
 
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.internal.ssi.ConflictGraph;
 import dev.varve.internal.ssi.DangerousStructure;
 import java.util.ArrayList;

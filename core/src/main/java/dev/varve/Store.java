@@ -1,6 +1,10 @@
 package dev.varve;
 
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.SnapshotRegistry;
+import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;

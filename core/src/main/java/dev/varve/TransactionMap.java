@@ -1,6 +1,7 @@
 package dev.varve;
 
 import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.mvcc.WriteSet;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.Collections;

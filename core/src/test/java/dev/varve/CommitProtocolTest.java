@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.Version;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

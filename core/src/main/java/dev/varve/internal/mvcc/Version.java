@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -9,7 +9,7 @@ import java.lang.invoke.VarHandle;
  * #commitTs}). The versions of a key form its version chain, newest first; the versioned index maps
  * each key to the head of its chain.
  */
-final class Version<V> {
+public final class Version<V> {
     private static final VarHandle OLDER;
     private static final VarHandle COMMIT_TS;
 
@@ -27,29 +27,36 @@ final class Version<V> {
      * The commit timestamp of a version whose committer holds it as a write latch and has not yet
      * been given a commit timestamp: above every snapshot, so no reader uses it.
      */
-    static final long PENDING = Long.MAX_VALUE;
+    public static final long PENDING = Long.MAX_VALUE;
 
     /**
      * The commit timestamp of a write latch whose committer gave up (its commit failed or threw):
      * above every snapshot, so no reader uses it, and not {@link #PENDING}, so no writer waits for
      * it. Writers link over it as if it were not there (see {@link #live}).
      */
-    static final long ABORTED = Long.MAX_VALUE - 1;
+    public static final long ABORTED = Long.MAX_VALUE - 1;
 
     /**
      * The value, or {@code null} for a tombstone. Written once, before the version is stamped
      * (see the notes); an autocommit latch fills it in after linking.
      */
-    V value;
+    public V value;
 
     /** {@link #PENDING} until the committer stamps it, then the commit timestamp, never again changed. */
-    long commitTs;
+    public long commitTs;
 
     /** Next older version, or {@code null} at the end of the chain (or after vacuum cut it). */
     @SuppressWarnings("unused") // accessed through OLDER
     private Version<V> older;
 
-    Version(V value, long commitTs, Version<V> older) {
+    /**
+     * A version not yet linked into the index.
+     *
+     * @param value the value, or null for a tombstone
+     * @param commitTs its commit timestamp, or {@link #PENDING} for a write latch
+     * @param older the next older version, or null
+     */
+    public Version(V value, long commitTs, Version<V> older) {
         this.value = value;
         this.commitTs = commitTs;
         this.older = older; // published by the release CAS that links this version as head
@@ -97,8 +104,12 @@ final class Version<V> {
      * re-reads at a fresh snapshot (Store#readLatest).
      */
 
-    /** Stamps a version this committer linked as PENDING; caller holds the store's commit lock. */
-    void stamp(long commitTimestamp) {
+    /**
+     * Stamps a version this committer linked as PENDING; caller holds the store's commit lock.
+     *
+     * @param commitTimestamp the commit timestamp
+     */
+    public void stamp(long commitTimestamp) {
         COMMIT_TS.setOpaque(this, commitTimestamp);
     }
 
@@ -107,46 +118,78 @@ final class Version<V> {
      * call, no allocation, so it cannot fail (see "Aborted latches" in the notes). Harmless on a
      * candidate version that was never linked.
      */
-    void abort() {
+    public void abort() {
         COMMIT_TS.setOpaque(this, ABORTED);
     }
 
-    /** Sets the older link of a version not yet linked into the index (published by that link). */
-    void setOlderPlain(Version<V> newOlder) {
+    /**
+     * Sets the older link of a version not yet linked into the index (published by that link).
+     *
+     * @param newOlder the next older version, or null
+     */
+    public void setOlderPlain(Version<V> newOlder) {
         OLDER.set(this, newOlder);
     }
 
     /**
      * An index entry with an aborted latch at its head skipped: the aborted version's older
      * version, or null if it was linked over nothing; any other entry as it is.
+     *
+     * @param head an index entry, or null
+     * @return the entry without an aborted head
      */
-    static Object live(Object head) {
+    public static Object live(Object head) {
         if (head instanceof Version && ((Version<?>) head).commitTs == ABORTED) {
             return ((Version<?>) head).getOlderAcquire();
         }
         return head;
     }
 
-    static boolean isAborted(Object head) {
+    /**
+     * Whether an index entry is an aborted write latch.
+     *
+     * @param head an index entry, or null
+     * @return true if its head is an ABORTED version
+     */
+    public static boolean isAborted(Object head) {
         return head instanceof Version && ((Version<?>) head).commitTs == ABORTED;
     }
 
-    /** Whether an index entry is a write latch (a PENDING version). */
-    static boolean isLatched(Object head) {
+    /**
+     * Whether an index entry is a write latch (a PENDING version).
+     *
+     * @param head an index entry, or null
+     * @return true if its head is a PENDING version
+     */
+    public static boolean isLatched(Object head) {
         return head instanceof Version && ((Version<?>) head).commitTs == PENDING;
     }
 
+    /**
+     * The next older version (an acquire load).
+     *
+     * @return the older version, or null at the end of the chain
+     */
     @SuppressWarnings("unchecked")
-    Version<V> getOlderAcquire() {
+    public Version<V> getOlderAcquire() {
         return (Version<V>) OLDER.getAcquire(this);
     }
 
-    /** Pairs with {@link #getOlderAcquire()}; used only by vacuum to cut the chain's tail. */
-    void setOlderRelease(Version<V> newOlder) {
+    /**
+     * Pairs with {@link #getOlderAcquire()}; used only by vacuum to cut the chain's tail.
+     *
+     * @param newOlder the new older version, or null to cut
+     */
+    public void setOlderRelease(Version<V> newOlder) {
         OLDER.setRelease(this, newOlder);
     }
 
-    boolean isTombstone() {
+    /**
+     * Whether this version records a removal.
+     *
+     * @return true if the value is null
+     */
+    public boolean isTombstone() {
         return value == null;
     }
 
@@ -163,21 +206,29 @@ final class Version<V> {
     /**
      * The commit timestamp of the newest version of an index entry that is not an aborted latch
      * (0 for a settled value or nothing).
+     *
+     * @param head an index entry, or null
+     * @return the commit timestamp
      */
-    static long headCommitTs(Object head) {
+    public static long headCommitTs(Object head) {
         head = live(head);
         return head instanceof Version ? ((Version<?>) head).commitTs : SETTLED_TS;
     }
 
     /** The commit timestamp a settled value is treated as having. */
-    static final long SETTLED_TS = 0;
+    public static final long SETTLED_TS = 0;
 
     /**
      * The value visible at {@code snapshotTs} in the index entry {@code head} (a chain head or a
      * settled value), or null if absent or removed there, or if {@code head} is null.
+     *
+     * @param <V> the value type
+     * @param head an index entry, or null
+     * @param snapshotTs the snapshot timestamp
+     * @return the visible value, or null
      */
     @SuppressWarnings("unchecked")
-    static <V> V valueAt(Object head, long snapshotTs) {
+    public static <V> V valueAt(Object head, long snapshotTs) {
         if (!(head instanceof Version)) {
             return (V) head; // null, or a settled value
         }
@@ -191,15 +242,25 @@ final class Version<V> {
     /**
      * The latest value of an index entry whose head is neither PENDING nor ABORTED, or null
      * (absent or a tombstone).
+     *
+     * @param <V> the value type
+     * @param head an index entry, or null
+     * @return the latest value, or null
      */
     @SuppressWarnings("unchecked")
-    static <V> V latestValue(Object head) {
+    public static <V> V latestValue(Object head) {
         return head instanceof Version ? ((Version<V>) head).value : (V) head;
     }
 
-    /** An index entry as a version chain head, wrapping a settled value as committed at time 0. */
+    /**
+     * An index entry as a version chain head, wrapping a settled value as committed at time 0.
+     *
+     * @param <V> the value type
+     * @param head an index entry
+     * @return the head version
+     */
     @SuppressWarnings("unchecked")
-    static <V> Version<V> asVersion(Object head) {
+    public static <V> Version<V> asVersion(Object head) {
         return head instanceof Version ? (Version<V>) head : new Version<>((V) head, SETTLED_TS, null);
     }
 }

@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import dev.varve.internal.index.KeyRange;
 import java.util.ArrayList;
@@ -13,7 +13,7 @@ import java.util.List;
  * commit it is frozen (sorted, coalesced, and for a huge read set summarized) so that later
  * committers can test their writes against it in O(log n).
  */
-final class ReadSet<K> {
+public final class ReadSet<K> {
     private final Comparator<? super K> comparator;
     private static final Object[] NO_KEYS = {};
     private static final KeyRange<?>[] NO_INTERVALS = {};
@@ -35,12 +35,24 @@ final class ReadSet<K> {
     /** The most intervals a summarized read set keeps. */
     static final int SUMMARY_TARGET = 1 << 16;
 
-    ReadSet(Comparator<? super K> comparator) {
+    /**
+     * An empty read set with the default summary bounds.
+     *
+     * @param comparator the key order, or null for natural ordering
+     */
+    public ReadSet(Comparator<? super K> comparator) {
         this(comparator, SUMMARY_THRESHOLD, SUMMARY_TARGET);
     }
 
-    /** A read set with its own summary bounds (tests). */
-    ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
+    /**
+     * A read set with its own summary bounds (tests).
+     *
+     * @param comparator the key order, or null for natural ordering
+     * @param summaryThreshold keys plus intervals above which freeze summarizes (I3)
+     * @param summaryTarget the most intervals a summary keeps, in [1, summaryThreshold]
+     * @throws IllegalArgumentException if the bounds are out of range
+     */
+    public ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
         if (summaryTarget < 1 || summaryThreshold < summaryTarget) {
             throw new IllegalArgumentException("summary target " + summaryTarget + " must be in [1, threshold "
                     + summaryThreshold + "]");
@@ -82,7 +94,12 @@ final class ReadSet<K> {
      * published to other committers under the commit lock.
      */
 
-    void addKey(K key) {
+    /**
+     * Records a read of {@code key}, present or absent; ignored once frozen.
+     *
+     * @param key the key read
+     */
+    public void addKey(K key) {
         if (frozen) {
             return; // a committing transaction reads no more; ignore a late read (I3 stays exact)
         }
@@ -95,8 +112,11 @@ final class ReadSet<K> {
     /**
      * Registers a range whose high end (or low end, for descending scans) grows as it is read:
      * the caller grows the returned holder; freeze copies what it holds then (I2).
+     *
+     * @param range the range read so far
+     * @return the holder to grow (registered only if the set is not frozen)
      */
-    LiveRange<K> addRange(KeyRange<K> range) {
+    public LiveRange<K> addRange(KeyRange<K> range) {
         LiveRange<K> live = new LiveRange<>(range);
         if (!frozen) {
             ranges.add(live);
@@ -104,21 +124,41 @@ final class ReadSet<K> {
         return live;
     }
 
-    boolean isEmpty() {
+    /**
+     * Whether nothing was read.
+     *
+     * @return true if no key and no range is recorded
+     */
+    public boolean isEmpty() {
         return frozen ? keyCount == 0 && intervals.length == 0 : keyCount == 0 && ranges.isEmpty();
     }
 
-    int keyCount() {
+    /**
+     * The number of keys read (distinct and outside every interval once frozen: I1).
+     *
+     * @return the number of keys
+     */
+    public int keyCount() {
         return keyCount;
     }
 
+    /**
+     * The {@code i}-th key read (in ascending order once frozen: I1).
+     *
+     * @param i the index, in [0, keyCount())
+     * @return the key
+     */
     @SuppressWarnings("unchecked")
-    K key(int i) {
+    public K key(int i) {
         return (K) keys[i];
     }
 
-    /** Copies of the live ranges before freeze; after it, the frozen intervals (I2), unmodifiable. */
-    List<KeyRange<K>> ranges() {
+    /**
+     * Copies of the live ranges before freeze; after it, the frozen intervals (I2), unmodifiable.
+     *
+     * @return the ranges
+     */
+    public List<KeyRange<K>> ranges() {
         if (frozen) {
             return intervalList;
         }
@@ -131,7 +171,7 @@ final class ReadSet<K> {
 
     /** Builds the frozen form (I1–I3); later calls do nothing. */
     @SuppressWarnings({"unchecked", "rawtypes"}) // the generic array of intervals
-    void freeze() {
+    public void freeze() {
         if (frozen) {
             return;
         }
@@ -297,9 +337,12 @@ final class ReadSet<K> {
     /**
      * Whether a frozen read set read {@code key}, directly or through a scanned range (or, if
      * summarized, may have: I3). Freezes first if needed.
+     *
+     * @param key the key
+     * @return true if the key was (or may have been) read
      */
     @SuppressWarnings("unchecked")
-    boolean covers(K key) {
+    public boolean covers(K key) {
         if (!frozen) {
             freeze();
         }
@@ -336,8 +379,10 @@ final class ReadSet<K> {
      * A range a scan is still traversing: its far end moves as the cursor advances, without an
      * allocation per step. Registered with {@link #addRange}; freeze copies it into a
      * {@link KeyRange} (I2). Not thread-safe (the transaction's thread).
+     *
+     * @param <K> the key type
      */
-    static final class LiveRange<K> {
+    public static final class LiveRange<K> {
         K low;
         boolean lowInclusive;
         boolean lowUnbounded;
@@ -354,29 +399,45 @@ final class ReadSet<K> {
             highUnbounded = r.highUnbounded();
         }
 
-        /** Moves the low end to {@code key}, inclusive. */
-        void lowTo(K key) {
+        /**
+         * Moves the low end to {@code key}, inclusive.
+         *
+         * @param key the new low end
+         */
+        public void lowTo(K key) {
             low = key;
             lowInclusive = true;
             lowUnbounded = false;
         }
 
-        /** Moves the high end to {@code key}, inclusive. */
-        void highTo(K key) {
+        /**
+         * Moves the high end to {@code key}, inclusive.
+         *
+         * @param key the new high end
+         */
+        public void highTo(K key) {
             high = key;
             highInclusive = true;
             highUnbounded = false;
         }
 
-        /** Moves the low end to {@code bounds}' low end. */
-        void lowToEndOf(KeyRange<K> bounds) {
+        /**
+         * Moves the low end to {@code bounds}' low end.
+         *
+         * @param bounds the range whose low end to take
+         */
+        public void lowToEndOf(KeyRange<K> bounds) {
             low = bounds.low();
             lowInclusive = bounds.lowInclusive();
             lowUnbounded = bounds.lowUnbounded();
         }
 
-        /** Moves the high end to {@code bounds}' high end. */
-        void highToEndOf(KeyRange<K> bounds) {
+        /**
+         * Moves the high end to {@code bounds}' high end.
+         *
+         * @param bounds the range whose high end to take
+         */
+        public void highToEndOf(KeyRange<K> bounds) {
             high = bounds.high();
             highInclusive = bounds.highInclusive();
             highUnbounded = bounds.highUnbounded();

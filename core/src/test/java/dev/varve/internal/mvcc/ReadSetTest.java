@@ -1,9 +1,13 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.CountingComparator;
+import dev.varve.Database;
+import dev.varve.Isolation;
+import dev.varve.Transaction;
 import dev.varve.internal.index.KeyRange;
 import java.util.ArrayList;
 import java.util.Comparator;
