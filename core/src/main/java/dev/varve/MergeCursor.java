@@ -3,7 +3,7 @@ package dev.varve;
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
-import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -69,7 +69,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         snapshotValue = null;
         try {
             while (snapshotCursor.next()) {
-                V value = Version.valueAt(snapshotCursor.entry(), snapshotTs);
+                V value = VersionChain.valueAt(snapshotCursor.entry(), snapshotTs);
                 if (value != null) {
                     snapshotKey = snapshotCursor.key();
                     snapshotValue = value;

@@ -3,7 +3,7 @@ package dev.varve;
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
-import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.internal.ssi.ConflictGraph;
 import dev.varve.internal.ssi.DangerousStructure;
@@ -329,18 +329,7 @@ final class SsiValidator<K, V> {
     }
 
     private void collectWritersAfter(K key, Object head, long s, long through, OutEdges found) {
-        if (!(head instanceof Version)) {
-            return; // absent, or a settled value older than every snapshot
-        }
-        boolean any = false;
-        for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
-            long c = v.commitTs;
-            if (c <= through) { // PENDING (a latch, ours or a later committer's) is above any bound
-                found.targets.add(c);
-                any = true;
-            }
-        }
-        if (any) {
+        if (VersionChain.forEachCommittedBetween(head, s, through, found.targets)) {
             found.keys.add(key);
         }
     }
@@ -373,10 +362,15 @@ final class SsiValidator<K, V> {
     }
 
     /** A growable array of longs. */
-    static final class LongList {
+    static final class LongList implements java.util.function.LongConsumer {
         private static final long[] NONE = {};
         private long[] values = NONE; // allocated at the first edge: most commits have none
         private int size;
+
+        @Override
+        public void accept(long v) {
+            add(v);
+        }
 
         void add(long v) {
             if (size == values.length) {

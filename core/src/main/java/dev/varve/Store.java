@@ -4,6 +4,7 @@ import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.SnapshotRegistry;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
@@ -316,7 +317,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     V readLatest(K key) {
         while (true) {
             long ts = visibleTs;
-            V value = Version.valueAt(index.get(key), ts);
+            V value = VersionChain.valueAt(index.get(key), ts);
             if (value != null || vacuumHorizon <= ts) {
                 return value;
             }
@@ -444,7 +445,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 K key = writes.key(i);
                 if (conflicts != null) { // already failing: only collect the other committed conflicts
                     Object head = index.get(key);
-                    if (!Version.isLatched(head) && Version.headCommitTs(head) > snapshotTs) {
+                    if (!VersionChain.isLatched(head) && VersionChain.headCommitTs(head) > snapshotTs) {
                         conflicts.add(key);
                     }
                     continue;
@@ -716,14 +717,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
         @Override
         public Object apply(K key, Object current) {
-            busy = Version.isLatched(current);
+            busy = VersionChain.isLatched(current);
             linked = false;
-            Object live = Version.live(current); // an aborted latch is linked over (A1)
-            if (busy || Version.headCommitTs(live) > snapshotTs) {
+            Object live = VersionChain.live(current); // an aborted latch is linked over (A1)
+            if (busy || VersionChain.headCommitTs(live) > snapshotTs) {
                 return current; // unchanged: latched by another, or committed after our snapshot
             }
             previous = live;
-            candidate.setOlderPlain(live == null ? null : Version.asVersion(live));
+            candidate.setOlderPlain(live == null ? null : VersionChain.asVersion(live));
             linked = true;
             return candidate; // linearization point of the latch (value CAS, or node insert)
         }
@@ -837,10 +838,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             latchWhenFree(key, latcher, null); // at the latest state: always links
             hook.at(TestHook.Point.AFTER_LATCH);
             // The latch makes previous the latest committed entry until we stamp or abort.
-            V previous = Version.latestValue(latcher.previous);
+            V previous = VersionChain.latestValue(latcher.previous);
             Object update = decide.apply(previous);
             // What the caller learns without writing must not come from an undurable commit.
-            long readTs = deferVisibility ? Version.headCommitTs(latcher.previous) : 0;
+            long readTs = deferVisibility ? VersionChain.headCommitTs(latcher.previous) : 0;
             if (update == null) {
                 return new AutocommitResult<>(previous, null, readTs);
             }
@@ -985,7 +986,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 head = index.get(key);
                 continue;
             }
-            Version<V> linked = new Version<>(value, commitTs, Version.asVersion(head));
+            Version<V> linked = new Version<>(value, commitTs, VersionChain.asVersion(head));
             if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
                 return pruneBelowWatermark(linked);
             }
@@ -1058,8 +1059,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     not yet a single settled value, and not removed)
      */
     private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts, boolean settle) {
-        if (Version.isAborted(entry)) { // a latch whose committer failed to restore the entry (A3)
-            Object older = Version.live(entry);
+        if (VersionChain.isAborted(entry)) { // a latch whose committer failed to restore the entry (A3)
+            Object older = VersionChain.live(entry);
             if (older == null ? !index.remove(key, entry) : !index.replace(key, entry, older)) {
                 return true; // a writer replaced it meanwhile: look again next pass
             }
@@ -1337,7 +1338,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         try {
             long ts = pin.snapshotTs;
             for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
-                V value = Version.valueAt(c.entry(), ts);
+                V value = VersionChain.valueAt(c.entry(), ts);
                 if (value != null) {
                     consumer.accept(c.key(), value);
                 }

@@ -3,7 +3,7 @@ package dev.varve;
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
-import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -431,7 +431,7 @@ public final class Transaction<K, V> implements AutoCloseable {
             }
         }
         VersionedIndex.Node<K> node = store.index.node(key);
-        V value = node == null ? null : Version.valueAt(node.entry(), snapshotTs); // null: removed since
+        V value = node == null ? null : VersionChain.valueAt(node.entry(), snapshotTs); // null: removed since
         if (node != null && !readOnlyView) {
             recentRead1 = recentRead0;
             recentRead0 = node;

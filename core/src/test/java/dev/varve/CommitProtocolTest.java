@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -42,7 +43,7 @@ class CommitProtocolTest {
     /** Links a PENDING version over {@code key}, as a committer does before taking the lock. */
     private Version<Long> holdLatch(long key, long value) {
         Object previous = store().index.get(key);
-        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : Version.asVersion(previous));
+        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : VersionChain.asVersion(previous));
         assertTrue(previous == null ? store().index.putIfAbsent(key, latch) == null : store().index.replace(key, previous, latch));
         return latch;
     }
@@ -66,8 +67,8 @@ class CommitProtocolTest {
         SerializationFailureException e = assertInstanceOf(SerializationFailureException.class, failure);
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
         assertEquals(List.of(2L), e.keys());
-        assertFalse(Version.isLatched(store().index.get(1L))); // key 1 was unlatched
-        assertEquals(Long.valueOf(10L), Version.<Long>latestValue(store().index.get(1L)));
+        assertFalse(VersionChain.isLatched(store().index.get(1L))); // key 1 was unlatched
+        assertEquals(Long.valueOf(10L), VersionChain.<Long>latestValue(store().index.get(1L)));
     }
 
     @Test
@@ -187,7 +188,7 @@ class CommitProtocolTest {
             store = tx.store();
         }
         for (VersionedIndex.Cursor<Long> c = store.index.cursor(); c.next(); ) {
-            assertFalse(Version.isLatched(c.entry()), "a latch was left behind at key " + c.key());
+            assertFalse(VersionChain.isLatched(c.entry()), "a latch was left behind at key " + c.key());
         }
     }
 

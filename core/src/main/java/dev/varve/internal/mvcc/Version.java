@@ -32,7 +32,7 @@ public final class Version<V> {
     /**
      * The commit timestamp of a write latch whose committer gave up (its commit failed or threw):
      * above every snapshot, so no reader uses it, and not {@link #PENDING}, so no writer waits for
-     * it. Writers link over it as if it were not there (see {@link #live}).
+     * it. Writers link over it as if it were not there (see {@link VersionChain#live}).
      */
     public static final long ABORTED = Long.MAX_VALUE - 1;
 
@@ -132,40 +132,6 @@ public final class Version<V> {
     }
 
     /**
-     * An index entry with an aborted latch at its head skipped: the aborted version's older
-     * version, or null if it was linked over nothing; any other entry as it is.
-     *
-     * @param head an index entry, or null
-     * @return the entry without an aborted head
-     */
-    public static Object live(Object head) {
-        if (head instanceof Version && ((Version<?>) head).commitTs == ABORTED) {
-            return ((Version<?>) head).getOlderAcquire();
-        }
-        return head;
-    }
-
-    /**
-     * Whether an index entry is an aborted write latch.
-     *
-     * @param head an index entry, or null
-     * @return true if its head is an ABORTED version
-     */
-    public static boolean isAborted(Object head) {
-        return head instanceof Version && ((Version<?>) head).commitTs == ABORTED;
-    }
-
-    /**
-     * Whether an index entry is a write latch (a PENDING version).
-     *
-     * @param head an index entry, or null
-     * @return true if its head is a PENDING version
-     */
-    public static boolean isLatched(Object head) {
-        return head instanceof Version && ((Version<?>) head).commitTs == PENDING;
-    }
-
-    /**
      * The next older version (an acquire load).
      *
      * @return the older version, or null at the end of the chain
@@ -193,74 +159,4 @@ public final class Version<V> {
         return value == null;
     }
 
-    /*
-     * Settled values. An index entry is either the head Version of a chain or, once vacuum found
-     * a key's only version older than every snapshot (below the watermark), the bare value itself:
-     * a key at rest then costs what it costs in a plain skip list. A settled value is
-     * visible to every pinned snapshot (all are at or above the watermark it was settled at, and
-     * a pin that raced with vacuum retries above the horizon); an unpinned autocommit read may
-     * see it although its snapshot is older, which is a read of a newer committed state and still
-     * linearizable. For first-committer-wins and SSI it counts as committed at time 0.
-     */
-
-    /**
-     * The commit timestamp of the newest version of an index entry that is not an aborted latch
-     * (0 for a settled value or nothing).
-     *
-     * @param head an index entry, or null
-     * @return the commit timestamp
-     */
-    public static long headCommitTs(Object head) {
-        head = live(head);
-        return head instanceof Version ? ((Version<?>) head).commitTs : SETTLED_TS;
-    }
-
-    /** The commit timestamp a settled value is treated as having. */
-    public static final long SETTLED_TS = 0;
-
-    /**
-     * The value visible at {@code snapshotTs} in the index entry {@code head} (a chain head or a
-     * settled value), or null if absent or removed there, or if {@code head} is null.
-     *
-     * @param <V> the value type
-     * @param head an index entry, or null
-     * @param snapshotTs the snapshot timestamp
-     * @return the visible value, or null
-     */
-    @SuppressWarnings("unchecked")
-    public static <V> V valueAt(Object head, long snapshotTs) {
-        if (!(head instanceof Version)) {
-            return (V) head; // null, or a settled value
-        }
-        Version<V> v = (Version<V>) head;
-        while (v != null && v.commitTs > snapshotTs) {
-            v = v.getOlderAcquire();
-        }
-        return v == null ? null : v.value;
-    }
-
-    /**
-     * The latest value of an index entry whose head is neither PENDING nor ABORTED, or null
-     * (absent or a tombstone).
-     *
-     * @param <V> the value type
-     * @param head an index entry, or null
-     * @return the latest value, or null
-     */
-    @SuppressWarnings("unchecked")
-    public static <V> V latestValue(Object head) {
-        return head instanceof Version ? ((Version<V>) head).value : (V) head;
-    }
-
-    /**
-     * An index entry as a version chain head, wrapping a settled value as committed at time 0.
-     *
-     * @param <V> the value type
-     * @param head an index entry
-     * @return the head version
-     */
-    @SuppressWarnings("unchecked")
-    public static <V> Version<V> asVersion(Object head) {
-        return head instanceof Version ? (Version<V>) head : new Version<>((V) head, SETTLED_TS, null);
-    }
 }
