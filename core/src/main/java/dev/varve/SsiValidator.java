@@ -16,7 +16,10 @@ import java.util.Map;
  * Finds a committing SERIALIZABLE transaction's rw-antidependencies with committed concurrent
  * transactions and asks the {@link ConflictGraph} whether it completes a dangerous structure.
  *
- * <p>Not thread-safe: every method runs under the store's commit lock.
+ * <p>Not thread-safe. {@link #scanOutEdges} runs without the store's commit lock, on the
+ * committing thread, and reads only the index, the committer's own sets, {@code visibleTs} and
+ * one racy hint from the ring of recent write sets; every other method runs under the commit
+ * lock, which guards the conflict graph and the ring.
  */
 final class SsiValidator<K, V> {
     private final Store<K, V> store;
@@ -154,7 +157,7 @@ final class SsiValidator<K, V> {
         Edges edges = new Edges(found.targets.toArray(), in.toArray(), found.keys.list(), inKeys.list());
         DangerousStructure danger = graph.check(s, readOnly, edges.out, edges.in);
         if (danger != null) {
-            store.dangerousStructureAborts.increment();
+            store.counters.dangerousStructureAbort();
             List<Object> keys = new ArrayList<>(edges.inKeys);
             keys.addAll(edges.outKeys);
             throw new SerializationFailureException(

@@ -1,8 +1,11 @@
 package dev.varve;
 
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.InMemoryLog;
 import dev.varve.internal.mvcc.SnapshotRegistry;
+import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.VacuumPolicy;
 import dev.varve.internal.mvcc.Version;
 import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
@@ -14,7 +17,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 
@@ -74,17 +76,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private volatile boolean recovering = true;
     private volatile String closedBy;
 
-    final LongAdder commits = new LongAdder();
-    final LongAdder writeWriteAborts = new LongAdder();
-    final LongAdder dangerousStructureAborts = new LongAdder();
-    final LongAdder prunedByCommitters = new LongAdder();
-    final LongAdder vacuumRuns = new LongAdder();
-    final LongAdder vacuumedVersions = new LongAdder();
-    final LongAdder vacuumedKeys = new LongAdder();
-    /** Versions (settled values included) the last vacuum pass left in the index. */
-    volatile long lastVacuumRetainedVersions;
-    /** Keys with a live value (not a tombstone) seen by the last vacuum pass. */
-    volatile long lastVacuumLiveKeys;
+    /** The counters behind Database#stats. */
+    final StoreCounters counters = new StoreCounters();
     /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
     private volatile long lastWatermark = -1;
     private volatile long lastWatermarkSinceNanos = System.nanoTime();
@@ -464,7 +457,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
             }
             if (conflicts != null) {
-                writeWriteAborts.increment();
+                counters.writeWriteAbort();
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
                         conflicts,
@@ -565,7 +558,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
      */
     private void afterCommit(boolean refreshDue) {
-        commits.increment();
+        counters.commit();
         if (refreshDue) {
             long watermark = refreshWatermark();
             if (committersVacuum && (dirtyCount > 0 || dirtyOverflow)) { // NOTE: racy reads, a hint
@@ -620,12 +613,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
             visitKeys(new ArrayList<>(pendingKeys.subList(0, retry)), watermark, counts, unfinished);
             unfinished.addAll(pendingKeys.subList(retry, pendingKeys.size())); // rotated: retried later
             pendingKeys = distinct(unfinished);
-            vacuumedVersions.add(counts.versions);
-            vacuumedKeys.add(counts.keys);
+            counters.vacuumed(counts.versions, counts.keys);
         } catch (RuntimeException e) {
             // The commit that ran this pass is done: a failure here (a throwing comparator) is a
             // vacuum failure, reported by stats(), and the keys taken are kept for the next pass.
-            committerVacuumFailure = e;
+            counters.committerVacuumFailed(e);
             if (dirty != null) {
                 pendingKeys.addAll(dirty);
             }
@@ -633,9 +625,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
             vacuumLock.unlock();
         }
     }
-
-    /** The last failure of a committer's vacuum pass (reported by Database#stats), or null. */
-    volatile Throwable committerVacuumFailure;
 
     /**
      * Links {@code latch} (a PENDING version) as the head of {@code key} unless a version was
@@ -1040,7 +1029,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         committerPruneSteps++;
         if (keeper.getOlderAcquire() != null) {
             keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-            prunedByCommitters.increment();
+            counters.committerPrune();
         }
     }
 
@@ -1129,9 +1118,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * A pass that visits only the keys committers marked since the last pass (removed keys, and
      * keys whose chains a pinned snapshot keeps long; plus those an earlier pass could not
-     * finish), unless the dirty-key list overflowed, the pass is the first, every
-     * {@link #FULL_PASS_EVERY}th pass, or the index went quiet after a burst of writes (see
-     * MIN_PASSES_BETWEEN_FULL), when it visits every key. Background vacuum uses it, so its
+     * finish), unless {@link VacuumPolicy} asks for a full pass (the dirty-key list overflowed,
+     * the pass is the first or a periodic one, or the index went quiet after a burst of writes),
+     * when it visits every key. Background vacuum uses it, so its
      * cost follows the write rate rather than the size of the index. Only full passes settle
      * values: settling a key that is still being written would only be undone by its next write.
      */
@@ -1139,18 +1128,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return vacuum(false);
     }
 
-    private static final int FULL_PASS_EVERY = 64;
-    /*
-     * A pass is also full when the index has gone quiet after a burst of writes: the commits since
-     * the last full pass wrote at least a quarter as many versions as there are live keys (the
-     * settle debt), but those since the previous pass wrote fewer than a 64th. The index then
-     * settles within a period or two rather than FULL_PASS_EVERY of them, and reads and scans stop
-     * paying the version indirection; under a steady write load (TPC-C, transfers) nothing
-     * changes, since settling a key that is still being written would only be undone by its next
-     * write. At most every MIN_PASSES_BETWEEN_FULL passes.
-     */
-    private static final int MIN_PASSES_BETWEEN_FULL = 8;
-    private static final long MIN_SETTLE_DEBT = 4_096;
+    /** Which passes are full. */
+    private static final VacuumPolicy VACUUM_POLICY = VacuumPolicy.DEFAULT;
     /** Versions written when the last full pass started; guarded by vacuumLock. */
     private long versionsWrittenAtFullPass;
     /** Passes since the last full one; guarded by vacuumLock. */
@@ -1184,14 +1163,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
         } finally {
             commitLock.unlock();
         }
-        long settleDebt = written - versionsWrittenAtFullPass;
-        // lastVacuumLiveKeys is 0 until a full pass has counted the keys: the floor lets the first
-        // burst (a bulk load into a new database) settle too.
-        boolean quiet = written - versionsWrittenAtLastPass < Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 64);
+        full |= VACUUM_POLICY.fullPass(dirty == null, counters.vacuumRuns(), passesSinceFull,
+                written - versionsWrittenAtLastPass, written - versionsWrittenAtFullPass,
+                counters.lastVacuumLiveKeys());
         versionsWrittenAtLastPass = written;
-        full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0
-                || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL && quiet
-                        && settleDebt >= Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 4));
         if (full) {
             versionsWrittenAtFullPass = written;
             passesSinceFull = 0;
@@ -1221,12 +1196,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
         } finally {
             commitLock.unlock();
         }
-        vacuumRuns.increment();
-        vacuumedVersions.add(counts.versions);
-        vacuumedKeys.add(counts.keys);
+        counters.vacuumRun();
+        counters.vacuumed(counts.versions, counts.keys);
         if (full) {
-            lastVacuumRetainedVersions = counts.retained;
-            lastVacuumLiveKeys = counts.live;
+            counters.fullPass(counts.retained, counts.live);
         }
         return new VacuumResult(counts.versions, counts.keys, ssiRecords, watermark,
                 full ? counts.retained : -1, full ? counts.live : -1);
