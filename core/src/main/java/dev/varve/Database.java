@@ -700,7 +700,7 @@ public final class Database<K, V> implements AutoCloseable {
                 visible,
                 oldest,
                 Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
-                store.snapshots.pinnedCount(),
+                store.pins.pinnedCount(),
                 store.index.size(),
                 store.ssiRetainedRecords(),
                 counted.vacuumRuns(),

@@ -2,7 +2,7 @@ package dev.varve;
 
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.InMemoryLog;
-import dev.varve.internal.mvcc.SnapshotRegistry;
+import dev.varve.internal.mvcc.SnapshotPins;
 import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.VacuumPolicy;
@@ -35,7 +35,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * its settled value (see Version's notes).
      */
     final VersionedIndex<K> index;
-    final SnapshotRegistry snapshots = new SnapshotRegistry();
+    /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
+    final SnapshotPins pins = new SnapshotPins(this::visibleTs);
     final SsiValidator<K, V> ssi;
 
     private final ReentrantLock commitLock = new ReentrantLock();
@@ -57,14 +58,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
      */
     private boolean deferVisibility;
-    /** Vacuum may have cut versions only a snapshot below this could read. */
-    private volatile long vacuumHorizon;
-    /**
-     * A watermark computed by the last refresh: every pinned snapshot is at or above it, so a
-     * committer may cut the versions of a chain it touches that are older than the newest
-     * version at or below it (cooperative pruning).
-     */
-    private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
     /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
     long committerPruneSteps;
     /** Commits since the committers last refreshed the watermark; guarded by commitLock. */
@@ -78,9 +71,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /** The counters behind Database#stats. */
     final StoreCounters counters = new StoreCounters();
-    /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
-    private volatile long lastWatermark = -1;
-    private volatile long lastWatermarkSinceNanos = System.nanoTime();
 
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
@@ -115,8 +105,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *      committer's latch), wait until it is stamped or unlatched. If the head's commitTs > s,
      *      abort (first-committer-wins) and unlatch what step 1 latched; otherwise link a PENDING
      *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so
-     *      the check stays true until step 4. Waiting cannot deadlock: latches are taken in key
-     *      order, and nobody waits for anything while holding the commit lock.
+     *      the check stays true until step 4. Waiting cannot deadlock (L1).
      *   Then under commitLock, c = lastCommitTs + 1:
      *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
@@ -135,6 +124,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * index traversals of the writes (step 1) run in parallel; durability is waited for outside
      * the lock. Autocommit writes latch the same way (one latch, so no order to keep).
      *
+     * L1. Waiting for a latch cannot deadlock. The commit lock's holder waits for nothing (its
+     *     critical section takes no latch and does no I/O), so the lock is always released. A
+     *     committer waits for a latch only while not holding the lock, and a transaction latches
+     *     its keys in ascending key order: while it waits for key k it holds only keys below k,
+     *     and the holder of k waits, if at all, for a key above k. An autocommit waits only
+     *     before it holds its single latch. Along any chain of waiting committers the awaited key
+     *     strictly rises, so there is no cycle.
+     *
      * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1: a read-only T1 can only be the
      * first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
      * snapshot s, so T2's snapshot is older than s). A read-only SERIALIZABLE R commits
@@ -145,7 +142,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *       visibleTs = c2 (Transaction#finish unpins after Store#commit returns).
      *   R2. (b) raises the vacuum horizon to visibleTs >= s before scanning the pins (or trusts a
      *       published watermark computed that way), so a pin of s2 < s published after the scan
-     *       sees the horizon and re-pins at a snapshot >= s (pinSnapshot): such a T2 never reads
+     *       sees the horizon and re-pins at a snapshot >= s (SnapshotPins P1, P2): such a T2 never reads
      *       at s2. Every real T2 was therefore pinned before the scan.
      *   R3. If the scan read T2's slot while pinned, (b) fails. Otherwise T2 unpinned first, so
      *       its visibleTs = c2 happened-before the release store that freed its slot, which the
@@ -156,11 +153,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * checks pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
      * (ForcedScheduleTest pauses R between the checks to show it).
      *
-     * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
-     * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
-     * (see SnapshotRegistry). A pin that loses the race retries at a newer snapshot. Unpinned
-     * readers (autocommit get) instead re-read when they found nothing at a snapshot below the
-     * horizon, since only then can a cut tail have hidden their version.
+     * Pinned snapshots and vacuum: the pin handshake and the horizon unpinned readers re-read
+     * below are SnapshotPins' (P1-P4).
      */
 
     // ---- timestamps and snapshots -------------------------------------------------------
@@ -174,30 +168,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return lastCommitTs;
     }
 
-    private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
     private static final java.lang.invoke.VarHandle VISIBLE_TS;
-    private static final java.lang.invoke.VarHandle PRUNABLE_WATERMARK;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
-            VACUUM_HORIZON = lookup.findVarHandle(Store.class, "vacuumHorizon", long.class);
             VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
-            PRUNABLE_WATERMARK = lookup.findVarHandle(Store.class, "prunableWatermark", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /**
-     * Raises a monotonic timestamp field to at least {@code value} with a CAS loop, so that
-     * concurrent refreshers (vacuum passes, committers) can never move it backwards: a horizon
-     * that went back could let a pin slip past a vacuum that missed it.
-     */
-    private void raise(java.lang.invoke.VarHandle field, long value) {
-        long current = (long) field.getVolatile(this);
-        while (value > current && !field.compareAndSet(this, current, value)) {
-            current = (long) field.getVolatile(this);
+    /** Raises visibleTs to at least {@code value} with a CAS loop (D2: it never moves back). */
+    private void raiseVisible(long value) {
+        long current = visibleTs;
+        while (value > current && !VISIBLE_TS.compareAndSet(this, current, value)) {
+            current = visibleTs;
         }
     }
 
@@ -207,7 +193,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
      */
     boolean noSnapshotOlderThan(long snapshotTs) {
-        return prunableWatermark >= snapshotTs || refreshWatermark() >= snapshotTs;
+        return pins.noSnapshotOlderThan(snapshotTs);
     }
 
     /**
@@ -223,85 +209,24 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return noOlderSnapshot && visibleTs == snapshotTs; // (a) second
     }
 
-    /** Pins a fresh snapshot (see the notes on pins and vacuum). */
-    Pin pinSnapshot() {
-        long ts = visibleTs;
-        Object token = snapshots.pin(ts);
-        while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin
-            ts = visibleTs;
-            snapshots.repin(token, ts);
-        }
-        return new Pin(snapshots, token, ts);
-    }
-
-    /**
-     * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
-     * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
-     * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
-     * the owner reachable.
-     */
-    static final class Pin implements Runnable {
-        private final SnapshotRegistry registry;
-        final long snapshotTs;
-        @SuppressWarnings("unused") // accessed through TOKEN
-        private volatile Object token;
-
-        Pin(SnapshotRegistry registry, Object token, long snapshotTs) {
-            this.registry = registry;
-            this.token = token;
-            this.snapshotTs = snapshotTs;
-        }
-
-        /** Withdraws the pin; only the first call does anything. Safe from any thread. */
-        @Override
-        public void run() {
-            Object t = TOKEN.getAndSet(this, null);
-            if (t != null) {
-                registry.unpin(t);
-            }
-        }
-
-        private static final java.lang.invoke.VarHandle TOKEN;
-
-        static {
-            try {
-                TOKEN = java.lang.invoke.MethodHandles.lookup().findVarHandle(Pin.class, "token", Object.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
+    /** Pins a fresh snapshot (SnapshotPins P2). */
+    SnapshotPins.Pin pinSnapshot() {
+        return pins.pin();
     }
 
     /** The oldest snapshot any open transaction or view can read at. */
     long watermark() {
-        return snapshots.oldestPinned(visibleTs);
+        return pins.watermark();
     }
 
-    /**
-     * Computes a new watermark with the pin handshake (raise the horizon, then scan the pins) and
-     * publishes it for cooperative pruning.
-     */
+    /** Computes and publishes a new watermark with the pin handshake (SnapshotPins P1, P3). */
     long refreshWatermark() {
-        long horizon = visibleTs;
-        raise(VACUUM_HORIZON, horizon); // published before scanning pins: see SnapshotRegistry notes
-        long watermark = snapshots.oldestPinned(horizon);
-        raise(PRUNABLE_WATERMARK, watermark);
-        if (watermark != lastWatermark) {
-            lastWatermark = watermark;
-            lastWatermarkSinceNanos = System.nanoTime();
-        }
-        return watermark;
+        return pins.refresh();
     }
 
-    /**
-     * How long the oldest open snapshot has held the watermark back, as far as the last refresh
-     * saw: 0 when no snapshot is older than the visible timestamp.
-     */
+    /** How long the oldest open snapshot has held the watermark back (see SnapshotPins). */
     long oldestSnapshotAgeNanos(long oldestSnapshot, long visible) {
-        if (oldestSnapshot >= visible || oldestSnapshot != lastWatermark) {
-            return 0;
-        }
-        return System.nanoTime() - lastWatermarkSinceNanos;
+        return pins.oldestSnapshotAgeNanos(oldestSnapshot, visible);
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -311,7 +236,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         while (true) {
             long ts = visibleTs;
             V value = VersionChain.valueAt(index.get(key), ts);
-            if (value != null || vacuumHorizon <= ts) {
+            if (value != null || !pins.cutMayHide(ts)) { // SnapshotPins P4
                 return value;
             }
             // Found nothing below the vacuum horizon: a cut tail may have hidden it; re-read.
@@ -345,9 +270,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         this.inMemory = (Object) log instanceof InMemoryLog;
         this.deferVisibility = !inMemory && log.visibleOnlyWhenDurable();
         this.recovering = false;
-        // No snapshot exists yet: everything older is garbage. Not via raise(): this lowers it
-        // from the recovery setting, before any other thread can see the store.
-        this.prunableWatermark = visibleTs;
+        // No snapshot exists yet: everything older is garbage. This lowers the watermark from
+        // the recovery setting, before any other thread can see the store.
+        pins.openAt(visibleTs);
     }
 
     CommitLog<K, V> log() {
@@ -495,7 +420,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         }
                     }
                     ssi.recordWrites(commitTs, writes);
-                    ssi.releaseRecentWrites(prunableWatermark);
+                    ssi.releaseRecentWrites(pins.prunableWatermark());
                     versionsWritten += n;
                     if (edges != null) {
                         ssi.record(tx, commitTs, edges);
@@ -555,7 +480,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
-     * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
+     * refresh (it scans every snapshot pin slot, and is safe without the lock: SnapshotPins P1).
      */
     private void afterCommit(boolean refreshDue) {
         counters.commit();
@@ -629,8 +554,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * Links {@code latch} (a PENDING version) as the head of {@code key} unless a version was
      * committed after the latcher's snapshot (first-committer-wins). If another committer holds
-     * the key's latch, waits until it stamps or aborts it: it cannot wait for us, since every
-     * committer latches in key order and none waits for anything while holding the commit lock.
+     * the key's latch, waits until it stamps or aborts it (no deadlock: L1).
      * At most one traversal when the check passes: the check and the link happen inside
      * VersionedIndex#compute, with no traversal at all when the transaction read the key just
      * before (its node is the hint); when the previous key of the same commit was absent, an
@@ -657,9 +581,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * Runs {@code latcher} on {@code key}, waiting while another committer holds the key's latch.
-     * Waiting cannot deadlock: transactions latch in key order, an autocommit holds no other
-     * latch, and no latch holder waits for anything under the commit lock.
+     * Runs {@code latcher} on {@code key}, waiting while another committer holds the key's latch
+     * (no deadlock: L1).
      *
      * @param hint the key's index node if the caller knows it (no search then), or null
      * @return whether the latcher's candidate was linked; false on a write-write conflict
@@ -857,7 +780,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         markDirty(key);
                     }
                     ssi.recordWrite(commitTs, key);
-                    ssi.releaseRecentWrites(prunableWatermark);
+                    ssi.releaseRecentWrites(pins.prunableWatermark());
                     versionsWritten++;
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
@@ -930,7 +853,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     void publishVisible(long commitTs) {
         if (deferVisibility) {
-            raise(VISIBLE_TS, commitTs);
+            raiseVisible(commitTs);
         }
     }
 
@@ -998,7 +921,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     what this pruning can reach
      */
     private boolean pruneBelowWatermark(Version<V> head) {
-        long watermark = prunableWatermark;
+        long watermark = pins.prunableWatermark();
         Version<V> keeper = head.getOlderAcquire();
         committerPruneSteps++;
         if (keeper == null) {
@@ -1307,9 +1230,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
     @Override
     public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
         checkOpen();
-        Pin pin = pinSnapshot();
+        SnapshotPins.Pin pin = pinSnapshot();
         try {
-            long ts = pin.snapshotTs;
+            long ts = pin.snapshotTs();
             for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
                 V value = VersionChain.valueAt(c.entry(), ts);
                 if (value != null) {

@@ -3,6 +3,7 @@ package dev.varve;
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.SnapshotPins;
 import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import java.util.Map;
@@ -47,7 +48,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     private final boolean readOnlyView;
     private final long snapshotTs;
     /** This transaction's snapshot pin, released at finish (or by a snapshot view's cleaner). */
-    private final Store.Pin pin;
+    private final SnapshotPins.Pin pin;
     private WriteSet<K, V> writeSet;
     /** Non-null only for SERIALIZABLE transactions, which track what they read. */
     private final ReadSet<K> readSet;
@@ -67,7 +68,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
         this.pin = store.pinSnapshot();
-        this.snapshotTs = pin.snapshotTs;
+        this.snapshotTs = pin.snapshotTs();
         this.readSet = isolation == Isolation.SERIALIZABLE ? new ReadSet<>(store.comparator) : null;
     }
 

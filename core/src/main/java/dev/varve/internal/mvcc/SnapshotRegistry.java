@@ -31,7 +31,7 @@ public final class SnapshotRegistry {
      * Implementation notes.
      *
      * A pin is published with a volatile CAS and withdrawn with a release store. The pin/vacuum
-     * handshake that keeps a just-taken snapshot from being reclaimed is in Store#pinSnapshot:
+     * handshake that keeps a just-taken snapshot from being reclaimed is in SnapshotPins (P1, P2):
      * the pinner publishes its slot, then reads the vacuum horizon; vacuum raises the horizon,
      * then scans the slots. Both sides use sequentially consistent accesses (volatile CAS and
      * getVolatile), so at least one of them sees the other (Dekker), and a pin that vacuum

@@ -100,7 +100,7 @@ public final class Version<V> {
      * The only later store is vacuum's cut, setOlderRelease(null), which pairs with
      * getOlderAcquire in readers. A reader that sees the cut has run off the end of the chain;
      * that can only happen to a reader whose snapshot is below the vacuum horizon published
-     * before the cut (Store#vacuumHorizon), and such a reader is never a registered one, so it
+     * before the cut (SnapshotPins P4), and such a reader is never a registered one, so it
      * re-reads at a fresh snapshot (Store#readLatest).
      */
 
