@@ -3,6 +3,7 @@ package dev.varve;
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.TxState;
 import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.internal.ssi.ConflictGraph;
@@ -85,9 +86,9 @@ final class SsiValidator<K, V> {
      */
 
     /** The index part of out-edge finding (see above); runs without the commit lock. */
-    OutEdges scanOutEdges(Transaction<K, V> tx) {
+    OutEdges scanOutEdges(TxState<K, V> tx) {
         long through = store.visibleTs();
-        long s = tx.snapshotTimestamp();
+        long s = tx.snapshotTs();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         long written = ring.keysWrittenHint(s, through);
@@ -104,8 +105,8 @@ final class SsiValidator<K, V> {
     /** What a scanned range is taken to cost, in keys, for that choice. */
     private static final int KEYS_PER_RANGE = 64;
 
-    private void collectOutEdges(Transaction<K, V> tx, long through, OutEdges found) {
-        long s = tx.snapshotTimestamp();
+    private void collectOutEdges(TxState<K, V> tx, long through, OutEdges found) {
+        long s = tx.snapshotTs();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         WriteSet<K, V> ownWrites = tx.writeSet();
@@ -128,12 +129,12 @@ final class SsiValidator<K, V> {
      * (PENDING), given the out-edges it found before the lock; throws if it would complete a
      * dangerous structure. Caller holds the commit lock.
      */
-    Edges validate(Transaction<K, V> tx, OutEdges scanned) {
+    Edges validate(TxState<K, V> tx, OutEdges scanned) {
         return validate(tx, false, scanned);
     }
 
-    private Edges validate(Transaction<K, V> tx, boolean readOnly, OutEdges scanned) {
-        long s = tx.snapshotTimestamp();
+    private Edges validate(TxState<K, V> tx, boolean readOnly, OutEdges scanned) {
+        long s = tx.snapshotTs();
         OutEdges found = scanned;
         if (!addRecentWriters(tx.readSet(), scanned)) {
             found = new OutEdges(store.lastCommitTs()); // the ring lost some: scan again, all of it
@@ -338,8 +339,8 @@ final class SsiValidator<K, V> {
     }
 
     /** Records a committed read-write transaction that passed {@link #validate}. */
-    void record(Transaction<K, V> tx, long commitTs, Edges edges) {
-        graph.recordCommit(commitTs, tx.snapshotTimestamp(), false, edges.out, tx.readSet());
+    void record(TxState<K, V> tx, long commitTs, Edges edges) {
+        graph.recordCommit(commitTs, tx.snapshotTs(), false, edges.out, tx.readSet());
     }
 
     /**
@@ -347,13 +348,13 @@ final class SsiValidator<K, V> {
      * out-edges it found before the lock, and returns its edges; the store then records it under
      * a commit timestamp of its own (and records no writes for it). Caller holds the commit lock.
      */
-    Edges validateReadOnly(Transaction<K, V> tx, OutEdges scanned) {
+    Edges validateReadOnly(TxState<K, V> tx, OutEdges scanned) {
         return validate(tx, true, scanned);
     }
 
-    void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {
+    void recordReadOnly(TxState<K, V> tx, long commitTs, Edges edges) {
         ring.record(commitTs, null, 0);
-        graph.recordCommit(commitTs, tx.snapshotTimestamp(), true, edges.out, tx.readSet());
+        graph.recordCommit(commitTs, tx.snapshotTs(), true, edges.out, tx.readSet());
     }
 
     int prune(long watermark) {

@@ -5,6 +5,7 @@ import dev.varve.internal.mvcc.InMemoryLog;
 import dev.varve.internal.mvcc.SnapshotPins;
 import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.TxState;
 import dev.varve.internal.mvcc.VacuumPolicy;
 import dev.varve.internal.mvcc.Version;
 import dev.varve.internal.mvcc.VersionChain;
@@ -342,7 +343,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @throws TransactionException if the thread was interrupted while waiting for a write latch
      *     (nothing was installed), or if the commit became visible but its bookkeeping failed
      */
-    CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
+    CompletableFuture<Void> commit(TxState<K, V> tx, boolean blockingWaiter) {
         checkWritable();
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
@@ -351,7 +352,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
          * that may link it, so the rollback below aborts it whatever that operation threw. */
         @SuppressWarnings("unchecked")
         Version<V>[] linked = (Version<V>[]) new Version<?>[n];
-        long snapshotTs = tx.snapshotTimestamp();
+        long snapshotTs = tx.snapshotTs();
         Latcher latcher = new Latcher(snapshotTs);
         int attempted = 0;
         boolean done = false;
@@ -373,7 +374,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 attempted = i + 1;
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
                 boolean latched = latchIfUnchangedSince(
-                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(key));
+                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(index, key));
                 hook.at(TestHook.Point.AFTER_LATCH);
                 if (!latched) {
                     linked[i] = null; // not linked: nothing to abort
@@ -404,20 +405,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     edges = ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-                durable = inMemory ? DURABLE_NOW
-                        : watchForFailure(blockingWaiter
-                                ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
-                                : log.append(writes.toRecord(commitTs)));
+                durable = inMemory ? DURABLE_NOW : append(writes.toRecord(commitTs), blockingWaiter);
                 lastCommitTs = commitTs;
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
+                    // 4. stamp, prune, record; then publish.
                     for (int i = 0; i < n; i++) {
                         linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
                     for (int i = 0; i < n; i++) {
-                        if (pruneBelowWatermark(linked[i])) {
-                            markDirty(writes.key(i));
-                        }
+                        pruneStamped(linked[i], writes.key(i));
                     }
                     ssi.recordWrites(commitTs, writes);
                     ssi.releaseRecentWrites(pins.prunableWatermark());
@@ -428,11 +425,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    if (deferVisibility) {
-                        durable = publishWhenDurable(durable, commitTs);
-                    } else {
-                        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
-                    }
+                    durable = publish(commitTs, durable);
                     tx.committedAt(commitTs);
                 }
                 refreshDue = refreshDue();
@@ -455,6 +448,41 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
             }
         }
+    }
+
+    /**
+     * Hands a commit's record to the log (step 3); caller holds commitLock. The log may refuse
+     * (failed or closed): then it throws and nothing of the commit becomes visible.
+     *
+     * @param blockingWaiter whether the committer will only block on the future (commit(), an
+     *     autocommit) rather than hand it to user code (commitAsync())
+     * @return the durability future, watched for a log failure
+     */
+    private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean blockingWaiter) {
+        return watchForFailure(blockingWaiter ? log.appendForBlockingWaiter(record) : log.append(record));
+    }
+
+    /** Prunes the chain under a version just stamped, and hands {@code key} to vacuum if needed. */
+    private void pruneStamped(Version<V> stamped, K key) {
+        if (pruneBelowWatermark(stamped)) {
+            markDirty(key);
+        }
+    }
+
+    /**
+     * Publishes the commit at {@code commitTs}, whose versions are stamped (step 4), for every
+     * read-write path: visibleTs = commitTs now, or once its record is durable when visibility
+     * is deferred (D1). Caller holds commitLock; runs even if the bookkeeping before it failed,
+     * since the record is in the log.
+     *
+     * @return the durability future the committer waits on
+     */
+    private CompletableFuture<Void> publish(long commitTs, CompletableFuture<Void> durable) {
+        if (deferVisibility) {
+            return publishWhenDurable(durable, commitTs);
+        }
+        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+        return durable;
     }
 
     /**
@@ -709,7 +737,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Records a read-only SERIALIZABLE transaction with the conflict graph (it may be the T1 of a
      * dangerous structure that a later pivot completes) after checking it is not already one.
      */
-    void commitReadOnly(Transaction<K, V> tx) {
+    void commitReadOnly(TxState<K, V> tx) {
         checkOpen();
         SsiValidator.OutEdges scanned = ssi.scanOutEdges(tx);
         lockCommits();
@@ -770,26 +798,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
             try {
                 checkWritable();
                 long commitTs = lastCommitTs + 1;
-                durable = inMemory ? DURABLE_NOW
-                        : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
+                durable = inMemory ? DURABLE_NOW : append(new SingleWrite<>(commitTs, key, value), true);
                 lastCommitTs = commitTs;
-                done = true;
+                done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);
-                    if (pruneBelowWatermark(latch)) {
-                        markDirty(key);
-                    }
+                    pruneStamped(latch, key);
                     ssi.recordWrite(commitTs, key);
                     ssi.releaseRecentWrites(pins.prunableWatermark());
                     versionsWritten++;
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    if (deferVisibility) {
-                        durable = publishWhenDurable(durable, commitTs);
-                    } else {
-                        visibleTs = commitTs; // linearization point
-                    }
+                    durable = publish(commitTs, durable);
                 }
                 refreshDue = refreshDue();
                 resultTs = commitTs;

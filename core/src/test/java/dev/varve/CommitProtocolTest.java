@@ -195,11 +195,11 @@ class CommitProtocolTest {
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         assertEquals(0, scanned.targets.toArray().length);
         db.put(3L, 3L); // not read: no edge
         long writer = overwriteKeyOne(); // read: an out-edge to this commit
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
         tx.rollback();
@@ -208,12 +208,12 @@ class CommitProtocolTest {
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -225,10 +225,10 @@ class CommitProtocolTest {
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough);
         assertArrayEquals(new long[] {writer}, scanned.targets.toArray());
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -237,9 +237,9 @@ class CommitProtocolTest {
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         long writer = overwriteKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough); // nothing scanned
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned); // the ring finds it
+        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned); // the ring finds it
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -256,11 +256,11 @@ class CommitProtocolTest {
         t2.get(2L);
         t1.put(1L, 1L);
         t2.put(2L, 1L);
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(t2); // sees nothing yet
+        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(t2.core()); // sees nothing yet
         assertEquals(0, scanned.targets.toArray().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
         SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> store().ssi.validate(t2, scanned));
+                () -> store().ssi.validate(t2.core(), scanned));
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();

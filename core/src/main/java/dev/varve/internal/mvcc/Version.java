@@ -43,6 +43,8 @@ public final class Version<V> {
     public V value;
 
     /** {@link #PENDING} until the committer stamps it, then the commit timestamp, never again changed. */
+    // NOTE: readers load it plainly, racing the opaque stamp: a racer sees PENDING or c, both
+    // above its snapshot (see Stamping in the notes).
     public long commitTs;
 
     /** Next older version, or {@code null} at the end of the chain (or after vacuum cut it). */
@@ -67,16 +69,16 @@ public final class Version<V> {
      *
      * Version chain: index[key] -> v(c_n) -> v(c_n-1) -> ... -> v(c_k) -> null, newest first.
      * Invariants:
-     *  - commit timestamps strictly decrease along the chain; only the head can be PENDING;
-     *  - a PENDING head is a write latch: the committer that linked it is the only thread that
-     *    may replace it (by unlinking it on abort) or stamp it; every other writer that finds it
-     *    treats the key as being written (a transaction aborts, an autocommit waits);
-     *  - a version with commitTs > Store.visibleTs (PENDING included) may be linked but no reader
-     *    uses it: every reader skips versions above its snapshot;
-     *  - a head is replaced only with the VersionedIndex node's value CAS (compute, replace,
-     *    putIfAbsent) when it is not PENDING; vacuum may remove a key whose head is a tombstone
-     *    below the watermark with remove(key, head). Both are CASes on the same skiplist node's
-     *    value, so a committer and vacuum racing on one key serialize there.
+     *  V1. Commit timestamps strictly decrease along the chain; only the head can be PENDING.
+     *  V2. A PENDING head is a write latch: the committer that linked it is the only thread that
+     *      may replace it (by unlinking it on abort) or stamp it; every other writer that finds it
+     *      treats the key as being written (a transaction aborts, an autocommit waits).
+     *  V3. A version with commitTs > Store.visibleTs (PENDING included) may be linked but no
+     *      reader uses it: every reader skips versions above its snapshot.
+     *  V4. A head is replaced only with the VersionedIndex node's value CAS (compute, replace,
+     *      putIfAbsent) when it is not PENDING; vacuum may remove a key whose head is a tombstone
+     *      below the watermark with remove(key, head). Both are CASes on the same skiplist node's
+     *      value, so a committer and vacuum racing on one key serialize there.
      * Linearization point of installing a version: the successful value CAS (or node insert). It
      * becomes visible to new snapshots only when Store.visibleTs passes its commit timestamp.
      *
