@@ -1,6 +1,7 @@
 package dev.varve;
 
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ConflictFinder;
 import dev.varve.internal.mvcc.InMemoryLog;
 import dev.varve.internal.mvcc.SnapshotPins;
 import dev.varve.internal.mvcc.StoreCounters;
@@ -38,7 +39,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
     final VersionedIndex<K> index;
     /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
     final SnapshotPins pins = new SnapshotPins(this::visibleTs);
-    final SsiValidator<K, V> ssi;
+    final ConflictFinder<K, V> ssi;
 
     private final ReentrantLock commitLock = new ReentrantLock();
     /** Spins before parking on the commit lock: its critical section is short and holds no I/O. */
@@ -86,7 +87,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
         this.index = new VersionedIndex<>(userComparator);
-        this.ssi = new SsiValidator<>(this, maxRetainedSsiRecords);
+        this.ssi = new ConflictFinder<>(index, this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
     }
 
     /*
@@ -108,7 +109,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so
      *      the check stays true until step 4. Waiting cannot deadlock (L1).
      *   Then under commitLock, c = lastCommitTs + 1:
-     *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
+     *   2. SSI (SERIALIZABLE, non-empty read set): ConflictFinder finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
      *      T completes a dangerous structure; abort = unlatch as in 1. The out-edge scan of the
      *      index runs before the lock; under it, only the commits since are checked, from a ring
@@ -390,8 +391,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                         "write-write conflict: keys " + conflicts + " were committed by another transaction"
                                 + " after this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
-            // 2a. SSI out-edges, the index part, still without the lock (see SsiValidator).
-            SsiValidator.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
+            // 2a. SSI out-edges, the index part, still without the lock (see ConflictFinder).
+            ConflictFinder.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
             CompletableFuture<Void> durable;
             boolean refreshDue;
             lockCommits();
@@ -400,7 +401,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 long commitTs = lastCommitTs + 1;
                 // 2b. SSI: rw-antidependencies with committed transactions (PENDING versions,
                 //     ours included, are not committed and are skipped).
-                SsiValidator.Edges edges = null;
+                ConflictFinder.Edges edges = null;
                 if (scanned != null) {
                     edges = ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
@@ -739,11 +740,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     void commitReadOnly(TxState<K, V> tx) {
         checkOpen();
-        SsiValidator.OutEdges scanned = ssi.scanOutEdges(tx);
+        ConflictFinder.OutEdges scanned = ssi.scanOutEdges(tx);
         lockCommits();
         try {
             checkOpen();
-            SsiValidator.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
+            ConflictFinder.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
             long commitTs = lastCommitTs + 1; // a graph identity only: no version carries it
             ssi.recordReadOnly(tx, commitTs, edges);
             lastCommitTs = commitTs;

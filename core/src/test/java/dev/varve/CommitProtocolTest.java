@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ConflictFinder;
 import dev.varve.internal.mvcc.Version;
 import dev.varve.internal.mvcc.VersionChain;
 import java.time.Duration;
@@ -195,11 +196,11 @@ class CommitProtocolTest {
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
-        assertEquals(0, scanned.targets.toArray().length);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(0, scanned.targets().length);
         db.put(3L, 3L); // not read: no edge
         long writer = overwriteKeyOne(); // read: an out-edge to this commit
-        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
         tx.rollback();
@@ -208,12 +209,12 @@ class CommitProtocolTest {
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
-        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -225,10 +226,10 @@ class CommitProtocolTest {
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
-        assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough);
-        assertArrayEquals(new long[] {writer}, scanned.targets.toArray());
-        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough());
+        assertArrayEquals(new long[] {writer}, scanned.targets());
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -237,9 +238,9 @@ class CommitProtocolTest {
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         long writer = overwriteKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
-        assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough); // nothing scanned
-        SsiValidator.Edges edges = store().ssi.validate(tx.core(), scanned); // the ring finds it
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough()); // nothing scanned
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned); // the ring finds it
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -256,8 +257,8 @@ class CommitProtocolTest {
         t2.get(2L);
         t1.put(1L, 1L);
         t2.put(2L, 1L);
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(t2.core()); // sees nothing yet
-        assertEquals(0, scanned.targets.toArray().length);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(t2.core()); // sees nothing yet
+        assertEquals(0, scanned.targets().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
         SerializationFailureException e = assertThrows(SerializationFailureException.class,
                 () -> store().ssi.validate(t2.core(), scanned));

@@ -88,7 +88,7 @@ public final class ReadSet<K> {
      *      its excluded end), it joins that group instead, which keeps I2.
      * covers(key) is two binary searches: keys for equality, intervals for the last one starting
      * at or before key (by I2 the only one that can hold it). Costs, for k keys and r ranges read:
-     * freeze O((k + r) log(k + r)) comparisons, covers O(log k + log r). SsiValidator iterates
+     * freeze O((k + r) log(k + r)) comparisons, covers O(log k + log r). ConflictFinder iterates
      * keyCount()/key(i) and ranges() of the frozen form, which by I3 hold every key read.
      * Not thread-safe while growing (one transaction thread); frozen, it is read-only and is
      * published to other committers under the commit lock.
