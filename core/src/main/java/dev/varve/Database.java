@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.StoreCounters;
+import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import java.time.Duration;
 import java.util.Comparator;
@@ -690,22 +692,23 @@ public final class Database<K, V> implements AutoCloseable {
         store.checkOpen();
         long visible = store.visibleTs();
         long oldest = store.watermark();
+        StoreCounters.Reading counted = store.counters.read();
         return new Stats(
-                store.commits.sum(),
-                store.writeWriteAborts.sum(),
-                store.dangerousStructureAborts.sum(),
+                counted.commits(),
+                counted.writeWriteAborts(),
+                counted.dangerousStructureAborts(),
                 visible,
                 oldest,
                 Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
-                store.snapshots.pinnedCount(),
+                store.pins.pinnedCount(),
                 store.index.size(),
                 store.ssiRetainedRecords(),
-                store.vacuumRuns.sum(),
-                store.vacuumedVersions.sum() + store.prunedByCommitters.sum(),
-                store.vacuumedKeys.sum(),
-                store.lastVacuumRetainedVersions,
-                store.lastVacuumLiveKeys,
-                lastVacuumFailure != null ? lastVacuumFailure : store.committerVacuumFailure);
+                counted.vacuumRuns(),
+                counted.reclaimedVersions(),
+                counted.reclaimedKeys(),
+                counted.retainedVersions(),
+                counted.liveKeys(),
+                lastVacuumFailure != null ? lastVacuumFailure : counted.committerVacuumFailure());
     }
 
     /**

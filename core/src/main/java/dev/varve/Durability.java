@@ -26,7 +26,7 @@ public interface Durability<K, V> {
      */
     @SuppressWarnings("unchecked")
     static <K, V> Durability<K, V> inMemory() {
-        return (Durability<K, V>) InMemoryLog.DURABILITY;
+        return (Durability<K, V>) (Durability<?, ?>) InMemoryDurability.INSTANCE;
     }
 
     /**

@@ -1,5 +1,10 @@
 package dev.varve;
 
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.internal.mvcc.WriteSet;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
@@ -13,7 +18,7 @@ import java.util.NoSuchElementException;
 final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     private final Transaction<K, V> tx;
     private final Comparator<? super K> cmp;
-    private final Bounds<K> bounds;
+    private final KeyRange<K> bounds;
     private final boolean descending;
     private final long snapshotTs;
     private final VersionedIndex.Cursor<K> snapshotCursor;
@@ -31,7 +36,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     private boolean canRemove;
 
     /** The range read so far, registered in the read set at its first extension; or null. */
-    private KeyRange<K> traversed;
+    private ReadSet.LiveRange<K> traversed;
 
     /*
      * Implementation notes.
@@ -49,7 +54,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
      * conflict with a later insert into it (phantom protection).
      */
 
-    MergeCursor(Transaction<K, V> tx, Bounds<K> bounds, boolean descending) {
+    MergeCursor(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
         this.cmp = tx.store().comparator;
         this.bounds = bounds;
@@ -64,7 +69,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         snapshotValue = null;
         try {
             while (snapshotCursor.next()) {
-                V value = Version.valueAt(snapshotCursor.entry(), snapshotTs);
+                V value = VersionChain.valueAt(snapshotCursor.entry(), snapshotTs);
                 if (value != null) {
                     snapshotKey = snapshotCursor.key();
                     snapshotValue = value;
@@ -85,10 +90,10 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         Map.Entry<K, Object> w;
         if (writePositionSet) {
             w = ws.next(writePosition, false, descending);
-        } else if (descending ? bounds.highUnbounded : bounds.lowUnbounded) {
+        } else if (descending ? bounds.highUnbounded() : bounds.lowUnbounded()) {
             w = ws.first(descending);
         } else {
-            w = descending ? ws.next(bounds.high, bounds.highInclusive, true) : ws.next(bounds.low, bounds.lowInclusive, false);
+            w = descending ? ws.next(bounds.high(), bounds.highInclusive(), true) : ws.next(bounds.low(), bounds.lowInclusive(), false);
         }
         if (w == null || (descending ? bounds.tooLow(cmp, w.getKey()) : bounds.tooHigh(cmp, w.getKey()))) {
             return null;
@@ -185,16 +190,11 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
             return;
         }
         if (traversed == null) {
-            traversed = startRange(key, true);
-            rs.addRange(traversed);
+            traversed = rs.addRange(startRange(key, true));
         } else if (descending) {
-            traversed.low = key;
-            traversed.lowInclusive = true;
-            traversed.lowUnbounded = false;
+            traversed.lowTo(key);
         } else {
-            traversed.high = key;
-            traversed.highInclusive = true;
-            traversed.highUnbounded = false;
+            traversed.highTo(key);
         }
     }
 
@@ -204,26 +204,20 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
             return;
         }
         if (traversed == null) {
-            traversed = new KeyRange<>(bounds.low, bounds.lowInclusive, bounds.lowUnbounded,
-                    bounds.high, bounds.highInclusive, bounds.highUnbounded);
-            rs.addRange(traversed);
+            traversed = rs.addRange(bounds);
         } else if (descending) {
-            traversed.low = bounds.low;
-            traversed.lowInclusive = bounds.lowInclusive;
-            traversed.lowUnbounded = bounds.lowUnbounded;
+            traversed.lowToEndOf(bounds);
         } else {
-            traversed.high = bounds.high;
-            traversed.highInclusive = bounds.highInclusive;
-            traversed.highUnbounded = bounds.highUnbounded;
+            traversed.highToEndOf(bounds);
         }
     }
 
     /** The range from the start bound to {@code key} inclusive. */
     private KeyRange<K> startRange(K key, boolean inclusive) {
         if (descending) {
-            return new KeyRange<>(key, inclusive, false, bounds.high, bounds.highInclusive, bounds.highUnbounded);
+            return bounds.withLow(key, inclusive);
         }
-        return new KeyRange<>(bounds.low, bounds.lowInclusive, bounds.lowUnbounded, key, inclusive, false);
+        return bounds.withHigh(key, inclusive);
     }
 
     /** An iterator entry whose {@code setValue} writes through to the transaction. */

@@ -1,5 +1,16 @@
 package dev.varve;
 
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ConflictFinder;
+import dev.varve.internal.mvcc.InMemoryLog;
+import dev.varve.internal.mvcc.SnapshotPins;
+import dev.varve.internal.mvcc.StoreCounters;
+import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.TxState;
+import dev.varve.internal.mvcc.VacuumPolicy;
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;
@@ -8,7 +19,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 
@@ -27,8 +37,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * its settled value (see Version's notes).
      */
     final VersionedIndex<K> index;
-    final SnapshotRegistry snapshots = new SnapshotRegistry();
-    final SsiValidator<K, V> ssi;
+    /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
+    final SnapshotPins pins = new SnapshotPins(this::visibleTs);
+    final ConflictFinder<K, V> ssi;
 
     private final ReentrantLock commitLock = new ReentrantLock();
     /** Spins before parking on the commit lock: its critical section is short and holds no I/O. */
@@ -49,14 +60,6 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
      */
     private boolean deferVisibility;
-    /** Vacuum may have cut versions only a snapshot below this could read. */
-    private volatile long vacuumHorizon;
-    /**
-     * A watermark computed by the last refresh: every pinned snapshot is at or above it, so a
-     * committer may cut the versions of a chain it touches that are older than the newest
-     * version at or below it (cooperative pruning).
-     */
-    private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
     /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
     long committerPruneSteps;
     /** Commits since the committers last refreshed the watermark; guarded by commitLock. */
@@ -68,23 +71,16 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private volatile boolean recovering = true;
     private volatile String closedBy;
 
-    final LongAdder commits = new LongAdder();
-    final LongAdder writeWriteAborts = new LongAdder();
-    final LongAdder dangerousStructureAborts = new LongAdder();
-    final LongAdder prunedByCommitters = new LongAdder();
-    final LongAdder vacuumRuns = new LongAdder();
-    final LongAdder vacuumedVersions = new LongAdder();
-    final LongAdder vacuumedKeys = new LongAdder();
-    /** Versions (settled values included) the last vacuum pass left in the index. */
-    volatile long lastVacuumRetainedVersions;
-    /** Keys with a live value (not a tombstone) seen by the last vacuum pass. */
-    volatile long lastVacuumLiveKeys;
-    /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
-    private volatile long lastWatermark = -1;
-    private volatile long lastWatermarkSinceNanos = System.nanoTime();
+    /** The counters behind Database#stats. */
+    final StoreCounters counters = new StoreCounters();
 
     /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
     final Comparator<? super K> userComparator;
+
+    /** Versions stamped by commits (one per written key), for the settle debt; guarded by commitLock. */
+    private long versionsWritten;
+    /** Vacuum passes and the keys committers hand them. */
+    private final Vacuum<K, V> vacuum;
 
     /** Forced-schedule tests pause threads here; {@link TestHook#NONE} otherwise. */
     TestHook hook = TestHook.NONE;
@@ -96,7 +92,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
         this.index = new VersionedIndex<>(userComparator);
-        this.ssi = new SsiValidator<>(this, maxRetainedSsiRecords);
+        this.ssi = new ConflictFinder<>(index, this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
+        this.vacuum = new Vacuum<>(index, comparator, pins, counters, ssi, commitLock, () -> versionsWritten);
     }
 
     /*
@@ -116,10 +113,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *      committer's latch), wait until it is stamped or unlatched. If the head's commitTs > s,
      *      abort (first-committer-wins) and unlatch what step 1 latched; otherwise link a PENDING
      *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so
-     *      the check stays true until step 4. Waiting cannot deadlock: latches are taken in key
-     *      order, and nobody waits for anything while holding the commit lock.
+     *      the check stays true until step 4. Waiting cannot deadlock (L1).
      *   Then under commitLock, c = lastCommitTs + 1:
-     *   2. SSI (SERIALIZABLE, non-empty read set): SsiValidator finds T's rw-antidependencies with
+     *   2. SSI (SERIALIZABLE, non-empty read set): ConflictFinder finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
      *      T completes a dangerous structure; abort = unlatch as in 1. The out-edge scan of the
      *      index runs before the lock; under it, only the commits since are checked, from a ring
@@ -136,6 +132,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * index traversals of the writes (step 1) run in parallel; durability is waited for outside
      * the lock. Autocommit writes latch the same way (one latch, so no order to keep).
      *
+     * L1. Waiting for a latch cannot deadlock. The commit lock's holder waits for nothing (its
+     *     critical section takes no latch and does no I/O), so the lock is always released. A
+     *     committer waits for a latch only while not holding the lock, and a transaction latches
+     *     its keys in ascending key order: while it waits for key k it holds only keys below k,
+     *     and the holder of k waits, if at all, for a key above k. An autocommit waits only
+     *     before it holds its single latch. Along any chain of waiting committers the awaited key
+     *     strictly rises, so there is no cycle.
+     *
      * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1: a read-only T1 can only be the
      * first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
      * snapshot s, so T2's snapshot is older than s). A read-only SERIALIZABLE R commits
@@ -146,7 +150,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *       visibleTs = c2 (Transaction#finish unpins after Store#commit returns).
      *   R2. (b) raises the vacuum horizon to visibleTs >= s before scanning the pins (or trusts a
      *       published watermark computed that way), so a pin of s2 < s published after the scan
-     *       sees the horizon and re-pins at a snapshot >= s (pinSnapshot): such a T2 never reads
+     *       sees the horizon and re-pins at a snapshot >= s (SnapshotPins P1, P2): such a T2 never reads
      *       at s2. Every real T2 was therefore pinned before the scan.
      *   R3. If the scan read T2's slot while pinned, (b) fails. Otherwise T2 unpinned first, so
      *       its visibleTs = c2 happened-before the release store that freed its slot, which the
@@ -157,11 +161,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * checks pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
      * (ForcedScheduleTest pauses R between the checks to show it).
      *
-     * Pinned snapshots and vacuum. A registered transaction publishes its snapshot in the
-     * registry, then reads vacuumHorizon; vacuum raises vacuumHorizon, then scans the registry
-     * (see SnapshotRegistry). A pin that loses the race retries at a newer snapshot. Unpinned
-     * readers (autocommit get) instead re-read when they found nothing at a snapshot below the
-     * horizon, since only then can a cut tail have hidden their version.
+     * Pinned snapshots and vacuum: the pin handshake and the horizon unpinned readers re-read
+     * below are SnapshotPins' (P1-P4).
      */
 
     // ---- timestamps and snapshots -------------------------------------------------------
@@ -175,32 +176,24 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return lastCommitTs;
     }
 
-    private static final java.lang.invoke.VarHandle VACUUM_HORIZON;
     private static final java.lang.invoke.VarHandle VISIBLE_TS;
     private static final java.lang.invoke.VarHandle LAST_COMMIT_TS;
-    private static final java.lang.invoke.VarHandle PRUNABLE_WATERMARK;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
-            VACUUM_HORIZON = lookup.findVarHandle(Store.class, "vacuumHorizon", long.class);
             VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
             LAST_COMMIT_TS = lookup.findVarHandle(Store.class, "lastCommitTs", long.class);
-            PRUNABLE_WATERMARK = lookup.findVarHandle(Store.class, "prunableWatermark", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /**
-     * Raises a monotonic timestamp field to at least {@code value} with a CAS loop, so that
-     * concurrent refreshers (vacuum passes, committers) can never move it backwards: a horizon
-     * that went back could let a pin slip past a vacuum that missed it.
-     */
-    private void raise(java.lang.invoke.VarHandle field, long value) {
-        long current = (long) field.getVolatile(this);
-        while (value > current && !field.compareAndSet(this, current, value)) {
-            current = (long) field.getVolatile(this);
+    /** Raises visibleTs to at least {@code value} with a CAS loop (D2: it never moves back). */
+    private void raiseVisible(long value) {
+        long current = visibleTs;
+        while (value > current && !VISIBLE_TS.compareAndSet(this, current, value)) {
+            current = visibleTs;
         }
     }
 
@@ -210,7 +203,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
      */
     boolean noSnapshotOlderThan(long snapshotTs) {
-        return prunableWatermark >= snapshotTs || refreshWatermark() >= snapshotTs;
+        return pins.noSnapshotOlderThan(snapshotTs);
     }
 
     /**
@@ -231,85 +224,24 @@ final class Store<K, V> implements StoreAccess<K, V> {
         return noOlderSnapshot && newest == snapshotTs;
     }
 
-    /** Pins a fresh snapshot (see the notes on pins and vacuum). */
-    Pin pinSnapshot() {
-        long ts = visibleTs;
-        Object token = snapshots.pin(ts);
-        while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin
-            ts = visibleTs;
-            snapshots.repin(token, ts);
-        }
-        return new Pin(snapshots, token, ts);
-    }
-
-    /**
-     * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
-     * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
-     * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
-     * the owner reachable.
-     */
-    static final class Pin implements Runnable {
-        private final SnapshotRegistry registry;
-        final long snapshotTs;
-        @SuppressWarnings("unused") // accessed through TOKEN
-        private volatile Object token;
-
-        Pin(SnapshotRegistry registry, Object token, long snapshotTs) {
-            this.registry = registry;
-            this.token = token;
-            this.snapshotTs = snapshotTs;
-        }
-
-        /** Withdraws the pin; only the first call does anything. Safe from any thread. */
-        @Override
-        public void run() {
-            Object t = TOKEN.getAndSet(this, null);
-            if (t != null) {
-                registry.unpin(t);
-            }
-        }
-
-        private static final java.lang.invoke.VarHandle TOKEN;
-
-        static {
-            try {
-                TOKEN = java.lang.invoke.MethodHandles.lookup().findVarHandle(Pin.class, "token", Object.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
+    /** Pins a fresh snapshot (SnapshotPins P2). */
+    SnapshotPins.Pin pinSnapshot() {
+        return pins.pin();
     }
 
     /** The oldest snapshot any open transaction or view can read at. */
     long watermark() {
-        return snapshots.oldestPinned(visibleTs);
+        return pins.watermark();
     }
 
-    /**
-     * Computes a new watermark with the pin handshake (raise the horizon, then scan the pins) and
-     * publishes it for cooperative pruning.
-     */
+    /** Computes and publishes a new watermark with the pin handshake (SnapshotPins P1, P3). */
     long refreshWatermark() {
-        long horizon = visibleTs;
-        raise(VACUUM_HORIZON, horizon); // published before scanning pins: see SnapshotRegistry notes
-        long watermark = snapshots.oldestPinned(horizon);
-        raise(PRUNABLE_WATERMARK, watermark);
-        if (watermark != lastWatermark) {
-            lastWatermark = watermark;
-            lastWatermarkSinceNanos = System.nanoTime();
-        }
-        return watermark;
+        return pins.refresh();
     }
 
-    /**
-     * How long the oldest open snapshot has held the watermark back, as far as the last refresh
-     * saw: 0 when no snapshot is older than the visible timestamp.
-     */
+    /** How long the oldest open snapshot has held the watermark back (see SnapshotPins). */
     long oldestSnapshotAgeNanos(long oldestSnapshot, long visible) {
-        if (oldestSnapshot >= visible || oldestSnapshot != lastWatermark) {
-            return 0;
-        }
-        return System.nanoTime() - lastWatermarkSinceNanos;
+        return pins.oldestSnapshotAgeNanos(oldestSnapshot, visible);
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -318,8 +250,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     V readLatest(K key) {
         while (true) {
             long ts = visibleTs;
-            V value = Version.valueAt(index.get(key), ts);
-            if (value != null || vacuumHorizon <= ts) {
+            V value = VersionChain.valueAt(index.get(key), ts);
+            if (value != null || !pins.cutMayHide(ts)) { // SnapshotPins P4
                 return value;
             }
             // Found nothing below the vacuum horizon: a cut tail may have hidden it; re-read.
@@ -353,9 +285,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         this.inMemory = (Object) log instanceof InMemoryLog;
         this.deferVisibility = !inMemory && log.visibleOnlyWhenDurable();
         this.recovering = false;
-        // No snapshot exists yet: everything older is garbage. Not via raise(): this lowers it
-        // from the recovery setting, before any other thread can see the store.
-        this.prunableWatermark = visibleTs;
+        // No snapshot exists yet: everything older is garbage. This lowers the watermark from
+        // the recovery setting, before any other thread can see the store.
+        pins.openAt(visibleTs);
     }
 
     CommitLog<K, V> log() {
@@ -425,7 +357,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @throws TransactionException if the thread was interrupted while waiting for a write latch
      *     (nothing was installed), or if the commit became visible but its bookkeeping failed
      */
-    CompletableFuture<Void> commit(Transaction<K, V> tx, boolean blockingWaiter) {
+    CompletableFuture<Void> commit(TxState<K, V> tx, boolean blockingWaiter) {
         checkWritable();
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
@@ -434,7 +366,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
          * that may link it, so the rollback below aborts it whatever that operation threw. */
         @SuppressWarnings("unchecked")
         Version<V>[] linked = (Version<V>[]) new Version<?>[n];
-        long snapshotTs = tx.snapshotTimestamp();
+        long snapshotTs = tx.snapshotTs();
         Latcher latcher = new Latcher(snapshotTs);
         int attempted = 0;
         boolean done = false;
@@ -446,7 +378,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 K key = writes.key(i);
                 if (conflicts != null) { // already failing: only collect the other committed conflicts
                     Object head = index.get(key);
-                    if (!Version.isLatched(head) && Version.headCommitTs(head) > snapshotTs) {
+                    if (!VersionChain.isLatched(head) && VersionChain.headCommitTs(head) > snapshotTs) {
                         conflicts.add(key);
                     }
                     continue;
@@ -456,7 +388,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 attempted = i + 1;
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
                 boolean latched = latchIfUnchangedSince(
-                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(key));
+                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(index, key));
                 hook.at(TestHook.Point.AFTER_LATCH);
                 if (!latched) {
                     linked[i] = null; // not linked: nothing to abort
@@ -465,15 +397,15 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
             }
             if (conflicts != null) {
-                writeWriteAborts.increment();
+                counters.writeWriteAbort();
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
                         conflicts,
                         "write-write conflict: keys " + conflicts + " were committed by another transaction"
                                 + " after this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
-            // 2a. SSI out-edges, the index part, still without the lock (see SsiValidator).
-            SsiValidator.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
+            // 2a. SSI out-edges, the index part, still without the lock (see ConflictFinder).
+            ConflictFinder.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
             CompletableFuture<Void> durable;
             boolean refreshDue;
             lockCommits();
@@ -482,28 +414,24 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 long commitTs = lastCommitTs + 1;
                 // 2b. SSI: rw-antidependencies with committed transactions (PENDING versions,
                 //     ours included, are not committed and are skipped).
-                SsiValidator.Edges edges = null;
+                ConflictFinder.Edges edges = null;
                 if (scanned != null) {
                     edges = ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-                durable = inMemory ? DURABLE_NOW
-                        : watchForFailure(blockingWaiter
-                                ? log.appendForBlockingWaiter(writes.toRecord(commitTs))
-                                : log.append(writes.toRecord(commitTs)));
+                durable = inMemory ? DURABLE_NOW : append(writes.toRecord(commitTs), blockingWaiter);
                 lastCommitTs = commitTs;
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
+                    // 4. stamp, prune, record; then publish.
                     for (int i = 0; i < n; i++) {
                         linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
                     for (int i = 0; i < n; i++) {
-                        if (pruneBelowWatermark(linked[i])) {
-                            markDirty(writes.key(i));
-                        }
+                        pruneStamped(linked[i], writes.key(i));
                     }
                     ssi.recordWrites(commitTs, writes);
-                    ssi.releaseRecentWrites(prunableWatermark);
+                    ssi.releaseRecentWrites(pins.prunableWatermark());
                     versionsWritten += n;
                     if (edges != null) {
                         ssi.record(tx, commitTs, edges);
@@ -511,11 +439,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    if (deferVisibility) {
-                        durable = publishWhenDurable(durable, commitTs);
-                    } else {
-                        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
-                    }
+                    durable = publish(commitTs, durable);
                     tx.committedAt(commitTs);
                 }
                 refreshDue = refreshDue();
@@ -541,6 +465,41 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
+     * Hands a commit's record to the log (step 3); caller holds commitLock. The log may refuse
+     * (failed or closed): then it throws and nothing of the commit becomes visible.
+     *
+     * @param blockingWaiter whether the committer will only block on the future (commit(), an
+     *     autocommit) rather than hand it to user code (commitAsync())
+     * @return the durability future, watched for a log failure
+     */
+    private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean blockingWaiter) {
+        return watchForFailure(blockingWaiter ? log.appendForBlockingWaiter(record) : log.append(record));
+    }
+
+    /** Prunes the chain under a version just stamped, and hands {@code key} to vacuum if needed. */
+    private void pruneStamped(Version<V> stamped, K key) {
+        if (pruneBelowWatermark(stamped)) {
+            markDirty(key);
+        }
+    }
+
+    /**
+     * Publishes the commit at {@code commitTs}, whose versions are stamped (step 4), for every
+     * read-write path: visibleTs = commitTs now, or once its record is durable when visibility
+     * is deferred (D1). Caller holds commitLock; runs even if the bookkeeping before it failed,
+     * since the record is in the log.
+     *
+     * @return the durability future the committer waits on
+     */
+    private CompletableFuture<Void> publish(long commitTs, CompletableFuture<Void> durable) {
+        if (deferVisibility) {
+            return publishWhenDurable(durable, commitTs);
+        }
+        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+        return durable;
+    }
+
+    /**
      * A commit whose record is in the log and whose versions are stamped failed in its
      * bookkeeping (an OutOfMemoryError while recording it for SSI or vacuum): it is published
      * whole (the caller's finally), but the conflict graph may now miss it, so the database
@@ -563,86 +522,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
-     * refresh (it scans every snapshot pin slot, and is safe without the lock: see raise()).
+     * refresh (it scans every snapshot pin slot, and is safe without the lock: SnapshotPins P1).
      */
     private void afterCommit(boolean refreshDue) {
-        commits.increment();
+        counters.commit();
         if (refreshDue) {
-            long watermark = refreshWatermark();
-            if (committersVacuum && (dirtyCount > 0 || dirtyOverflow)) { // NOTE: racy reads, a hint
-                committerVacuum(watermark);
-            }
+            vacuum.afterRefresh(refreshWatermark());
         }
     }
-
-    /**
-     * Whether committers vacuum the keys they hand to vacuum themselves (set when the database
-     * runs no background vacuum), so memory and the cost of scans stay bounded under a steady
-     * workload with the default settings. Written once, before recovery.
-     */
-    private boolean committersVacuum;
-
-    /**
-     * Makes committers vacuum (see committersVacuum); called before recovery, so the tombstones
-     * it replays are marked for the first pass instead of making that pass a full one.
-     */
-    void vacuumByCommitters() {
-        committersVacuum = true;
-        dirtyOverflow = false;
-    }
-
-    /**
-     * A small vacuum pass run by a committer after its commit, every REFRESH_EVERY_COMMITS
-     * commits, when no background vacuum runs: it visits the keys committers marked since the
-     * last pass (removed keys, and chains that outgrew committer pruning) and at most as many of
-     * the keys earlier passes could not finish, so its cost is proportional to the writes since
-     * the last pass. Never a full pass, unless the dirty-key list overflowed (a single commit
-     * removed more than MAX_DIRTY_KEYS keys, whose own cost was of that order). Skipped if a pass
-     * is already running.
-     */
-    private void committerVacuum(long watermark) {
-        if (!vacuumLock.tryLock()) {
-            return;
-        }
-        ArrayList<Object> dirty = null;
-        try {
-            if (dirtyOverflow) { // NOTE: racy read; a stale false only delays the full pass
-                vacuumPass(true);
-                return;
-            }
-            dirty = takeDirtyKeys();
-            if (dirty == null) {
-                return; // overflowed meanwhile: the next pass (background, on demand or ours) is full
-            }
-            PassCounts counts = new PassCounts();
-            ArrayList<Object> unfinished = new ArrayList<>();
-            visitKeys(dirty, watermark, counts, unfinished);
-            int retry = Math.min(pendingKeys.size(), Math.max(dirty.size(), 16));
-            visitKeys(new ArrayList<>(pendingKeys.subList(0, retry)), watermark, counts, unfinished);
-            unfinished.addAll(pendingKeys.subList(retry, pendingKeys.size())); // rotated: retried later
-            pendingKeys = distinct(unfinished);
-            vacuumedVersions.add(counts.versions);
-            vacuumedKeys.add(counts.keys);
-        } catch (RuntimeException e) {
-            // The commit that ran this pass is done: a failure here (a throwing comparator) is a
-            // vacuum failure, reported by stats(), and the keys taken are kept for the next pass.
-            committerVacuumFailure = e;
-            if (dirty != null) {
-                pendingKeys.addAll(dirty);
-            }
-        } finally {
-            vacuumLock.unlock();
-        }
-    }
-
-    /** The last failure of a committer's vacuum pass (reported by Database#stats), or null. */
-    volatile Throwable committerVacuumFailure;
 
     /**
      * Links {@code latch} (a PENDING version) as the head of {@code key} unless a version was
      * committed after the latcher's snapshot (first-committer-wins). If another committer holds
-     * the key's latch, waits until it stamps or aborts it: it cannot wait for us, since every
-     * committer latches in key order and none waits for anything while holding the commit lock.
+     * the key's latch, waits until it stamps or aborts it (no deadlock: L1).
      * At most one traversal when the check passes: the check and the link happen inside
      * VersionedIndex#compute, with no traversal at all when the transaction read the key just
      * before (its node is the hint); when the previous key of the same commit was absent, an
@@ -669,9 +561,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * Runs {@code latcher} on {@code key}, waiting while another committer holds the key's latch.
-     * Waiting cannot deadlock: transactions latch in key order, an autocommit holds no other
-     * latch, and no latch holder waits for anything under the commit lock.
+     * Runs {@code latcher} on {@code key}, waiting while another committer holds the key's latch
+     * (no deadlock: L1).
      *
      * @param hint the key's index node if the caller knows it (no search then), or null
      * @return whether the latcher's candidate was linked; false on a write-write conflict
@@ -718,14 +609,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
 
         @Override
         public Object apply(K key, Object current) {
-            busy = Version.isLatched(current);
+            busy = VersionChain.isLatched(current);
             linked = false;
-            Object live = Version.live(current); // an aborted latch is linked over (A1)
-            if (busy || Version.headCommitTs(live) > snapshotTs) {
+            Object live = VersionChain.live(current); // an aborted latch is linked over (A1)
+            if (busy || VersionChain.headCommitTs(live) > snapshotTs) {
                 return current; // unchanged: latched by another, or committed after our snapshot
             }
             previous = live;
-            candidate.setOlderPlain(live == null ? null : Version.asVersion(live));
+            candidate.setOlderPlain(live == null ? null : VersionChain.asVersion(live));
             linked = true;
             return candidate; // linearization point of the latch (value CAS, or node insert)
         }
@@ -798,13 +689,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * Records a read-only SERIALIZABLE transaction with the conflict graph (it may be the T1 of a
      * dangerous structure that a later pivot completes) after checking it is not already one.
      */
-    void commitReadOnly(Transaction<K, V> tx) {
+    void commitReadOnly(TxState<K, V> tx) {
         checkOpen();
-        SsiValidator.OutEdges scanned = ssi.scanOutEdges(tx);
+        ConflictFinder.OutEdges scanned = ssi.scanOutEdges(tx);
         lockCommits();
         try {
             checkOpen();
-            SsiValidator.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
+            ConflictFinder.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
             long commitTs = lastCommitTs + 1; // a graph identity only: no version carries it
             ssi.recordReadOnly(tx, commitTs, edges);
             lastCommitTs = commitTs;
@@ -839,10 +730,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
             latchWhenFree(key, latcher, null); // at the latest state: always links
             hook.at(TestHook.Point.AFTER_LATCH);
             // The latch makes previous the latest committed entry until we stamp or abort.
-            V previous = Version.latestValue(latcher.previous);
+            V previous = VersionChain.latestValue(latcher.previous);
             Object update = decide.apply(previous);
             // What the caller learns without writing must not come from an undurable commit.
-            long readTs = deferVisibility ? Version.headCommitTs(latcher.previous) : 0;
+            long readTs = deferVisibility ? VersionChain.headCommitTs(latcher.previous) : 0;
             if (update == null) {
                 return new AutocommitResult<>(previous, null, readTs);
             }
@@ -859,26 +750,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
             try {
                 checkWritable();
                 long commitTs = lastCommitTs + 1;
-                durable = inMemory ? DURABLE_NOW
-                        : watchForFailure(log.appendForBlockingWaiter(new SingleWrite<>(commitTs, key, value)));
+                durable = inMemory ? DURABLE_NOW : append(new SingleWrite<>(commitTs, key, value), true);
                 lastCommitTs = commitTs;
-                done = true;
+                done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);
-                    if (pruneBelowWatermark(latch)) {
-                        markDirty(key);
-                    }
+                    pruneStamped(latch, key);
                     ssi.recordWrite(commitTs, key);
-                    ssi.releaseRecentWrites(prunableWatermark);
+                    ssi.releaseRecentWrites(pins.prunableWatermark());
                     versionsWritten++;
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
-                    if (deferVisibility) {
-                        durable = publishWhenDurable(durable, commitTs);
-                    } else {
-                        visibleTs = commitTs; // linearization point
-                    }
+                    durable = publish(commitTs, durable);
                 }
                 refreshDue = refreshDue();
                 resultTs = commitTs;
@@ -944,7 +828,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      */
     void publishVisible(long commitTs) {
         if (deferVisibility) {
-            raise(VISIBLE_TS, commitTs);
+            raiseVisible(commitTs);
         }
     }
 
@@ -989,7 +873,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 head = index.get(key);
                 continue;
             }
-            Version<V> linked = new Version<>(value, commitTs, Version.asVersion(head));
+            Version<V> linked = new Version<>(value, commitTs, VersionChain.asVersion(head));
             if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
                 return pruneBelowWatermark(linked);
             }
@@ -998,7 +882,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
         }
     }
 
-    // ---- vacuum --------------------------------------------------------------------------
+    // ---- cooperative pruning (committers; vacuum passes are Vacuum's) -------------------
 
     /**
      * Cooperative pruning by the committer that just stamped {@code head}, in constant time
@@ -1012,7 +896,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *     what this pruning can reach
      */
     private boolean pruneBelowWatermark(Version<V> head) {
-        long watermark = prunableWatermark;
+        long watermark = pins.prunableWatermark();
         Version<V> keeper = head.getOlderAcquire();
         committerPruneSteps++;
         if (keeper == null) {
@@ -1043,263 +927,37 @@ final class Store<K, V> implements StoreAccess<K, V> {
         committerPruneSteps++;
         if (keeper.getOlderAcquire() != null) {
             keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-            prunedByCommitters.increment();
+            counters.committerPrune();
         }
     }
 
-    /** Counts of one vacuum pass; filled by {@link #vacuumKey}. */
-    private static final class PassCounts {
-        long versions;
-        long keys;
-        long retained;
-        long live;
+    /** Makes committers vacuum (see Vacuum#byCommitters); called before recovery. */
+    void vacuumByCommitters() {
+        vacuum.byCommitters();
     }
 
     /**
-     * Vacuums one index entry against {@code watermark}.
-     *
-     * @return true if the key still holds versions a later pass must look at again (its chain is
-     *     not yet a single settled value, and not removed)
-     */
-    private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts, boolean settle) {
-        if (Version.isAborted(entry)) { // a latch whose committer failed to restore the entry (A3)
-            Object older = Version.live(entry);
-            if (older == null ? !index.remove(key, entry) : !index.replace(key, entry, older)) {
-                return true; // a writer replaced it meanwhile: look again next pass
-            }
-            if (older == null) {
-                return false;
-            }
-            entry = older;
-        }
-        if (!(entry instanceof Version)) {
-            if (entry != null) {
-                counts.retained++; // already settled: one version, live
-                counts.live++;
-            }
-            return false;
-        }
-        @SuppressWarnings("unchecked")
-        Version<V> head = (Version<V>) entry;
-        Version<V> keeper = head;
-        int newer = 0;
-        while (keeper != null && keeper.commitTs > watermark) {
-            keeper = keeper.getOlderAcquire();
-            newer++;
-        }
-        counts.retained += newer;
-        if (!head.isTombstone()) {
-            counts.live++;
-        }
-        if (keeper == null) {
-            return true;
-        }
-        for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
-            counts.versions++;
-        }
-        if (keeper.getOlderAcquire() != null) {
-            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-        }
-        counts.retained++;
-        if (keeper != head) {
-            return true;
-        }
-        // The head is the only version and every snapshot sees it. Both CASes fail if a committer
-        // linked a newer version since we read the head (and that committer marked it dirty).
-        if (keeper.isTombstone()) {
-            if (index.remove(key, head)) {
-                counts.retained--;
-                counts.versions++;
-                counts.keys++;
-            }
-        } else if (settle) {
-            index.replace(key, head, head.value); // fails if a committer linked a newer version
-        }
-        return false;
-    }
-
-    /**
-     * A full pass: visits every key. Unlinks every version no pinned snapshot can read, drops keys
-     * whose only version is a tombstone below the watermark, settles keys whose only version is
-     * below it, and prunes the SSI graph. Runs concurrently with readers and committers.
+     * A full vacuum pass (see Vacuum#full).
      *
      * @return what was reclaimed, and what is left
      */
     VacuumResult vacuum() {
-        return vacuum(true);
+        return vacuum.full();
     }
 
     /**
-     * A pass that visits only the keys committers marked since the last pass (removed keys, and
-     * keys whose chains a pinned snapshot keeps long; plus those an earlier pass could not
-     * finish), unless the dirty-key list overflowed, the pass is the first, every
-     * {@link #FULL_PASS_EVERY}th pass, or the index went quiet after a burst of writes (see
-     * MIN_PASSES_BETWEEN_FULL), when it visits every key. Background vacuum uses it, so its
-     * cost follows the write rate rather than the size of the index. Only full passes settle
-     * values: settling a key that is still being written would only be undone by its next write.
+     * A vacuum pass over the keys committers marked, or a full one when VacuumPolicy says so
+     * (see Vacuum#incremental).
+     *
+     * @return what was reclaimed, and what is left
      */
     VacuumResult vacuumIncremental() {
-        return vacuum(false);
+        return vacuum.incremental();
     }
-
-    private static final int FULL_PASS_EVERY = 64;
-    /*
-     * A pass is also full when the index has gone quiet after a burst of writes: the commits since
-     * the last full pass wrote at least a quarter as many versions as there are live keys (the
-     * settle debt), but those since the previous pass wrote fewer than a 64th. The index then
-     * settles within a period or two rather than FULL_PASS_EVERY of them, and reads and scans stop
-     * paying the version indirection; under a steady write load (TPC-C, transfers) nothing
-     * changes, since settling a key that is still being written would only be undone by its next
-     * write. At most every MIN_PASSES_BETWEEN_FULL passes.
-     */
-    private static final int MIN_PASSES_BETWEEN_FULL = 8;
-    private static final long MIN_SETTLE_DEBT = 4_096;
-    /** Versions written when the last full pass started; guarded by vacuumLock. */
-    private long versionsWrittenAtFullPass;
-    /** Passes since the last full one; guarded by vacuumLock. */
-    private int passesSinceFull;
-    /** Versions written when the previous pass started; guarded by vacuumLock. */
-    private long versionsWrittenAtLastPass;
-    /** Versions stamped by commits (one per written key), for the settle debt; guarded by commitLock. */
-    private long versionsWritten;
-
-    /** Serializes vacuum passes (background and on demand); never taken by readers or writers. */
-    private final ReentrantLock vacuumLock = new ReentrantLock();
-
-    private VacuumResult vacuum(boolean full) {
-        vacuumLock.lock();
-        try {
-            return vacuumPass(full);
-        } finally {
-            vacuumLock.unlock();
-        }
-    }
-
-    private VacuumResult vacuumPass(boolean full) {
-        // Dirty keys first, then the watermark: every key taken was written at or below the
-        // watermark unless a snapshot older than its write is still open.
-        ArrayList<Object> dirty = takeDirtyKeys();
-        long watermark = refreshWatermark();
-        long written;
-        commitLock.lock(); // a plain counter the committers bump under the lock
-        try {
-            written = versionsWritten;
-        } finally {
-            commitLock.unlock();
-        }
-        long settleDebt = written - versionsWrittenAtFullPass;
-        // lastVacuumLiveKeys is 0 until a full pass has counted the keys: the floor lets the first
-        // burst (a bulk load into a new database) settle too.
-        boolean quiet = written - versionsWrittenAtLastPass < Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 64);
-        versionsWrittenAtLastPass = written;
-        full |= dirty == null || vacuumRuns.sum() % FULL_PASS_EVERY == 0
-                || (passesSinceFull >= MIN_PASSES_BETWEEN_FULL && quiet
-                        && settleDebt >= Math.max(MIN_SETTLE_DEBT, lastVacuumLiveKeys / 4));
-        if (full) {
-            versionsWrittenAtFullPass = written;
-            passesSinceFull = 0;
-        } else {
-            passesSinceFull++;
-        }
-        PassCounts counts = new PassCounts();
-        ArrayList<Object> unfinished = new ArrayList<>();
-        if (full) {
-            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
-                if (vacuumKey(c.key(), c.entry(), watermark, counts, true)) {
-                    unfinished.add(c.key());
-                }
-            }
-        } else {
-            // Each occurrence is visited (a key written twice is looked at twice: vacuumKey is
-            // idempotent, and a second lookup costs less than sorting to deduplicate).
-            visitKeys(dirty, watermark, counts, unfinished);
-            visitKeys(pendingKeys, watermark, counts, unfinished);
-        }
-        pendingKeys = distinct(unfinished);
-        int ssiRecords;
-        commitLock.lock(); // the conflict graph is only ever touched under the commit lock
-        try {
-            ssiRecords = ssi.prune(watermark);
-            ssi.releaseRecentWrites(watermark);
-        } finally {
-            commitLock.unlock();
-        }
-        vacuumRuns.increment();
-        vacuumedVersions.add(counts.versions);
-        vacuumedKeys.add(counts.keys);
-        if (full) {
-            lastVacuumRetainedVersions = counts.retained;
-            lastVacuumLiveKeys = counts.live;
-        }
-        return new VacuumResult(counts.versions, counts.keys, ssiRecords, watermark,
-                full ? counts.retained : -1, full ? counts.live : -1);
-    }
-
-    @SuppressWarnings("unchecked")
-    private void visitKeys(ArrayList<Object> keys, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
-        for (Object key : keys) {
-            if (vacuumKey((K) key, index.get((K) key), watermark, counts, false)) {
-                unfinished.add(key);
-            }
-        }
-    }
-
-    /** The keys without duplicates (sorted), so a key pinned for long is carried once per pass. */
-    @SuppressWarnings("unchecked")
-    private ArrayList<Object> distinct(ArrayList<Object> keys) {
-        if (keys.size() < 2) {
-            return keys;
-        }
-        Object[] sorted = keys.toArray();
-        java.util.Arrays.sort(sorted, (a, b) -> comparator.compare((K) a, (K) b));
-        ArrayList<Object> out = new ArrayList<>(sorted.length);
-        for (Object key : sorted) {
-            if (out.isEmpty() || comparator.compare((K) out.get(out.size() - 1), (K) key) != 0) {
-                out.add(key);
-            }
-        }
-        return out;
-    }
-
-    // ---- dirty keys: what committers wrote since the last vacuum pass -----------------------
-
-    /**
-     * Keys written since the last pass that vacuum must visit: tombstones, and keys whose chain a
-     * pinned snapshot keeps longer than two versions; guarded by commitLock.
-     */
-    private ArrayList<Object> dirtyKeys = new ArrayList<>();
-    private int dirtyCount;
-    /** Set when dirtyKeys outgrew its bound: the next pass must visit everything. */
-    private boolean dirtyOverflow = true; // the first pass is full
-    /** Keys the last pass could not finish (versions above the watermark); vacuum thread only. */
-    private ArrayList<Object> pendingKeys = new ArrayList<>();
-    private static final int MAX_DIRTY_KEYS = 1 << 20;
 
     /** Records a key vacuum must visit; caller holds commitLock. */
     private void markDirty(Object key) {
-        if (dirtyOverflow) {
-            return;
-        }
-        if (++dirtyCount > MAX_DIRTY_KEYS) {
-            dirtyOverflow = true; // bounded memory without vacuum: fall back to a full pass
-            dirtyKeys = new ArrayList<>();
-            return;
-        }
-        dirtyKeys.add(key);
-    }
-
-    /** Takes the dirty keys for a pass, or null if the pass must be full. */
-    private ArrayList<Object> takeDirtyKeys() {
-        commitLock.lock();
-        try {
-            ArrayList<Object> taken = dirtyOverflow ? null : dirtyKeys;
-            dirtyKeys = new ArrayList<>();
-            dirtyCount = 0;
-            dirtyOverflow = false;
-            return taken;
-        } finally {
-            commitLock.unlock();
-        }
+        vacuum.markDirty(key);
     }
 
     // ---- StoreAccess (recovery and checkpoints) -------------------------------------------
@@ -1337,11 +995,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
     @Override
     public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
         checkOpen();
-        Pin pin = pinSnapshot();
+        SnapshotPins.Pin pin = pinSnapshot();
         try {
-            long ts = pin.snapshotTs;
+            long ts = pin.snapshotTs();
             for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
-                V value = Version.valueAt(c.entry(), ts);
+                V value = VersionChain.valueAt(c.entry(), ts);
                 if (value != null) {
                     consumer.accept(c.key(), value);
                 }

@@ -1,5 +1,12 @@
 package dev.varve;
 
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.SnapshotPins;
+import dev.varve.internal.mvcc.TxState;
+import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.internal.mvcc.WriteSet;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
@@ -41,29 +48,18 @@ public final class Transaction<K, V> implements AutoCloseable {
     private final Isolation isolation;
     private final boolean readOnlyView;
     private final long snapshotTs;
-    /** This transaction's snapshot pin, released at finish (or by a snapshot view's cleaner). */
-    private final Store.Pin pin;
-    private WriteSet<K, V> writeSet;
-    /** Non-null only for SERIALIZABLE transactions, which track what they read. */
-    private final ReadSet<K> readSet;
+    /** What the engine knows of this transaction: pin, read and write sets, commit timestamp. */
+    private final TxState<K, V> core;
     /** Written with CAS or release stores (STATE); read plainly by the owning thread's checks. */
     private State state = State.ACTIVE;
-    private long commitTs = -1;
     private TransactionMap<K, V> mapView;
-    /**
-     * The index nodes of the last two keys read from the index (null if absent there), so that a
-     * commit latches a key read just before without searching for it again.
-     */
-    private VersionedIndex.Node<K> recentRead0;
-    private VersionedIndex.Node<K> recentRead1;
 
     Transaction(Store<K, V> store, Isolation isolation, boolean readOnlyView) {
         this.store = store;
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        this.pin = store.pinSnapshot();
-        this.snapshotTs = pin.snapshotTs;
-        this.readSet = isolation == Isolation.SERIALIZABLE ? new ReadSet<>(store.comparator) : null;
+        this.core = new TxState<>(store.comparator, store.pinSnapshot(), isolation == Isolation.SERIALIZABLE);
+        this.snapshotTs = core.snapshotTs();
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -187,10 +183,10 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (durable != null) {
             try {
                 durable.join();
-                store.publishVisible(commitTs); // deferred visibility: this thread reads its own commit
+                store.publishVisible(core.commitTs()); // deferred visibility: this thread reads its own commit
             } catch (CompletionException e) {
                 throw new TransactionException(
-                        "commit " + commitTs + " has an unknown outcome: the commit log failed before it was"
+                        "commit " + core.commitTs() + " has an unknown outcome: the commit log failed before it was"
                                 + " durable (it is visible in memory and may or may not be recovered)", e.getCause());
             }
         }
@@ -217,7 +213,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         } catch (TransactionException e) {
             return CompletableFuture.failedFuture(e);
         }
-        long ts = commitTs;
+        long ts = core.commitTs();
         if (durable == null || (durable.isDone() && !durable.isCompletedExceptionally())) {
             if (durable != null) {
                 store.publishVisible(ts); // the log's own publication may not have run yet
@@ -248,25 +244,25 @@ public final class Transaction<K, V> implements AutoCloseable {
             throw new IllegalStateException("transaction " + describeState() + ": it cannot be committed");
         }
         try {
-            if (writeSet == null || writeSet.isEmpty()) {
+            if (core.writesNothing()) {
                 // A read-only SERIALIZABLE transaction can be the T1 of a dangerous structure
                 // that a concurrent transaction completes later, so it is validated and
                 // recorded unless no older snapshot (a possible pivot) is open and then no
                 // commit happened since its snapshot (Store#readOnlyNeedsNoRecord).
-                if (readSet != null && !readSet.isEmpty() && !store.readOnlyNeedsNoRecord(snapshotTs)) {
-                    store.commitReadOnly(this);
+                if (core.tracksReads() && !store.readOnlyNeedsNoRecord(snapshotTs)) {
+                    store.commitReadOnly(core);
                 }
-                commitTs = snapshotTs;
+                core.committedAt(snapshotTs);
                 finish(State.COMMITTED);
                 return null;
             }
-            CompletableFuture<Void> durable = store.commit(this, blockingWaiter);
+            CompletableFuture<Void> durable = store.commit(core, blockingWaiter);
             finish(State.COMMITTED);
             return durable;
         } catch (RuntimeException | Error e) {
             // A commit that became visible before its bookkeeping failed is committed (it has a
             // timestamp); any other failure left nothing visible.
-            finish(commitTs >= 0 ? State.COMMITTED : State.ROLLED_BACK);
+            finish(core.commitTs() >= 0 ? State.COMMITTED : State.ROLLED_BACK);
             throw e;
         }
     }
@@ -313,7 +309,7 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** Withdraws the snapshot pin once; safe to call from a cleaner thread as well. */
     void releasePin() {
-        pin.run();
+        core.pin().run();
     }
 
     /**
@@ -321,7 +317,7 @@ public final class Transaction<K, V> implements AutoCloseable {
      * transaction, so registering it on this transaction lets the transaction become unreachable.
      */
     Runnable pinRelease() {
-        return pin;
+        return core.pin();
     }
 
     // ---- properties ----------------------------------------------------------------------
@@ -332,7 +328,7 @@ public final class Transaction<K, V> implements AutoCloseable {
      * @return true while the write set is empty
      */
     public boolean isReadOnly() {
-        return writeSet == null || writeSet.isEmpty();
+        return core.writesNothing();
     }
 
     /**
@@ -375,7 +371,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (state != State.COMMITTED) {
             throw new IllegalStateException("transaction " + describeState() + ": it has no commit timestamp");
         }
-        return commitTs;
+        return core.commitTs();
     }
 
     @Override
@@ -383,18 +379,19 @@ public final class Transaction<K, V> implements AutoCloseable {
         return "Transaction[" + isolation + ", snapshot " + snapshotTs + ", " + describeState() + "]";
     }
 
-    // ---- package-private machinery used by Store, SsiValidator and the views -----------------
+    // ---- package-private machinery used by the views -------------------------------------------
+
+    /** The engine's state of this transaction (tests drive the commit protocol with it). */
+    TxState<K, V> core() {
+        return core;
+    }
 
     WriteSet<K, V> writeSet() {
-        return writeSet;
+        return core.writeSet();
     }
 
     ReadSet<K> readSet() {
-        return readSet;
-    }
-
-    boolean tracksReads() {
-        return readSet != null && !readSet.isEmpty();
+        return core.readSet();
     }
 
     Store<K, V> store() {
@@ -405,20 +402,14 @@ public final class Transaction<K, V> implements AutoCloseable {
         return readOnlyView;
     }
 
-    void committedAt(long ts) {
-        commitTs = ts;
-    }
-
     private WriteSet<K, V> writes() {
-        if (writeSet == null) {
-            writeSet = new WriteSet<>(store.comparator);
-        }
-        return writeSet;
+        return core.writes();
     }
 
     /** Reads {@code key} through the write set, recording a snapshot read. Caller checked state. */
     @SuppressWarnings("unchecked")
     V read(K key) {
+        WriteSet<K, V> writeSet = core.writeSet();
         if (writeSet != null) {
             Object own = writeSet.get(key);
             if (own != null) {
@@ -426,11 +417,11 @@ public final class Transaction<K, V> implements AutoCloseable {
             }
         }
         VersionedIndex.Node<K> node = store.index.node(key);
-        V value = node == null ? null : Version.valueAt(node.value, snapshotTs); // null: removed since
+        V value = node == null ? null : VersionChain.valueAt(node.entry(), snapshotTs); // null: removed since
         if (node != null && !readOnlyView) {
-            recentRead1 = recentRead0;
-            recentRead0 = node;
+            core.readNode(node);
         }
+        ReadSet<K> readSet = core.readSet();
         if (readSet != null) {
             readSet.addKey(key);
         }
@@ -440,13 +431,7 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** The index node of {@code key} if it was one of the last two keys read, else null. */
     VersionedIndex.Node<K> recentlyReadNode(K key) {
-        if (recentRead0 != null && store.index.isNodeOf(recentRead0, key)) {
-            return recentRead0;
-        }
-        if (recentRead1 != null && store.index.isNodeOf(recentRead1, key)) {
-            return recentRead1;
-        }
-        return null;
+        return core.recentlyReadNode(store.index, key);
     }
 
     /** Buffers a write from a view; returns the previous value as this transaction sees it. */
@@ -458,7 +443,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     }
 
     /** A merged cursor over the snapshot and the write set, in natural-order bounds. */
-    MergeCursor<K, V> cursor(Bounds<K> bounds, boolean descending) {
+    MergeCursor<K, V> cursor(KeyRange<K> bounds, boolean descending) {
         checkActive();
         return new MergeCursor<>(this, bounds, descending);
     }

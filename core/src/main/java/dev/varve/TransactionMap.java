@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.mvcc.WriteSet;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.Collections;
@@ -21,14 +23,14 @@ import java.util.SortedMap;
 class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, V> {
     private final Transaction<K, V> tx;
     private final Comparator<? super K> cmp;
-    private final Bounds<K> bounds;
+    private final KeyRange<K> bounds;
     private final boolean descending;
 
     TransactionMap(Transaction<K, V> tx) {
-        this(tx, Bounds.all(), false);
+        this(tx, KeyRange.all(), false);
     }
 
-    private TransactionMap(Transaction<K, V> tx, Bounds<K> bounds, boolean descending) {
+    private TransactionMap(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
         this.cmp = tx.store().comparator;
         this.bounds = bounds;
@@ -46,7 +48,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     @Override
     public V get(Object key) {
         K k = key(key);
-        if (!bounds.inRange(cmp, k)) {
+        if (!bounds.contains(cmp, k)) {
             return null;
         }
         tx.checkActive();
@@ -63,7 +65,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         checkWritable();
-        if (!bounds.inRange(cmp, key)) {
+        if (!bounds.contains(cmp, key)) {
             throw new IllegalArgumentException("key out of range: " + key);
         }
         return tx.writeThrough(key, value);
@@ -73,7 +75,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     public V remove(Object key) {
         K k = key(key);
         checkWritable();
-        if (!bounds.inRange(cmp, k)) {
+        if (!bounds.contains(cmp, k)) {
             return null;
         }
         V previous = tx.read(k);
@@ -108,7 +110,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     // ---- navigation in natural order --------------------------------------------------------
 
-    private Map.Entry<K, V> first(Bounds<K> range, boolean fromHigh) {
+    private Map.Entry<K, V> first(KeyRange<K> range, boolean fromHigh) {
         Map.Entry<K, V> e = tx.cursor(range, fromHigh).peek();
         return e == null ? null : Transaction.entry(e.getKey(), e.getValue());
     }
@@ -255,17 +257,17 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     /** Whether a new bound at {@code key} stays within this view, as {@link java.util.TreeMap} decides. */
     private boolean boundInRange(K key, boolean inclusive) {
-        return inclusive ? bounds.inRange(cmp, key) : bounds.inClosedRange(cmp, key);
+        return inclusive ? bounds.contains(cmp, key) : bounds.inClosedRange(cmp, key);
     }
 
-    private Bounds<K> checkedLow(Bounds<K> base, K key, boolean inclusive, String which) {
+    private KeyRange<K> checkedLow(KeyRange<K> base, K key, boolean inclusive, String which) {
         if (!boundInRange(key, inclusive)) {
             throw new IllegalArgumentException(which + " out of range: " + key);
         }
         return base.withLow(key, inclusive);
     }
 
-    private Bounds<K> checkedHigh(Bounds<K> base, K key, boolean inclusive, String which) {
+    private KeyRange<K> checkedHigh(KeyRange<K> base, K key, boolean inclusive, String which) {
         if (!boundInRange(key, inclusive)) {
             throw new IllegalArgumentException(which + " out of range: " + key);
         }
@@ -280,7 +282,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
         if (descending ? c < 0 : c > 0) {
             throw new IllegalArgumentException("fromKey " + fromKey + " is after toKey " + toKey);
         }
-        Bounds<K> b;
+        KeyRange<K> b;
         if (descending) {
             b = checkedHigh(checkedLow(bounds, toKey, toInclusive, "toKey"), fromKey, fromInclusive, "fromKey");
         } else {
@@ -292,7 +294,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     @Override
     public NavigableMap<K, V> headMap(K toKey, boolean inclusive) {
         Objects.requireNonNull(toKey, "toKey");
-        Bounds<K> b = descending
+        KeyRange<K> b = descending
                 ? checkedLow(bounds, toKey, inclusive, "toKey")
                 : checkedHigh(bounds, toKey, inclusive, "toKey");
         return new TransactionMap<>(tx, b, descending);
@@ -301,7 +303,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
     @Override
     public NavigableMap<K, V> tailMap(K fromKey, boolean inclusive) {
         Objects.requireNonNull(fromKey, "fromKey");
-        Bounds<K> b = descending
+        KeyRange<K> b = descending
                 ? checkedHigh(bounds, fromKey, inclusive, "fromKey")
                 : checkedLow(bounds, fromKey, inclusive, "fromKey");
         return new TransactionMap<>(tx, b, descending);

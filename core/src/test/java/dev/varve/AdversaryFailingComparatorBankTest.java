@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.mvcc.VersionChain;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -201,8 +202,8 @@ class AdversaryFailingComparatorBankTest {
                 store = tx.store();
             }
             for (var c = store.index.cursor(); c.next(); ) {
-                assertFalse(Version.isLatched(c.entry()), context + ": key " + c.key() + " still latched");
-                assertEquals(-c.key(), (long) Version.valueAt(c.entry(), store.visibleTs()), context);
+                assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " still latched");
+                assertEquals(-c.key(), (long) VersionChain.valueAt(c.entry(), store.visibleTs()), context);
             }
         }
     }

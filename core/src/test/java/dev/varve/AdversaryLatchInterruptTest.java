@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.VersionChain;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -74,7 +76,7 @@ class AdversaryLatchInterruptTest {
             assertEquals("interrupted while waiting for the write latch of key 0, which another committer holds;"
                     + " the transaction was rolled back", t.getMessage());
             // key -5 was latched before the wait: released, and not aborted in a way a writer trips on
-            assertFalse(Version.isLatched(store.index.get(-5L)), "key -5 still latched by the interrupted transaction");
+            assertFalse(VersionChain.isLatched(store.index.get(-5L)), "key -5 still latched by the interrupted transaction");
             assertEquals(-5L, db.get(-5L));
             assertNull(db.get(5L));
             CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(-5L, 6L));

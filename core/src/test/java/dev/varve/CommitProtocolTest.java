@@ -11,6 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.ConflictFinder;
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -40,7 +44,7 @@ class CommitProtocolTest {
     /** Links a PENDING version over {@code key}, as a committer does before taking the lock. */
     private Version<Long> holdLatch(long key, long value) {
         Object previous = store().index.get(key);
-        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : Version.asVersion(previous));
+        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : VersionChain.asVersion(previous));
         assertTrue(previous == null ? store().index.putIfAbsent(key, latch) == null : store().index.replace(key, previous, latch));
         return latch;
     }
@@ -64,8 +68,8 @@ class CommitProtocolTest {
         SerializationFailureException e = assertInstanceOf(SerializationFailureException.class, failure);
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
         assertEquals(List.of(2L), e.keys());
-        assertFalse(Version.isLatched(store().index.get(1L))); // key 1 was unlatched
-        assertEquals(Long.valueOf(10L), Version.<Long>latestValue(store().index.get(1L)));
+        assertFalse(VersionChain.isLatched(store().index.get(1L))); // key 1 was unlatched
+        assertEquals(Long.valueOf(10L), VersionChain.<Long>latestValue(store().index.get(1L)));
     }
 
     @Test
@@ -185,18 +189,18 @@ class CommitProtocolTest {
             store = tx.store();
         }
         for (VersionedIndex.Cursor<Long> c = store.index.cursor(); c.next(); ) {
-            assertFalse(Version.isLatched(c.entry()), "a latch was left behind at key " + c.key());
+            assertFalse(VersionChain.isLatched(c.entry()), "a latch was left behind at key " + c.key());
         }
     }
 
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
-        assertEquals(0, scanned.targets.toArray().length);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(0, scanned.targets().length);
         db.put(3L, 3L); // not read: no edge
         long writer = overwriteKeyOne(); // read: an out-edge to this commit
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
         tx.rollback();
@@ -205,12 +209,12 @@ class CommitProtocolTest {
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
         long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -222,10 +226,10 @@ class CommitProtocolTest {
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
-        assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough);
-        assertArrayEquals(new long[] {writer}, scanned.targets.toArray());
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough());
+        assertArrayEquals(new long[] {writer}, scanned.targets());
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -234,9 +238,9 @@ class CommitProtocolTest {
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         long writer = overwriteKeyOne();
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(tx);
-        assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough); // nothing scanned
-        SsiValidator.Edges edges = store().ssi.validate(tx, scanned); // the ring finds it
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough()); // nothing scanned
+        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned); // the ring finds it
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -253,11 +257,11 @@ class CommitProtocolTest {
         t2.get(2L);
         t1.put(1L, 1L);
         t2.put(2L, 1L);
-        SsiValidator.OutEdges scanned = store().ssi.scanOutEdges(t2); // sees nothing yet
-        assertEquals(0, scanned.targets.toArray().length);
+        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(t2.core()); // sees nothing yet
+        assertEquals(0, scanned.targets().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
         SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> store().ssi.validate(t2, scanned));
+                () -> store().ssi.validate(t2.core(), scanned));
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();

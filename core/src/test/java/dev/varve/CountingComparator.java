@@ -7,9 +7,9 @@ import java.util.Comparator;
  * so that a complexity guard stops at the first sign of super-linear work instead of running
  * the old quadratic code to its end. Not thread-safe (one test thread).
  */
-final class CountingComparator<K extends Comparable<? super K>> implements Comparator<K> {
+public final class CountingComparator<K extends Comparable<? super K>> implements Comparator<K> {
     /** Thrown from {@link #compare} once the budget is spent. */
-    static final class BudgetExceeded extends RuntimeException {
+    public static final class BudgetExceeded extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         BudgetExceeded(String message) {
@@ -21,6 +21,8 @@ final class CountingComparator<K extends Comparable<? super K>> implements Compa
     private long budget = Long.MAX_VALUE;
     private String phase = "";
 
+    public CountingComparator() {}
+
     @Override
     public int compare(K a, K b) {
         if (++calls > budget) {
@@ -29,19 +31,19 @@ final class CountingComparator<K extends Comparable<? super K>> implements Compa
         return a.compareTo(b);
     }
 
-    long calls() {
+    public long calls() {
         return calls;
     }
 
     /** Starts counting from zero with a budget of {@code budget} calls, named {@code phase} in the failure. */
-    void reset(long budget, String phase) {
+    public void reset(long budget, String phase) {
         this.calls = 0;
         this.budget = budget;
         this.phase = phase;
     }
 
     /** n log2 n, at least n. */
-    static long nLogN(long n) {
+    public static long nLogN(long n) {
         return (long) (n * Math.max(1.0, Math.log(n) / Math.log(2)));
     }
 }

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Version;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.mvcc.TestHook;
+import dev.varve.internal.mvcc.VersionChain;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
@@ -52,7 +54,7 @@ class LatchReleaseTest {
             store = tx.store();
         }
         for (var c = store.index.cursor(); c.next(); ) {
-            assertFalse(Version.isLatched(c.entry()), context + ": key " + c.key() + " is still latched");
+            assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " is still latched");
         }
         // Every key is writable again: a left latch would make this wait forever.
         CompletableFuture<Void> writes = CompletableFuture.runAsync(() -> {

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.TestHook;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 

@@ -3,6 +3,7 @@ package dev.varve;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.varve.internal.mvcc.ConflictFinder;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ class RecentWritesRetentionTest {
             t2.get(-2);
             t1.put(-2, 1);
             t2.put(-1, 1);
-            for (int i = 0; i < SsiValidator.MAX_RING_KEYS + 10; i++) {
+            for (int i = 0; i < ConflictFinder.MAX_RING_KEYS + 10; i++) {
                 t2.put(i, i);
             }
             t2.commit();

@@ -725,12 +725,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    /** Parks until appended to, closed, or {@code nanos} pass ({@link FlushPolicy#IDLE}: no limit). */
     /** How long the writer spins for new records before parking, after a write (ns). */
     private static final long SPIN_BEFORE_PARK_NANOS = 20_000;
     /** When the writer last found records to write (System.nanoTime). */
     private long lastWorkNanos;
 
+    /** Parks until appended to, closed, or {@code nanos} pass ({@link FlushPolicy#IDLE}: no limit). */
     private void idle(long nanos) throws IOException {
         // NOTE: a short spin after recent work saves a park/unpark round trip (tens of µs on a
         // virtual machine) for a committer that is about to append again; it stops at the first

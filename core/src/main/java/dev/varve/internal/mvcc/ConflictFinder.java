@@ -1,24 +1,49 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
+import dev.varve.SerializationFailureException;
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.ssi.ConflictGraph;
 import dev.varve.internal.ssi.DangerousStructure;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Finds a committing SERIALIZABLE transaction's rw-antidependencies with committed concurrent
  * transactions and asks the {@link ConflictGraph} whether it completes a dangerous structure.
  *
- * <p>Not thread-safe: every method runs under the store's commit lock.
+ * <p>Not thread-safe. {@link #scanOutEdges} runs without the store's commit lock, on the
+ * committing thread, and reads only the index, the committer's own sets, {@code visibleTs} and
+ * one racy hint from the ring of recent write sets; every other method runs under the commit
+ * lock, which guards the conflict graph and the ring.
  */
-final class SsiValidator<K, V> {
-    private final Store<K, V> store;
+public final class ConflictFinder<K, V> {
+    private final VersionedIndex<K> index;
+    /** The store's visible timestamp (a volatile read). */
+    private final LongSupplier visible;
+    /** The store's commit clock; read under the commit lock. */
+    private final LongSupplier lastCommit;
+    private final StoreCounters counters;
     private final ConflictGraph<ReadSet<K>> graph;
 
-    SsiValidator(Store<K, V> store, int maxRetainedRecords) {
-        this.store = store;
+    /**
+     * A conflict finder for one store.
+     *
+     * @param index the store's index
+     * @param visible reads the store's visible timestamp
+     * @param lastCommit reads the store's commit clock (called under the commit lock)
+     * @param counters where dangerous-structure aborts are counted
+     * @param maxRetainedRecords the most committed-transaction records the conflict graph keeps
+     */
+    public ConflictFinder(VersionedIndex<K> index, LongSupplier visible, LongSupplier lastCommit,
+            StoreCounters counters, int maxRetainedRecords) {
+        this.index = index;
+        this.visible = visible;
+        this.lastCommit = lastCommit;
+        this.counters = counters;
         this.graph = new ConflictGraph<>(maxRetainedRecords);
     }
 
@@ -41,14 +66,21 @@ final class SsiValidator<K, V> {
      * are found without traversing the index under the lock (see scanOutEdges).
      */
 
-    /** Edges found for one committer, with the keys that produced them (for messages). */
-    record Edges(long[] out, long[] in, List<Object> outKeys, List<Object> inKeys) {}
+    /**
+     * Edges found for one committer, with the keys that produced them (for messages).
+     *
+     * @param out commit timestamps of the transactions this one has rw-antidependencies to
+     * @param in commit timestamps of the transactions with rw-antidependencies to this one
+     * @param outKeys keys that produced out-edges (at most 16)
+     * @param inKeys keys that produced in-edges (at most 16)
+     */
+    public record Edges(long[] out, long[] in, List<Object> outKeys, List<Object> inKeys) {}
 
     /**
      * Out-edges a committer found before taking the commit lock: every committed version above
      * its snapshot and at or below {@link #scannedThrough} in what it read.
      */
-    static final class OutEdges {
+    public static final class OutEdges {
         final LongList targets = new LongList();
         /** Up to 16 keys that produced the edges, for messages. */
         final KeyList keys = new KeyList();
@@ -57,6 +89,24 @@ final class SsiValidator<K, V> {
 
         OutEdges(long scannedThrough) {
             this.scannedThrough = scannedThrough;
+        }
+
+        /**
+         * The visible timestamp the scan covered.
+         *
+         * @return every commit at or below it was looked at
+         */
+        public long scannedThrough() {
+            return scannedThrough;
+        }
+
+        /**
+         * The commit timestamps of the edges found so far.
+         *
+         * @return a copy of them, in the order found
+         */
+        public long[] targets() {
+            return targets.toArray();
         }
     }
 
@@ -76,10 +126,15 @@ final class SsiValidator<K, V> {
      * those a scan under the lock would find.
      */
 
-    /** The index part of out-edge finding (see above); runs without the commit lock. */
-    OutEdges scanOutEdges(Transaction<K, V> tx) {
-        long through = store.visibleTs();
-        long s = tx.snapshotTimestamp();
+    /**
+     * The index part of out-edge finding (see above); runs without the commit lock.
+     *
+     * @param tx a SERIALIZABLE committer; its read set is frozen here
+     * @return the out-edges found
+     */
+    public OutEdges scanOutEdges(TxState<K, V> tx) {
+        long through = visible.getAsLong();
+        long s = tx.snapshotTs();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         long written = ring.keysWrittenHint(s, through);
@@ -96,8 +151,8 @@ final class SsiValidator<K, V> {
     /** What a scanned range is taken to cost, in keys, for that choice. */
     private static final int KEYS_PER_RANGE = 64;
 
-    private void collectOutEdges(Transaction<K, V> tx, long through, OutEdges found) {
-        long s = tx.snapshotTimestamp();
+    private void collectOutEdges(TxState<K, V> tx, long through, OutEdges found) {
+        long s = tx.snapshotTs();
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         WriteSet<K, V> ownWrites = tx.writeSet();
@@ -106,12 +161,10 @@ final class SsiValidator<K, V> {
             if (ownWrites != null && ownWrites.get(key) != null) {
                 continue; // written too: the write-write check already proved no newer version
             }
-            collectWritersAfter(key, store.index.get(key), s, through, found);
+            collectWritersAfter(key, index.get(key), s, through, found);
         }
         for (KeyRange<K> range : reads.ranges()) {
-            Bounds<K> b = new Bounds<>(range.low, range.lowInclusive, range.lowUnbounded,
-                    range.high, range.highInclusive, range.highUnbounded);
-            for (VersionedIndex.Cursor<K> c = store.index.cursor(b, false); c.next(); ) {
+            for (VersionedIndex.Cursor<K> c = index.cursor(range, false); c.next(); ) {
                 collectWritersAfter(c.key(), c.entry(), s, through, found);
             }
         }
@@ -121,16 +174,21 @@ final class SsiValidator<K, V> {
      * Validates a read-write committer whose own versions are already linked as write latches
      * (PENDING), given the out-edges it found before the lock; throws if it would complete a
      * dangerous structure. Caller holds the commit lock.
+     *
+     * @param tx the committer
+     * @param scanned what {@link #scanOutEdges} found for it
+     * @return its edges, to {@link #record} once it commits
+     * @throws SerializationFailureException if it would complete a dangerous structure
      */
-    Edges validate(Transaction<K, V> tx, OutEdges scanned) {
+    public Edges validate(TxState<K, V> tx, OutEdges scanned) {
         return validate(tx, false, scanned);
     }
 
-    private Edges validate(Transaction<K, V> tx, boolean readOnly, OutEdges scanned) {
-        long s = tx.snapshotTimestamp();
+    private Edges validate(TxState<K, V> tx, boolean readOnly, OutEdges scanned) {
+        long s = tx.snapshotTs();
         OutEdges found = scanned;
         if (!addRecentWriters(tx.readSet(), scanned)) {
-            found = new OutEdges(store.lastCommitTs()); // the ring lost some: scan again, all of it
+            found = new OutEdges(lastCommit.getAsLong()); // the ring lost some: scan again, all of it
             collectOutEdges(tx, found.scannedThrough, found);
         }
         LongList in = new LongList();
@@ -151,7 +209,7 @@ final class SsiValidator<K, V> {
         Edges edges = new Edges(found.targets.toArray(), in.toArray(), found.keys.list(), inKeys.list());
         DangerousStructure danger = graph.check(s, readOnly, edges.out, edges.in);
         if (danger != null) {
-            store.dangerousStructureAborts.increment();
+            counters.dangerousStructureAbort();
             List<Object> keys = new ArrayList<>(edges.inKeys);
             keys.addAll(edges.outKeys);
             throw new SerializationFailureException(
@@ -171,111 +229,37 @@ final class SsiValidator<K, V> {
 
     private final RecentWrites ring = new RecentWrites();
 
-    /** The most keys the ring of recent write sets keeps reachable at once. */
-    static final int MAX_RING_KEYS = 1 << 18;
-
-    /** What a slot holds once its keys were let go (validation then scans the index). */
-    private static final Object FORGOTTEN = new Object();
+    /** The most keys the ring of recent write sets keeps reachable at once (RecentWrites W3). */
+    public static final int MAX_RING_KEYS = 1 << 18;
 
     /**
-     * The keys written by the last {@link #RECENT} commits, by commit timestamp. Written under the
-     * commit lock; read under it, except {@link #keysWrittenHint}, a racy read used as a hint.
+     * Lets go of ring entries no open snapshot can need (RecentWrites W4); caller holds the
+     * commit lock.
      *
-     * <p>Invariants: (W1) slot c & (RECENT - 1) describes commit c iff commitTs[slot] == c;
-     * (W2) it holds c's keys, or FORGOTTEN, and validation treats FORGOTTEN as "not recorded"
-     * (a scan of the index instead); (W3) at most MAX_RING_KEYS keys are held: a larger commit
-     * is recorded FORGOTTEN, and the oldest slots are forgotten to make room; (W4) slots of
-     * commits at or below the watermark are forgotten (release), since every validating
-     * transaction is pinned at a snapshot at or above the watermark and only reads commits after
-     * its snapshot; so a key deleted and vacuumed is not kept alive here.
+     * @param watermark the prunable watermark
      */
-    private static final class RecentWrites {
-        private static final int RECENT = 1024; // a power of two
-        /** The commit timestamp each slot describes (slot = commitTs & (RECENT - 1)), or 0. */
-        private final long[] commitTs = new long[RECENT];
-        /** What that commit wrote: an Object[] of keys, a single key, null (nothing) or FORGOTTEN. */
-        private final Object[] keys = new Object[RECENT];
-        /** How many keys the slot holds (0 once forgotten). */
-        private final int[] held = new int[RECENT];
-        /** Keys written by all recorded commits up to and including that one. */
-        private final long[] keysWrittenThrough = new long[RECENT];
-        private long keysWritten;
-        /** Keys the slots hold now (W3). */
-        private long keysHeld;
-        /** The oldest commit whose slot may still hold keys. */
-        private long oldestHeld = 1;
-        /** The newest commit recorded. */
-        private long newest;
-
-        void record(long ts, Object written, int count) {
-            int slot = (int) ts & (RECENT - 1);
-            forget(slot); // its previous occupant, ts - RECENT, is out of the window
-            if (count > MAX_RING_KEYS) {
-                written = FORGOTTEN;
-                count = 0;
-            }
-            while (keysHeld + count > MAX_RING_KEYS && oldestHeld < ts) {
-                forget((int) oldestHeld++ & (RECENT - 1));
-            }
-            keysWritten += count;
-            keys[slot] = written;
-            held[slot] = count;
-            keysHeld += count;
-            keysWrittenThrough[slot] = keysWritten;
-            commitTs[slot] = ts;
-            newest = ts;
-        }
-
-        private void forget(int slot) {
-            if (held[slot] > 0 || keys[slot] != null) {
-                keysHeld -= held[slot];
-                held[slot] = 0;
-                keys[slot] = FORGOTTEN;
-            }
-        }
-
-        /** Forgets the slots of commits at or below {@code watermark} (W4); amortized O(1). */
-        void release(long watermark) {
-            oldestHeld = Math.max(oldestHeld, newest - RECENT + 1);
-            while (oldestHeld <= Math.min(watermark, newest)) {
-                int slot = (int) oldestHeld & (RECENT - 1);
-                if (commitTs[slot] == oldestHeld) {
-                    forget(slot);
-                }
-                oldestHeld++;
-            }
-        }
-
-        /** The keys written by the commits in (from, to], or -1 if unknown; may be stale. */
-        long keysWrittenHint(long from, long to) {
-            if (to <= from) {
-                return 0;
-            }
-            if (to - from >= RECENT) {
-                return -1;
-            }
-            int a = (int) from & (RECENT - 1);
-            int b = (int) to & (RECENT - 1);
-            if (commitTs[a] != from || commitTs[b] != to) {
-                return -1;
-            }
-            return Math.max(0, keysWrittenThrough[b] - keysWrittenThrough[a]);
-        }
-    }
-
-    /** Lets go of ring entries no open snapshot can need (W4); caller holds the commit lock. */
-    void releaseRecentWrites(long watermark) {
+    public void releaseRecentWrites(long watermark) {
         ring.release(watermark);
     }
 
-    /** Remembers what the commit at {@code commitTs} wrote; caller holds the commit lock. */
-    void recordWrites(long commitTs, WriteSet<K, V> writes) {
+    /**
+     * Remembers what the commit at {@code commitTs} wrote; caller holds the commit lock.
+     *
+     * @param commitTs the commit timestamp
+     * @param writes its (frozen) write set
+     */
+    public void recordWrites(long commitTs, WriteSet<K, V> writes) {
         Object[] keys = writes.frozenKeys(); // the keys only: overwritten values may be reclaimed
         ring.record(commitTs, keys, keys.length);
     }
 
-    /** Remembers a single-key commit (autocommit); caller holds the commit lock. */
-    void recordWrite(long commitTs, K key) {
+    /**
+     * Remembers a single-key commit (autocommit); caller holds the commit lock.
+     *
+     * @param commitTs the commit timestamp
+     * @param key the key it wrote
+     */
+    public void recordWrite(long commitTs, K key) {
         ring.record(commitTs, key instanceof Object[] ? new Object[] {key} : key, 1);
     }
 
@@ -287,7 +271,7 @@ final class SsiValidator<K, V> {
      */
     @SuppressWarnings("unchecked")
     private boolean addRecentWriters(ReadSet<K> reads, OutEdges scanned) {
-        long last = store.lastCommitTs();
+        long last = lastCommit.getAsLong();
         if (last - scanned.scannedThrough > RecentWrites.RECENT) {
             return false;
         }
@@ -297,7 +281,7 @@ final class SsiValidator<K, V> {
                 return false; // not recorded: committed while the database was being opened
             }
             Object keys = ring.keys[slot];
-            if (keys == FORGOTTEN) {
+            if (keys == RecentWrites.FORGOTTEN) {
                 return false; // let go (W2): the index must be scanned
             }
             if (keys == null) {
@@ -326,54 +310,79 @@ final class SsiValidator<K, V> {
     }
 
     private void collectWritersAfter(K key, Object head, long s, long through, OutEdges found) {
-        if (!(head instanceof Version)) {
-            return; // absent, or a settled value older than every snapshot
-        }
-        boolean any = false;
-        for (Version<?> v = (Version<?>) head; v != null && v.commitTs > s; v = v.getOlderAcquire()) {
-            long c = v.commitTs;
-            if (c <= through) { // PENDING (a latch, ours or a later committer's) is above any bound
-                found.targets.add(c);
-                any = true;
-            }
-        }
-        if (any) {
+        if (VersionChain.forEachCommittedBetween(head, s, through, found.targets)) {
             found.keys.add(key);
         }
     }
 
-    /** Records a committed read-write transaction that passed {@link #validate}. */
-    void record(Transaction<K, V> tx, long commitTs, Edges edges) {
-        graph.recordCommit(commitTs, tx.snapshotTimestamp(), false, edges.out, tx.readSet());
+    /**
+     * Records a committed read-write transaction that passed {@link #validate}; caller holds the
+     * commit lock.
+     *
+     * @param tx the committer
+     * @param commitTs its commit timestamp
+     * @param edges what {@link #validate} returned
+     */
+    public void record(TxState<K, V> tx, long commitTs, Edges edges) {
+        graph.recordCommit(commitTs, tx.snapshotTs(), false, edges.out, tx.readSet());
     }
 
     /**
      * Validates a read-only committer as the first edge of a dangerous structure, given the
      * out-edges it found before the lock, and returns its edges; the store then records it under
      * a commit timestamp of its own (and records no writes for it). Caller holds the commit lock.
+     *
+     * @param tx the read-only committer
+     * @param scanned what {@link #scanOutEdges} found for it
+     * @return its edges, to {@link #recordReadOnly}
+     * @throws SerializationFailureException if it would complete a dangerous structure
      */
-    Edges validateReadOnly(Transaction<K, V> tx, OutEdges scanned) {
+    public Edges validateReadOnly(TxState<K, V> tx, OutEdges scanned) {
         return validate(tx, true, scanned);
     }
 
-    void recordReadOnly(Transaction<K, V> tx, long commitTs, Edges edges) {
+    /**
+     * Records a read-only committer under its identity timestamp; caller holds the commit lock.
+     *
+     * @param tx the read-only committer
+     * @param commitTs its identity timestamp (no version carries it)
+     * @param edges what {@link #validateReadOnly} returned
+     */
+    public void recordReadOnly(TxState<K, V> tx, long commitTs, Edges edges) {
         ring.record(commitTs, null, 0);
-        graph.recordCommit(commitTs, tx.snapshotTimestamp(), true, edges.out, tx.readSet());
+        graph.recordCommit(commitTs, tx.snapshotTs(), true, edges.out, tx.readSet());
     }
 
-    int prune(long watermark) {
+    /**
+     * Drops the records no open snapshot overlaps; caller holds the commit lock.
+     *
+     * @param watermark the oldest pinned snapshot
+     * @return the records the graph keeps
+     */
+    public int prune(long watermark) {
         return graph.prune(watermark);
     }
 
-    int retainedRecords() {
+    /**
+     * The records the graph keeps (full records plus the summary, if any); caller holds the
+     * commit lock.
+     *
+     * @return the count
+     */
+    public int retainedRecords() {
         return graph.retainedRecords();
     }
 
     /** A growable array of longs. */
-    static final class LongList {
+    static final class LongList implements java.util.function.LongConsumer {
         private static final long[] NONE = {};
         private long[] values = NONE; // allocated at the first edge: most commits have none
         private int size;
+
+        @Override
+        public void accept(long v) {
+            add(v);
+        }
 
         void add(long v) {
             if (size == values.length) {

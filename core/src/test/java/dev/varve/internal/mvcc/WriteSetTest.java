@@ -1,7 +1,12 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.varve.CountingComparator;
+import dev.varve.Database;
+import dev.varve.Isolation;
+import dev.varve.Transaction;
+import dev.varve.internal.index.KeyRange;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.NavigableMap;

@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 /**
  * Named points in the engine's protocols at which a test can pause or fail the thread that reaches
@@ -7,7 +7,7 @@ package dev.varve;
  * <p>Set on a store before the threads under test start ({@code Store#hook} is a plain field: the
  * thread start publishes it); called on the thread that reaches the point.
  */
-interface TestHook {
+public interface TestHook {
     /** The points, named after the step they follow. */
     enum Point {
         /**

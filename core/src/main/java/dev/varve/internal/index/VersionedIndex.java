@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.index;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -8,7 +8,7 @@ import java.util.function.BiFunction;
 
 /**
  * The versioned index: a lock-free ordered map from each key to its index entry (the head of its
- * version chain, or a settled value; see {@link Version}). A skip list (Pugh, "Skip Lists: A
+ * version chain, or a settled value; the index does not look inside an entry). A skip list (Pugh, "Skip Lists: A
  * Probabilistic Alternative to Balanced Trees", CACM 1990) made concurrent in the manner of
  * Fraser ("Practical lock-freedom", Cambridge TR-579, 2004, §4.3) and of the JDK's
  * ConcurrentSkipListMap (deletion by a value CAS to null, then a marker node, then an unlink),
@@ -28,7 +28,7 @@ import java.util.function.BiFunction;
  * {@code Integer} and {@code String}; a key of another class then throws ClassCastException, as
  * comparing it with the index's keys would).
  */
-final class VersionedIndex<K> {
+public final class VersionedIndex<K> {
 
     /*
      * Implementation notes.
@@ -85,7 +85,12 @@ final class VersionedIndex<K> {
     private volatile HeadIndex<K> head;
     private volatile int mode;
 
-    VersionedIndex(Comparator<? super K> comparator) {
+    /**
+     * An empty index.
+     *
+     * @param comparator the key order, or null for natural ordering
+     */
+    public VersionedIndex(Comparator<? super K> comparator) {
         this.comparator = comparator;
         this.mode = comparator != null ? NONE : UNDECIDED;
         this.head = new HeadIndex<>(new Node<>(null, 0, HEAD_VALUE, null), null, null, 1);
@@ -93,7 +98,13 @@ final class VersionedIndex<K> {
 
     // ---- nodes -----------------------------------------------------------------------------
 
-    static final class Node<K> {
+    /**
+     * A base-level node: a handle the caller may keep to reach a key again without a search
+     * ({@link #computeAt}, {@link #insertIfAbsent}); opaque but for its entry.
+     *
+     * @param <K> the key type
+     */
+    public static final class Node<K> {
         private static final VarHandle VALUE;
         private static final VarHandle NEXT;
 
@@ -119,6 +130,15 @@ final class VersionedIndex<K> {
             this.sortKey = sortKey;
             this.value = value;
             this.next = next;
+        }
+
+        /**
+         * The node's entry (a volatile read).
+         *
+         * @return the entry, or null once the key was removed
+         */
+        public Object entry() {
+            return value;
         }
 
         boolean casValue(Object expected, Object update) {
@@ -186,10 +206,11 @@ final class VersionedIndex<K> {
      * Rejects a key this index cannot order: the comparator's own check ({@code compare(key,
      * key)}), and a key of another class than the one the first insert fixed (sort-key modes).
      *
+     * @param key the key
      * @throws ClassCastException if the key cannot be compared with this index's keys
      */
     @SuppressWarnings("unchecked")
-    void checkKey(K key) {
+    public void checkKey(K key) {
         if (comparator != null) {
             comparator.compare(key, key);
         } else {
@@ -351,8 +372,13 @@ final class VersionedIndex<K> {
 
     // ---- point operations ----------------------------------------------------------------------
 
-    /** The entry of {@code key}, or null if absent. */
-    Object get(K key) {
+    /**
+     * The entry of {@code key}.
+     *
+     * @param key the key
+     * @return the entry, or null if absent
+     */
+    public Object get(K key) {
         for (;;) {
             Node<K> n = node(key);
             if (n == null) {
@@ -367,9 +393,12 @@ final class VersionedIndex<K> {
 
     /**
      * The node holding {@code key}, or null if absent: a handle for {@link #computeAt}. Its entry
-     * may be read from {@link Node#value}; null there means the key was removed since.
+     * may be read from {@link Node#entry}; null there means the key was removed since.
+     *
+     * @param key the key
+     * @return its node, or null
      */
-    Node<K> node(K key) {
+    public Node<K> node(K key) {
         int m = searchMode(key);
         long sk = sortKey(m, key);
         // The common case without Position or restart bookkeeping; anything unusual (a deletion
@@ -391,8 +420,14 @@ final class VersionedIndex<K> {
         return findNode(m, key, sk, null);
     }
 
-    /** Maps {@code key} to {@code value} unless it is present; returns the present entry, or null. */
-    Object putIfAbsent(K key, Object value) {
+    /**
+     * Maps {@code key} to {@code value} unless it is present.
+     *
+     * @param key the key
+     * @param value the entry to install (not null)
+     * @return the present entry, or null if {@code value} was installed
+     */
+    public Object putIfAbsent(K key, Object value) {
         for (;;) {
             if (insertIfAbsent(key, value, null) != null) {
                 return null;
@@ -410,9 +445,12 @@ final class VersionedIndex<K> {
      * {@code key}, and followed by a key above it or by nothing: the case of keys inserted in
      * ascending order, as bulk loads do.
      *
+     * @param key the key
+     * @param value the entry to install (not null)
+     * @param finger a node to try inserting after, or null
      * @return the new node, or null if the key is present (nothing inserted)
      */
-    Node<K> insertIfAbsent(K key, Object value, Node<K> finger) {
+    public Node<K> insertIfAbsent(K key, Object value, Node<K> finger) {
         java.util.Objects.requireNonNull(value);
         int m = insertMode(key);
         long sk = sortKey(m, key);
@@ -457,8 +495,15 @@ final class VersionedIndex<K> {
         return z;
     }
 
-    /** Replaces the entry of {@code key} if it is {@code expected}; false if absent or different. */
-    boolean replace(K key, Object expected, Object update) {
+    /**
+     * Replaces the entry of {@code key} if it is {@code expected}.
+     *
+     * @param key the key
+     * @param expected the entry expected
+     * @param update the new entry (not null)
+     * @return false if absent or different
+     */
+    public boolean replace(K key, Object expected, Object update) {
         java.util.Objects.requireNonNull(update);
         int m = searchMode(key);
         long sk = sortKey(m, key);
@@ -467,8 +512,14 @@ final class VersionedIndex<K> {
         return n != null && expected != null && n.casValue(expected, update);
     }
 
-    /** Removes {@code key} if its entry is {@code expected}; false if absent or different. */
-    boolean remove(K key, Object expected) {
+    /**
+     * Removes {@code key} if its entry is {@code expected}.
+     *
+     * @param key the key
+     * @param expected the entry expected
+     * @return false if absent or different
+     */
+    public boolean remove(K key, Object expected) {
         int m = searchMode(key);
         long sk = sortKey(m, key);
         Node<K> n = findNode(m, key, sk, null);
@@ -490,9 +541,11 @@ final class VersionedIndex<K> {
      * null result removes the key. The function may be called more than once when other threads
      * change the entry meanwhile; only the last call's result is installed.
      *
+     * @param key the key
+     * @param remapping from the key and present entry (null if absent) to the new entry (null: remove)
      * @return the entry now installed, or null if the key is absent
      */
-    Object compute(K key, BiFunction<? super K, Object, Object> remapping) {
+    public Object compute(K key, BiFunction<? super K, Object, Object> remapping) {
         int m = insertMode(key);
         long sk = sortKey(m, key);
         Position<K> at = new Position<>();
@@ -534,8 +587,14 @@ final class VersionedIndex<K> {
         return REMOVED_MEANWHILE;
     }
 
-    /** Whether {@code n} is the node of {@code key} (compared by sort key first: no key dereference). */
-    boolean isNodeOf(Node<K> n, K key) {
+    /**
+     * Whether {@code n} is the node of {@code key} (compared by sort key first: no key dereference).
+     *
+     * @param n a node of this index
+     * @param key the key
+     * @return true if {@code n} holds {@code key}
+     */
+    public boolean isNodeOf(Node<K> n, K key) {
         int m = searchMode(key);
         return compare(m, key, sortKey(m, key), n.sortKey, n.key) == 0;
     }
@@ -543,8 +602,13 @@ final class VersionedIndex<K> {
     /**
      * {@link #compute} for a key whose node the caller found earlier (with {@link #node}): no
      * search unless the node was removed since.
+     *
+     * @param n the node of {@code key}
+     * @param key the key
+     * @param remapping as for {@link #compute}
+     * @return as for {@link #compute}
      */
-    Object computeAt(Node<K> n, K key, BiFunction<? super K, Object, Object> remapping) {
+    public Object computeAt(Node<K> n, K key, BiFunction<? super K, Object, Object> remapping) {
         int m = searchMode(key);
         Object result = remapPresent(n, key, remapping, m, sortKey(m, key));
         return result != REMOVED_MEANWHILE ? result : compute(key, remapping); // removed: search
@@ -740,8 +804,10 @@ final class VersionedIndex<K> {
     /**
      * The number of keys present, at most Integer.MAX_VALUE (walks the base level: O(n), and only
      * an estimate under concurrent writes).
+     *
+     * @return the number of keys
      */
-    int size() {
+    public int size() {
         long count = 0;
         for (Node<K> n = head.node.next; n != null; n = n.next) {
             if (!n.isMarker() && n.value != null) {
@@ -753,13 +819,23 @@ final class VersionedIndex<K> {
 
     // ---- cursors -------------------------------------------------------------------------------
 
-    /** A cursor over every entry, ascending. */
-    Cursor<K> cursor() {
-        return cursor(Bounds.all(), false);
+    /**
+     * A cursor over every entry, ascending.
+     *
+     * @return the cursor
+     */
+    public Cursor<K> cursor() {
+        return cursor(KeyRange.all(), false);
     }
 
-    /** A cursor over the entries within {@code bounds}, ascending or descending. */
-    Cursor<K> cursor(Bounds<K> bounds, boolean descending) {
+    /**
+     * A cursor over the entries within {@code bounds}, ascending or descending.
+     *
+     * @param bounds the keys to visit
+     * @param descending whether to visit them in descending order
+     * @return the cursor
+     */
+    public Cursor<K> cursor(KeyRange<K> bounds, boolean descending) {
         return new Cursor<>(this, bounds, descending);
     }
 
@@ -767,10 +843,12 @@ final class VersionedIndex<K> {
      * A weakly consistent cursor (see the class comment); not thread-safe. {@link #next()} moves to
      * the next live entry; {@link #key()} and {@link #entry()} then give it, as read at the move
      * (the entry is never null).
+     *
+     * @param <K> the key type
      */
-    static final class Cursor<K> {
+    public static final class Cursor<K> {
         private final VersionedIndex<K> index;
-        private final Bounds<K> bounds;
+        private final KeyRange<K> bounds;
         private final boolean descending;
         private final Comparator<? super K> cmp;
         private Node<K> node;
@@ -779,7 +857,7 @@ final class VersionedIndex<K> {
         private Object entry;
 
         @SuppressWarnings("unchecked")
-        Cursor(VersionedIndex<K> index, Bounds<K> bounds, boolean descending) {
+        Cursor(VersionedIndex<K> index, KeyRange<K> bounds, boolean descending) {
             this.index = index;
             this.bounds = bounds;
             this.descending = descending;
@@ -788,8 +866,12 @@ final class VersionedIndex<K> {
                     : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
         }
 
-        /** Moves to the next entry in range; false at the end (and on every later call). */
-        boolean next() {
+        /**
+         * Moves to the next entry in range.
+         *
+         * @return false at the end (and on every later call)
+         */
+        public boolean next() {
             Node<K> n;
             if (!started) {
                 started = true;
@@ -822,16 +904,26 @@ final class VersionedIndex<K> {
 
         private Node<K> first() {
             if (descending) {
-                return bounds.highUnbounded ? index.lastNode() : index.findBelow(bounds.high, bounds.highInclusive);
+                return bounds.highUnbounded() ? index.lastNode() : index.findBelow(bounds.high(), bounds.highInclusive());
             }
-            return bounds.lowUnbounded ? index.firstNode() : index.findAbove(bounds.low, bounds.lowInclusive);
+            return bounds.lowUnbounded() ? index.firstNode() : index.findAbove(bounds.low(), bounds.lowInclusive());
         }
 
-        K key() {
+        /**
+         * The key of the entry moved to.
+         *
+         * @return the key, or null at the end
+         */
+        public K key() {
             return key;
         }
 
-        Object entry() {
+        /**
+         * The entry moved to, as read at the move.
+         *
+         * @return the entry, or null at the end
+         */
+        public Object entry() {
             return entry;
         }
     }

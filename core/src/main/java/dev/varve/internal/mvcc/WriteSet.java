@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import dev.varve.spi.CommitRecord;
 import java.util.AbstractMap;
@@ -12,9 +12,9 @@ import java.util.TreeMap;
  * Frozen into arrays at commit, when it also serves as the {@link CommitRecord} handed to the
  * log.
  */
-final class WriteSet<K, V> {
+public final class WriteSet<K, V> {
     /** Marks a removed key in the write set (user values are never null). */
-    static final Object TOMBSTONE = new Object() {
+    public static final Object TOMBSTONE = new Object() {
         @Override
         public String toString() {
             return "TOMBSTONE";
@@ -42,7 +42,12 @@ final class WriteSet<K, V> {
     /** The most writes an out-of-order merge may move; beyond it the set moves to the tree tier. */
     static final int ARRAY_LIMIT = 128;
 
-    WriteSet(Comparator<? super K> comparator) {
+    /**
+     * An empty write set.
+     *
+     * @param comparator the key order, or null for natural ordering
+     */
+    public WriteSet(Comparator<? super K> comparator) {
         this.comparator = comparator;
     }
 
@@ -100,8 +105,13 @@ final class WriteSet<K, V> {
         return -1;
     }
 
-    /** The buffered write of {@code key}: a value, TOMBSTONE, or null if {@code key} is not written. */
-    Object get(K key) {
+    /**
+     * The buffered write of {@code key}.
+     *
+     * @param key the key
+     * @return a value, {@link #TOMBSTONE}, or null if {@code key} is not written
+     */
+    public Object get(K key) {
         if (tree != null) {
             return tree.get(key);
         }
@@ -113,8 +123,13 @@ final class WriteSet<K, V> {
         return t >= 0 ? tailValues[t] : null;
     }
 
-    /** Buffers a write of {@code key}: a value, or TOMBSTONE for a removal; replaces an earlier one. */
-    void put(K key, Object valueOrTombstone) {
+    /**
+     * Buffers a write of {@code key}, replacing an earlier one.
+     *
+     * @param key the key
+     * @param valueOrTombstone a value, or {@link #TOMBSTONE} for a removal
+     */
+    public void put(K key, Object valueOrTombstone) {
         frozenKeys = null;
         frozenValues = null;
         if (tree != null) {
@@ -155,7 +170,12 @@ final class WriteSet<K, V> {
         }
     }
 
-    boolean isEmpty() {
+    /**
+     * Whether nothing is written.
+     *
+     * @return true if no key is written
+     */
+    public boolean isEmpty() {
         return tree != null ? tree.isEmpty() : sortedCount + tailCount == 0;
     }
 
@@ -243,8 +263,15 @@ final class WriteSet<K, V> {
         return new AbstractMap.SimpleImmutableEntry<>((K) sortedKeys[i], sortedValues[i]);
     }
 
-    /** The first write strictly after (or at, if {@code inclusive}) {@code key} in {@code descending} order. */
-    Map.Entry<K, Object> next(K key, boolean inclusive, boolean descending) {
+    /**
+     * The first write strictly after (or at, if {@code inclusive}) {@code key} in {@code descending} order.
+     *
+     * @param key where to start
+     * @param inclusive whether a write of {@code key} itself counts
+     * @param descending whether to go in descending key order
+     * @return the write (its value may be {@link #TOMBSTONE}), or null if none
+     */
+    public Map.Entry<K, Object> next(K key, boolean inclusive, boolean descending) {
         mergeTail();
         if (tree != null) { // TreeMap's navigation returns immutable snapshot entries
             return descending
@@ -262,8 +289,13 @@ final class WriteSet<K, V> {
         return at >= 0 && at < sortedCount ? entry(at) : null;
     }
 
-    /** The first write in {@code descending} order, or null. */
-    Map.Entry<K, Object> first(boolean descending) {
+    /**
+     * The first write in {@code descending} order.
+     *
+     * @param descending whether to go in descending key order
+     * @return the write, or null if none
+     */
+    public Map.Entry<K, Object> first(boolean descending) {
         mergeTail();
         if (tree != null) {
             return descending ? tree.lastEntry() : tree.firstEntry();
@@ -303,29 +335,55 @@ final class WriteSet<K, V> {
         frozenKeys = Arrays.copyOf(sortedKeys, sortedCount);
     }
 
-    int size() {
+    /**
+     * The number of keys written; freezes the set.
+     *
+     * @return the number of keys
+     */
+    public int size() {
         freeze();
         return frozenKeys.length;
     }
 
+    /**
+     * The {@code i}-th written key in key order; freezes the set.
+     *
+     * @param i the index, in [0, size())
+     * @return the key
+     */
     @SuppressWarnings("unchecked")
-    K key(int i) {
+    public K key(int i) {
         return (K) frozenKeys[i];
     }
 
-    /** The written value, or null for a removal. */
+    /**
+     * The value written to the {@code i}-th key in key order.
+     *
+     * @param i the index, in [0, size())
+     * @return the value, or null for a removal
+     */
     @SuppressWarnings("unchecked")
-    V value(int i) {
+    public V value(int i) {
         return (V) frozenValues[i];
     }
 
-    /** The written keys in key order (shared, not copied: callers must not modify it). */
-    Object[] frozenKeys() {
+    /**
+     * The written keys in key order (shared, not copied: callers must not modify it).
+     *
+     * @return the keys
+     */
+    public Object[] frozenKeys() {
         freeze();
         return frozenKeys;
     }
 
-    CommitRecord<K, V> toRecord(long commitTs) {
+    /**
+     * The writes as the record of a commit, sharing the frozen arrays.
+     *
+     * @param commitTs the commit timestamp
+     * @return the record
+     */
+    public CommitRecord<K, V> toRecord(long commitTs) {
         freeze();
         return new Record<>(commitTs, frozenKeys, frozenValues);
     }

@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.index;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -359,8 +359,8 @@ final class VersionedIndexTest {
                 assertSame(model.get(k), index.get(k), () -> ctx() + ": full check get(" + show(k) + ")");
             }
             checkCursor(index.cursor(), model, "cursor()");
-            checkCursor(index.cursor(Bounds.all(), false), model, "all ascending");
-            checkCursor(index.cursor(Bounds.all(), true), model.descendingMap(), "all descending");
+            checkCursor(index.cursor(KeyRange.all(), false), model, "all ascending");
+            checkCursor(index.cursor(KeyRange.all(), true), model.descendingMap(), "all descending");
             // every combination of inclusive / exclusive / unbounded ends, both directions
             K a = pickBound();
             K b = pickBound();
@@ -372,10 +372,10 @@ final class VersionedIndexTest {
             for (int lowKind = 0; lowKind < 3; lowKind++) {
                 for (int highKind = 0; highKind < 3; highKind++) {
                     for (boolean desc : new boolean[] {false, true}) {
-                        Bounds<K> bounds = new Bounds<>(lowKind == 2 ? null : a, lowKind == 0, lowKind == 2,
+                        KeyRange<K> bounds = new KeyRange<>(lowKind == 2 ? null : a, lowKind == 0, lowKind == 2,
                                 highKind == 2 ? null : b, highKind == 0, highKind == 2);
                         checkBounded(bounds, desc);
-                        checkBounded(new Bounds<>(a, lowKind == 0, lowKind == 2, a, highKind == 0, highKind == 2), desc);
+                        checkBounded(new KeyRange<>(a, lowKind == 0, lowKind == 2, a, highKind == 0, highKind == 2), desc);
                     }
                 }
             }
@@ -391,7 +391,7 @@ final class VersionedIndexTest {
             return boundKeys.get(rnd.nextInt(boundKeys.size()));
         }
 
-        private Bounds<K> randomBounds() {
+        private KeyRange<K> randomBounds() {
             boolean lu = rnd.nextInt(4) == 0;
             boolean hu = rnd.nextInt(4) == 0;
             K lo = pickBound();
@@ -402,24 +402,24 @@ final class VersionedIndexTest {
                 hi = t;
             }
             // an unbounded end sometimes still carries a key, which must then be ignored
-            return new Bounds<>(lu && rnd.nextBoolean() ? null : lo, rnd.nextBoolean(), lu,
+            return new KeyRange<>(lu && rnd.nextBoolean() ? null : lo, rnd.nextBoolean(), lu,
                     hu && rnd.nextBoolean() ? null : hi, rnd.nextBoolean(), hu);
         }
 
-        private NavigableMap<K, Val> view(Bounds<K> b) {
-            if (b.lowUnbounded && b.highUnbounded) {
+        private NavigableMap<K, Val> view(KeyRange<K> b) {
+            if (b.lowUnbounded() && b.highUnbounded()) {
                 return model;
             }
-            if (b.lowUnbounded) {
-                return model.headMap(b.high, b.highInclusive);
+            if (b.lowUnbounded()) {
+                return model.headMap(b.high(), b.highInclusive());
             }
-            if (b.highUnbounded) {
-                return model.tailMap(b.low, b.lowInclusive);
+            if (b.highUnbounded()) {
+                return model.tailMap(b.low(), b.lowInclusive());
             }
-            return model.subMap(b.low, b.lowInclusive, b.high, b.highInclusive);
+            return model.subMap(b.low(), b.lowInclusive(), b.high(), b.highInclusive());
         }
 
-        private void checkBounded(Bounds<K> b, boolean desc) {
+        private void checkBounded(KeyRange<K> b, boolean desc) {
             NavigableMap<K, Val> v = view(b);
             checkCursor(index.cursor(b, desc), desc ? v.descendingMap() : v, describe(b, desc));
         }
@@ -453,7 +453,7 @@ final class VersionedIndexTest {
          * each with its entry at the move, and every key present for the whole run.
          */
         private void mutatingCursor() {
-            Bounds<K> b = rnd.nextInt(3) == 0 ? Bounds.all() : randomBounds();
+            KeyRange<K> b = rnd.nextInt(3) == 0 ? KeyRange.all() : randomBounds();
             boolean desc = rnd.nextBoolean();
             String what = "mutating " + describe(b, desc);
             NavigableMap<K, Val> range = view(b); // a live view of the model
@@ -527,9 +527,9 @@ final class VersionedIndexTest {
         }
     }
 
-    private static String describe(Bounds<?> b, boolean desc) {
-        return (b.lowUnbounded ? "(-inf" : (b.lowInclusive ? "[" : "(") + show(b.low)) + ", "
-                + (b.highUnbounded ? "+inf)" : show(b.high) + (b.highInclusive ? "]" : ")"))
+    private static String describe(KeyRange<?> b, boolean desc) {
+        return (b.lowUnbounded() ? "(-inf" : (b.lowInclusive() ? "[" : "(") + show(b.low())) + ", "
+                + (b.highUnbounded() ? "+inf)" : show(b.high()) + (b.highInclusive() ? "]" : ")"))
                 + (desc ? " descending" : " ascending");
     }
 
@@ -856,9 +856,9 @@ final class VersionedIndexTest {
         }
         assertEquals(union.size(), index.size(), () -> ctx + ": size");
         assertCursorEquals(union, index.cursor(), ctx + " ascending");
-        assertCursorEquals(union.descendingMap(), index.cursor(Bounds.all(), true), ctx + " descending");
-        assertCursorEquals(union.subMap(-50L, true, 50L, false), index.cursor(new Bounds<>(-50L, true, false, 50L, false, false), false), ctx + " [-50, 50)");
-        assertCursorEquals(union.subMap(-50L, false, 50L, true).descendingMap(), index.cursor(new Bounds<>(-50L, false, false, 50L, true, false), true), ctx + " (-50, 50] descending");
+        assertCursorEquals(union.descendingMap(), index.cursor(KeyRange.all(), true), ctx + " descending");
+        assertCursorEquals(union.subMap(-50L, true, 50L, false), index.cursor(new KeyRange<>(-50L, true, false, 50L, false, false), false), ctx + " [-50, 50)");
+        assertCursorEquals(union.subMap(-50L, false, 50L, true).descendingMap(), index.cursor(new KeyRange<>(-50L, false, false, 50L, true, false), true), ctx + " (-50, 50] descending");
     }
 
     /** The cursor returns exactly the expected entries, in order (so keys strictly monotone). */
@@ -1234,7 +1234,7 @@ final class VersionedIndexTest {
                     boolean li = rnd.nextBoolean();
                     boolean hiInc = rnd.nextBoolean();
                     boolean desc = rnd.nextBoolean();
-                    Bounds<K> bounds = new Bounds<>(lu ? null : keys.get(lo), li, lu, hu ? null : keys.get(hi), hiInc, hu);
+                    KeyRange<K> bounds = new KeyRange<>(lu ? null : keys.get(lo), li, lu, hu ? null : keys.get(hi), hiInc, hu);
                     String what = "reader " + reader + " round " + rounds + " " + describe(bounds, desc);
                     VersionedIndex.Cursor<K> c = index.cursor(bounds, desc);
                     int prev = desc ? n + 1 : -1;

@@ -1,5 +1,6 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
+import dev.varve.internal.index.KeyRange;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -12,14 +13,14 @@ import java.util.List;
  * commit it is frozen (sorted, coalesced, and for a huge read set summarized) so that later
  * committers can test their writes against it in O(log n).
  */
-final class ReadSet<K> {
+public final class ReadSet<K> {
     private final Comparator<? super K> comparator;
     private static final Object[] NO_KEYS = {};
     private static final KeyRange<?>[] NO_INTERVALS = {};
     private Object[] keys = NO_KEYS;
     private int keyCount;
     /** The live ranges, still extended by open cursors; emptied at freeze. */
-    private final List<KeyRange<K>> ranges = new ArrayList<>(0);
+    private final List<LiveRange<K>> ranges = new ArrayList<>(0);
     /** After freeze: disjoint, non-empty intervals in ascending order, copied from the live ranges. */
     private KeyRange<K>[] intervals;
     private List<KeyRange<K>> intervalList;
@@ -34,12 +35,24 @@ final class ReadSet<K> {
     /** The most intervals a summarized read set keeps. */
     static final int SUMMARY_TARGET = 1 << 16;
 
-    ReadSet(Comparator<? super K> comparator) {
+    /**
+     * An empty read set with the default summary bounds.
+     *
+     * @param comparator the key order, or null for natural ordering
+     */
+    public ReadSet(Comparator<? super K> comparator) {
         this(comparator, SUMMARY_THRESHOLD, SUMMARY_TARGET);
     }
 
-    /** A read set with its own summary bounds (tests). */
-    ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
+    /**
+     * A read set with its own summary bounds (tests).
+     *
+     * @param comparator the key order, or null for natural ordering
+     * @param summaryThreshold keys plus intervals above which freeze summarizes (I3)
+     * @param summaryTarget the most intervals a summary keeps, in [1, summaryThreshold]
+     * @throws IllegalArgumentException if the bounds are out of range
+     */
+    public ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
         if (summaryTarget < 1 || summaryThreshold < summaryTarget) {
             throw new IllegalArgumentException("summary target " + summaryTarget + " must be in [1, threshold "
                     + summaryThreshold + "]");
@@ -52,7 +65,7 @@ final class ReadSet<K> {
     /*
      * Implementation notes.
      *
-     * Before freeze: keys in arrival order (duplicates allowed) and the live KeyRange objects,
+     * Before freeze: keys in arrival order (duplicates allowed) and the LiveRange holders,
      * which MergeCursor keeps extending while the transaction runs. freeze() runs once, when the
      * transaction commits and reads no more; it builds the frozen form:
      *  I1. keys[0, keyCount) are distinct and ascending, and none lies inside an interval.
@@ -75,13 +88,18 @@ final class ReadSet<K> {
      *      its excluded end), it joins that group instead, which keeps I2.
      * covers(key) is two binary searches: keys for equality, intervals for the last one starting
      * at or before key (by I2 the only one that can hold it). Costs, for k keys and r ranges read:
-     * freeze O((k + r) log(k + r)) comparisons, covers O(log k + log r). SsiValidator iterates
+     * freeze O((k + r) log(k + r)) comparisons, covers O(log k + log r). ConflictFinder iterates
      * keyCount()/key(i) and ranges() of the frozen form, which by I3 hold every key read.
      * Not thread-safe while growing (one transaction thread); frozen, it is read-only and is
      * published to other committers under the commit lock.
      */
 
-    void addKey(K key) {
+    /**
+     * Records a read of {@code key}, present or absent; ignored once frozen.
+     *
+     * @param key the key read
+     */
+    public void addKey(K key) {
         if (frozen) {
             return; // a committing transaction reads no more; ignore a late read (I3 stays exact)
         }
@@ -91,34 +109,69 @@ final class ReadSet<K> {
         keys[keyCount++] = key;
     }
 
-    /** Registers a range whose high end (or low end, for descending scans) grows as it is read. */
-    void addRange(KeyRange<K> range) {
+    /**
+     * Registers a range whose high end (or low end, for descending scans) grows as it is read:
+     * the caller grows the returned holder; freeze copies what it holds then (I2).
+     *
+     * @param range the range read so far
+     * @return the holder to grow (registered only if the set is not frozen)
+     */
+    public LiveRange<K> addRange(KeyRange<K> range) {
+        LiveRange<K> live = new LiveRange<>(range);
         if (!frozen) {
-            ranges.add(range);
+            ranges.add(live);
         }
+        return live;
     }
 
-    boolean isEmpty() {
+    /**
+     * Whether nothing was read.
+     *
+     * @return true if no key and no range is recorded
+     */
+    public boolean isEmpty() {
         return frozen ? keyCount == 0 && intervals.length == 0 : keyCount == 0 && ranges.isEmpty();
     }
 
-    int keyCount() {
+    /**
+     * The number of keys read (distinct and outside every interval once frozen: I1).
+     *
+     * @return the number of keys
+     */
+    public int keyCount() {
         return keyCount;
     }
 
+    /**
+     * The {@code i}-th key read (in ascending order once frozen: I1).
+     *
+     * @param i the index, in [0, keyCount())
+     * @return the key
+     */
     @SuppressWarnings("unchecked")
-    K key(int i) {
+    public K key(int i) {
         return (K) keys[i];
     }
 
-    /** The live ranges before freeze; after it, the frozen intervals (I2), unmodifiable. */
-    List<KeyRange<K>> ranges() {
-        return frozen ? intervalList : ranges;
+    /**
+     * Copies of the live ranges before freeze; after it, the frozen intervals (I2), unmodifiable.
+     *
+     * @return the ranges
+     */
+    public List<KeyRange<K>> ranges() {
+        if (frozen) {
+            return intervalList;
+        }
+        List<KeyRange<K>> copies = new ArrayList<>(ranges.size());
+        for (LiveRange<K> r : ranges) {
+            copies.add(r.toKeyRange());
+        }
+        return copies;
     }
 
     /** Builds the frozen form (I1–I3); later calls do nothing. */
     @SuppressWarnings({"unchecked", "rawtypes"}) // the generic array of intervals
-    void freeze() {
+    public void freeze() {
         if (frozen) {
             return;
         }
@@ -126,10 +179,10 @@ final class ReadSet<K> {
         List<KeyRange<K>> merged = Collections.emptyList();
         if (!ranges.isEmpty()) {
             List<KeyRange<K>> copies = new ArrayList<>(ranges.size());
-            for (KeyRange<K> r : ranges) {
+            for (LiveRange<K> live : ranges) {
+                KeyRange<K> r = live.toKeyRange();
                 if (!r.isEmpty(comparator)) {
-                    copies.add(new KeyRange<>(r.low, r.lowInclusive, r.lowUnbounded, r.high, r.highInclusive,
-                            r.highUnbounded));
+                    copies.add(r);
                 }
             }
             ranges.clear();
@@ -173,26 +226,25 @@ final class ReadSet<K> {
 
     /** Orders ranges by low end: unbounded first, then by key, inclusive before exclusive. */
     private int compareLowEnds(KeyRange<K> a, KeyRange<K> b) {
-        if (a.lowUnbounded || b.lowUnbounded) {
-            return a.lowUnbounded == b.lowUnbounded ? 0 : a.lowUnbounded ? -1 : 1;
+        if (a.lowUnbounded() || b.lowUnbounded()) {
+            return a.lowUnbounded() == b.lowUnbounded() ? 0 : a.lowUnbounded() ? -1 : 1;
         }
-        int c = comparator.compare(a.low, b.low);
-        if (c != 0 || a.lowInclusive == b.lowInclusive) {
+        int c = comparator.compare(a.low(), b.low());
+        if (c != 0 || a.lowInclusive() == b.lowInclusive()) {
             return c;
         }
-        return a.lowInclusive ? -1 : 1;
+        return a.lowInclusive() ? -1 : 1;
     }
 
-    /** Merges ranges sorted by low end into disjoint, non-touching intervals (I2); reuses the copies. */
+    /** Merges ranges sorted by low end into disjoint, non-touching intervals (I2). */
     private List<KeyRange<K>> coalesce(List<KeyRange<K>> sorted) {
         List<KeyRange<K>> out = new ArrayList<>();
-        KeyRange<K> cur = null;
         for (KeyRange<K> r : sorted) {
-            if (cur != null && reaches(cur, r)) {
-                extendHigh(cur, r);
+            int last = out.size() - 1;
+            if (last >= 0 && reaches(out.get(last), r)) {
+                out.set(last, extendHigh(out.get(last), r));
             } else {
-                cur = r;
-                out.add(cur);
+                out.add(r);
             }
         }
         return out;
@@ -200,47 +252,44 @@ final class ReadSet<K> {
 
     /** Whether {@code r}, starting at or after {@code cur}, overlaps {@code cur} or shares its high boundary key. */
     private boolean reaches(KeyRange<K> cur, KeyRange<K> r) {
-        if (cur.highUnbounded || r.lowUnbounded) {
+        if (cur.highUnbounded() || r.lowUnbounded()) {
             return true; // r.lowUnbounded: both start at -inf
         }
-        int c = comparator.compare(r.low, cur.high);
-        return c < 0 || (c == 0 && (r.lowInclusive || cur.highInclusive));
+        int c = comparator.compare(r.low(), cur.high());
+        return c < 0 || (c == 0 && (r.lowInclusive() || cur.highInclusive()));
     }
 
-    /** Makes {@code cur}'s high end the greater of its own and {@code r}'s. */
-    private void extendHigh(KeyRange<K> cur, KeyRange<K> r) {
-        if (cur.highUnbounded) {
-            return;
+    /** {@code cur} with its high end the greater of its own and {@code r}'s. */
+    private KeyRange<K> extendHigh(KeyRange<K> cur, KeyRange<K> r) {
+        if (cur.highUnbounded()) {
+            return cur;
         }
-        if (r.highUnbounded) {
-            cur.high = null;
-            cur.highInclusive = false;
-            cur.highUnbounded = true;
-            return;
+        if (r.highUnbounded()) {
+            return cur.withoutHigh();
         }
-        int c = comparator.compare(r.high, cur.high);
+        int c = comparator.compare(r.high(), cur.high());
         if (c > 0) {
-            cur.high = r.high;
-            cur.highInclusive = r.highInclusive;
-        } else if (c == 0) {
-            cur.highInclusive |= r.highInclusive;
+            return cur.withHighOf(r);
+        } else if (c == 0 && r.highInclusive() && !cur.highInclusive()) {
+            return cur.withHigh(cur.high(), true);
         }
+        return cur;
     }
 
     private boolean startsAtOrBefore(KeyRange<K> r, K key) {
-        if (r.lowUnbounded) {
+        if (r.lowUnbounded()) {
             return true;
         }
-        int c = comparator.compare(key, r.low);
-        return c > 0 || (c == 0 && r.lowInclusive);
+        int c = comparator.compare(key, r.low());
+        return c > 0 || (c == 0 && r.lowInclusive());
     }
 
     private boolean endsBefore(KeyRange<K> r, K key) {
-        if (r.highUnbounded) {
+        if (r.highUnbounded()) {
             return false;
         }
-        int c = comparator.compare(key, r.high);
-        return c > 0 || (c == 0 && !r.highInclusive);
+        int c = comparator.compare(key, r.high());
+        return c > 0 || (c == 0 && !r.highInclusive());
     }
 
     /**
@@ -254,7 +303,7 @@ final class ReadSet<K> {
         List<KeyRange<K>> out = new ArrayList<>(summaryTarget);
         int k = 0;
         int iv = 0;
-        KeyRange<K> cur = null;
+        boolean open = false; // whether out's last interval is the current group
         int inGroup = 0;
         while (k < keyCount || iv < merged.size()) {
             // By I1 a key is either before or after each interval, never inside.
@@ -265,19 +314,18 @@ final class ReadSet<K> {
             } else {
                 item = merged.get(iv++);
             }
-            if (cur == null && !out.isEmpty() && reaches(out.get(out.size() - 1), item)) {
-                cur = out.get(out.size() - 1); // a key at the excluded end of the previous group: keep I2
+            if (!open && !out.isEmpty() && reaches(out.get(out.size() - 1), item)) {
+                open = true; // a key at the excluded end of the previous group: keep I2
             }
-            if (cur == null) {
-                cur = item;
-                out.add(cur);
+            if (!open) {
+                out.add(item);
+                open = true;
             } else {
-                cur.high = item.high;
-                cur.highInclusive = item.highInclusive;
-                cur.highUnbounded = item.highUnbounded;
+                int last = out.size() - 1;
+                out.set(last, out.get(last).withHighOf(item));
             }
             if (++inGroup == group) {
-                cur = null;
+                open = false;
                 inGroup = 0;
             }
         }
@@ -289,9 +337,12 @@ final class ReadSet<K> {
     /**
      * Whether a frozen read set read {@code key}, directly or through a scanned range (or, if
      * summarized, may have: I3). Freezes first if needed.
+     *
+     * @param key the key
+     * @return true if the key was (or may have been) read
      */
     @SuppressWarnings("unchecked")
-    boolean covers(K key) {
+    public boolean covers(K key) {
         if (!frozen) {
             freeze();
         }
@@ -322,5 +373,83 @@ final class ReadSet<K> {
             }
         }
         return candidate >= 0 && !endsBefore(intervals[candidate], key);
+    }
+
+    /**
+     * A range a scan is still traversing: its far end moves as the cursor advances, without an
+     * allocation per step. Registered with {@link #addRange}; freeze copies it into a
+     * {@link KeyRange} (I2). Not thread-safe (the transaction's thread).
+     *
+     * @param <K> the key type
+     */
+    public static final class LiveRange<K> {
+        K low;
+        boolean lowInclusive;
+        boolean lowUnbounded;
+        K high;
+        boolean highInclusive;
+        boolean highUnbounded;
+
+        LiveRange(KeyRange<K> r) {
+            low = r.low();
+            lowInclusive = r.lowInclusive();
+            lowUnbounded = r.lowUnbounded();
+            high = r.high();
+            highInclusive = r.highInclusive();
+            highUnbounded = r.highUnbounded();
+        }
+
+        /**
+         * Moves the low end to {@code key}, inclusive.
+         *
+         * @param key the new low end
+         */
+        public void lowTo(K key) {
+            low = key;
+            lowInclusive = true;
+            lowUnbounded = false;
+        }
+
+        /**
+         * Moves the high end to {@code key}, inclusive.
+         *
+         * @param key the new high end
+         */
+        public void highTo(K key) {
+            high = key;
+            highInclusive = true;
+            highUnbounded = false;
+        }
+
+        /**
+         * Moves the low end to {@code bounds}' low end.
+         *
+         * @param bounds the range whose low end to take
+         */
+        public void lowToEndOf(KeyRange<K> bounds) {
+            low = bounds.low();
+            lowInclusive = bounds.lowInclusive();
+            lowUnbounded = bounds.lowUnbounded();
+        }
+
+        /**
+         * Moves the high end to {@code bounds}' high end.
+         *
+         * @param bounds the range whose high end to take
+         */
+        public void highToEndOf(KeyRange<K> bounds) {
+            high = bounds.high();
+            highInclusive = bounds.highInclusive();
+            highUnbounded = bounds.highUnbounded();
+        }
+
+        KeyRange<K> toKeyRange() {
+            return new KeyRange<>(low, lowInclusive, lowUnbounded, high, highInclusive, highUnbounded);
+        }
+
+        @Override
+        public String toString() {
+            return toKeyRange().toString();
+        }
     }
 }

@@ -1,9 +1,14 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.CountingComparator;
+import dev.varve.Database;
+import dev.varve.Isolation;
+import dev.varve.Transaction;
+import dev.varve.internal.index.KeyRange;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -37,10 +42,6 @@ class ReadSetTest {
         return false;
     }
 
-    private static KeyRange<Integer> copy(KeyRange<Integer> r) {
-        return new KeyRange<>(r.low, r.lowInclusive, r.lowUnbounded, r.high, r.highInclusive, r.highUnbounded);
-    }
-
     /** Whether the frozen form's own keys and ranges (what the out-edge scan iterates) hold {@code key}. */
     private static boolean listed(ReadSet<Integer> rs, int key) {
         for (int i = 0; i < rs.keyCount(); i++) {
@@ -65,7 +66,7 @@ class ReadSetTest {
             ReadSet<Integer> rs = new ReadSet<>(NATURAL);
             List<Integer> keys = new ArrayList<>();
             List<KeyRange<Integer>> ranges = new ArrayList<>();
-            List<KeyRange<Integer>> live = new ArrayList<>();
+            List<ReadSet.LiveRange<Integer>> live = new ArrayList<>();
             for (int i = rnd.nextInt(12); i > 0; i--) {
                 int k = rnd.nextInt(domain);
                 keys.add(k);
@@ -73,12 +74,11 @@ class ReadSetTest {
             }
             for (int i = rnd.nextInt(round % 2 == 0 ? 6 : 40); i > 0; i--) {
                 KeyRange<Integer> r = range(rnd, domain);
-                ranges.add(copy(r));
-                live.add(r);
-                rs.addRange(r);
+                ranges.add(r);
+                live.add(rs.addRange(r));
             }
             rs.freeze();
-            for (KeyRange<Integer> r : live) { // cursors keep extending their ranges after freeze
+            for (ReadSet.LiveRange<Integer> r : live) { // cursors keep extending their ranges after freeze
                 r.lowUnbounded = true;
                 r.highUnbounded = true;
             }
@@ -101,9 +101,9 @@ class ReadSetTest {
             if (i > 0) {
                 KeyRange<Integer> a = rl.get(i - 1);
                 KeyRange<Integer> b = rl.get(i);
-                assertFalse(a.highUnbounded || b.lowUnbounded, where);
-                int c = a.high.compareTo(b.low);
-                assertTrue(c < 0 || (c == 0 && !a.highInclusive && !b.lowInclusive),
+                assertFalse(a.highUnbounded() || b.lowUnbounded(), where);
+                int c = a.high().compareTo(b.low());
+                assertTrue(c < 0 || (c == 0 && !a.highInclusive() && !b.lowInclusive()),
                         where + ": " + a + " and " + b + " overlap or touch, so they should have been coalesced");
             }
         }
@@ -162,7 +162,7 @@ class ReadSetTest {
             for (int i = 0; i < r; i++) {
                 int a = rnd.nextInt(100_000_000);
                 KeyRange<Integer> range = new KeyRange<>(a, true, false, a + 1 + rnd.nextInt(10), rnd.nextBoolean(), false);
-                ranges.add(copy(range));
+                ranges.add(range);
                 rs.addRange(range);
                 int k = rnd.nextInt(100_000_000);
                 keys.add(k);
@@ -178,7 +178,7 @@ class ReadSetTest {
             for (int i = 0; i < q; i++) {
                 // Half at the boundaries of a recorded range or key, half anywhere.
                 KeyRange<Integer> near = ranges.get(rnd.nextInt(r));
-                probes[i] = rnd.nextBoolean() ? near.low - 1 + rnd.nextInt(13) : rnd.nextInt(100_000_000);
+                probes[i] = rnd.nextBoolean() ? near.low() - 1 + rnd.nextInt(13) : rnd.nextInt(100_000_000);
                 rs.covers(probes[i]);
             }
             long calls = cmp.calls();
@@ -222,7 +222,7 @@ class ReadSetTest {
             }
             for (int i = rnd.nextInt(40); i > 0; i--) {
                 KeyRange<Integer> r = range(rnd, domain);
-                ranges.add(copy(r));
+                ranges.add(r);
                 rs.addRange(r);
             }
             rs.freeze();

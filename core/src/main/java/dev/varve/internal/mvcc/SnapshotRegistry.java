@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Thread-safe and lock-free: {@link #pin} and {@link #unpin} are a CAS and a release store on
  * one padded slot; {@link #oldestPinned} scans the slots.
  */
-final class SnapshotRegistry {
+public final class SnapshotRegistry {
     private static final int SLOTS = 128;
     /** Longs between two used slots: 64-byte spacing so neighbouring pins do not share a line. */
     private static final int STRIDE = 8;
@@ -22,11 +22,16 @@ final class SnapshotRegistry {
     /** Pins that found every probed slot taken: token -> snapshot timestamp. */
     private final ConcurrentHashMap<Object, Long> overflow = new ConcurrentHashMap<>();
 
+    /**
+     * An empty registry.
+     */
+    public SnapshotRegistry() {}
+
     /*
      * Implementation notes.
      *
      * A pin is published with a volatile CAS and withdrawn with a release store. The pin/vacuum
-     * handshake that keeps a just-taken snapshot from being reclaimed is in Store#pinSnapshot:
+     * handshake that keeps a just-taken snapshot from being reclaimed is in SnapshotPins (P1, P2):
      * the pinner publishes its slot, then reads the vacuum horizon; vacuum raises the horizon,
      * then scans the slots. Both sides use sequentially consistent accesses (volatile CAS and
      * getVolatile), so at least one of them sees the other (Dekker), and a pin that vacuum
@@ -40,9 +45,10 @@ final class SnapshotRegistry {
     /**
      * Pins {@code snapshotTs}.
      *
+     * @param snapshotTs the snapshot timestamp to pin
      * @return the token to pass to {@link #unpin}: a slot index, or an overflow token
      */
-    Object pin(long snapshotTs) {
+    public Object pin(long snapshotTs) {
         int start = ThreadLocalRandom.current().nextInt(SLOTS);
         for (int i = 0; i < PROBES; i++) {
             int slot = (start + i) & (SLOTS - 1);
@@ -59,8 +65,13 @@ final class SnapshotRegistry {
         return token;
     }
 
-    /** Moves an existing pin to a newer snapshot timestamp (after a lost race with vacuum). */
-    void repin(Object token, long snapshotTs) {
+    /**
+     * Moves an existing pin to a newer snapshot timestamp (after a lost race with vacuum).
+     *
+     * @param token the pin's token
+     * @param snapshotTs the new snapshot timestamp
+     */
+    public void repin(Object token, long snapshotTs) {
         if (token instanceof SlotToken) {
             slots.set(((SlotToken) token).slot * STRIDE, snapshotTs + 1);
         } else {
@@ -69,8 +80,12 @@ final class SnapshotRegistry {
         }
     }
 
-    /** Withdraws a pin; the snapshot may be reclaimed by the next vacuum. */
-    void unpin(Object token) {
+    /**
+     * Withdraws a pin; the snapshot may be reclaimed by the next vacuum.
+     *
+     * @param token the pin's token
+     */
+    public void unpin(Object token) {
         if (token instanceof SlotToken) {
             slots.setRelease(((SlotToken) token).slot * STRIDE, FREE);
         } else {
@@ -82,8 +97,9 @@ final class SnapshotRegistry {
      * The oldest pinned snapshot timestamp, or {@code ceiling} if nothing older is pinned.
      *
      * @param ceiling the value to return when no pin is older (the current visible timestamp)
+     * @return the oldest pinned timestamp, at most {@code ceiling}
      */
-    long oldestPinned(long ceiling) {
+    public long oldestPinned(long ceiling) {
         long oldest = ceiling;
         for (int slot = 0; slot < SLOTS; slot++) {
             long encoded = slots.get(slot * STRIDE);
@@ -101,8 +117,12 @@ final class SnapshotRegistry {
         return oldest;
     }
 
-    /** How many snapshots are pinned right now (a racy count, for statistics). */
-    int pinnedCount() {
+    /**
+     * How many snapshots are pinned right now (a racy count, for statistics).
+     *
+     * @return the number of pins
+     */
+    public int pinnedCount() {
         int count = 0;
         for (int slot = 0; slot < SLOTS; slot++) {
             if (slots.get(slot * STRIDE) != FREE) {

@@ -1,0 +1,240 @@
+package dev.varve.internal.mvcc;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.function.LongSupplier;
+
+/**
+ * Snapshot pins and the vacuum horizon: the registry of pinned snapshot timestamps, the horizon
+ * below which vacuum may have cut versions, and the prunable watermark committers prune against.
+ * The pin handshake between readers and vacuum lives here, whole.
+ *
+ * <p>Thread-safe and lock-free.
+ */
+public final class SnapshotPins {
+    private static final VarHandle VACUUM_HORIZON;
+    private static final VarHandle PRUNABLE_WATERMARK;
+
+    static {
+        try {
+            var lookup = MethodHandles.lookup();
+            VACUUM_HORIZON = lookup.findVarHandle(SnapshotPins.class, "vacuumHorizon", long.class);
+            PRUNABLE_WATERMARK = lookup.findVarHandle(SnapshotPins.class, "prunableWatermark", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final SnapshotRegistry registry = new SnapshotRegistry();
+    /** The store's visible timestamp (a volatile read). */
+    private final LongSupplier visible;
+    /** Vacuum may have cut versions only a snapshot below this could read (P1). */
+    private volatile long vacuumHorizon;
+    /**
+     * A watermark computed by the last refresh: every pinned snapshot is at or above it, so a
+     * committer may cut the versions of a chain it touches that are older than the newest
+     * version at or below it (P3).
+     */
+    private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
+    /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
+    private volatile long lastWatermark = -1;
+    private volatile long lastWatermarkSinceNanos = System.nanoTime();
+
+    /**
+     * Pins for a store.
+     *
+     * @param visible reads the store's visible timestamp
+     */
+    public SnapshotPins(LongSupplier visible) {
+        this.visible = visible;
+    }
+
+    /*
+     * Implementation notes.
+     *
+     * The pin handshake (Dekker): a pinner publishes its snapshot in the registry, then reads
+     * vacuumHorizon; a refresh raises vacuumHorizon, then scans the registry. Both sides use
+     * sequentially consistent accesses (see SnapshotRegistry), so at least one sees the other.
+     *  P1. vacuumHorizon only rises (raise: a CAS max), and a refresh raises it to visibleTs
+     *      before it scans the pins; so a pin that the scan missed reads a horizon at or above the
+     *      watermark computed, and
+     *  P2. a pin that reads vacuumHorizon > its timestamp has lost that race: it re-pins at a
+     *      fresh visibleTs (at or above the horizon) and checks again. So a pinned snapshot is
+     *      never below a watermark any refresh returned after the pin returned.
+     *  P3. prunableWatermark only rises once the store is open (raise), and is at most the oldest
+     *      pin the refresh saw: by P1-P2, every pinned snapshot is at or above it, so a version
+     *      older than the newest one at or below it is invisible to every pinned snapshot.
+     *  P4. An unpinned reader (an autocommit get) reads at visibleTs without a pin; vacuum may
+     *      cut below it. It can only miss a version if its timestamp is below vacuumHorizon
+     *      (cutMayHide), and then re-reads at a fresh timestamp.
+     * NOTE: lastWatermark and lastWatermarkSinceNanos are written as a pair without a lock; a
+     * reader may pair one refresh's watermark with another's time. Harmless: they only feed the
+     * oldest-snapshot age in statistics, documented as a lower bound.
+     */
+
+    /**
+     * Raises a monotonic timestamp field to at least {@code value} with a CAS loop, so that
+     * concurrent refreshers (vacuum passes, committers) can never move it backwards: a horizon
+     * that went back could let a pin slip past a vacuum that missed it (P1).
+     */
+    private void raise(VarHandle field, long value) {
+        long current = (long) field.getVolatile(this);
+        while (value > current && !field.compareAndSet(this, current, value)) {
+            current = (long) field.getVolatile(this);
+        }
+    }
+
+    /**
+     * Pins a fresh snapshot at the visible timestamp (P2).
+     *
+     * @return the pin
+     */
+    public Pin pin() {
+        long ts = visible.getAsLong();
+        Object token = registry.pin(ts);
+        while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin (P2)
+            ts = visible.getAsLong();
+            registry.repin(token, ts);
+        }
+        return new Pin(registry, token, ts);
+    }
+
+    /**
+     * Whether a read at {@code ts} that found nothing may have been hidden by a cut tail (P4).
+     *
+     * @param ts the read's timestamp
+     * @return true if the read must be repeated at a fresh timestamp
+     */
+    public boolean cutMayHide(long ts) {
+        return vacuumHorizon > ts;
+    }
+
+    /**
+     * The oldest snapshot any open transaction or view can read at, without the handshake (for
+     * statistics).
+     *
+     * @return the oldest pinned timestamp, or the visible timestamp if none is older
+     */
+    public long watermark() {
+        return registry.oldestPinned(visible.getAsLong());
+    }
+
+    /**
+     * Computes a new watermark with the pin handshake (raise the horizon, then scan the pins: P1)
+     * and publishes it for cooperative pruning (P3).
+     *
+     * @return the watermark: no pinned snapshot is below it
+     */
+    public long refresh() {
+        long horizon = visible.getAsLong();
+        raise(VACUUM_HORIZON, horizon); // published before scanning pins (P1)
+        long watermark = registry.oldestPinned(horizon);
+        raise(PRUNABLE_WATERMARK, watermark);
+        if (watermark != lastWatermark) {
+            lastWatermark = watermark; // NOTE: the pair is racy; see the notes
+            lastWatermarkSinceNanos = System.nanoTime();
+        }
+        return watermark;
+    }
+
+    /**
+     * The watermark the last refresh published (P3).
+     *
+     * @return the prunable watermark
+     */
+    public long prunableWatermark() {
+        return prunableWatermark;
+    }
+
+    /**
+     * Sets the prunable watermark when the store opens, before any other thread can see it and
+     * before any snapshot exists; lowers it from the recovery setting (everything older is garbage).
+     *
+     * @param ts the visible timestamp after recovery
+     */
+    public void openAt(long ts) {
+        prunableWatermark = ts;
+    }
+
+    /**
+     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
+     * once if the published one does not already say so.
+     *
+     * @param snapshotTs the snapshot timestamp
+     * @return true if every pinned snapshot is at or above it
+     */
+    public boolean noSnapshotOlderThan(long snapshotTs) {
+        return prunableWatermark >= snapshotTs || refresh() >= snapshotTs;
+    }
+
+    /**
+     * How long the oldest open snapshot has held the watermark back, as far as the last refresh
+     * saw: 0 when no snapshot is older than the visible timestamp.
+     *
+     * @param oldestSnapshot the current watermark
+     * @param visibleTs the visible timestamp read with it
+     * @return the age in nanoseconds
+     */
+    public long oldestSnapshotAgeNanos(long oldestSnapshot, long visibleTs) {
+        if (oldestSnapshot >= visibleTs || oldestSnapshot != lastWatermark) {
+            return 0;
+        }
+        return System.nanoTime() - lastWatermarkSinceNanos;
+    }
+
+    /**
+     * How many snapshots are pinned right now (a racy count, for statistics).
+     *
+     * @return the number of pins
+     */
+    public int pinnedCount() {
+        return registry.pinnedCount();
+    }
+
+    /**
+     * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
+     * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
+     * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
+     * the owner reachable.
+     */
+    public static final class Pin implements Runnable {
+        private static final VarHandle TOKEN;
+
+        static {
+            try {
+                TOKEN = MethodHandles.lookup().findVarHandle(Pin.class, "token", Object.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final SnapshotRegistry registry;
+        private final long snapshotTs;
+        @SuppressWarnings("unused") // accessed through TOKEN
+        private volatile Object token;
+
+        Pin(SnapshotRegistry registry, Object token, long snapshotTs) {
+            this.registry = registry;
+            this.token = token;
+            this.snapshotTs = snapshotTs;
+        }
+
+        /**
+         * The pinned snapshot timestamp.
+         *
+         * @return the timestamp
+         */
+        public long snapshotTs() {
+            return snapshotTs;
+        }
+
+        /** Withdraws the pin; only the first call does anything. Safe from any thread. */
+        @Override
+        public void run() {
+            Object t = TOKEN.getAndSet(this, null);
+            if (t != null) {
+                registry.unpin(t);
+            }
+        }
+    }
+}
