@@ -110,17 +110,18 @@ final class Store<K, V> implements StoreAccess<K, V> {
      *   1. without the lock, in key order: write-write check and write latch, one
      *      VersionedIndex#compute per written key (a CAS on the node itself when the
      *      transaction read the key just before: no search). If the head is PENDING (another
-     *      committer's latch), wait until it is stamped or unlatched. If the head's commitTs > s,
-     *      abort (first-committer-wins) and unlatch what step 1 latched; otherwise link a PENDING
+     *      committer's latch), wait until it is stamped or aborted. If the head's commitTs > s,
+     *      abort (first-committer-wins) and abort what step 1 latched (stamp ABORTED first, then a
+     *      best-effort restore: Version A1-A3); otherwise link a PENDING
      *      version. No reader uses it, no other writer replaces it, and vacuum leaves it alone, so
      *      the check stays true until step 4. Waiting cannot deadlock (L1).
      *   Then under commitLock, c = lastCommitTs + 1:
      *   2. SSI (SERIALIZABLE, non-empty read set): ConflictFinder finds T's rw-antidependencies with
      *      committed transactions (skipping PENDING versions) and asks the conflict graph whether
-     *      T completes a dangerous structure; abort = unlatch as in 1. The out-edge scan of the
+     *      T completes a dangerous structure; abort = abort the latches as in 1. The out-edge scan of the
      *      index runs before the lock; under it, only the commits since are checked, from a ring
      *      of recent write sets that every commit records in step 4;
-     *   3. log.append(record) (may refuse: unlatch as in 1); lastCommitTs = c;
+     *   3. log.append(record) (may refuse: abort the latches as in 1); lastCommitTs = c;
      *   4. stamp T's versions c (which releases the latches), prune the touched chains, record T
      *      in the conflict graph, visibleTs = c  <- linearization point of the commit: every new
      *      snapshot sees all of T.

@@ -71,8 +71,8 @@ public final class Version<V> {
      * Invariants:
      *  V1. Commit timestamps strictly decrease along the chain; only the head can be PENDING.
      *  V2. A PENDING head is a write latch: the committer that linked it is the only thread that
-     *      may replace it (by unlinking it on abort) or stamp it; every other writer that finds it
-     *      treats the key as being written (a transaction aborts, an autocommit waits).
+     *      may stamp it (with its commit timestamp, or ABORTED: A1-A3) or restore what it
+     *      replaced; every other writer that finds it waits until it is stamped (Store L1).
      *  V3. A version with commitTs > Store.visibleTs (PENDING included) may be linked but no
      *      reader uses it: every reader skips versions above its snapshot.
      *  V4. A head is replaced only with the VersionedIndex node's value CAS (compute, replace,
