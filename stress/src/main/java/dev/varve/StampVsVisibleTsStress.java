@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Version;
+import dev.varve.internal.mvcc.VersionChain;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Expect;
 import org.openjdk.jcstress.annotations.JCStressTest;
@@ -12,7 +14,12 @@ import org.openjdk.jcstress.infra.results.II_Result;
  * Protocol 2, version stamps vs. visibleTs ("Stamping" in Version's notes, step 4 of a commit in
  * Store's notes): the committer stamps every version of commit c (an opaque store of commitTs,
  * PENDING to c), then publishes visibleTs = c with a volatile store; a reader takes its snapshot
- * with one volatile read of visibleTs and then walks the chains with plain loads of commitTs.
+ * with one volatile read of visibleTs and then walks the chains with plain loads of commitTs
+ * (VersionChain.valueAt).
+ *
+ * <p>It stays in {@code dev.varve}, not beside Version in internal.mvcc: the volatile it races
+ * the stamps against is the real Store's visibleTs, and Store is package-private (Version and
+ * VersionChain are public).
  *
  * <p>The store starts at visibleTs = 1, with two keys whose chains are {@code [PENDING: 2] -> [1:
  * 1]}: commit 2 has linked its two write latches and is about to stamp them. Values are the
@@ -68,8 +75,8 @@ public final class StampVsVisibleTsStress {
         public void reader(III_Result r) {
             long ts = store.visibleTs();
             r.r1 = (int) ts;
-            r.r2 = valueOrZero(Version.valueAt(a, ts));
-            r.r3 = valueOrZero(Version.valueAt(b, ts));
+            r.r2 = valueOrZero(VersionChain.valueAt(a, ts));
+            r.r3 = valueOrZero(VersionChain.valueAt(b, ts));
         }
     }
 
@@ -102,7 +109,7 @@ public final class StampVsVisibleTsStress {
         public void reader(II_Result r) {
             long ts = store.visibleTs();
             r.r1 = (int) ts;
-            r.r2 = valueOrZero(Version.valueAt(latch, ts));
+            r.r2 = valueOrZero(VersionChain.valueAt(latch, ts));
         }
     }
 
@@ -133,8 +140,8 @@ public final class StampVsVisibleTsStress {
         public void reader(III_Result r) {
             long ts = store.visibleTs();
             r.r1 = (int) ts;
-            r.r2 = valueOrZero(Version.valueAt(a, ts));
-            r.r3 = valueOrZero(Version.valueAt(b, ts));
+            r.r2 = valueOrZero(VersionChain.valueAt(a, ts));
+            r.r3 = valueOrZero(VersionChain.valueAt(b, ts));
         }
     }
 }

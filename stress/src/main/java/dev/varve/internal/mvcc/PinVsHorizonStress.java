@@ -1,5 +1,6 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
+import java.lang.reflect.Field;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Expect;
 import org.openjdk.jcstress.annotations.JCStressTest;
@@ -8,20 +9,25 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 
 /**
- * Protocol 1, the snapshot pin vs. the vacuum horizon (Store#pinSnapshot against
- * Store#refreshWatermark; the Dekker handshake in SnapshotRegistry's notes).
+ * Protocol 1, the snapshot pin vs. the vacuum horizon (SnapshotPins#pin against
+ * SnapshotPins#refresh; the Dekker handshake P1-P2 in SnapshotPins' notes). Store delegates both
+ * to its SnapshotPins ({@code pinSnapshot}, {@code refreshWatermark}), which it builds over a
+ * volatile read of its visibleTs; here each state builds one over its own {@code volatile long
+ * visibleTs}, the same access mode, so the test needs no package-private part of Store.
  *
- * <p>The store starts at visibleTs = 1. Two actors race: a pinner takes a snapshot with
- * {@code pinSnapshot()}; a committer publishes visibleTs = 2 (the volatile store that ends every
- * commit; {@code recoveredThrough} is the package-private entry point that performs exactly that
- * store) and then refreshes the watermark with {@code refreshWatermark()} (raise the horizon to
- * visibleTs, then scan the pins), as committers do every few hundred commits and vacuum does each
- * pass. Result: (the pinner's snapshot, the watermark computed).
+ * <p>visibleTs starts at 1. Two actors race: a pinner takes a snapshot with {@code pin()}; a
+ * committer publishes visibleTs = 2 (the volatile store that ends every commit) and then
+ * refreshes the watermark with {@code refresh()} (raise the horizon to visibleTs, then scan the
+ * pins), as committers do every few hundred commits and vacuum does each pass. Result: (the
+ * pinner's snapshot, the watermark computed).
  *
  * <p>Vacuum may cut every version that only a snapshot below its watermark can read. So a pinner
  * that goes on reading at a snapshot below the watermark vacuum computed may find the version it
  * needs cut: that is the forbidden outcome. Two nested classes: the pin lands in a registry slot,
  * or (every slot taken) in the overflow map.
+ *
+ * <p>The overflow variant and the control reach the registry inside SnapshotPins (a private
+ * field, no accessor) by reflection: to fill its slots, and to pin without the horizon check.
  */
 public final class PinVsHorizonStress {
     private PinVsHorizonStress() {}
@@ -31,10 +37,28 @@ public final class PinVsHorizonStress {
     /** Timestamp of the filler pins: above every timestamp the actors use, so it never is the minimum. */
     static final long FILLER_TS = 1_000;
 
-    static Store<Long, Long> storeAtOne() {
-        Store<Long, Long> store = new Store<>(null, 64);
-        store.recoveredThrough(1); // visibleTs = lastCommitTs = 1
-        return store;
+    /** SnapshotPins' private field {@code registry}, resolved once (states are built by the million). */
+    private static final Field REGISTRY = registryField();
+
+    private static Field registryField() {
+        try {
+            Field field = SnapshotPins.class.getDeclaredField("registry");
+            field.setAccessible(true);
+            return field;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("cannot reach SnapshotPins.registry (renamed?); the overflow"
+                    + " test and the control need it", e);
+        }
+    }
+
+    /** The registry a SnapshotPins scans. */
+    static SnapshotRegistry registryOf(SnapshotPins pins) {
+        try {
+            return (SnapshotRegistry) REGISTRY.get(pins);
+        } catch (IllegalAccessException | ClassCastException e) {
+            throw new IllegalStateException("SnapshotPins.registry of " + pins + " is not a readable"
+                    + " SnapshotRegistry", e);
+        }
     }
 
     /** Pins one filler snapshot in every registry slot, so the next pin must take the overflow map. */
@@ -70,17 +94,18 @@ public final class PinVsHorizonStress {
                     + " version at or below 1 that the pinned snapshot needs")
     @State
     public static class Slot {
-        final Store<Long, Long> store = storeAtOne();
+        volatile long visibleTs = 1;
+        final SnapshotPins pins = new SnapshotPins(() -> visibleTs);
 
         @Actor
         public void pinner(JJ_Result r) {
-            r.r1 = store.pinSnapshot().snapshotTs;
+            r.r1 = pins.pin().snapshotTs();
         }
 
         @Actor
         public void commitThenVacuum(JJ_Result r) {
-            store.recoveredThrough(2);
-            r.r2 = store.refreshWatermark();
+            visibleTs = 2;
+            r.r2 = pins.refresh();
         }
     }
 
@@ -94,21 +119,22 @@ public final class PinVsHorizonStress {
                     + " vacuum may cut the version at or below 1 that the pinned snapshot needs")
     @State
     public static class Overflow {
-        final Store<Long, Long> store = storeAtOne();
+        volatile long visibleTs = 1;
+        final SnapshotPins pins = new SnapshotPins(() -> visibleTs);
 
         public Overflow() {
-            fillSlots(store.snapshots);
+            fillSlots(registryOf(pins));
         }
 
         @Actor
         public void pinner(JJ_Result r) {
-            r.r1 = store.pinSnapshot().snapshotTs;
+            r.r1 = pins.pin().snapshotTs();
         }
 
         @Actor
         public void commitThenVacuum(JJ_Result r) {
-            store.recoveredThrough(2);
-            r.r2 = store.refreshWatermark();
+            visibleTs = 2;
+            r.r2 = pins.refresh();
         }
     }
 
@@ -124,19 +150,21 @@ public final class PinVsHorizonStress {
             desc = "expected here: without the horizon check a pin published after vacuum's scan is missed")
     @State
     public static class ControlWithoutHorizonCheck {
-        final Store<Long, Long> store = storeAtOne();
+        volatile long visibleTs = 1;
+        final SnapshotPins pins = new SnapshotPins(() -> visibleTs);
+        final SnapshotRegistry registry = registryOf(pins);
 
         @Actor
         public void pinner(JJ_Result r) {
-            long ts = store.visibleTs();
-            store.snapshots.pin(ts);
+            long ts = visibleTs;
+            registry.pin(ts);
             r.r1 = ts;
         }
 
         @Actor
         public void commitThenVacuum(JJ_Result r) {
-            store.recoveredThrough(2);
-            r.r2 = store.refreshWatermark();
+            visibleTs = 2;
+            r.r2 = pins.refresh();
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.index;
 
 import java.util.TreeMap;
 import org.jetbrains.kotlinx.lincheck.LinChecker;

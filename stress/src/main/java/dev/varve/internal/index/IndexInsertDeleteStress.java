@@ -1,4 +1,4 @@
-package dev.varve;
+package dev.varve.internal.index;
 
 import java.util.function.BiFunction;
 import org.openjdk.jcstress.annotations.Actor;
