@@ -274,7 +274,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      * @throws IllegalStateException if another thread is committing it right now
      */
     public void rollback() {
-        if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
+        // NOTE: a plain read first, so that close() after commit() (every try-with-resources)
+        // costs no CAS: the owner sees its own writes, and a race with another thread's commit or
+        // close is settled by the CAS and the volatile read below.
+        if (state == State.ACTIVE && STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
             releasePin();
         } else if (STATE.getVolatile(this) == State.COMMITTING) {
             throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
