@@ -4,6 +4,7 @@ import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.ReadSet;
 import dev.varve.internal.mvcc.SnapshotPins;
+import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.TxState;
 import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
@@ -277,9 +278,14 @@ public final class Transaction<K, V> implements AutoCloseable {
         // NOTE: a plain read first, so that close() after commit() (every try-with-resources)
         // costs no CAS: the owner sees its own writes, and a race with another thread's commit or
         // close is settled by the CAS and the volatile read below.
-        if (state == State.ACTIVE && STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
-            releasePin();
-        } else if (STATE.getVolatile(this) == State.COMMITTING) {
+        if (state == State.ACTIVE) {
+            store.hook.at(TestHook.Point.ROLLBACK_BEFORE_CAS);
+            if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
+                releasePin();
+                return;
+            }
+        }
+        if (STATE.getVolatile(this) == State.COMMITTING) {
             throw new IllegalStateException("transaction " + describeState() + ": it cannot be rolled back");
         }
         // Otherwise it finished already (committed, or rolled back by another close): nothing to do.

@@ -100,4 +100,36 @@ class ForcedScheduleTest {
         assertEquals(2, db.get(2));
         tx.close(); // finished: a no-op now
     }
+
+    /** Two threads close one snapshot at once: the one that loses the state CAS returns quietly. */
+    @Test
+    void aCloseThatLosesTheRaceToAnotherCloseReturnsQuietly() throws Exception {
+        Snapshot<Integer, Integer> snapshot = db.snapshot();
+        PauseHook pause = new PauseHook(TestHook.Point.ROLLBACK_BEFORE_CAS);
+        store().hook = pause;
+        CompletableFuture<Void> first = CompletableFuture.runAsync(snapshot::close);
+        pause.awaitReached(); // it read the state as active, and has not CASed yet
+        snapshot.close(); // the second close wins the CAS and releases the pin
+        assertEquals(0, db.stats().openSnapshots());
+        pause.release();
+        first.get(30, TimeUnit.SECONDS); // loses the CAS: no exception, nothing released twice
+        assertEquals(0, db.stats().openSnapshots());
+        assertThrows(IllegalStateException.class, snapshot::firstKey);
+    }
+
+    /** A rollback from another thread that loses the race to a commit leaves the commit standing. */
+    @Test
+    void aRollbackThatLosesTheRaceToACommitLeavesTheCommitStanding() throws Exception {
+        Transaction<Integer, Integer> tx = db.begin();
+        tx.put(1, 1);
+        PauseHook pause = new PauseHook(TestHook.Point.ROLLBACK_BEFORE_CAS);
+        store().hook = pause;
+        CompletableFuture<Void> rollback = CompletableFuture.runAsync(tx::rollback);
+        pause.awaitReached();
+        tx.commit(); // wins the CAS (ACTIVE -> COMMITTING)
+        pause.release();
+        rollback.get(30, TimeUnit.SECONDS); // finds it committed: nothing to do
+        assertEquals(1, db.get(1));
+        assertEquals(0, db.stats().openSnapshots());
+    }
 }

@@ -251,7 +251,8 @@ final class RecordFormat {
     }
 
     /**
-     * Whether a whole, checksum-valid record starts at {@code off} of {@code buf[0, end)}.
+     * Whether a whole, checksum-valid commit record starts at {@code off} of {@code buf[0, end)}
+     * (markers are checked with their segment's salt and offset instead: {@link #markerMatches}).
      *
      * @return the record's total size (frame and body), or -1 if there is none
      */

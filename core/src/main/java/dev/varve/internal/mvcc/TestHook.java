@@ -18,7 +18,9 @@ public interface TestHook {
         /** A committer linked the write latch of one key (the key's index operation returned). */
         AFTER_LATCH,
         /** A committer is about to wait for a write latch another committer holds. */
-        LATCH_BUSY
+        LATCH_BUSY,
+        /** A rollback (or close) that read its transaction as active, before its state CAS. */
+        ROLLBACK_BEFORE_CAS
     }
 
     /**
