@@ -1,6 +1,9 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.CommitProtocol;
+import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.StoreCounters;
+import dev.varve.internal.mvcc.VacuumScheduler;
 import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import java.time.Duration;
@@ -47,34 +50,22 @@ import java.util.function.UnaryOperator;
  * @param <V> value type
  */
 public final class Database<K, V> implements AutoCloseable {
-    private static final AtomicInteger VACUUM_THREADS = new AtomicInteger();
-
+    private final CommitProtocol<K, V> commits;
     private final Store<K, V> store;
     private final Options<K, V> options;
-    private final ScheduledExecutorService vacuumService;
-    private volatile Throwable lastVacuumFailure;
+    /** The background vacuum, or null when committers vacuum (no autoVacuum period). */
+    private final VacuumScheduler vacuumScheduler;
 
     private Database(Options<K, V> options) {
         this.options = options;
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
+        this.commits = new CommitProtocol<>(store);
         if (options.autoVacuum == null) {
             store.vacuumByCommitters(); // before recovery, and before any other thread sees the store
         }
         CommitLog<K, V> log = options.durability.open(store);
         store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
-        if (options.autoVacuum != null) {
-            ScheduledThreadPoolExecutor service = new ScheduledThreadPoolExecutor(1, runnable -> {
-                Thread t = new Thread(runnable, "varve-vacuum-" + VACUUM_THREADS.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            service.setRemoveOnCancelPolicy(true);
-            long period = options.autoVacuum.toNanos();
-            service.scheduleWithFixedDelay(this::backgroundVacuum, period, period, TimeUnit.NANOSECONDS);
-            this.vacuumService = service;
-        } else {
-            this.vacuumService = null;
-        }
+        this.vacuumScheduler = options.autoVacuum == null ? null : new VacuumScheduler(store, options.autoVacuum.toNanos());
     }
 
     // ---- builders ---------------------------------------------------------------------------
@@ -272,7 +263,7 @@ public final class Database<K, V> implements AutoCloseable {
     public Transaction<K, V> begin(Isolation isolation) {
         Objects.requireNonNull(isolation, "isolation");
         store.checkOpen();
-        return new Transaction<>(store, isolation, false);
+        return new Transaction<>(commits, isolation, false);
     }
 
     /**
@@ -561,7 +552,7 @@ public final class Database<K, V> implements AutoCloseable {
     public boolean replace(K key, V expected, V newValue) {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(newValue, "newValue");
-        Store.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? newValue : null);
+        CommitProtocol.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? newValue : null);
         return r.durable() != null;
     }
 
@@ -578,7 +569,7 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public boolean remove(K key, V expected) {
         Objects.requireNonNull(expected, "expected");
-        Store.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
+        CommitProtocol.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
         return r.durable() != null;
     }
 
@@ -611,10 +602,10 @@ public final class Database<K, V> implements AutoCloseable {
         return result;
     }
 
-    private Store.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
+    private CommitProtocol.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
         Objects.requireNonNull(key, "key");
-        store.index.checkKey(key); // reject keys the index cannot order before latching
-        Store.AutocommitResult<V> r = store.writeLatest(key, decide);
+        store.index().checkKey(key); // reject keys the index cannot order before latching
+        CommitProtocol.AutocommitResult<V> r = commits.writeLatest(key, decide);
         CompletableFuture<Void> durable = r.durable();
         if (durable != null && !(durable.isDone() && !durable.isCompletedExceptionally())) {
             try {
@@ -628,7 +619,7 @@ public final class Database<K, V> implements AutoCloseable {
         if (durable != null) {
             store.publishVisible(r.commitTs()); // deferred visibility: the writer reads its own write
         } else if (r.commitTs() > 0) {
-            store.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
+            commits.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
         }
         return r;
     }
@@ -644,7 +635,7 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public Snapshot<K, V> snapshot() {
         store.checkOpen();
-        return new SnapshotMap<>(new Transaction<>(store, Isolation.SNAPSHOT, true));
+        return new SnapshotMap<>(new Transaction<>(commits, Isolation.SNAPSHOT, true));
     }
 
     /**
@@ -692,7 +683,7 @@ public final class Database<K, V> implements AutoCloseable {
         store.checkOpen();
         long visible = store.visibleTs();
         long oldest = store.watermark();
-        StoreCounters.Reading counted = store.counters.read();
+        StoreCounters.Reading counted = store.counters().read();
         return new Stats(
                 counted.commits(),
                 counted.writeWriteAborts(),
@@ -700,15 +691,15 @@ public final class Database<K, V> implements AutoCloseable {
                 visible,
                 oldest,
                 Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
-                store.pins.pinnedCount(),
-                store.index.size(),
+                store.pins().pinnedCount(),
+                store.index().size(),
                 store.ssiRetainedRecords(),
                 counted.vacuumRuns(),
                 counted.reclaimedVersions(),
                 counted.reclaimedKeys(),
                 counted.retainedVersions(),
                 counted.liveKeys(),
-                lastVacuumFailure != null ? lastVacuumFailure : counted.committerVacuumFailure());
+                lastVacuumFailure(counted));
     }
 
     /**
@@ -755,15 +746,10 @@ public final class Database<K, V> implements AutoCloseable {
             long liveKeys,
             Throwable lastVacuumFailure) {}
 
-    private void backgroundVacuum() {
-        if (store.isClosed()) {
-            return;
-        }
-        try {
-            store.vacuumIncremental();
-        } catch (RuntimeException e) {
-            lastVacuumFailure = e; // reported by stats(); the next pass tries again
-        }
+    /** The background vacuum's last failure, or without one (or none yet) a committer pass's. */
+    private Throwable lastVacuumFailure(StoreCounters.Reading counted) {
+        Throwable background = vacuumScheduler == null ? null : vacuumScheduler.lastFailure();
+        return background != null ? background : counted.committerVacuumFailure();
     }
 
     /**
@@ -787,13 +773,8 @@ public final class Database<K, V> implements AutoCloseable {
         if (!store.close()) {
             return;
         }
-        if (vacuumService != null) {
-            vacuumService.shutdownNow();
-            try {
-                vacuumService.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (vacuumScheduler != null) {
+            vacuumScheduler.close();
         }
         store.log().close();
     }

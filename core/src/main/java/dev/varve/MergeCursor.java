@@ -56,11 +56,11 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
 
     MergeCursor(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
-        this.cmp = tx.store().comparator;
+        this.cmp = tx.store().comparator();
         this.bounds = bounds;
         this.descending = descending;
         this.snapshotTs = tx.snapshotTimestamp();
-        this.snapshotCursor = tx.store().index.cursor(bounds, descending);
+        this.snapshotCursor = tx.store().index().cursor(bounds, descending);
         advanceSnapshot();
     }
 

@@ -2,8 +2,10 @@ package dev.varve;
 
 import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.ReadSet;
 import dev.varve.internal.mvcc.SnapshotPins;
+import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.TxState;
 import dev.varve.internal.mvcc.VersionChain;
@@ -45,6 +47,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         ROLLED_BACK
     }
 
+    private final CommitProtocol<K, V> commits;
     private final Store<K, V> store;
     private final Isolation isolation;
     private final boolean readOnlyView;
@@ -55,11 +58,12 @@ public final class Transaction<K, V> implements AutoCloseable {
     private State state = State.ACTIVE;
     private TransactionMap<K, V> mapView;
 
-    Transaction(Store<K, V> store, Isolation isolation, boolean readOnlyView) {
-        this.store = store;
+    Transaction(CommitProtocol<K, V> commits, Isolation isolation, boolean readOnlyView) {
+        this.commits = commits;
+        this.store = commits.store();
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        this.core = new TxState<>(store.comparator, store.pinSnapshot(), isolation == Isolation.SERIALIZABLE);
+        this.core = new TxState<>(store.comparator(), store.pinSnapshot(), isolation == Isolation.SERIALIZABLE);
         this.snapshotTs = core.snapshotTs();
     }
 
@@ -112,7 +116,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         checkWritable();
-        store.index.checkKey(key); // fail fast on keys the index cannot order
+        store.index().checkKey(key); // fail fast on keys the index cannot order
         writes().put(key, value);
     }
 
@@ -129,7 +133,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public void remove(K key) {
         Objects.requireNonNull(key, "key");
         checkWritable();
-        store.index.checkKey(key);
+        store.index().checkKey(key);
         writes().put(key, WriteSet.TOMBSTONE);
     }
 
@@ -250,14 +254,14 @@ public final class Transaction<K, V> implements AutoCloseable {
                 // that a concurrent transaction completes later, so it is validated and
                 // recorded unless no older snapshot (a possible pivot) is open and then no
                 // commit happened since its snapshot (Store#readOnlyNeedsNoRecord).
-                if (core.tracksReads() && !store.readOnlyNeedsNoRecord(snapshotTs)) {
-                    store.commitReadOnly(core);
+                if (core.tracksReads() && !commits.readOnlyNeedsNoRecord(snapshotTs)) {
+                    commits.commitReadOnly(core);
                 }
                 core.committedAt(snapshotTs);
                 finish(State.COMMITTED);
                 return null;
             }
-            CompletableFuture<Void> durable = store.commit(core, blockingWaiter);
+            CompletableFuture<Void> durable = commits.commit(core, blockingWaiter);
             finish(State.COMMITTED);
             return durable;
         } catch (RuntimeException | Error e) {
@@ -279,7 +283,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         // costs no CAS: the owner sees its own writes, and a race with another thread's commit or
         // close is settled by the CAS and the volatile read below.
         if (state == State.ACTIVE) {
-            store.hook.at(TestHook.Point.ROLLBACK_BEFORE_CAS);
+            store.hook().at(TestHook.Point.ROLLBACK_BEFORE_CAS);
             if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
                 releasePin();
                 return;
@@ -425,7 +429,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 return own == WriteSet.TOMBSTONE ? null : (V) own;
             }
         }
-        VersionedIndex.Node<K> node = store.index.node(key);
+        VersionedIndex.Node<K> node = store.index().node(key);
         V value = node == null ? null : VersionChain.valueAt(node.entry(), snapshotTs); // null: removed since
         if (node != null && !readOnlyView) {
             core.readNode(node);
@@ -440,7 +444,7 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** The index node of {@code key} if it was one of the last two keys read, else null. */
     VersionedIndex.Node<K> recentlyReadNode(K key) {
-        return core.recentlyReadNode(store.index, key);
+        return core.recentlyReadNode(store.index(), key);
     }
 
     /** Buffers a write from a view; returns the previous value as this transaction sees it. */

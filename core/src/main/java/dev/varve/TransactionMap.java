@@ -32,7 +32,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     private TransactionMap(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
-        this.cmp = tx.store().comparator;
+        this.cmp = tx.store().comparator();
         this.bounds = bounds;
         this.descending = descending;
     }
@@ -246,7 +246,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     @Override
     public Comparator<? super K> comparator() {
-        Comparator<? super K> user = tx.store().userComparator;
+        Comparator<? super K> user = tx.store().userComparator();
         return descending ? Collections.reverseOrder(user) : user;
     }
 

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -144,7 +145,7 @@ class AdversaryCommitterVacuumTest {
                 db.put(1000L + (i % 50), i); // four more committer passes, no snapshot open
             }
             for (long k = 0; k < 55; k++) {
-                assertNull(store.index.get(k), "the tombstone of key " + k + " (removed at commit " + (201 + k)
+                assertNull(store.index().get(k), "the tombstone of key " + k + " (removed at commit " + (201 + k)
                         + ") is still in the index after four more committer passes");
             }
         }

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -201,7 +202,7 @@ class AdversaryFailingComparatorBankTest {
             try (Transaction<Long, Long> tx = db.begin()) {
                 store = tx.store();
             }
-            for (var c = store.index.cursor(); c.next(); ) {
+            for (var c = store.index().cursor(); c.next(); ) {
                 assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " still latched");
                 assertEquals(-c.key(), (long) VersionChain.valueAt(c.entry(), store.visibleTs()), context);
             }

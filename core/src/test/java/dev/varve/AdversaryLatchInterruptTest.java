@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -29,11 +30,11 @@ class AdversaryLatchInterruptTest {
 
     /** Interrupts the thread that first finds a latch busy, right there (before any spin). */
     private static void interruptAtFirstBusyLatch(Store<Long, Long> store, Thread waiter) {
-        store.hook = point -> {
+        store.hook(point -> {
             if (point == TestHook.Point.LATCH_BUSY && Thread.currentThread() == waiter) {
                 Thread.currentThread().interrupt();
             }
-        };
+        });
     }
 
     private static Throwable start(Thread t, CountDownLatch go, CompletableFuture<Throwable> outcome) throws Exception {
@@ -71,12 +72,12 @@ class AdversaryLatchInterruptTest {
             }, "interrupted-transaction");
             interruptAtFirstBusyLatch(store, waiter[0]);
             Throwable t = start(waiter[0], go, result);
-            store.hook = TestHook.NONE;
+            store.hook(TestHook.NONE);
             assertInstanceOf(TransactionException.class, t, String.valueOf(t));
             assertEquals("interrupted while waiting for the write latch of key 0, which another committer holds;"
                     + " the transaction was rolled back", t.getMessage());
             // key -5 was latched before the wait: released, and not aborted in a way a writer trips on
-            assertFalse(VersionChain.isLatched(store.index.get(-5L)), "key -5 still latched by the interrupted transaction");
+            assertFalse(VersionChain.isLatched(store.index().get(-5L)), "key -5 still latched by the interrupted transaction");
             assertEquals(-5L, db.get(-5L));
             assertNull(db.get(5L));
             CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(-5L, 6L));
@@ -110,7 +111,7 @@ class AdversaryLatchInterruptTest {
             }, "interrupted-compute");
             interruptAtFirstBusyLatch(store, waiter[0]);
             Throwable t = start(waiter[0], go, result);
-            store.hook = TestHook.NONE;
+            store.hook(TestHook.NONE);
             assertInstanceOf(TransactionException.class, t, String.valueOf(t));
             assertTrue(t.getMessage().contains("key 0"), t.getMessage());
             release.countDown();

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,9 +44,9 @@ class CommitProtocolTest {
 
     /** Links a PENDING version over {@code key}, as a committer does before taking the lock. */
     private Version<Long> holdLatch(long key, long value) {
-        Object previous = store().index.get(key);
+        Object previous = store().index().get(key);
         Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : VersionChain.asVersion(previous));
-        assertTrue(previous == null ? store().index.putIfAbsent(key, latch) == null : store().index.replace(key, previous, latch));
+        assertTrue(previous == null ? store().index().putIfAbsent(key, latch) == null : store().index().replace(key, previous, latch));
         return latch;
     }
 
@@ -68,8 +69,8 @@ class CommitProtocolTest {
         SerializationFailureException e = assertInstanceOf(SerializationFailureException.class, failure);
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
         assertEquals(List.of(2L), e.keys());
-        assertFalse(VersionChain.isLatched(store().index.get(1L))); // key 1 was unlatched
-        assertEquals(Long.valueOf(10L), VersionChain.<Long>latestValue(store().index.get(1L)));
+        assertFalse(VersionChain.isLatched(store().index().get(1L))); // key 1 was unlatched
+        assertEquals(Long.valueOf(10L), VersionChain.<Long>latestValue(store().index().get(1L)));
     }
 
     @Test
@@ -81,7 +82,7 @@ class CommitProtocolTest {
         Version<Long> latch = holdLatch(2L, 99L);
         CompletableFuture<Void> commit = CompletableFuture.runAsync(tx::commit);
         await().during(Duration.ofMillis(200)).atMost(2, TimeUnit.SECONDS).until(() -> !commit.isDone());
-        assertTrue(store().index.replace(2L, latch, latch.getOlderAcquire())); // the holder aborts
+        assertTrue(store().index().replace(2L, latch, latch.getOlderAcquire())); // the holder aborts
         commit.orTimeout(10, TimeUnit.SECONDS).join();
         assertEquals(21L, db.get(1L));
         assertEquals(21L, db.get(2L));
@@ -95,7 +96,7 @@ class CommitProtocolTest {
         CompletableFuture<Long> increment = CompletableFuture.supplyAsync(() -> db.compute(5L, v -> v + 100));
         await().during(Duration.ofMillis(200)).atMost(2, TimeUnit.SECONDS).until(() -> !increment.isDone());
         // The latch holder aborts: its version goes, and the waiting write applies on value 1.
-        assertTrue(store().index.replace(5L, latch, below));
+        assertTrue(store().index().replace(5L, latch, below));
         assertEquals(101L, increment.orTimeout(10, TimeUnit.SECONDS).join());
         assertEquals(101L, db.get(5L));
     }
@@ -123,16 +124,16 @@ class CommitProtocolTest {
         Version<Long> tombstoneLatch = holdLatch(7L, 71L);
         Version<Long> valueLatch = holdLatch(8L, 81L);
         db.vacuum();
-        assertTrue(store().index.get(7L) == tombstoneLatch);
-        assertTrue(store().index.get(8L) == valueLatch);
+        assertTrue(store().index().get(7L) == tombstoneLatch);
+        assertTrue(store().index().get(8L) == valueLatch);
         assertEquals(null, db.get(7L));
         assertEquals(80L, db.get(8L));
         // The holders abort; now vacuum may drop the tombstone and settle the value.
-        assertTrue(store().index.replace(7L, tombstoneLatch, tombstoneLatch.getOlderAcquire()));
-        assertTrue(store().index.replace(8L, valueLatch, valueLatch.getOlderAcquire()));
+        assertTrue(store().index().replace(7L, tombstoneLatch, tombstoneLatch.getOlderAcquire()));
+        assertTrue(store().index().replace(8L, valueLatch, valueLatch.getOlderAcquire()));
         db.vacuum();
-        assertNull(store().index.get(7L));
-        assertEquals(80L, store().index.get(8L)); // settled: the bare value
+        assertNull(store().index().get(7L));
+        assertEquals(80L, store().index().get(8L)); // settled: the bare value
     }
 
     @Test
@@ -188,7 +189,7 @@ class CommitProtocolTest {
         try (Transaction<Long, Long> tx = db.begin()) {
             store = tx.store();
         }
-        for (VersionedIndex.Cursor<Long> c = store.index.cursor(); c.next(); ) {
+        for (VersionedIndex.Cursor<Long> c = store.index().cursor(); c.next(); ) {
             assertFalse(VersionChain.isLatched(c.entry()), "a latch was left behind at key " + c.key());
         }
     }
@@ -196,11 +197,11 @@ class CommitProtocolTest {
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
         assertEquals(0, scanned.targets().length);
         db.put(3L, 3L); // not read: no edge
         long writer = overwriteKeyOne(); // read: an out-edge to this commit
-        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
         tx.rollback();
@@ -209,12 +210,12 @@ class CommitProtocolTest {
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
         long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
-        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -226,10 +227,10 @@ class CommitProtocolTest {
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
-        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
         assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough());
         assertArrayEquals(new long[] {writer}, scanned.targets());
-        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -238,9 +239,9 @@ class CommitProtocolTest {
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         long writer = overwriteKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
         assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough()); // nothing scanned
-        ConflictFinder.Edges edges = store().ssi.validate(tx.core(), scanned); // the ring finds it
+        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned); // the ring finds it
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -257,11 +258,11 @@ class CommitProtocolTest {
         t2.get(2L);
         t1.put(1L, 1L);
         t2.put(2L, 1L);
-        ConflictFinder.OutEdges scanned = store().ssi.scanOutEdges(t2.core()); // sees nothing yet
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(t2.core()); // sees nothing yet
         assertEquals(0, scanned.targets().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
         SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> store().ssi.validate(t2.core(), scanned));
+                () -> store().ssi().validate(t2.core(), scanned));
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();
@@ -273,9 +274,9 @@ class CommitProtocolTest {
         db.remove(3L); // a tombstone, below the snapshot taken next
         Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
         assertNull(tx.get(3L)); // remembers key 3's node
-        assertSame(store().index.node(3L), tx.recentlyReadNode(3L));
+        assertSame(store().index().node(3L), tx.recentlyReadNode(3L));
         db.vacuum(); // the tombstone is below every snapshot: the node is removed
-        assertNull(store().index.get(3L));
+        assertNull(store().index().get(3L));
         db.put(3L, 31L); // a new node, committed after tx's snapshot
         tx.put(3L, 32L);
         SerializationFailureException e = assertThrows(SerializationFailureException.class, tx::commit);
@@ -287,7 +288,7 @@ class CommitProtocolTest {
         assertNull(writer.get(3L)); // the tombstone's node
         assertNotNull(writer.recentlyReadNode(3L));
         db.vacuum(); // removes that node; nothing re-inserts the key
-        assertNull(store().index.node(3L));
+        assertNull(store().index().node(3L));
         writer.put(3L, 33L);
         writer.commit(); // the remembered node is gone: the latch searches, and inserts
         assertEquals(33L, db.get(3L));

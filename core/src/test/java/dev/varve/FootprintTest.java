@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +22,7 @@ class FootprintTest {
     private static Object storeOf(Database<?, ?> db) throws ReflectiveOperationException {
         Field f = Database.class.getDeclaredField("store");
         f.setAccessible(true);
-        return ((Store<?, ?>) f.get(db)).index;
+        return ((Store<?, ?>) f.get(db)).index();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -53,7 +54,7 @@ class ForcedScheduleTest {
         assertEquals(0, report.asMap().subMap(BATCH_1, BATCH_1 + 100).size());
 
         PauseHook pause = new PauseHook(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
-        store().hook = pause;
+        store().hook(pause);
         CompletableFuture<Void> reportCommit = CompletableFuture.runAsync(report::commit);
         pause.awaitReached();
         boolean pivotCommitted;
@@ -87,7 +88,7 @@ class ForcedScheduleTest {
         tx.put(1, 1);
         tx.put(2, 2);
         PauseHook pause = new PauseHook(TestHook.Point.AFTER_LATCH);
-        store().hook = pause;
+        store().hook(pause);
         CompletableFuture<Void> first = CompletableFuture.runAsync(tx::commit);
         pause.awaitReached(); // the first commit holds the latch of key 1
         IllegalStateException second = assertThrows(IllegalStateException.class, tx::commit);
@@ -106,7 +107,7 @@ class ForcedScheduleTest {
     void aCloseThatLosesTheRaceToAnotherCloseReturnsQuietly() throws Exception {
         Snapshot<Integer, Integer> snapshot = db.snapshot();
         PauseHook pause = new PauseHook(TestHook.Point.ROLLBACK_BEFORE_CAS);
-        store().hook = pause;
+        store().hook(pause);
         CompletableFuture<Void> first = CompletableFuture.runAsync(snapshot::close);
         pause.awaitReached(); // it read the state as active, and has not CASed yet
         snapshot.close(); // the second close wins the CAS and releases the pin
@@ -123,7 +124,7 @@ class ForcedScheduleTest {
         Transaction<Integer, Integer> tx = db.begin();
         tx.put(1, 1);
         PauseHook pause = new PauseHook(TestHook.Point.ROLLBACK_BEFORE_CAS);
-        store().hook = pause;
+        store().hook(pause);
         CompletableFuture<Void> rollback = CompletableFuture.runAsync(tx::rollback);
         pause.awaitReached();
         tx.commit(); // wins the CAS (ACTIVE -> COMMITTING)

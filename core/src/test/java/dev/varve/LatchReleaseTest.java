@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -53,7 +54,7 @@ class LatchReleaseTest {
         try (Transaction<Long, Long> tx = db.begin()) {
             store = tx.store();
         }
-        for (var c = store.index.cursor(); c.next(); ) {
+        for (var c = store.index().cursor(); c.next(); ) {
             assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " is still latched");
         }
         // Every key is writable again: a left latch would make this wait forever.
@@ -118,17 +119,17 @@ class LatchReleaseTest {
                 store = tx.store();
             }
             AtomicBoolean armed = new AtomicBoolean(true);
-            store.hook = point -> {
+            store.hook(point -> {
                 if (point == TestHook.Point.AFTER_LATCH && armed.getAndSet(false)) {
                     throw new OutOfMemoryError("injected after the latch CAS");
                 }
-            };
+            });
             Transaction<Long, Long> tx = db.begin();
             tx.put(1L, 2L);
             tx.put(2L, 2L);
             assertThrows(OutOfMemoryError.class, tx::commit);
             assertFalse(tx.isActive());
-            store.hook = TestHook.NONE;
+            store.hook(TestHook.NONE);
             assertEquals(1L, db.get(1L));
             assertEquals(null, db.get(2L));
             assertNoLatchLeft(db, 3, "OutOfMemoryError after the first latch");
@@ -245,11 +246,11 @@ class LatchReleaseTest {
                 store = tx.store();
             }
             AtomicLong reached = new AtomicLong();
-            store.hook = point -> {
+            store.hook(point -> {
                 if (point == TestHook.Point.AFTER_LATCH) {
                     reached.incrementAndGet();
                 }
-            };
+            });
             db.transact(tx -> {
                 tx.put(1L, 1L);
                 tx.put(2L, 2L);

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +23,7 @@ class LongChainTest {
             }
             int writes = 20_000;
             try (Snapshot<Long, Long> old = db.snapshot()) {
-                long before = store.committerPruneSteps;
+                long before = store.committerPruneSteps();
                 for (long i = 1; i <= writes; i++) {
                     db.put(1L, i);
                     if (i % 3 == 0) {
@@ -32,7 +33,7 @@ class LongChainTest {
                         });
                     }
                 }
-                long steps = store.committerPruneSteps - before;
+                long steps = store.committerPruneSteps() - before;
                 assertTrue(steps <= 3L * (writes + writes / 3),
                         steps + " versions looked at by committers for " + writes + " writes of one key");
                 assertEquals(0L, old.get(1L)); // the old snapshot still reads its version

@@ -1,5 +1,6 @@
 package dev.varve;
 
+import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,7 +30,7 @@ class VacuumTest {
         field.setAccessible(true);
         @SuppressWarnings("unchecked")
         Store<Integer, Long> store = (Store<Integer, Long>) field.get(db);
-        Object head = store.index.get(key);
+        Object head = store.index().get(key);
         if (head != null && !(head instanceof Version)) {
             return 1; // a settled value
         }

@@ -1,12 +1,7 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
+import dev.varve.VacuumResult;
 import dev.varve.internal.index.VersionedIndex;
-import dev.varve.internal.mvcc.ConflictFinder;
-import dev.varve.internal.mvcc.SnapshotPins;
-import dev.varve.internal.mvcc.StoreCounters;
-import dev.varve.internal.mvcc.VacuumPolicy;
-import dev.varve.internal.mvcc.Version;
-import dev.varve.internal.mvcc.VersionChain;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.concurrent.locks.ReentrantLock;
@@ -29,7 +24,7 @@ import java.util.function.LongSupplier;
  *  U3. The conflict graph and the ring of recent write sets are touched only under the commit
  *      lock (ConflictFinder).
  */
-final class Vacuum<K, V> {
+public final class Vacuum<K, V> {
     private final VersionedIndex<K> index;
     private final Comparator<? super K> comparator;
     private final SnapshotPins pins;

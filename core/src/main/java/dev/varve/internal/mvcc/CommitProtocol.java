@@ -1,110 +1,55 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
+import dev.varve.SerializationFailureException;
+import dev.varve.TransactionException;
 import dev.varve.internal.index.VersionedIndex;
-import dev.varve.internal.mvcc.ConflictFinder;
-import dev.varve.internal.mvcc.InMemoryLog;
-import dev.varve.internal.mvcc.SnapshotPins;
-import dev.varve.internal.mvcc.StoreCounters;
-import dev.varve.internal.mvcc.TestHook;
-import dev.varve.internal.mvcc.TxState;
-import dev.varve.internal.mvcc.VacuumPolicy;
-import dev.varve.internal.mvcc.Version;
-import dev.varve.internal.mvcc.VersionChain;
-import dev.varve.internal.mvcc.WriteSet;
-import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
-import dev.varve.spi.StoreAccess;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BiConsumer;
 
 /**
- * The multi-version store behind a {@link Database}: the versioned index, the commit clock, the
- * visible timestamp, the registry of pinned snapshots, and the commit critical section.
+ * The commit protocol over a {@link Store}: write latches, the critical section (validation,
+ * commit timestamp, stamping, one {@code publish}), read-only commits and their shortcut, and
+ * autocommit writes.
  *
- * <p>Thread-safe. Reads never lock. Committers latch the keys they write in parallel, then
- * serialize on one short critical section (validation, timestamp, stamping) that holds no I/O and
- * traverses the index only when SSI's ring of recent write sets no longer covers a validation.
+ * <p>Thread-safe. Committers latch the keys they write in parallel, then serialize on the store's
+ * short commit lock, which holds no I/O and traverses the index only when SSI's ring of recent
+ * write sets no longer covers a validation.
+ *
+ * @param <K> key type
+ * @param <V> value type
  */
-final class Store<K, V> implements StoreAccess<K, V> {
-    final Comparator<? super K> comparator;
-    /**
-     * The versioned index: each key's newest {@link Version}, the head of its version chain, or
-     * its settled value (see Version's notes).
-     */
-    final VersionedIndex<K> index;
-    /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
-    final SnapshotPins pins = new SnapshotPins(this::visibleTs);
-    final ConflictFinder<K, V> ssi;
-
-    private final ReentrantLock commitLock = new ReentrantLock();
+public final class CommitProtocol<K, V> {
+    private static final CompletableFuture<Void> DURABLE_NOW = CompletableFuture.completedFuture(null);
     /** Spins before parking on the commit lock: its critical section is short and holds no I/O. */
     private static final int COMMIT_LOCK_SPINS = 200;
-    private static final CompletableFuture<Void> DURABLE_NOW = CompletableFuture.completedFuture(null);
-    /** Whether the log is the in-memory no-op (then no commit record is even built). */
-    private boolean inMemory;
-    /** Largest commit timestamp handed out; guarded by commitLock. */
-    private long lastCommitTs;
-    /**
-     * Every commit with commitTs <= visibleTs is fully installed (and, when the log defers
-     * visibility, as durable as the log promises). Written under commitLock, or raised by a CAS
-     * (publishVisible) when visibility is deferred.
-     */
-    private volatile long visibleTs;
-    /**
-     * Whether a commit becomes visible only once its log record is as durable as the log
-     * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
-     */
-    private boolean deferVisibility;
-    /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
-    long committerPruneSteps;
-    /** Commits since the committers last refreshed the watermark; guarded by commitLock. */
-    private int commitsSinceRefresh;
     private static final int REFRESH_EVERY_COMMITS = 256;
 
-    private CommitLog<K, V> log;
-    private volatile Throwable logFailure;
-    private volatile boolean recovering = true;
-    private volatile String closedBy;
+    private final Store<K, V> store;
+    /** Commits since the committers last refreshed the watermark; guarded by the commit lock. */
+    private int commitsSinceRefresh;
 
-    /** The counters behind Database#stats. */
-    final StoreCounters counters = new StoreCounters();
+    /**
+     * A commit protocol over {@code store}.
+     *
+     * @param store the store it commits into
+     */
+    public CommitProtocol(Store<K, V> store) {
+        this.store = store;
+    }
 
-    /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
-    final Comparator<? super K> userComparator;
-
-    /** Versions stamped by commits (one per written key), for the settle debt; guarded by commitLock. */
-    private long versionsWritten;
-    /** Vacuum passes and the keys committers hand them. */
-    private final Vacuum<K, V> vacuum;
-
-    /** Forced-schedule tests pause threads here; {@link TestHook#NONE} otherwise. */
-    TestHook hook = TestHook.NONE;
-
-    @SuppressWarnings("unchecked")
-    Store(Comparator<? super K> userComparator, int maxRetainedSsiRecords) {
-        this.userComparator = userComparator;
-        this.comparator = userComparator != null
-                ? userComparator
-                : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
-        this.index = new VersionedIndex<>(userComparator);
-        this.ssi = new ConflictFinder<>(index, this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
-        this.vacuum = new Vacuum<>(index, comparator, pins, counters, ssi, commitLock, () -> versionsWritten);
+    /**
+     * The store this protocol commits into.
+     *
+     * @return the store
+     */
+    public Store<K, V> store() {
+        return store;
     }
 
     /*
      * Implementation notes.
-     *
-     * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
-     * it and is advanced, still under commitLock, only after every version of the commit is linked
-     * and stamped and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
-     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A
-     * snapshot is one volatile read of visibleTs, so a reader sees all of a commit or none of it:
-     * versions with commitTs > snapshotTs (PENDING included) are skipped.
      *
      * Commit of a read-write transaction T (snapshot s):
      *   1. without the lock, in key order: write-write check and write latch, one
@@ -161,51 +106,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * In the other order, T2 could commit after (a) and unpin before (b) reached its slot: both
      * checks pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
      * (ForcedScheduleTest pauses R between the checks to show it).
-     *
-     * Pinned snapshots and vacuum: the pin handshake and the horizon unpinned readers re-read
-     * below are SnapshotPins' (P1-P4).
      */
-
-    // ---- timestamps and snapshots -------------------------------------------------------
-
-    long visibleTs() {
-        return visibleTs;
-    }
-
-    /** The commit clock; caller holds the commit lock. */
-    long lastCommitTs() {
-        return lastCommitTs;
-    }
-
-    private static final java.lang.invoke.VarHandle VISIBLE_TS;
-    private static final java.lang.invoke.VarHandle LAST_COMMIT_TS;
-
-    static {
-        try {
-            var lookup = java.lang.invoke.MethodHandles.lookup();
-            VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
-            LAST_COMMIT_TS = lookup.findVarHandle(Store.class, "lastCommitTs", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    /** Raises visibleTs to at least {@code value} with a CAS loop (D2: it never moves back). */
-    private void raiseVisible(long value) {
-        long current = visibleTs;
-        while (value > current && !VISIBLE_TS.compareAndSet(this, current, value)) {
-            current = visibleTs;
-        }
-    }
-
-    /**
-     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
-     * once if the published one does not already say so. Used by read-only SERIALIZABLE commits:
-     * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
-     */
-    boolean noSnapshotOlderThan(long snapshotTs) {
-        return pins.noSnapshotOlderThan(snapshotTs);
-    }
 
     /**
      * Whether a read-only SERIALIZABLE transaction with snapshot {@code snapshotTs} may commit
@@ -213,104 +114,19 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * own is open, and then nothing has committed since its snapshot. The order of the two checks
      * is what makes the pair atomic with respect to a concurrent commit-and-unpin (see "The
      * read-only shortcut" in the notes above).
+     *
+     * @param snapshotTs the transaction's snapshot timestamp
+     * @return true if it may commit unrecorded
      */
-    boolean readOnlyNeedsNoRecord(long snapshotTs) {
-        boolean noOlderSnapshot = noSnapshotOlderThan(snapshotTs); // (b) first
-        hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
+    public boolean readOnlyNeedsNoRecord(long snapshotTs) {
+        boolean noOlderSnapshot = store.noSnapshotOlderThan(snapshotTs); // (b) first
+        store.hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
         // (a) second. With deferred visibility a pivot unpins before its commit is visible, so
         // "nothing committed since" must read the clock itself (R3 with D4).
         // NOTE: racy read of a field written under commitLock; R3's happens-before chain runs
         // through the pivot's unpin, and every write of the clock only raises it.
-        long newest = deferVisibility ? (long) LAST_COMMIT_TS.getVolatile(this) : visibleTs;
+        long newest = store.deferVisibility ? (long) Store.LAST_COMMIT_TS.getVolatile(store) : store.visibleTs;
         return noOlderSnapshot && newest == snapshotTs;
-    }
-
-    /** Pins a fresh snapshot (SnapshotPins P2). */
-    SnapshotPins.Pin pinSnapshot() {
-        return pins.pin();
-    }
-
-    /** The oldest snapshot any open transaction or view can read at. */
-    long watermark() {
-        return pins.watermark();
-    }
-
-    /** Computes and publishes a new watermark with the pin handshake (SnapshotPins P1, P3). */
-    long refreshWatermark() {
-        return pins.refresh();
-    }
-
-    /** How long the oldest open snapshot has held the watermark back (see SnapshotPins). */
-    long oldestSnapshotAgeNanos(long oldestSnapshot, long visible) {
-        return pins.oldestSnapshotAgeNanos(oldestSnapshot, visible);
-    }
-
-    // ---- reads ---------------------------------------------------------------------------
-
-    /** The latest committed value of {@code key}, without pinning a snapshot. */
-    V readLatest(K key) {
-        while (true) {
-            long ts = visibleTs;
-            V value = VersionChain.valueAt(index.get(key), ts);
-            if (value != null || !pins.cutMayHide(ts)) { // SnapshotPins P4
-                return value;
-            }
-            // Found nothing below the vacuum horizon: a cut tail may have hidden it; re-read.
-        }
-    }
-
-    // ---- state ---------------------------------------------------------------------------
-
-    void checkOpen() {
-        String by = closedBy;
-        if (by != null) {
-            throw new IllegalStateException("database is closed" + by);
-        }
-    }
-
-    void checkWritable() {
-        checkOpen();
-        Throwable failure = logFailure;
-        if (failure != null) {
-            throw new IllegalStateException(
-                    "database is read-only: the commit log failed (" + failure + "); reopen it", failure);
-        }
-    }
-
-    boolean isClosed() {
-        return closedBy != null;
-    }
-
-    void attachLog(CommitLog<K, V> log) {
-        this.log = log;
-        this.inMemory = (Object) log instanceof InMemoryLog;
-        this.deferVisibility = !inMemory && log.visibleOnlyWhenDurable();
-        this.recovering = false;
-        // No snapshot exists yet: everything older is garbage. This lowers the watermark from
-        // the recovery setting, before any other thread can see the store.
-        pins.openAt(visibleTs);
-    }
-
-    CommitLog<K, V> log() {
-        return log;
-    }
-
-    /**
-     * Marks the store closed under the commit lock, so no commit is left half-installed.
-     *
-     * @return true if this call closed it, false if it was already closed
-     */
-    boolean close() {
-        commitLock.lock();
-        try {
-            if (closedBy != null) {
-                return false;
-            }
-            closedBy = "";
-            return true;
-        } finally {
-            commitLock.unlock();
-        }
     }
 
     /** Marks the store read-only if {@code durable} fails; returns it. */
@@ -318,39 +134,33 @@ final class Store<K, V> implements StoreAccess<K, V> {
         if (!durable.isDone() || durable.isCompletedExceptionally()) {
             durable.whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    failLog(failure);
+                    store.failLog(failure);
                 }
             });
         }
         return durable;
     }
 
-    /** Marks the log failed: later writes refuse with {@code failure} as the cause. */
-    void failLog(Throwable failure) {
-        if (logFailure == null) {
-            logFailure = failure;
-        }
-    }
-
     // ---- commit --------------------------------------------------------------------------
 
     /** Takes the commit lock, spinning briefly before parking. */
     private void lockCommits() {
-        if (commitLock.tryLock()) {
+        if (store.commitLock.tryLock()) {
             return;
         }
         for (int i = 0; i < COMMIT_LOCK_SPINS; i++) {
             Thread.onSpinWait();
-            if (commitLock.tryLock()) {
+            if (store.commitLock.tryLock()) {
                 return;
             }
         }
-        commitLock.lock();
+        store.commitLock.lock();
     }
 
     /**
      * Commits a read-write transaction: validates, installs, hands the record to the log.
      *
+     * @param tx the transaction; its commit timestamp is set if it commits
      * @param blockingWaiter whether the caller will only block on the returned future (commit())
      *     rather than hand it to user code (commitAsync())
      * @return the log's durability future, completed when the commit is as durable as configured
@@ -358,8 +168,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @throws TransactionException if the thread was interrupted while waiting for a write latch
      *     (nothing was installed), or if the commit became visible but its bookkeeping failed
      */
-    CompletableFuture<Void> commit(TxState<K, V> tx, boolean blockingWaiter) {
-        checkWritable();
+    public CompletableFuture<Void> commit(TxState<K, V> tx, boolean blockingWaiter) {
+        store.checkWritable();
         WriteSet<K, V> writes = tx.writeSet();
         int n = writes.size();
         Object[] previous = new Object[n];
@@ -378,7 +188,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             for (int i = 0; i < n; i++) {
                 K key = writes.key(i);
                 if (conflicts != null) { // already failing: only collect the other committed conflicts
-                    Object head = index.get(key);
+                    Object head = store.index.get(key);
                     if (!VersionChain.isLatched(head) && VersionChain.headCommitTs(head) > snapshotTs) {
                         conflicts.add(key);
                     }
@@ -389,8 +199,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 attempted = i + 1;
                 boolean afterInsert = i > 0 && previous[i - 1] == null;
                 boolean latched = latchIfUnchangedSince(
-                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(index, key));
-                hook.at(TestHook.Point.AFTER_LATCH);
+                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(store.index, key));
+                store.hook.at(TestHook.Point.AFTER_LATCH);
                 if (!latched) {
                     linked[i] = null; // not linked: nothing to abort
                     conflicts = new ArrayList<>();
@@ -398,7 +208,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
             }
             if (conflicts != null) {
-                counters.writeWriteAbort();
+                store.counters.writeWriteAbort();
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
                         conflicts,
@@ -406,22 +216,22 @@ final class Store<K, V> implements StoreAccess<K, V> {
                                 + " after this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
             // 2a. SSI out-edges, the index part, still without the lock (see ConflictFinder).
-            ConflictFinder.OutEdges scanned = tx.tracksReads() ? ssi.scanOutEdges(tx) : null;
+            ConflictFinder.OutEdges scanned = tx.tracksReads() ? store.ssi.scanOutEdges(tx) : null;
             CompletableFuture<Void> durable;
             boolean refreshDue;
             lockCommits();
             try {
-                checkWritable();
-                long commitTs = lastCommitTs + 1;
+                store.checkWritable();
+                long commitTs = store.lastCommitTs + 1;
                 // 2b. SSI: rw-antidependencies with committed transactions (PENDING versions,
                 //     ours included, are not committed and are skipped).
                 ConflictFinder.Edges edges = null;
                 if (scanned != null) {
-                    edges = ssi.validate(tx, scanned); // throws SerializationFailureException
+                    edges = store.ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-                durable = inMemory ? DURABLE_NOW : append(writes.toRecord(commitTs), blockingWaiter);
-                lastCommitTs = commitTs;
+                durable = store.inMemory ? DURABLE_NOW : append(writes.toRecord(commitTs), blockingWaiter);
+                store.lastCommitTs = commitTs;
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
                     // 4. stamp, prune, record; then publish.
@@ -431,11 +241,11 @@ final class Store<K, V> implements StoreAccess<K, V> {
                     for (int i = 0; i < n; i++) {
                         pruneStamped(linked[i], writes.key(i));
                     }
-                    ssi.recordWrites(commitTs, writes);
-                    ssi.releaseRecentWrites(pins.prunableWatermark());
-                    versionsWritten += n;
+                    store.ssi.recordWrites(commitTs, writes);
+                    store.ssi.releaseRecentWrites(store.pins.prunableWatermark());
+                    store.versionsWritten += n;
                     if (edges != null) {
-                        ssi.record(tx, commitTs, edges);
+                        store.ssi.record(tx, commitTs, edges);
                     }
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
@@ -445,7 +255,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 }
                 refreshDue = refreshDue();
             } finally {
-                commitLock.unlock();
+                store.commitLock.unlock();
             }
             afterCommit(refreshDue);
             return durable;
@@ -474,13 +284,13 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @return the durability future, watched for a log failure
      */
     private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean blockingWaiter) {
-        return watchForFailure(blockingWaiter ? log.appendForBlockingWaiter(record) : log.append(record));
+        return watchForFailure(blockingWaiter ? store.log.appendForBlockingWaiter(record) : store.log.append(record));
     }
 
     /** Prunes the chain under a version just stamped, and hands {@code key} to vacuum if needed. */
     private void pruneStamped(Version<V> stamped, K key) {
-        if (pruneBelowWatermark(stamped)) {
-            markDirty(key);
+        if (store.pruneBelowWatermark(stamped)) {
+            store.markDirty(key);
         }
     }
 
@@ -493,10 +303,10 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * @return the durability future the committer waits on
      */
     private CompletableFuture<Void> publish(long commitTs, CompletableFuture<Void> durable) {
-        if (deferVisibility) {
+        if (store.deferVisibility) {
             return publishWhenDurable(durable, commitTs);
         }
-        visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
+        store.visibleTs = commitTs; // 4. linearization point: the whole commit becomes visible
         return durable;
     }
 
@@ -507,8 +317,8 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * refuses further writes, as after a log failure.
      */
     private TransactionException bookkeepingFailed(long commitTs, Throwable t) {
-        failLog(t);
-        return new TransactionException("commit " + commitTs + " is visible and in the log, but recording it"
+        store.failLog(t);
+        return new TransactionException("commit " + commitTs + " is visible and in the store.log, but recording it"
                 + " for conflict detection failed; the database refuses further writes until it is reopened", t);
     }
 
@@ -526,9 +336,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * refresh (it scans every snapshot pin slot, and is safe without the lock: SnapshotPins P1).
      */
     private void afterCommit(boolean refreshDue) {
-        counters.commit();
+        store.counters.commit();
         if (refreshDue) {
-            vacuum.afterRefresh(refreshWatermark());
+            store.vacuum.afterRefresh(store.refreshWatermark());
         }
     }
 
@@ -550,7 +360,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
             VersionedIndex.Node<K> hint) {
         latcher.candidate = latch;
         if (expectAbsent) {
-            VersionedIndex.Node<K> node = index.insertIfAbsent(key, latch, latcher.lastInserted);
+            VersionedIndex.Node<K> node = store.index.insertIfAbsent(key, latch, latcher.lastInserted);
             if (node != null) { // linearization point of the latch if absent
                 latcher.lastInserted = node;
                 return true;
@@ -572,14 +382,14 @@ final class Store<K, V> implements StoreAccess<K, V> {
     private boolean latchWhenFree(K key, Latcher latcher, VersionedIndex.Node<K> hint) {
         for (int attempt = 0; ; attempt++) {
             if (hint != null) {
-                index.computeAt(hint, key, latcher);
+                store.index.computeAt(hint, key, latcher);
             } else {
-                index.compute(key, latcher);
+                store.index.compute(key, latcher);
             }
             if (!latcher.busy) {
                 return latcher.linked;
             }
-            hook.at(TestHook.Point.LATCH_BUSY);
+            store.hook.at(TestHook.Point.LATCH_BUSY);
             awaitLatchRelease(attempt, key);
         }
     }
@@ -677,9 +487,9 @@ final class Store<K, V> implements StoreAccess<K, V> {
         try {
             Version<V> older = latch.getOlderAcquire();
             if (older == null) {
-                index.remove(key, latch);
+                store.index.remove(key, latch);
             } else {
-                index.replace(key, latch, older);
+                store.index.replace(key, latch, older);
             }
         } catch (RuntimeException | Error e) {
             // NOTE: dropped on purpose (A3): the latch is released; only the cleanup failed.
@@ -689,26 +499,30 @@ final class Store<K, V> implements StoreAccess<K, V> {
     /**
      * Records a read-only SERIALIZABLE transaction with the conflict graph (it may be the T1 of a
      * dangerous structure that a later pivot completes) after checking it is not already one.
+     *
+     * @param tx the read-only transaction
+     * @throws SerializationFailureException if it is the T1 of a dangerous structure
+     * @throws IllegalStateException if the store is closed
      */
-    void commitReadOnly(TxState<K, V> tx) {
-        checkOpen();
-        ConflictFinder.OutEdges scanned = ssi.scanOutEdges(tx);
+    public void commitReadOnly(TxState<K, V> tx) {
+        store.checkOpen();
+        ConflictFinder.OutEdges scanned = store.ssi.scanOutEdges(tx);
         lockCommits();
         try {
-            checkOpen();
-            ConflictFinder.Edges edges = ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
-            long commitTs = lastCommitTs + 1; // a graph identity only: no version carries it
-            ssi.recordReadOnly(tx, commitTs, edges);
-            lastCommitTs = commitTs;
-            if (!deferVisibility) {
-                visibleTs = commitTs;
+            store.checkOpen();
+            ConflictFinder.Edges edges = store.ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
+            long commitTs = store.lastCommitTs + 1; // a graph identity only: no version carries it
+            store.ssi.recordReadOnly(tx, commitTs, edges);
+            store.lastCommitTs = commitTs;
+            if (!store.deferVisibility) {
+                store.visibleTs = commitTs;
             } else {
                 // Only if every earlier commit is visible: moving past an undurable one would
                 // publish it. Otherwise the next durable commit's publication covers this one.
-                VISIBLE_TS.compareAndSet(this, commitTs - 1, commitTs);
+                Store.VISIBLE_TS.compareAndSet(store, commitTs - 1, commitTs);
             }
         } finally {
-            commitLock.unlock();
+            store.commitLock.unlock();
         }
     }
 
@@ -718,23 +532,25 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * or null to write nothing. Never aborts: {@code decide} runs once, with the key latched, and
      * the commit then takes the commit lock.
      *
+     * @param key the key
+     * @param decide maps the latest value (or null) to the new value, TOMBSTONE, or null for no write
      * @return the previous latest value, and the durability future (null if nothing was written)
      * @throws TransactionException if interrupted while waiting for the key's latch
      */
-    AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
-        checkWritable();
+    public AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
+        store.checkWritable();
         Latcher latcher = new Latcher(LATEST);
         Version<V> latch = new Version<>(null, Version.PENDING, null); // value filled in once decided
         latcher.candidate = latch;
         boolean done = false;
         try {
             latchWhenFree(key, latcher, null); // at the latest state: always links
-            hook.at(TestHook.Point.AFTER_LATCH);
+            store.hook.at(TestHook.Point.AFTER_LATCH);
             // The latch makes previous the latest committed entry until we stamp or abort.
             V previous = VersionChain.latestValue(latcher.previous);
             Object update = decide.apply(previous);
             // What the caller learns without writing must not come from an undurable commit.
-            long readTs = deferVisibility ? VersionChain.headCommitTs(latcher.previous) : 0;
+            long readTs = store.deferVisibility ? VersionChain.headCommitTs(latcher.previous) : 0;
             if (update == null) {
                 return new AutocommitResult<>(previous, null, readTs);
             }
@@ -749,17 +565,17 @@ final class Store<K, V> implements StoreAccess<K, V> {
             long resultTs;
             lockCommits();
             try {
-                checkWritable();
-                long commitTs = lastCommitTs + 1;
-                durable = inMemory ? DURABLE_NOW : append(new SingleWrite<>(commitTs, key, value), true);
-                lastCommitTs = commitTs;
+                store.checkWritable();
+                long commitTs = store.lastCommitTs + 1;
+                durable = store.inMemory ? DURABLE_NOW : append(new SingleWrite<>(commitTs, key, value), true);
+                store.lastCommitTs = commitTs;
                 done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);
                     pruneStamped(latch, key);
-                    ssi.recordWrite(commitTs, key);
-                    ssi.releaseRecentWrites(pins.prunableWatermark());
-                    versionsWritten++;
+                    store.ssi.recordWrite(commitTs, key);
+                    store.ssi.releaseRecentWrites(store.pins.prunableWatermark());
+                    store.versionsWritten++;
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);
                 } finally {
@@ -768,7 +584,7 @@ final class Store<K, V> implements StoreAccess<K, V> {
                 refreshDue = refreshDue();
                 resultTs = commitTs;
             } finally {
-                commitLock.unlock();
+                store.commitLock.unlock();
             }
             afterCommit(refreshDue);
             return new AutocommitResult<>(previous, durable, resultTs);
@@ -789,242 +605,37 @@ final class Store<K, V> implements StoreAccess<K, V> {
      * is deferred, the timestamp of the commit the previous value came from (0 otherwise), which
      * the caller awaits as visible before it reports that value.
      */
-    record AutocommitResult<V>(V previous, CompletableFuture<Void> durable, long commitTs) {}
-
-    // ---- deferred visibility (CommitLog#visibleOnlyWhenDurable) ----------------------------
-
-    /*
-     * Deferred visibility. With a log that defers visibility, a commit is stamped, recorded for
-     * SSI and vacuum, and given its timestamp under the lock as always, but visibleTs is not moved
-     * there. Invariants:
-     *  D1. visibleTs = c is published only once the record of c is as durable as the log
-     *      promises; since the log makes records durable in commit order (CommitLog), every commit
-     *      at or below c then is too, so a reader never sees an undurable commit.
-     *  D2. publishVisible only raises visibleTs (CAS max), from the log's completion of c's future
-     *      and from c's committer once its wait returned (so it reads its own writes), whichever is
-     *      first. A read-only SSI identity timestamp moves visibleTs only from its predecessor.
-     *  D3. Writers still see stamped, undurable versions (they are committed in the lock's order):
-     *      a transaction whose snapshot misses one aborts on first-committer-wins; an autocommit
-     *      builds on it, and its own commit, later in the log, is durable only after it. An
-     *      autocommit that writes nothing waits until the commit it read from is visible.
-     *  D4. A committer unpins when its commit is installed, before it is durable, so before its
-     *      publication: the read-only shortcut's check (a) therefore reads the commit clock, not
-     *      visibleTs (R3 then holds as written, with "assigned c2" for "published c2";
-     *      DeferredVisibilityTest forces the schedule).
-     */
+    public record AutocommitResult<V>(V previous, CompletableFuture<Void> durable, long commitTs) {}
 
     /** Publishes {@code commitTs} when {@code durable} completes normally (D1); returns it. */
     private CompletableFuture<Void> publishWhenDurable(CompletableFuture<Void> durable, long commitTs) {
         durable.whenComplete((ok, failure) -> {
             if (failure == null) {
-                publishVisible(commitTs);
+                store.publishVisible(commitTs);
             }
         });
         return durable;
     }
 
-    /**
-     * Called by a committer once its commit is as durable as configured: makes it visible if the
-     * log's completion has not yet done so (D2). A no-op unless visibility is deferred.
-     */
-    void publishVisible(long commitTs) {
-        if (deferVisibility) {
-            raiseVisible(commitTs);
-        }
-    }
 
     /**
      * Waits until the commit at {@code commitTs} is visible (D3): it is durable then.
      *
+     * @param commitTs the commit timestamp to wait for
      * @throws TransactionException if the log failed first (the commit's outcome is unknown), or
      *     if the thread is interrupted
      */
-    void awaitVisible(long commitTs) {
-        for (int attempt = 0; visibleTs < commitTs; attempt++) {
-            Throwable failure = logFailure;
+    public void awaitVisible(long commitTs) {
+        for (int attempt = 0; store.visibleTs < commitTs; attempt++) {
+            Throwable failure = store.logFailure;
             if (failure != null) {
                 throw new TransactionException("the value read comes from commit " + commitTs
-                        + ", whose outcome is unknown: the commit log failed before it was durable", failure);
+                        + ", whose outcome is unknown: the commit store.log failed before it was durable", failure);
             }
             if (!idle(attempt)) {
                 throw new TransactionException("interrupted while waiting for commit " + commitTs
                         + ", whose value was read, to become durable");
             }
-        }
-    }
-
-    /**
-     * Links a new version of {@code key}; only the recovering thread calls it.
-     * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
-     * since, in which case the loop re-reads it.
-     *
-     * @return whether the key needs a vacuum pass (see pruneBelowWatermark)
-     */
-    private boolean install(K key, V value, long commitTs, Object head) {
-        while (true) {
-            if (head == null) {
-                if (value == null && recovering) {
-                    return false; // a tombstone for a key nothing holds, and no transaction to conflict with
-                }
-                // Otherwise a tombstone is linked even for an absent key: the removal is a write
-                // that first-committer-wins must see, whether or not vacuum dropped an older one.
-                if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
-                    return value == null; // linearization point: the version is in the index
-                }
-                head = index.get(key);
-                continue;
-            }
-            Version<V> linked = new Version<>(value, commitTs, VersionChain.asVersion(head));
-            if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
-                return pruneBelowWatermark(linked);
-            }
-            // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
-            head = index.get(key);
-        }
-    }
-
-    // ---- cooperative pruning (committers; vacuum passes are Vacuum's) -------------------
-
-    /**
-     * Cooperative pruning by the committer that just stamped {@code head}, in constant time
-     * whatever the chain's length (it runs under the commit lock): when the keeper (the newest
-     * version at or below the last published watermark) is one of the two versions after the
-     * head, cuts everything older than it. A longer chain (a snapshot older than the previous
-     * version is open) is left to vacuum, and handed to it once, when it first grows past that
-     * reach. Safe for the reasons vacuum is (see the notes above).
-     *
-     * @return whether the key needs a vacuum pass: a tombstone, or a chain that just outgrew
-     *     what this pruning can reach
-     */
-    private boolean pruneBelowWatermark(Version<V> head) {
-        long watermark = pins.prunableWatermark();
-        Version<V> keeper = head.getOlderAcquire();
-        committerPruneSteps++;
-        if (keeper == null) {
-            return head.isTombstone();
-        }
-        if (keeper.commitTs > watermark) { // a snapshot between the two newest versions may be open
-            keeper = keeper.getOlderAcquire();
-            committerPruneSteps++;
-            if (keeper == null) {
-                return head.isTombstone();
-            }
-            if (keeper.commitTs > watermark) {
-                return head.isTombstone(); // beyond reach: handed to vacuum when it was in reach
-            }
-            cutBelow(keeper);
-            // The steady state with a snapshot open between the two newest versions: three
-            // versions; the chain outgrows this reach at the next write, so vacuum gets it now.
-            return true;
-        }
-        cutBelow(keeper);
-        // The steady state is two versions (the new head, and the previous one that snapshots
-        // between the two commits still read), which the key's next write or a full pass trims.
-        return head.isTombstone();
-    }
-
-    /** Cuts every version older than {@code keeper}; caller holds commitLock. */
-    private void cutBelow(Version<V> keeper) {
-        committerPruneSteps++;
-        if (keeper.getOlderAcquire() != null) {
-            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-            counters.committerPrune();
-        }
-    }
-
-    /** Makes committers vacuum (see Vacuum#byCommitters); called before recovery. */
-    void vacuumByCommitters() {
-        vacuum.byCommitters();
-    }
-
-    /**
-     * A full vacuum pass (see Vacuum#full).
-     *
-     * @return what was reclaimed, and what is left
-     */
-    VacuumResult vacuum() {
-        return vacuum.full();
-    }
-
-    /**
-     * A vacuum pass over the keys committers marked, or a full one when VacuumPolicy says so
-     * (see Vacuum#incremental).
-     *
-     * @return what was reclaimed, and what is left
-     */
-    VacuumResult vacuumIncremental() {
-        return vacuum.incremental();
-    }
-
-    /** Records a key vacuum must visit; caller holds commitLock. */
-    private void markDirty(Object key) {
-        vacuum.markDirty(key);
-    }
-
-    // ---- StoreAccess (recovery and checkpoints) -------------------------------------------
-
-    @Override
-    public void replay(long commitTimestamp, K key, V value) {
-        if (!recovering) {
-            throw new IllegalStateException("replay is only allowed while the database is being opened");
-        }
-        java.util.Objects.requireNonNull(key, "key");
-        if (commitTimestamp < lastCommitTs) {
-            throw new IllegalStateException("replayed commit timestamp " + commitTimestamp
-                    + " is below the last replayed one, " + lastCommitTs);
-        }
-        lastCommitTs = commitTimestamp;
-        if (install(key, value, commitTimestamp, index.get(key))) {
-            markDirty(key); // a tombstone (or a chain) vacuum must visit
-        }
-        visibleTs = commitTimestamp;
-    }
-
-    @Override
-    public void recoveredThrough(long commitTimestamp) {
-        if (!recovering) {
-            throw new IllegalStateException("recoveredThrough is only allowed while the database is being opened");
-        }
-        if (commitTimestamp < lastCommitTs) {
-            throw new IllegalStateException("recovered timestamp " + commitTimestamp
-                    + " is below the last replayed one, " + lastCommitTs);
-        }
-        lastCommitTs = commitTimestamp;
-        visibleTs = commitTimestamp;
-    }
-
-    @Override
-    public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
-        checkOpen();
-        SnapshotPins.Pin pin = pinSnapshot();
-        try {
-            long ts = pin.snapshotTs();
-            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
-                V value = VersionChain.valueAt(c.entry(), ts);
-                if (value != null) {
-                    consumer.accept(c.key(), value);
-                }
-            }
-            return ts;
-        } finally {
-            pin.run();
-        }
-    }
-
-    @Override
-    public Comparator<? super K> comparator() {
-        return comparator;
-    }
-
-    // ---- statistics ----------------------------------------------------------------------
-
-    /** Records the SSI conflict graph keeps (full records plus the summary, if any). */
-    int ssiRetainedRecords() {
-        commitLock.lock();
-        try {
-            return ssi.retainedRecords();
-        } finally {
-            commitLock.unlock();
         }
     }
 
@@ -1046,5 +657,4 @@ final class Store<K, V> implements StoreAccess<K, V> {
             java.util.Objects.checkIndex(i, 1);
             return value;
         }
-    }
-}
+    }}

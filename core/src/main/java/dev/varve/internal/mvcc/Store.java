@@ -1,0 +1,591 @@
+package dev.varve.internal.mvcc;
+
+import dev.varve.SerializationFailureException;
+import dev.varve.TransactionException;
+import dev.varve.VacuumResult;
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.spi.CommitLog;
+import dev.varve.spi.CommitRecord;
+import dev.varve.spi.StoreAccess;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+
+/**
+ * The multi-version store behind a database: the versioned index, the commit clock, the
+ * visible timestamp, the registry of pinned snapshots, and the commit critical section.
+ *
+ * <p>Thread-safe. Reads never lock. Committers latch the keys they write in parallel, then
+ * serialize on one short critical section (validation, timestamp, stamping) that holds no I/O and
+ * traverses the index only when SSI's ring of recent write sets no longer covers a validation.
+ */
+public final class Store<K, V> implements StoreAccess<K, V> {
+    private final Comparator<? super K> comparator;
+    /**
+     * The versioned index: each key's newest {@link Version}, the head of its version chain, or
+     * its settled value (see Version's notes).
+     */
+    final VersionedIndex<K> index;
+    /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
+    final SnapshotPins pins = new SnapshotPins(this::visibleTs);
+    final ConflictFinder<K, V> ssi;
+
+    final ReentrantLock commitLock = new ReentrantLock();
+    /** Whether the log is the in-memory no-op (then no commit record is even built). */
+    boolean inMemory;
+    /** Largest commit timestamp handed out; guarded by commitLock. */
+    long lastCommitTs;
+    /**
+     * Every commit with commitTs <= visibleTs is fully installed (and, when the log defers
+     * visibility, as durable as the log promises). Written under commitLock, or raised by a CAS
+     * (publishVisible) when visibility is deferred.
+     */
+    volatile long visibleTs;
+    /**
+     * Whether a commit becomes visible only once its log record is as durable as the log
+     * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
+     */
+    boolean deferVisibility;
+    /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
+    long committerPruneSteps;
+
+    CommitLog<K, V> log;
+    volatile Throwable logFailure;
+    private volatile boolean recovering = true;
+    private volatile String closedBy;
+
+    /** The counters behind Database#stats. */
+    final StoreCounters counters = new StoreCounters();
+
+    /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
+    final Comparator<? super K> userComparator;
+
+    /** Versions stamped by commits (one per written key), for the settle debt; guarded by commitLock. */
+    long versionsWritten;
+    /** Vacuum passes and the keys committers hand them. */
+    final Vacuum<K, V> vacuum;
+
+    /** Forced-schedule tests pause threads here; {@link TestHook#NONE} otherwise. */
+    TestHook hook = TestHook.NONE;
+
+    /**
+     * An empty store, recovering until {@link #attachLog} (only replay may write then).
+     *
+     * @param userComparator the key order, or null for the keys' natural order
+     * @param maxRetainedSsiRecords bound on the conflict graph's full records (see ConflictGraph)
+     */
+    @SuppressWarnings("unchecked")
+    public Store(Comparator<? super K> userComparator, int maxRetainedSsiRecords) {
+        this.userComparator = userComparator;
+        this.comparator = userComparator != null
+                ? userComparator
+                : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
+        this.index = new VersionedIndex<>(userComparator);
+        this.ssi = new ConflictFinder<>(index, this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
+        this.vacuum = new Vacuum<>(index, comparator, pins, counters, ssi, commitLock, () -> versionsWritten);
+    }
+
+    /*
+     * Implementation notes.
+     *
+     * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
+     * it and is advanced, still under commitLock, only after every version of the commit is linked
+     * and stamped and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
+     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A
+     * snapshot is one volatile read of visibleTs, so a reader sees all of a commit or none of it:
+     * versions with commitTs > snapshotTs (PENDING included) are skipped.
+     *
+     *
+     * Pinned snapshots and vacuum: the pin handshake and the horizon unpinned readers re-read
+     * below are SnapshotPins' (P1-P4).
+     */
+
+    // ---- the parts other engine layers use -------------------------------------------------
+
+    /**
+     * The versioned index.
+     *
+     * @return the index
+     */
+    public VersionedIndex<K> index() {
+        return index;
+    }
+
+    /**
+     * The comparator the user gave, or null for natural ordering (what SortedMap reports).
+     *
+     * @return the user's comparator, or null
+     */
+    public Comparator<? super K> userComparator() {
+        return userComparator;
+    }
+
+    /**
+     * The snapshot pins, the vacuum horizon and the prunable watermark.
+     *
+     * @return the pins
+     */
+    public SnapshotPins pins() {
+        return pins;
+    }
+
+    /**
+     * The counters behind the database's statistics.
+     *
+     * @return the counters
+     */
+    public StoreCounters counters() {
+        return counters;
+    }
+
+    /**
+     * The conflict finder (SSI) of this store; tests inspect it.
+     *
+     * @return the conflict finder
+     */
+    public ConflictFinder<K, V> ssi() {
+        return ssi;
+    }
+
+    /**
+     * The forced-schedule hook ({@link TestHook#NONE} unless a test set one).
+     *
+     * @return the hook
+     */
+    public TestHook hook() {
+        return hook;
+    }
+
+    /**
+     * Sets the forced-schedule hook; tests only, before the threads it pauses start.
+     *
+     * @param hook the hook
+     */
+    public void hook(TestHook hook) {
+        this.hook = hook;
+    }
+
+    /**
+     * Versions committers looked at while pruning, for tests of its cost; read under no lock
+     * by a test that runs no concurrent commit.
+     *
+     * @return the count
+     */
+    public long committerPruneSteps() {
+        return committerPruneSteps;
+    }
+
+    // ---- timestamps and snapshots -------------------------------------------------------
+
+    /**
+     * The visible timestamp: every commit at or below it is fully installed (a new snapshot's
+     * timestamp). A volatile read.
+     *
+     * @return the visible timestamp
+     */
+    public long visibleTs() {
+        return visibleTs;
+    }
+
+    /** The commit clock; caller holds the commit lock. */
+    long lastCommitTs() {
+        return lastCommitTs;
+    }
+
+    static final java.lang.invoke.VarHandle VISIBLE_TS;
+    static final java.lang.invoke.VarHandle LAST_COMMIT_TS;
+
+    static {
+        try {
+            var lookup = java.lang.invoke.MethodHandles.lookup();
+            VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
+            LAST_COMMIT_TS = lookup.findVarHandle(Store.class, "lastCommitTs", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Raises visibleTs to at least {@code value} with a CAS loop (D2: it never moves back). */
+    private void raiseVisible(long value) {
+        long current = visibleTs;
+        while (value > current && !VISIBLE_TS.compareAndSet(this, current, value)) {
+            current = visibleTs;
+        }
+    }
+
+    /**
+     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
+     * once if the published one does not already say so. Used by read-only SERIALIZABLE commits:
+     * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
+     */
+    boolean noSnapshotOlderThan(long snapshotTs) {
+        return pins.noSnapshotOlderThan(snapshotTs);
+    }
+
+
+    /**
+     * Pins a fresh snapshot at the visible timestamp (SnapshotPins P2).
+     *
+     * @return the pin; run it once to withdraw it
+     */
+    public SnapshotPins.Pin pinSnapshot() {
+        return pins.pin();
+    }
+
+    /**
+     * The oldest snapshot timestamp any open transaction or view can read at (the last
+     * published watermark).
+     *
+     * @return the watermark
+     */
+    public long watermark() {
+        return pins.watermark();
+    }
+
+    /** Computes and publishes a new watermark with the pin handshake (SnapshotPins P1, P3). */
+    long refreshWatermark() {
+        return pins.refresh();
+    }
+
+    /**
+     * How long the oldest open snapshot has held the watermark back (see SnapshotPins).
+     *
+     * @param oldestSnapshot the watermark the caller read
+     * @param visible the visible timestamp the caller read
+     * @return the age in ns, 0 if no snapshot older than {@code visible} is open
+     */
+    public long oldestSnapshotAgeNanos(long oldestSnapshot, long visible) {
+        return pins.oldestSnapshotAgeNanos(oldestSnapshot, visible);
+    }
+
+    // ---- reads ---------------------------------------------------------------------------
+
+    /**
+     * The latest committed value of {@code key}, without pinning a snapshot.
+     *
+     * @param key the key
+     * @return the value, or null if the key is absent
+     */
+    public V readLatest(K key) {
+        while (true) {
+            long ts = visibleTs;
+            V value = VersionChain.valueAt(index.get(key), ts);
+            if (value != null || !pins.cutMayHide(ts)) { // SnapshotPins P4
+                return value;
+            }
+            // Found nothing below the vacuum horizon: a cut tail may have hidden it; re-read.
+        }
+    }
+
+    // ---- state ---------------------------------------------------------------------------
+
+    /**
+     * Refuses use of a closed store.
+     *
+     * @throws IllegalStateException if the store is closed
+     */
+    public void checkOpen() {
+        String by = closedBy;
+        if (by != null) {
+            throw new IllegalStateException("database is closed" + by);
+        }
+    }
+
+    /**
+     * Refuses writes to a closed store or one whose log failed.
+     *
+     * @throws IllegalStateException if the store is closed or read-only after a log failure
+     */
+    public void checkWritable() {
+        checkOpen();
+        Throwable failure = logFailure;
+        if (failure != null) {
+            throw new IllegalStateException(
+                    "database is read-only: the commit log failed (" + failure + "); reopen it", failure);
+        }
+    }
+
+    /**
+     * Whether {@link #close()} ran.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return closedBy != null;
+    }
+
+    /**
+     * Ends recovery and attaches the commit log later commits are handed to; called once, by the
+     * opening thread, before any other thread sees the store.
+     *
+     * @param log the opened log
+     */
+    public void attachLog(CommitLog<K, V> log) {
+        this.log = log;
+        this.inMemory = (Object) log instanceof InMemoryLog;
+        this.deferVisibility = !inMemory && log.visibleOnlyWhenDurable();
+        this.recovering = false;
+        // No snapshot exists yet: everything older is garbage. This lowers the watermark from
+        // the recovery setting, before any other thread can see the store.
+        pins.openAt(visibleTs);
+    }
+
+    /**
+     * The attached commit log.
+     *
+     * @return the log
+     */
+    public CommitLog<K, V> log() {
+        return log;
+    }
+
+    /**
+     * Marks the store closed under the commit lock, so no commit is left half-installed.
+     *
+     * @return true if this call closed it, false if it was already closed
+     */
+    public boolean close() {
+        commitLock.lock();
+        try {
+            if (closedBy != null) {
+                return false;
+            }
+            closedBy = "";
+            return true;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * Marks the log failed: later writes refuse with {@code failure} as the cause (the first
+     * failure is kept).
+     *
+     * @param failure the cause
+     */
+    public void failLog(Throwable failure) {
+        if (logFailure == null) {
+            logFailure = failure;
+        }
+    }
+
+    // ---- deferred visibility (CommitLog#visibleOnlyWhenDurable) ----------------------------
+
+    /*
+     * Deferred visibility. With a log that defers visibility, a commit is stamped, recorded for
+     * SSI and vacuum, and given its timestamp under the lock as always, but visibleTs is not moved
+     * there. Invariants:
+     *  D1. visibleTs = c is published only once the record of c is as durable as the log
+     *      promises; since the log makes records durable in commit order (CommitLog), every commit
+     *      at or below c then is too, so a reader never sees an undurable commit.
+     *  D2. publishVisible only raises visibleTs (CAS max), from the log's completion of c's future
+     *      and from c's committer once its wait returned (so it reads its own writes), whichever is
+     *      first. A read-only SSI identity timestamp moves visibleTs only from its predecessor.
+     *  D3. Writers still see stamped, undurable versions (they are committed in the lock's order):
+     *      a transaction whose snapshot misses one aborts on first-committer-wins; an autocommit
+     *      builds on it, and its own commit, later in the log, is durable only after it. An
+     *      autocommit that writes nothing waits until the commit it read from is visible.
+     *  D4. A committer unpins when its commit is installed, before it is durable, so before its
+     *      publication: the read-only shortcut's check (a) therefore reads the commit clock, not
+     *      visibleTs (R3 then holds as written, with "assigned c2" for "published c2";
+     *      DeferredVisibilityTest forces the schedule).
+     */
+
+    /**
+     * Called by a committer once its commit is as durable as configured: makes it visible if the
+     * log's completion has not yet done so (D2). A no-op unless visibility is deferred.
+     *
+     * @param commitTs the commit timestamp
+     */
+    public void publishVisible(long commitTs) {
+        if (deferVisibility) {
+            raiseVisible(commitTs);
+        }
+    }
+
+
+    /**
+     * Links a new version of {@code key}; only the recovering thread calls it.
+     * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
+     * since, in which case the loop re-reads it.
+     *
+     * @return whether the key needs a vacuum pass (see pruneBelowWatermark)
+     */
+    private boolean install(K key, V value, long commitTs, Object head) {
+        while (true) {
+            if (head == null) {
+                if (value == null && recovering) {
+                    return false; // a tombstone for a key nothing holds, and no transaction to conflict with
+                }
+                // Otherwise a tombstone is linked even for an absent key: the removal is a write
+                // that first-committer-wins must see, whether or not vacuum dropped an older one.
+                if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
+                    return value == null; // linearization point: the version is in the index
+                }
+                head = index.get(key);
+                continue;
+            }
+            Version<V> linked = new Version<>(value, commitTs, VersionChain.asVersion(head));
+            if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
+                return pruneBelowWatermark(linked);
+            }
+            // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
+            head = index.get(key);
+        }
+    }
+
+    // ---- cooperative pruning (committers; vacuum passes are Vacuum's) -------------------
+
+    /**
+     * Cooperative pruning by the committer that just stamped {@code head}, in constant time
+     * whatever the chain's length (it runs under the commit lock): when the keeper (the newest
+     * version at or below the last published watermark) is one of the two versions after the
+     * head, cuts everything older than it. A longer chain (a snapshot older than the previous
+     * version is open) is left to vacuum, and handed to it once, when it first grows past that
+     * reach. Safe for the reasons vacuum is (see the notes above).
+     *
+     * @return whether the key needs a vacuum pass: a tombstone, or a chain that just outgrew
+     *     what this pruning can reach
+     */
+    boolean pruneBelowWatermark(Version<V> head) {
+        long watermark = pins.prunableWatermark();
+        Version<V> keeper = head.getOlderAcquire();
+        committerPruneSteps++;
+        if (keeper == null) {
+            return head.isTombstone();
+        }
+        if (keeper.commitTs > watermark) { // a snapshot between the two newest versions may be open
+            keeper = keeper.getOlderAcquire();
+            committerPruneSteps++;
+            if (keeper == null) {
+                return head.isTombstone();
+            }
+            if (keeper.commitTs > watermark) {
+                return head.isTombstone(); // beyond reach: handed to vacuum when it was in reach
+            }
+            cutBelow(keeper);
+            // The steady state with a snapshot open between the two newest versions: three
+            // versions; the chain outgrows this reach at the next write, so vacuum gets it now.
+            return true;
+        }
+        cutBelow(keeper);
+        // The steady state is two versions (the new head, and the previous one that snapshots
+        // between the two commits still read), which the key's next write or a full pass trims.
+        return head.isTombstone();
+    }
+
+    /** Cuts every version older than {@code keeper}; caller holds commitLock. */
+    private void cutBelow(Version<V> keeper) {
+        committerPruneSteps++;
+        if (keeper.getOlderAcquire() != null) {
+            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+            counters.committerPrune();
+        }
+    }
+
+    /** Makes committers vacuum (see Vacuum#byCommitters); called before recovery. */
+    public void vacuumByCommitters() {
+        vacuum.byCommitters();
+    }
+
+    /**
+     * A full vacuum pass (see Vacuum#full).
+     *
+     * @return what was reclaimed, and what is left
+     */
+    public VacuumResult vacuum() {
+        return vacuum.full();
+    }
+
+    /**
+     * A vacuum pass over the keys committers marked, or a full one when VacuumPolicy says so
+     * (see Vacuum#incremental).
+     *
+     * @return what was reclaimed, and what is left
+     */
+    public VacuumResult vacuumIncremental() {
+        return vacuum.incremental();
+    }
+
+    /** Records a key vacuum must visit; caller holds commitLock. */
+    void markDirty(Object key) {
+        vacuum.markDirty(key);
+    }
+
+    // ---- StoreAccess (recovery and checkpoints) -------------------------------------------
+
+    @Override
+    public void replay(long commitTimestamp, K key, V value) {
+        if (!recovering) {
+            throw new IllegalStateException("replay is only allowed while the database is being opened");
+        }
+        java.util.Objects.requireNonNull(key, "key");
+        if (commitTimestamp < lastCommitTs) {
+            throw new IllegalStateException("replayed commit timestamp " + commitTimestamp
+                    + " is below the last replayed one, " + lastCommitTs);
+        }
+        lastCommitTs = commitTimestamp;
+        if (install(key, value, commitTimestamp, index.get(key))) {
+            markDirty(key); // a tombstone (or a chain) vacuum must visit
+        }
+        visibleTs = commitTimestamp;
+    }
+
+    @Override
+    public void recoveredThrough(long commitTimestamp) {
+        if (!recovering) {
+            throw new IllegalStateException("recoveredThrough is only allowed while the database is being opened");
+        }
+        if (commitTimestamp < lastCommitTs) {
+            throw new IllegalStateException("recovered timestamp " + commitTimestamp
+                    + " is below the last replayed one, " + lastCommitTs);
+        }
+        lastCommitTs = commitTimestamp;
+        visibleTs = commitTimestamp;
+    }
+
+    @Override
+    public long readSnapshot(BiConsumer<? super K, ? super V> consumer) {
+        checkOpen();
+        SnapshotPins.Pin pin = pinSnapshot();
+        try {
+            long ts = pin.snapshotTs();
+            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
+                V value = VersionChain.valueAt(c.entry(), ts);
+                if (value != null) {
+                    consumer.accept(c.key(), value);
+                }
+            }
+            return ts;
+        } finally {
+            pin.run();
+        }
+    }
+
+    @Override
+    public Comparator<? super K> comparator() {
+        return comparator;
+    }
+
+    // ---- statistics ----------------------------------------------------------------------
+
+    /**
+     * Records the SSI conflict graph keeps (full records plus the summary, if any); takes the
+     * commit lock.
+     *
+     * @return the count
+     */
+    public int ssiRetainedRecords() {
+        commitLock.lock();
+        try {
+            return ssi.retainedRecords();
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+}
