@@ -1,7 +1,5 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Version;
-import dev.varve.internal.mvcc.VersionChain;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Expect;
 import org.openjdk.jcstress.annotations.JCStressTest;
@@ -12,14 +10,12 @@ import org.openjdk.jcstress.infra.results.II_Result;
 
 /**
  * Protocol 2, version stamps vs. visibleTs ("Stamping" in Version's notes, step 4 of a commit in
- * Store's notes): the committer stamps every version of commit c (an opaque store of commitTs,
+ * CommitProtocol's notes): the committer stamps every version of commit c (an opaque store of commitTs,
  * PENDING to c), then publishes visibleTs = c with a volatile store; a reader takes its snapshot
  * with one volatile read of visibleTs and then walks the chains with plain loads of commitTs
  * (VersionChain.valueAt).
  *
- * <p>It stays in {@code dev.varve}, not beside Version in internal.mvcc: the volatile it races
- * the stamps against is the real Store's visibleTs, and Store is package-private (Version and
- * VersionChain are public).
+ * <p>The volatile it races the stamps against is the real Store's visibleTs.
  *
  * <p>The store starts at visibleTs = 1, with two keys whose chains are {@code [PENDING: 2] -> [1:
  * 1]}: commit 2 has linked its two write latches and is about to stamp them. Values are the
@@ -68,7 +64,7 @@ public final class StampVsVisibleTsStress {
         public void committer() {
             a.stamp(2);
             b.stamp(2);
-            store.recoveredThrough(2); // the volatile store visibleTs = 2 of Store#commit step 4
+            store.recoveredThrough(2); // the volatile store visibleTs = 2 of CommitProtocol#commit step 4
         }
 
         @Actor
@@ -81,7 +77,7 @@ public final class StampVsVisibleTsStress {
     }
 
     /**
-     * An autocommit write latch, whose value is filled in after it was linked (Store#writeLatest:
+     * An autocommit write latch, whose value is filled in after it was linked (CommitProtocol#writeLatest:
      * {@code latch.value = value} before the stamp): a reader that sees visibleTs = 2 must see
      * the value, not the null a latch is linked with (which reads as a tombstone: key absent).
      */
