@@ -253,7 +253,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 // A read-only SERIALIZABLE transaction can be the T1 of a dangerous structure
                 // that a concurrent transaction completes later, so it is validated and
                 // recorded unless no older snapshot (a possible pivot) is open and then no
-                // commit happened since its snapshot (Store#readOnlyNeedsNoRecord).
+                // commit happened since its snapshot (CommitProtocol#readOnlyNeedsNoRecord).
                 if (core.tracksReads() && !commits.readOnlyNeedsNoRecord(snapshotTs)) {
                     commits.commitReadOnly(core);
                 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * With the default settings (no background vacuum) every 256th committer runs a small vacuum pass
- * after its commit became visible (Store#committerVacuum). Anything that pass throws must not be
+ * after its commit became visible (Vacuum#committerVacuum). Anything that pass throws must not be
  * reported to that committer as if its commit had failed: the caller would retry a transaction
  * (or an autocommit compute) that is already committed.
  */

@@ -93,7 +93,7 @@ public final class CommitProtocol<K, V> {
      * visibleTs == s. Why the pair is atomic with respect to a concurrent commit-and-unpin:
      *   R1. A T2 that can be the pivot has a snapshot s2 < s and commits at c2 > s (else R sees
      *       its writes). It is pinned from before it read anything until after its commit set
-     *       visibleTs = c2 (Transaction#finish unpins after Store#commit returns).
+     *       visibleTs = c2 (Transaction#finish unpins after CommitProtocol#commit returns).
      *   R2. (b) raises the vacuum horizon to visibleTs >= s before scanning the pins (or trusts a
      *       published watermark computed that way), so a pin of s2 < s published after the scan
      *       sees the horizon and re-pins at a snapshot >= s (SnapshotPins P1, P2): such a T2 never reads

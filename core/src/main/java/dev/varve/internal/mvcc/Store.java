@@ -16,12 +16,16 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 
 /**
- * The multi-version store behind a database: the versioned index, the commit clock, the
- * visible timestamp, the registry of pinned snapshots, and the commit critical section.
+ * The multi-version state behind a database: the versioned index, the commit clock and the
+ * visible timestamp, the commit lock, the snapshot pins, the store's life cycle (recovering, open,
+ * read-only after a log failure, closed), recovery's install, and cooperative pruning. The
+ * protocol that commits into it is {@link CommitProtocol}; its vacuum is {@link Vacuum}.
  *
- * <p>Thread-safe. Reads never lock. Committers latch the keys they write in parallel, then
- * serialize on one short critical section (validation, timestamp, stamping) that holds no I/O and
- * traverses the index only when SSI's ring of recent write sets no longer covers a validation.
+ * <p>Thread-safe. Reads never lock; writers of the clock, of visibleTs and of the version chains
+ * hold the commit lock (or, with deferred visibility, raise visibleTs by CAS: D2).
+ *
+ * @param <K> key type
+ * @param <V> value type
  */
 public final class Store<K, V> implements StoreAccess<K, V> {
     private final Comparator<? super K> comparator;
@@ -92,13 +96,18 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     /*
      * Implementation notes.
      *
-     * Timestamps. lastCommitTs is the commit clock (advanced under commitLock); visibleTs trails
-     * it and is advanced, still under commitLock, only after every version of the commit is linked
-     * and stamped and its record handed to the log. (Read-only SERIALIZABLE transactions that must be recorded
-     * in the conflict graph also take a timestamp, for identity only: no version carries it.) A
-     * snapshot is one volatile read of visibleTs, so a reader sees all of a commit or none of it:
-     * versions with commitTs > snapshotTs (PENDING included) are skipped.
-     *
+     * T1. lastCommitTs (the commit clock) only rises; it is written under commitLock, or by the
+     *     recovering thread before any other thread sees the store.
+     * T2. visibleTs <= lastCommitTs, and it only rises. Every commit at or below visibleTs is fully
+     *     installed: each of its versions is linked and stamped and its record is in the log
+     *     (and, with deferred visibility, as durable as the log promises: D1). It is written
+     *     under commitLock (CommitProtocol's publish), or raised by CAS (publishVisible, D2).
+     * T3. A snapshot is one volatile read of visibleTs, and readers skip versions with commitTs >
+     *     snapshotTs (PENDING included), so a reader sees all of a commit or none of it (T2).
+     *     Read-only SERIALIZABLE transactions that are recorded in the conflict graph take a
+     *     clock value for identity only: no version carries it.
+     * T4. The commit lock is held only for short sections without I/O or latch waits (the commit
+     *     critical section, close, statistics), so it is always released (CommitProtocol L1).
      *
      * Pinned snapshots and vacuum: the pin handshake and the horizon unpinned readers re-read
      * below are SnapshotPins' (P1-P4).

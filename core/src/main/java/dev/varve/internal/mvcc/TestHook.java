@@ -4,8 +4,8 @@ package dev.varve.internal.mvcc;
  * Named points in the engine's protocols at which a test can pause or fail the thread that reaches
  * them, to force an interleaving instead of hoping for it. Production stores use {@link #NONE}.
  *
- * <p>Set on a store before the threads under test start ({@code Store#hook} is a plain field: the
- * thread start publishes it); called on the thread that reaches the point.
+ * <p>Set on a store before the threads under test start ({@code Store#hook(TestHook)} sets a plain
+ * field: the thread start publishes it); called on the thread that reaches the point.
  */
 public interface TestHook {
     /** The points, named after the step they follow. */
