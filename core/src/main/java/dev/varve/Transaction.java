@@ -63,7 +63,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.store = commits.store();
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        this.core = new TxState<>(store.comparator(), store.pinSnapshot(), isolation == Isolation.SERIALIZABLE);
+        this.core = new TxState<>(store.comparator(), store.pins(), isolation == Isolation.SERIALIZABLE);
         this.snapshotTs = core.snapshotTs();
     }
 
@@ -320,9 +320,17 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
     }
 
-    /** Withdraws the snapshot pin once; safe to call from a cleaner thread as well. */
+    /**
+     * Withdraws the snapshot pin. Called only by the thread whose state CAS finished this
+     * transaction, so once; a snapshot view's pin is also its cleaner's action, so it is released
+     * with the atomic {@code run()}, a plain transaction's without one.
+     */
     void releasePin() {
-        core.pin().run();
+        if (readOnlyView) {
+            core.pin().run();
+        } else {
+            core.pin().releaseExclusive();
+        }
     }
 
     /**

@@ -90,13 +90,7 @@ public final class SnapshotPins {
      * @return the pin
      */
     public Pin pin() {
-        long ts = visible.getAsLong();
-        Object token = registry.pin(ts);
-        while (vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin (P2)
-            ts = visible.getAsLong();
-            registry.repin(token, ts);
-        }
-        return new Pin(registry, token, ts);
+        return new Pin(this);
     }
 
     /**
@@ -195,9 +189,10 @@ public final class SnapshotPins {
      * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
      * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
      * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
-     * the owner reachable.
+     * the owner reachable. A transaction's {@link TxState} is its pin (one object fewer per
+     * transaction); a subclass must not reference the pin's owner either.
      */
-    public static final class Pin implements Runnable {
+    public static class Pin implements Runnable {
         private static final VarHandle TOKEN;
 
         static {
@@ -210,13 +205,27 @@ public final class SnapshotPins {
 
         private final SnapshotRegistry registry;
         private final long snapshotTs;
-        @SuppressWarnings("unused") // accessed through TOKEN
+        /** The registry's token while pinned, null once withdrawn; cleared by getAndSet only. */
         private volatile Object token;
 
-        Pin(SnapshotRegistry registry, Object token, long snapshotTs) {
-            this.registry = registry;
-            this.token = token;
-            this.snapshotTs = snapshotTs;
+        /**
+         * Pins a fresh snapshot of {@code pins} at the visible timestamp (P2).
+         *
+         * @param pins the pins to register with
+         */
+        protected Pin(SnapshotPins pins) {
+            SnapshotRegistry r = pins.registry;
+            long ts = pins.visible.getAsLong();
+            Object t = r.pin(ts);
+            while (pins.vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin (P2)
+                ts = pins.visible.getAsLong();
+                r.repin(t, ts);
+            }
+            this.registry = r;
+            this.snapshotTs = ts;
+            // NOTE: a plain store: the pin is handed to another thread (a cleaner, a concurrent
+            // close) only through a synchronized or volatile publication, which orders it.
+            TOKEN.set(this, t);
         }
 
         /**
@@ -224,13 +233,26 @@ public final class SnapshotPins {
          *
          * @return the timestamp
          */
-        public long snapshotTs() {
+        public final long snapshotTs() {
             return snapshotTs;
+        }
+
+        /**
+         * Withdraws the pin when its owner knows this is the only release that can run: no
+         * cleaner holds it, and the owner's own state machine lets one thread finish it (a
+         * transaction's state CAS). Saves {@link #run()}'s atomic exchange.
+         */
+        public final void releaseExclusive() {
+            Object t = TOKEN.get(this);
+            if (t != null) {
+                TOKEN.set(this, null);
+                registry.unpin(t);
+            }
         }
 
         /** Withdraws the pin; only the first call does anything. Safe from any thread. */
         @Override
-        public void run() {
+        public final void run() {
             Object t = TOKEN.getAndSet(this, null);
             if (t != null) {
                 registry.unpin(t);

@@ -14,11 +14,8 @@ import java.util.Comparator;
  * @param <K> the key type
  * @param <V> the value type
  */
-public final class TxState<K, V> {
+public final class TxState<K, V> extends SnapshotPins.Pin {
     private final Comparator<? super K> comparator;
-    /** This transaction's snapshot pin, released at finish (or by a snapshot view's cleaner). */
-    private final SnapshotPins.Pin pin;
-    private final long snapshotTs;
     /** Non-null only for SERIALIZABLE transactions, which track what they read. */
     private final ReadSet<K> readSet;
     /** Created at the first write. */
@@ -35,23 +32,13 @@ public final class TxState<K, V> {
      * The state of a transaction that just pinned its snapshot.
      *
      * @param comparator the key order (never null)
-     * @param pin the transaction's snapshot pin
+     * @param pins where it pins its snapshot (at the visible timestamp): this state is the pin
      * @param tracksReads whether to keep a read set (SERIALIZABLE)
      */
-    public TxState(Comparator<? super K> comparator, SnapshotPins.Pin pin, boolean tracksReads) {
+    public TxState(Comparator<? super K> comparator, SnapshotPins pins, boolean tracksReads) {
+        super(pins);
         this.comparator = comparator;
-        this.pin = pin;
-        this.snapshotTs = pin.snapshotTs();
         this.readSet = tracksReads ? new ReadSet<>(comparator) : null;
-    }
-
-    /**
-     * The snapshot timestamp.
-     *
-     * @return the timestamp the transaction reads at
-     */
-    public long snapshotTs() {
-        return snapshotTs;
     }
 
     /**
@@ -60,7 +47,7 @@ public final class TxState<K, V> {
      * @return the pin
      */
     public SnapshotPins.Pin pin() {
-        return pin;
+        return this;
     }
 
     /**
