@@ -450,11 +450,6 @@ public final class Transaction<K, V> implements AutoCloseable {
         return value;
     }
 
-    /** The index node of {@code key} if it was one of the last two keys read, else null. */
-    VersionedIndex.Node<K> recentlyReadNode(K key) {
-        return core.recentlyReadNode(store.index(), key);
-    }
-
     /** Buffers a write from a view; returns the previous value as this transaction sees it. */
     V writeThrough(K key, Object valueOrTombstone) {
         checkWritable();

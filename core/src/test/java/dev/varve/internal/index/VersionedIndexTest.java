@@ -1,5 +1,8 @@
 package dev.varve.internal.index;
 
+import dev.varve.testing.TestThreads;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -704,60 +707,14 @@ final class VersionedIndexTest {
     // ---- concurrency -----------------------------------------------------------------------------
 
     private static final long RUN_NANOS = TimeUnit.MILLISECONDS.toNanos(1_500);
-    private static final long JOIN_MILLIS = 20_000;
 
-    /**
-     * Runs each task on a thread of its own, started together; waits at most {@link #JOIN_MILLIS}
-     * for all; rethrows the first failure (the others suppressed). Tasks poll {@code stop}, which
-     * a failure or the timeout sets.
-     */
+    /** Runs the tasks together (TestThreads#runAll); a failure sets {@code stop}. */
     private static void runThreads(String name, List<Runnable> tasks, AtomicBoolean stop) throws InterruptedException {
-        CountDownLatch start = new CountDownLatch(1);
-        Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
-        List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < tasks.size(); i++) {
-            Runnable task = tasks.get(i);
-            Thread t = new Thread(() -> {
-                try {
-                    if (!start.await(10, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("not started");
-                    }
-                    task.run();
-                } catch (Throwable e) {
-                    failures.add(e);
-                    stop.set(true);
-                }
-            }, name + "-" + i);
-            t.setDaemon(true);
-            threads.add(t);
-            t.start();
+        List<Callable<Object>> callables = new ArrayList<>();
+        for (Runnable task : tasks) {
+            callables.add(Executors.callable(task));
         }
-        start.countDown();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(JOIN_MILLIS);
-        for (Thread t : threads) {
-            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-        }
-        List<String> alive = new ArrayList<>();
-        for (Thread t : threads) {
-            if (t.isAlive()) {
-                StringBuilder sb = new StringBuilder(t.getName());
-                for (StackTraceElement e : t.getStackTrace()) {
-                    sb.append("\n    at ").append(e);
-                }
-                alive.add(sb.toString());
-            }
-        }
-        stop.set(true);
-        if (!failures.isEmpty()) {
-            Iterator<Throwable> it = failures.iterator();
-            Throwable first = it.next();
-            AssertionError e = new AssertionError(name + ": " + failures.size() + " thread(s) failed; first: " + first, first);
-            it.forEachRemaining(e::addSuppressed);
-            throw e;
-        }
-        if (!alive.isEmpty()) {
-            fail(name + ": threads still running after " + JOIN_MILLIS + " ms (livelock?):\n" + String.join("\n", alive));
-        }
+        TestThreads.runAll(name, callables, stop);
     }
 
     private static final int OWNERS = 4;

@@ -1,12 +1,15 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.varve.internal.mvcc.TestHook;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Snapshot;
+import dev.varve.SerializationFailureException;
+import dev.varve.Internals;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +30,7 @@ class ForcedScheduleTest {
 
     private Store<Integer, Integer> store() {
         try (Transaction<Integer, Integer> tx = db.begin()) {
-            return tx.store();
+            return Internals.store(tx);
         }
     }
 

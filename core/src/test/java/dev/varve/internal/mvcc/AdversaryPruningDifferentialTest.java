@@ -1,8 +1,12 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.Snapshot;
+import dev.varve.Internals;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -55,7 +59,7 @@ class AdversaryPruningDifferentialTest {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
             Store<Long, Long> store;
             try (Transaction<Long, Long> tx = db.begin()) {
-                store = tx.store();
+                store = Internals.store(tx);
             }
             List<Snapshot<Long, Long>> snapshots = new ArrayList<>();
             List<Transaction<Long, Long>> readers = new ArrayList<>();

@@ -1,14 +1,15 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.varve.internal.mvcc.TestHook;
-import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.TransactionException;
+import dev.varve.Internals;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,7 @@ class AdversaryLatchInterruptTest {
 
     private static Store<Long, Long> storeOf(Database<Long, Long> db) {
         try (Transaction<Long, Long> tx = db.begin()) {
-            return tx.store();
+            return Internals.store(tx);
         }
     }
 

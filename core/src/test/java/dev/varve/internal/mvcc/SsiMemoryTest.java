@@ -1,8 +1,12 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.SerializationFailureException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,9 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Database;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -1,11 +1,15 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.Snapshot;
+import dev.varve.SerializationFailureException;
+import dev.varve.Internals;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -200,7 +204,7 @@ class AdversaryFailingComparatorBankTest {
             }
             Store<Long, Long> store;
             try (Transaction<Long, Long> tx = db.begin()) {
-                store = tx.store();
+                store = Internals.store(tx);
             }
             for (var c = store.index().cursor(); c.next(); ) {
                 assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " still latched");

@@ -1,6 +1,5 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.TestHook;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 

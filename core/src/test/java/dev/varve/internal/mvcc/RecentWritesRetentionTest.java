@@ -1,9 +1,11 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.varve.internal.mvcc.ConflictFinder;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.SerializationFailureException;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,8 +1,13 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Database;
+import dev.varve.Isolation;
+import dev.varve.Snapshot;
+import dev.varve.SerializationFailureException;
+import dev.varve.VacuumResult;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,12 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Snapshot;
+import dev.varve.Internals;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,7 +22,7 @@ class LongChainTest {
             db.put(1L, 0L);
             Store<Long, Long> store;
             try (Transaction<Long, Long> tx = db.begin()) {
-                store = tx.store();
+                store = Internals.store(tx);
             }
             int writes = 20_000;
             try (Snapshot<Long, Long> old = db.snapshot()) {

@@ -1,6 +1,5 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.varve.internal.mvcc.TestHook;
-import dev.varve.internal.mvcc.VersionChain;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.SerializationFailureException;
+import dev.varve.TransactionException;
+import dev.varve.Internals;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
@@ -52,7 +55,7 @@ class LatchReleaseTest {
     private static void assertNoLatchLeft(Database<Long, Long> db, long keys, String context) throws Exception {
         Store<Long, Long> store;
         try (Transaction<Long, Long> tx = db.begin()) {
-            store = tx.store();
+            store = Internals.store(tx);
         }
         for (var c = store.index().cursor(); c.next(); ) {
             assertFalse(VersionChain.isLatched(c.entry()), context + ": key " + c.key() + " is still latched");
@@ -116,7 +119,7 @@ class LatchReleaseTest {
             db.put(1L, 1L);
             Store<Long, Long> store;
             try (Transaction<Long, Long> tx = db.begin()) {
-                store = tx.store();
+                store = Internals.store(tx);
             }
             AtomicBoolean armed = new AtomicBoolean(true);
             store.hook(point -> {
@@ -243,7 +246,7 @@ class LatchReleaseTest {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
             Store<Long, Long> store;
             try (Transaction<Long, Long> tx = db.begin()) {
-                store = tx.store();
+                store = Internals.store(tx);
             }
             AtomicLong reached = new AtomicLong();
             store.hook(point -> {

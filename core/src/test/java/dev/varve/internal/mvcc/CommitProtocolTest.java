@@ -1,6 +1,11 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.SerializationFailureException;
+import dev.varve.Internals;
+import dev.varve.testing.TestThreads;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,9 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.internal.index.VersionedIndex;
-import dev.varve.internal.mvcc.ConflictFinder;
-import dev.varve.internal.mvcc.Version;
-import dev.varve.internal.mvcc.VersionChain;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -38,7 +40,7 @@ class CommitProtocolTest {
 
     private Store<Long, Long> store() {
         try (Transaction<Long, Long> tx = db.begin()) {
-            return tx.store();
+            return Internals.store(tx);
         }
     }
 
@@ -187,7 +189,7 @@ class CommitProtocolTest {
         assertEquals(6 * opsPerThread, db.get(counterKey)); // every increment, none lost
         Store<Long, Long> store;
         try (Transaction<Long, Long> tx = db.begin()) {
-            store = tx.store();
+            store = Internals.store(tx);
         }
         for (VersionedIndex.Cursor<Long> c = store.index().cursor(); c.next(); ) {
             assertFalse(VersionChain.isLatched(c.entry()), "a latch was left behind at key " + c.key());
@@ -197,11 +199,11 @@ class CommitProtocolTest {
     @Test
     void outEdgesCommittedAfterTheScanAreFoundInTheRing() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(tx));
         assertEquals(0, scanned.targets().length);
         db.put(3L, 3L); // not read: no edge
         long writer = overwriteKeyOne(); // read: an out-edge to this commit
-        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(Internals.core(tx), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         assertEquals(List.of(1L), edges.outKeys());
         tx.rollback();
@@ -210,12 +212,12 @@ class CommitProtocolTest {
     @Test
     void outEdgesAreFoundByAFreshScanWhenTheRingNoLongerHoldsThem() {
         Transaction<Long, Long> tx = readerOfKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(tx));
         long writer = overwriteKeyOne();
         for (long k = 100; k < 3_100; k++) { // more commits than the ring holds
             db.put(k, k);
         }
-        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(Internals.core(tx), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -227,10 +229,10 @@ class CommitProtocolTest {
         for (long k = 100; k < 200; k++) { // many keys written since the snapshot: scan the index
             db.put(k, k);
         }
-        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(tx));
         assertEquals(db.stats().visibleTimestamp(), scanned.scannedThrough());
         assertArrayEquals(new long[] {writer}, scanned.targets());
-        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned);
+        ConflictFinder.Edges edges = store().ssi().validate(Internals.core(tx), scanned);
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -239,9 +241,9 @@ class CommitProtocolTest {
     void theScanIsSkippedWhenFewKeysWereWrittenSinceTheSnapshot() {
         Transaction<Long, Long> tx = readerOfKeyOne();
         long writer = overwriteKeyOne();
-        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(tx.core());
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(tx));
         assertEquals(tx.snapshotTimestamp(), scanned.scannedThrough()); // nothing scanned
-        ConflictFinder.Edges edges = store().ssi().validate(tx.core(), scanned); // the ring finds it
+        ConflictFinder.Edges edges = store().ssi().validate(Internals.core(tx), scanned); // the ring finds it
         assertArrayEquals(new long[] {writer}, edges.out());
         tx.rollback();
     }
@@ -258,11 +260,11 @@ class CommitProtocolTest {
         t2.get(2L);
         t1.put(1L, 1L);
         t2.put(2L, 1L);
-        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(t2.core()); // sees nothing yet
+        ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(t2)); // sees nothing yet
         assertEquals(0, scanned.targets().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
         SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> store().ssi().validate(t2.core(), scanned));
+                () -> store().ssi().validate(Internals.core(t2), scanned));
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();
@@ -274,7 +276,7 @@ class CommitProtocolTest {
         db.remove(3L); // a tombstone, below the snapshot taken next
         Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
         assertNull(tx.get(3L)); // remembers key 3's node
-        assertSame(store().index().node(3L), tx.recentlyReadNode(3L));
+        assertSame(store().index().node(3L), Internals.core(tx).recentlyReadNode(store().index(), 3L));
         db.vacuum(); // the tombstone is below every snapshot: the node is removed
         assertNull(store().index().get(3L));
         db.put(3L, 31L); // a new node, committed after tx's snapshot
@@ -286,7 +288,7 @@ class CommitProtocolTest {
         db.remove(3L);
         Transaction<Long, Long> writer = db.begin(Isolation.SNAPSHOT);
         assertNull(writer.get(3L)); // the tombstone's node
-        assertNotNull(writer.recentlyReadNode(3L));
+        assertNotNull(Internals.core(writer).recentlyReadNode(store().index(), 3L));
         db.vacuum(); // removes that node; nothing re-inserts the key
         assertNull(store().index().node(3L));
         writer.put(3L, 33L);

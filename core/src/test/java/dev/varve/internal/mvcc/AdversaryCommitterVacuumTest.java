@@ -1,9 +1,12 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.Internals;
 import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -53,7 +56,7 @@ class AdversaryCommitterVacuumTest {
 
     private static Store<Long, Long> storeOf(Database<Long, Long> db) {
         try (Transaction<Long, Long> tx = db.begin()) {
-            return tx.store();
+            return Internals.store(tx);
         }
     }
 

@@ -1,10 +1,16 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.varve.Database;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.Durability;
+import dev.varve.Snapshot;
+import dev.varve.SerializationFailureException;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import java.util.ArrayList;

@@ -1,11 +1,15 @@
-package dev.varve;
+package dev.varve.internal.mvcc;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.varve.internal.mvcc.Version;
+import dev.varve.Database;
+import dev.varve.Internals;
+import dev.varve.Transaction;
+import dev.varve.Isolation;
+import dev.varve.Snapshot;
+import dev.varve.VacuumResult;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,10 +30,7 @@ class VacuumTest {
 
     /** Versions reachable in the chain of {@code key} (a white-box count). */
     private static int chainLength(Database<Integer, Long> db, int key) throws Exception {
-        var field = Database.class.getDeclaredField("store");
-        field.setAccessible(true);
-        @SuppressWarnings("unchecked")
-        Store<Integer, Long> store = (Store<Integer, Long>) field.get(db);
+        Store<Integer, Long> store = Internals.store(db);
         Object head = store.index().get(key);
         if (head != null && !(head instanceof Version)) {
             return 1; // a settled value
