@@ -72,7 +72,7 @@ public final class CommitProtocol<K, V> {
      *      snapshot sees all of T.
      * Committed versions appear only in step 4, under the lock, so the lock still orders every
      * commit's validation against every other commit's installation, which is what the "later
-     * committer records the edge" rule of the SSI graph relies on (the FluxMap trap: unordered
+     * committer records the edge" rule of the SSI graph relies on (unordered
      * validation lets two committers miss each other). A latch that T's step 2 skips belongs to
      * a W that commits after T, and W then finds T's read set in the graph (an in-edge). The
      * index traversals of the writes (step 1) run in parallel; durability is waited for outside

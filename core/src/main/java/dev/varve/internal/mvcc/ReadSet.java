@@ -190,14 +190,11 @@ public final class ReadSet<K> {
             merged = coalesce(copies);
         }
 
-        Arrays.sort(keys, 0, keyCount, (a, b) -> comparator.compare((K) a, (K) b));
+        int sorted = SortedKeys.sortDistinct(keys, keyCount, comparator);
         int distinct = 0;
         int iv = 0;
-        for (int i = 0; i < keyCount; i++) {
+        for (int i = 0; i < sorted; i++) {
             K key = (K) keys[i];
-            if (distinct > 0 && comparator.compare((K) keys[distinct - 1], key) == 0) {
-                continue;
-            }
             while (iv < merged.size() && endsBefore(merged.get(iv), key)) {
                 iv++;
             }

@@ -301,12 +301,10 @@ public final class Vacuum<K, V> {
             return keys;
         }
         Object[] sorted = keys.toArray();
-        java.util.Arrays.sort(sorted, (a, b) -> comparator.compare((K) a, (K) b));
-        ArrayList<Object> out = new ArrayList<>(sorted.length);
-        for (Object key : sorted) {
-            if (out.isEmpty() || comparator.compare((K) out.get(out.size() - 1), (K) key) != 0) {
-                out.add(key);
-            }
+        int n = SortedKeys.sortDistinct(sorted, sorted.length, comparator);
+        ArrayList<Object> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(sorted[i]);
         }
         return out;
     }
