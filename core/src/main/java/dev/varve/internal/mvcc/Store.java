@@ -490,8 +490,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     /** Cuts every version older than {@code keeper}; caller holds commitLock. */
     private void cutBelow(Version<V> keeper) {
         committerPruneSteps++;
-        if (keeper.getOlderAcquire() != null) {
-            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+        if (VersionChain.cutBelow(keeper)) {
             counters.committerPrune();
         }
     }

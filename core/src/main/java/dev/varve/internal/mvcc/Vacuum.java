@@ -140,22 +140,18 @@ public final class Vacuum<K, V> {
             }
             entry = older;
         }
-        if (!(entry instanceof Version)) {
+        Version<V> head = VersionChain.chainOrNull(entry);
+        if (head == null) {
             if (entry != null) {
                 counts.retained++; // already settled: one version, live
                 counts.live++;
             }
             return false;
         }
-        @SuppressWarnings("unchecked")
-        Version<V> head = (Version<V>) entry;
-        Version<V> keeper = head;
-        int newer = 0;
-        while (keeper != null && keeper.commitTs > watermark) {
-            keeper = keeper.getOlderAcquire();
-            newer++;
+        Version<V> keeper = VersionChain.newestAtOrBelow(head, watermark);
+        for (Version<V> v = head; v != keeper; v = v.getOlderAcquire()) {
+            counts.retained++; // newer than the watermark: a pinned snapshot may read it
         }
-        counts.retained += newer;
         if (!head.isTombstone()) {
             counts.live++;
         }
@@ -165,9 +161,7 @@ public final class Vacuum<K, V> {
         for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
             counts.versions++;
         }
-        if (keeper.getOlderAcquire() != null) {
-            keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-        }
+        VersionChain.cutBelow(keeper);
         counts.retained++;
         if (keeper != head) {
             return true;

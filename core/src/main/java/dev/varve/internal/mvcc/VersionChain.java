@@ -52,10 +52,7 @@ public final class VersionChain {
         if (!(head instanceof Version)) {
             return (V) head; // null, or a settled value
         }
-        Version<V> v = (Version<V>) head;
-        while (v != null && v.commitTs > snapshotTs) {
-            v = v.getOlderAcquire();
-        }
+        Version<V> v = newestAtOrBelow((Version<V>) head, snapshotTs);
         return v == null ? null : v.value;
     }
 
@@ -143,5 +140,51 @@ public final class VersionChain {
             }
         }
         return any;
+    }
+
+    /**
+     * The version chain of an index entry, or null if the entry is absent or a settled value.
+     *
+     * @param <V> the value type
+     * @param entry an index entry, or null
+     * @return the head version, or null
+     */
+    @SuppressWarnings("unchecked")
+    public static <V> Version<V> chainOrNull(Object entry) {
+        return entry instanceof Version ? (Version<V>) entry : null;
+    }
+
+    /**
+     * The newest version of the chain at {@code head} committed at or below {@code ts} (the
+     * keeper a cut at watermark {@code ts} keeps), or null if every version is newer.
+     *
+     * @param <V> the value type
+     * @param head a chain head
+     * @param ts a snapshot timestamp or watermark
+     * @return the keeper, or null
+     */
+    public static <V> Version<V> newestAtOrBelow(Version<V> head, long ts) {
+        Version<V> v = head;
+        while (v != null && v.commitTs > ts) {
+            v = v.getOlderAcquire();
+        }
+        return v;
+    }
+
+    /**
+     * Cuts every version older than {@code keeper} off the chain (a release store: Version V2).
+     * The caller guarantees that no pinned snapshot reads below the keeper (its commit timestamp
+     * is at or below a watermark computed with the pin handshake, SnapshotPins P3).
+     *
+     * @param <V> the value type
+     * @param keeper the version that stays the chain's oldest
+     * @return whether anything was cut
+     */
+    public static <V> boolean cutBelow(Version<V> keeper) {
+        if (keeper.getOlderAcquire() == null) {
+            return false;
+        }
+        keeper.setOlderRelease(null); // everything older is invisible to every snapshot
+        return true;
     }
 }
