@@ -24,6 +24,7 @@ public final class CommitProtocol<K, V> {
     private static final CompletableFuture<Void> DURABLE_NOW = CompletableFuture.completedFuture(null);
     /** Spins before parking on the commit lock: its critical section is short and holds no I/O. */
     private static final int COMMIT_LOCK_SPINS = 200;
+
     private static final int REFRESH_EVERY_COMMITS = 256;
 
     private final Store<K, V> store;
@@ -238,6 +239,7 @@ public final class CommitProtocol<K, V> {
                     for (int i = 0; i < n; i++) {
                         linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
+                    store.hook.at(TestHook.Point.AFTER_STAMP);
                     for (int i = 0; i < n; i++) {
                         pruneStamped(linked[i], writes.key(i));
                     }
@@ -318,8 +320,10 @@ public final class CommitProtocol<K, V> {
      */
     private TransactionException bookkeepingFailed(long commitTs, Throwable t) {
         store.failLog(t);
-        return new TransactionException("commit " + commitTs + " is visible and in the store.log, but recording it"
-                + " for conflict detection failed; the database refuses further writes until it is reopened", t);
+        return new TransactionException(
+                "commit " + commitTs + " is visible and in the log, but recording it"
+                        + " for conflict detection failed; the database refuses further writes until it is reopened",
+                t);
     }
 
     /** Counts a commit; true every REFRESH_EVERY_COMMITS commits. Caller holds commitLock. */
@@ -356,7 +360,12 @@ public final class CommitProtocol<K, V> {
      * @throws TransactionException if interrupted while waiting for another committer's latch
      */
     private boolean latchIfUnchangedSince(
-            K key, Version<V> latch, Latcher latcher, Object[] previous, int slot, boolean expectAbsent,
+            K key,
+            Version<V> latch,
+            Latcher latcher,
+            Object[] previous,
+            int slot,
+            boolean expectAbsent,
             VersionedIndex.Node<K> hint) {
         latcher.candidate = latch;
         if (expectAbsent) {
@@ -510,7 +519,8 @@ public final class CommitProtocol<K, V> {
         lockCommits();
         try {
             store.checkOpen();
-            ConflictFinder.Edges edges = store.ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
+            ConflictFinder.Edges edges =
+                    store.ssi.validateReadOnly(tx, scanned); // throws SerializationFailureException
             long commitTs = store.lastCommitTs + 1; // a graph identity only: no version carries it
             store.ssi.recordReadOnly(tx, commitTs, edges);
             store.lastCommitTs = commitTs;
@@ -617,7 +627,6 @@ public final class CommitProtocol<K, V> {
         return durable;
     }
 
-
     /**
      * Waits until the commit at {@code commitTs} is visible (D3): it is durable then.
      *
@@ -629,8 +638,10 @@ public final class CommitProtocol<K, V> {
         for (int attempt = 0; store.visibleTs < commitTs; attempt++) {
             Throwable failure = store.logFailure;
             if (failure != null) {
-                throw new TransactionException("the value read comes from commit " + commitTs
-                        + ", whose outcome is unknown: the commit store.log failed before it was durable", failure);
+                throw new TransactionException(
+                        "the value read comes from commit " + commitTs
+                                + ", whose outcome is unknown: the commit log failed before it was durable",
+                        failure);
             }
             if (!idle(attempt)) {
                 throw new TransactionException("interrupted while waiting for commit " + commitTs
@@ -657,4 +668,5 @@ public final class CommitProtocol<K, V> {
             java.util.Objects.checkIndex(i, 1);
             return value;
         }
-    }}
+    }
+}

@@ -20,7 +20,12 @@ public interface TestHook {
         /** A committer is about to wait for a write latch another committer holds. */
         LATCH_BUSY,
         /** A rollback (or close) that read its transaction as active, before its state CAS. */
-        ROLLBACK_BEFORE_CAS
+        ROLLBACK_BEFORE_CAS,
+        /**
+         * A read-write commit stamped its versions (its record is in the log), before its SSI and
+         * vacuum bookkeeping; under the commit lock.
+         */
+        AFTER_STAMP
     }
 
     /**
@@ -32,5 +37,5 @@ public interface TestHook {
     void at(Point point);
 
     /** The hook of production stores: does nothing. */
-    TestHook NONE = point -> { };
+    TestHook NONE = point -> {};
 }

@@ -8,11 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
+import dev.varve.Internals;
 import dev.varve.Isolation;
 import dev.varve.SerializationFailureException;
+import dev.varve.Transaction;
 import dev.varve.TransactionException;
-import dev.varve.Internals;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
@@ -34,6 +34,7 @@ class LatchReleaseTest {
     static final class FailingComparator implements Comparator<Long> {
         /** Throws at this call (counted from arming); 0 = disarmed. */
         final AtomicLong failAt = new AtomicLong();
+
         final AtomicLong calls = new AtomicLong();
 
         void armAt(long call) {
@@ -140,6 +141,39 @@ class LatchReleaseTest {
     }
 
     @Test
+    void aCommitWhoseBookkeepingFailsIsPublishedWholeAndTheDatabaseTurnsReadOnly() throws Exception {
+        try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
+            db.put(1L, 1L);
+            Store<Long, Long> store = Internals.store(db);
+            AtomicBoolean armed = new AtomicBoolean(true);
+            store.hook(point -> {
+                if (point == TestHook.Point.AFTER_STAMP && armed.getAndSet(false)) {
+                    throw new OutOfMemoryError("injected after the stamps");
+                }
+            });
+            Transaction<Long, Long> tx = db.begin();
+            tx.put(1L, 2L);
+            tx.put(2L, 2L);
+            TransactionException e = assertThrows(TransactionException.class, tx::commit);
+            store.hook(TestHook.NONE);
+            assertEquals(
+                    "commit 2 is visible and in the log, but recording it for conflict detection failed;"
+                            + " the database refuses further writes until it is reopened",
+                    e.getMessage());
+            assertInstanceOf(OutOfMemoryError.class, e.getCause());
+            assertEquals(2L, tx.commitTimestamp()); // committed: it has a timestamp
+            assertEquals(2L, db.get(1L)); // both writes visible: published whole
+            assertEquals(2L, db.get(2L));
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> db.put(3L, 3L));
+            assertTrue(refused.getMessage().startsWith("database is read-only: the commit log failed"),
+                    refused.getMessage());
+            for (long k = 1; k <= 2; k++) {
+                assertFalse(VersionChain.isLatched(store.index().get(k)), "key " + k + " still latched");
+            }
+        }
+    }
+
+    @Test
     void anAutocommitWhoseFunctionThrowsReleasesItsLatch() throws Exception {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
             db.put(0L, 5L);
@@ -151,8 +185,7 @@ class LatchReleaseTest {
     }
 
     /** Starts a compute on key 0 whose function blocks until {@code release} opens. */
-    static CompletableFuture<Long> holdKeyZero(Database<Long, Long> db, CountDownLatch inside,
-            CountDownLatch release) {
+    static CompletableFuture<Long> holdKeyZero(Database<Long, Long> db, CountDownLatch inside, CountDownLatch release) {
         return CompletableFuture.supplyAsync(() -> db.compute(0L, v -> {
             inside.countDown();
             try {
@@ -176,7 +209,8 @@ class LatchReleaseTest {
             CompletableFuture<Long> put = new CompletableFuture<>();
             waiter[0] = new Thread(() -> put.complete(db.put(0L, 100L)), "latch-waiter");
             waiter[0].start();
-            await("the waiting writer parks").atMost(Duration.ofSeconds(10))
+            await("the waiting writer parks")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> waiter[0].getState() == Thread.State.TIMED_WAITING);
             release.countDown();
             assertEquals(1L, slow.get(10, TimeUnit.SECONDS));
@@ -194,16 +228,21 @@ class LatchReleaseTest {
             CompletableFuture<Long> slow = holdKeyZero(db, inside, release);
             assertTrue(inside.await(10, TimeUnit.SECONDS));
             CompletableFuture<Throwable> outcome = new CompletableFuture<>();
-            Thread waiter = new Thread(() -> {
-                try (Transaction<Long, Long> tx = db.begin()) {
-                    tx.put(0L, 7L);
-                    tx.put(1L, 7L);
-                    tx.commit();
-                    outcome.complete(null);
-                } catch (Throwable t) {
-                    outcome.complete(Thread.currentThread().isInterrupted() ? t : new AssertionError("interrupt status lost", t));
-                }
-            }, "latch-waiter");
+            Thread waiter = new Thread(
+                    () -> {
+                        try (Transaction<Long, Long> tx = db.begin()) {
+                            tx.put(0L, 7L);
+                            tx.put(1L, 7L);
+                            tx.commit();
+                            outcome.complete(null);
+                        } catch (Throwable t) {
+                            outcome.complete(
+                                    Thread.currentThread().isInterrupted()
+                                            ? t
+                                            : new AssertionError("interrupt status lost", t));
+                        }
+                    },
+                    "latch-waiter");
             waiter.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
             waiter.interrupt();
@@ -214,8 +253,10 @@ class LatchReleaseTest {
                 throw new AssertionError("the interrupted writer still waits for the latch", e);
             }
             assertInstanceOf(TransactionException.class, t);
-            assertEquals("interrupted while waiting for the write latch of key 0, which another committer holds;"
-                    + " the transaction was rolled back", t.getMessage());
+            assertEquals(
+                    "interrupted while waiting for the write latch of key 0, which another committer holds;"
+                            + " the transaction was rolled back",
+                    t.getMessage());
             release.countDown();
             assertEquals(1L, slow.get(10, TimeUnit.SECONDS));
             assertEquals(null, db.get(1L)); // nothing of the interrupted commit is visible
@@ -292,17 +333,19 @@ class LatchReleaseTest {
             db.put(10L, 0L);
             db.put(20L, 0L);
             CompletableFuture<Void> slowCommit = new CompletableFuture<>();
-            slowThread[0] = new Thread(() -> {
-                try (Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT)) {
-                    tx.put(5L, 1L);
-                    tx.put(10L, 1L);
-                    armed.set(true);
-                    tx.commit();
-                    slowCommit.complete(null);
-                } catch (Throwable t) {
-                    slowCommit.completeExceptionally(t);
-                }
-            }, "stalled-committer");
+            slowThread[0] = new Thread(
+                    () -> {
+                        try (Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT)) {
+                            tx.put(5L, 1L);
+                            tx.put(10L, 1L);
+                            armed.set(true);
+                            tx.commit();
+                            slowCommit.complete(null);
+                        } catch (Throwable t) {
+                            slowCommit.completeExceptionally(t);
+                        }
+                    },
+                    "stalled-committer");
             slowThread[0].start();
             assertTrue(stalled.await(10, TimeUnit.SECONDS));
             // Key 5 is latched, key 10 not yet; the commit lock is free.
@@ -310,12 +353,14 @@ class LatchReleaseTest {
             assertEquals(0L, db.put(10L, 3L)); // so does key 10, latched by nobody yet
             Thread waiter = new Thread(() -> db.put(5L, 4L), "waiter-for-key-5");
             waiter.start();
-            await("the writer of the latched key parks").atMost(Duration.ofSeconds(10))
+            await("the writer of the latched key parks")
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
             resume.countDown();
             // The stalled commit finds key 10 committed after its snapshot: it loses, and its
             // latch of key 5 is released.
-            ExecutionException lost = assertThrows(ExecutionException.class, () -> slowCommit.get(10, TimeUnit.SECONDS));
+            ExecutionException lost =
+                    assertThrows(ExecutionException.class, () -> slowCommit.get(10, TimeUnit.SECONDS));
             assertInstanceOf(SerializationFailureException.class, lost.getCause());
             waiter.join(10_000);
             assertFalse(waiter.isAlive());
