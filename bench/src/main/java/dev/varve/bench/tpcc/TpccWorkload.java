@@ -1,33 +1,37 @@
-package dev.varve.bench;
+package dev.varve.bench.tpcc;
 
-import static dev.varve.bench.TpccKeys.customer;
-import static dev.varve.bench.TpccKeys.customerByName;
-import static dev.varve.bench.TpccKeys.district;
-import static dev.varve.bench.TpccKeys.history;
-import static dev.varve.bench.TpccKeys.item;
-import static dev.varve.bench.TpccKeys.newOrder;
-import static dev.varve.bench.TpccKeys.order;
-import static dev.varve.bench.TpccKeys.orderByCustomer;
-import static dev.varve.bench.TpccKeys.orderLine;
-import static dev.varve.bench.TpccKeys.stock;
-import static dev.varve.bench.TpccKeys.warehouse;
+import static dev.varve.bench.tpcc.TpccKeys.customer;
+import static dev.varve.bench.tpcc.TpccKeys.customerByName;
+import static dev.varve.bench.tpcc.TpccKeys.district;
+import static dev.varve.bench.tpcc.TpccKeys.history;
+import static dev.varve.bench.tpcc.TpccKeys.item;
+import static dev.varve.bench.tpcc.TpccKeys.newOrder;
+import static dev.varve.bench.tpcc.TpccKeys.order;
+import static dev.varve.bench.tpcc.TpccKeys.orderByCustomer;
+import static dev.varve.bench.tpcc.TpccKeys.orderLine;
+import static dev.varve.bench.tpcc.TpccKeys.stock;
+import static dev.varve.bench.tpcc.TpccKeys.warehouse;
 
 import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
-import dev.varve.bench.TpccRows.Customer;
-import dev.varve.bench.TpccRows.CustomerName;
-import dev.varve.bench.TpccRows.District;
-import dev.varve.bench.TpccRows.History;
-import dev.varve.bench.TpccRows.Item;
-import dev.varve.bench.TpccRows.NewOrder;
-import dev.varve.bench.TpccRows.Order;
-import dev.varve.bench.TpccRows.OrderByCustomer;
-import dev.varve.bench.TpccRows.OrderLine;
-import dev.varve.bench.TpccRows.Row;
-import dev.varve.bench.TpccRows.Stock;
-import dev.varve.bench.TpccRows.Warehouse;
+import dev.varve.bench.Counters;
+import dev.varve.bench.DurabilityMode;
+import dev.varve.bench.Options;
+import dev.varve.bench.Workload;
+import dev.varve.bench.tpcc.TpccRows.Customer;
+import dev.varve.bench.tpcc.TpccRows.CustomerName;
+import dev.varve.bench.tpcc.TpccRows.District;
+import dev.varve.bench.tpcc.TpccRows.History;
+import dev.varve.bench.tpcc.TpccRows.Item;
+import dev.varve.bench.tpcc.TpccRows.NewOrder;
+import dev.varve.bench.tpcc.TpccRows.Order;
+import dev.varve.bench.tpcc.TpccRows.OrderByCustomer;
+import dev.varve.bench.tpcc.TpccRows.OrderLine;
+import dev.varve.bench.tpcc.TpccRows.Row;
+import dev.varve.bench.tpcc.TpccRows.Stock;
+import dev.varve.bench.tpcc.TpccRows.Warehouse;
 import dev.varve.wal.Codec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,7 +59,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * conditions 1–4 of §3.3.2 are checked on a snapshot.
  */
 public final class TpccWorkload implements Workload {
-    static final List<String> TYPES = List.of("NewOrder", "Payment", "OrderStatus", "Delivery", "StockLevel");
+    /** The transaction types, in the order of {@link #transactionTypes()} and the report. */
+    public static final List<String> TYPES = List.of("NewOrder", "Payment", "OrderStatus", "Delivery", "StockLevel");
     private static final int DISTRICTS = 10;
     private static final String[] SYLLABLES = {
         "BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "ATION", "EING"};
