@@ -1,5 +1,6 @@
 package dev.varve.bench;
 
+import dev.varve.bench.tpcc.TpccWorkload;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;

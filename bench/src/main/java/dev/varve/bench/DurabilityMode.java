@@ -89,8 +89,16 @@ public enum DurabilityMode {
 
     /**
      * Opens a workload's database with the durability and background vacuum the options ask for.
+     *
+     * @param options the settings (durability mode, vacuum period)
+     * @param dir the log directory, from {@link #directory}
+     * @param keyCodec encodes keys for the log
+     * @param valueCodec encodes values for the log
+     * @param <K> the key type
+     * @param <V> the value type
+     * @return the open database
      */
-    static <K extends Comparable<? super K>, V> dev.varve.Database<K, V> openWorkload(
+    public static <K extends Comparable<? super K>, V> dev.varve.Database<K, V> openWorkload(
             Options options, java.nio.file.Path dir, dev.varve.wal.Codec<K> keyCodec, dev.varve.wal.Codec<V> valueCodec) {
         dev.varve.Database.Builder<K, V> b = dev.varve.Database.<K, V>builder()
                 .durability(options.durability().create(dir, keyCodec, valueCodec));
@@ -103,8 +111,12 @@ public enum DurabilityMode {
     /**
      * Closes a workload's database (if it was opened) and deletes its temporary directory when
      * the user gave none.
+     *
+     * @param db the database, or null if it was never opened
+     * @param options the settings ({@link Options#dir()} null means {@code dir} is temporary)
+     * @param dir the log directory, or null
      */
-    static void closeWorkload(dev.varve.Database<?, ?> db, Options options, java.nio.file.Path dir) {
+    public static void closeWorkload(dev.varve.Database<?, ?> db, Options options, java.nio.file.Path dir) {
         if (db != null) {
             db.close();
         }

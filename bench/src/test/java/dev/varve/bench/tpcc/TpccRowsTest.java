@@ -1,4 +1,4 @@
-package dev.varve.bench;
+package dev.varve.bench.tpcc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

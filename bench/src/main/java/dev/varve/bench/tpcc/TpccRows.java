@@ -1,4 +1,4 @@
-package dev.varve.bench;
+package dev.varve.bench.tpcc;
 
 import dev.varve.wal.Codec;
 import java.io.ByteArrayOutputStream;

@@ -1,4 +1,4 @@
-package dev.varve.bench;
+package dev.varve.bench.tpcc;
 
 /**
  * TPC-C's nine tables (plus Silo's two secondary indexes) packed into one ordered {@code long}

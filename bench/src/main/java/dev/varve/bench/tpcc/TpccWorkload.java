@@ -1,33 +1,37 @@
-package dev.varve.bench;
+package dev.varve.bench.tpcc;
 
-import static dev.varve.bench.TpccKeys.customer;
-import static dev.varve.bench.TpccKeys.customerByName;
-import static dev.varve.bench.TpccKeys.district;
-import static dev.varve.bench.TpccKeys.history;
-import static dev.varve.bench.TpccKeys.item;
-import static dev.varve.bench.TpccKeys.newOrder;
-import static dev.varve.bench.TpccKeys.order;
-import static dev.varve.bench.TpccKeys.orderByCustomer;
-import static dev.varve.bench.TpccKeys.orderLine;
-import static dev.varve.bench.TpccKeys.stock;
-import static dev.varve.bench.TpccKeys.warehouse;
+import static dev.varve.bench.tpcc.TpccKeys.customer;
+import static dev.varve.bench.tpcc.TpccKeys.customerByName;
+import static dev.varve.bench.tpcc.TpccKeys.district;
+import static dev.varve.bench.tpcc.TpccKeys.history;
+import static dev.varve.bench.tpcc.TpccKeys.item;
+import static dev.varve.bench.tpcc.TpccKeys.newOrder;
+import static dev.varve.bench.tpcc.TpccKeys.order;
+import static dev.varve.bench.tpcc.TpccKeys.orderByCustomer;
+import static dev.varve.bench.tpcc.TpccKeys.orderLine;
+import static dev.varve.bench.tpcc.TpccKeys.stock;
+import static dev.varve.bench.tpcc.TpccKeys.warehouse;
 
 import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
-import dev.varve.bench.TpccRows.Customer;
-import dev.varve.bench.TpccRows.CustomerName;
-import dev.varve.bench.TpccRows.District;
-import dev.varve.bench.TpccRows.History;
-import dev.varve.bench.TpccRows.Item;
-import dev.varve.bench.TpccRows.NewOrder;
-import dev.varve.bench.TpccRows.Order;
-import dev.varve.bench.TpccRows.OrderByCustomer;
-import dev.varve.bench.TpccRows.OrderLine;
-import dev.varve.bench.TpccRows.Row;
-import dev.varve.bench.TpccRows.Stock;
-import dev.varve.bench.TpccRows.Warehouse;
+import dev.varve.bench.Counters;
+import dev.varve.bench.DurabilityMode;
+import dev.varve.bench.Options;
+import dev.varve.bench.Workload;
+import dev.varve.bench.tpcc.TpccRows.Customer;
+import dev.varve.bench.tpcc.TpccRows.CustomerName;
+import dev.varve.bench.tpcc.TpccRows.District;
+import dev.varve.bench.tpcc.TpccRows.History;
+import dev.varve.bench.tpcc.TpccRows.Item;
+import dev.varve.bench.tpcc.TpccRows.NewOrder;
+import dev.varve.bench.tpcc.TpccRows.Order;
+import dev.varve.bench.tpcc.TpccRows.OrderByCustomer;
+import dev.varve.bench.tpcc.TpccRows.OrderLine;
+import dev.varve.bench.tpcc.TpccRows.Row;
+import dev.varve.bench.tpcc.TpccRows.Stock;
+import dev.varve.bench.tpcc.TpccRows.Warehouse;
 import dev.varve.wal.Codec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +51,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * the spec's input rules — NURand customer and item choice, 1 % NewOrder rollbacks (an unused
  * item id), 1 % remote supply warehouses per order line, 15 % remote Payment customers, 60 %
  * by-last-name customer lookups in Payment and OrderStatus. Tables map to ranges of one ordered
- * key space ({@link TpccKeys}, after Silo); rows are immutable records ({@link TpccRows}).
+ * key space ({@link TpccKeys}, after Silo); rows are immutable records ({@link TpccRows}), read
+ * through the typed accessors of {@link TpccTables}.
  *
  * <p>As in Silo, there are no terminals and no think or keying time: each worker thread runs
  * transactions back to back against its home warehouse ({@code thread % warehouses + 1}) and its
@@ -55,7 +60,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * conditions 1–4 of §3.3.2 are checked on a snapshot.
  */
 public final class TpccWorkload implements Workload {
-    static final List<String> TYPES = List.of("NewOrder", "Payment", "OrderStatus", "Delivery", "StockLevel");
+    /** The transaction types, in the order of {@link #transactionTypes()} and the report. */
+    public static final List<String> TYPES = List.of("NewOrder", "Payment", "OrderStatus", "Delivery", "StockLevel");
     private static final int DISTRICTS = 10;
     private static final String[] SYLLABLES = {
         "BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "ATION", "EING"};
@@ -347,23 +353,23 @@ public final class TpccWorkload implements Workload {
             boolean local = allLocal;
             long now = System.currentTimeMillis();
             return counters.transact(db, isolation, tx -> {
-                Warehouse wh = (Warehouse) tx.get(warehouse(w));
-                District dist = (District) tx.get(district(w, d));
+                Warehouse wh = TpccTables.warehouse(tx, warehouse(w));
+                District dist = TpccTables.district(tx, district(w, d));
                 long o = dist.nextOrderId();
                 tx.put(district(w, d), dist.withNextOrderId(o + 1));
-                Customer cust = (Customer) tx.get(customer(w, d, c));
+                Customer cust = TpccTables.customer(tx, customer(w, d, c));
                 tx.put(order(w, d, o), new Order(c, now, 0, lines, local));
                 tx.put(newOrder(w, d, o), NewOrder.INSTANCE);
                 tx.put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
                 long total = 0;
                 for (int i = 0; i < lines; i++) {
-                    Item it = (Item) tx.get(item(itemIds[i]));
+                    Item it = TpccTables.item(tx, item(itemIds[i]));
                     if (it == null) {
                         tx.rollback(); // §2.4.2.3: "Item number is not valid"
                         return false;
                     }
                     long sk = stock(supply[i], itemIds[i]);
-                    Stock s = (Stock) tx.get(sk);
+                    Stock s = TpccTables.stock(tx, sk);
                     int q = s.quantity() - quantity[i] >= 10 ? s.quantity() - quantity[i] : s.quantity() - quantity[i] + 91;
                     tx.put(sk, new Stock(q, s.ytd() + quantity[i], s.orderCount() + 1,
                             s.remoteCount() + (supply[i] == w ? 0 : 1), s.dists(), s.data()));
@@ -396,13 +402,13 @@ public final class TpccWorkload implements Workload {
             long now = System.currentTimeMillis();
             String historyData = astring(random, 12, 24);
             counters.transact(db, isolation, tx -> {
-                Warehouse wh = (Warehouse) tx.get(warehouse(w));
+                Warehouse wh = TpccTables.warehouse(tx, warehouse(w));
                 tx.put(warehouse(w), wh.withYtd(wh.ytd() + amount));
-                District dist = (District) tx.get(district(w, d));
+                District dist = TpccTables.district(tx, district(w, d));
                 tx.put(district(w, d), dist.withYtd(dist.ytd() + amount));
                 int c = byName ? customerByLastName(tx, cw, cd, nameNumber, cByid) : cByid;
                 long ck = customer(cw, cd, c);
-                Customer cust = (Customer) tx.get(ck);
+                Customer cust = TpccTables.customer(tx, ck);
                 String data = cust.data();
                 if (cust.credit().equals("BC")) {
                     String prefix = c + " " + cd + " " + cw + " " + d + " " + w + " " + amount + " ";
@@ -427,8 +433,8 @@ public final class TpccWorkload implements Workload {
             if (matches.isEmpty()) {
                 return fallback; // only at reduced scale, where some last names are unused
             }
-            matches.sort((a, b) -> ((CustomerName) a.getValue()).first()
-                    .compareTo(((CustomerName) b.getValue()).first()));
+            matches.sort((a, b) -> TpccTables.customerName(a.getValue()).first()
+                    .compareTo(TpccTables.customerName(b.getValue()).first()));
             return TpccKeys.customerOfNameKey(matches.get((matches.size() - 1) / 2).getKey());
         }
 
@@ -440,16 +446,16 @@ public final class TpccWorkload implements Workload {
             int cByid = nurand(random, 1023, 1, customers, cId);
             counters.transact(db, isolation, tx -> {
                 int c = byName ? customerByLastName(tx, w, d, nameNumber, cByid) : cByid;
-                Customer cust = (Customer) tx.get(customer(w, d, c));
+                Customer cust = TpccTables.customer(tx, customer(w, d, c));
                 Map.Entry<Long, Row> latest = tx.asMap().subMap(orderByCustomer(w, d, c, 0), true,
                         orderByCustomer(w, d, c, 0xfff_ffffL), true).lastEntry();
                 long sum = cust.balance();
                 if (latest != null) {
                     long o = TpccKeys.orderOfCustomerKey(latest.getKey());
-                    Order order = (Order) tx.get(order(w, d, o));
+                    Order order = TpccTables.order(tx, order(w, d, o));
                     sum += order.carrierId();
                     for (Row r : tx.asMap().subMap(orderLine(w, d, o, 0), true, orderLine(w, d, o, 15), true).values()) {
-                        OrderLine line = (OrderLine) r;
+                        OrderLine line = TpccTables.orderLine(r);
                         sum += line.amount() + line.deliveryDate();
                     }
                 }
@@ -471,17 +477,17 @@ public final class TpccWorkload implements Workload {
                     long o = TpccKeys.orderId(oldest.getKey());
                     tx.remove(oldest.getKey());
                     long ok = order(w, d, o);
-                    Order order = (Order) tx.get(ok);
+                    Order order = TpccTables.order(tx, ok);
                     tx.put(ok, order.withCarrier(carrier));
                     long total = 0;
                     for (int ol = 1; ol <= order.lineCount(); ol++) {
                         long lk = orderLine(w, d, o, ol);
-                        OrderLine line = (OrderLine) tx.get(lk);
+                        OrderLine line = TpccTables.orderLine(tx, lk);
                         total += line.amount();
                         tx.put(lk, line.delivered(now));
                     }
                     long ck = customer(w, d, order.customer());
-                    Customer cust = (Customer) tx.get(ck);
+                    Customer cust = TpccTables.customer(tx, ck);
                     tx.put(ck, cust.afterDelivery(total));
                 }
                 return null;
@@ -493,16 +499,16 @@ public final class TpccWorkload implements Workload {
             int threshold = 10 + random.nextInt(11);
             int d = stockLevelDistrict;
             counters.transact(db, isolation, tx -> {
-                District dist = (District) tx.get(district(w, d));
+                District dist = TpccTables.district(tx, district(w, d));
                 long next = dist.nextOrderId();
                 Set<Integer> itemIds = new HashSet<>();
                 for (Row r : tx.asMap().subMap(orderLine(w, d, Math.max(0, next - 20), 0), true,
                         orderLine(w, d, next, 0), false).values()) {
-                    itemIds.add(((OrderLine) r).item());
+                    itemIds.add(TpccTables.orderLine(r).item());
                 }
                 int low = 0;
                 for (int i : itemIds) {
-                    if (((Stock) tx.get(stock(w, i))).quantity() < threshold) {
+                    if (TpccTables.stock(tx, stock(w, i)).quantity() < threshold) {
                         low++;
                     }
                 }
@@ -524,10 +530,10 @@ public final class TpccWorkload implements Workload {
             long orders = 0;
             long lines = 0;
             for (int w = 1; w <= warehouses; w++) {
-                long wYtd = ((Warehouse) s.get(warehouse(w))).ytd();
+                long wYtd = TpccTables.warehouse(s, warehouse(w)).ytd();
                 long dYtd = 0;
                 for (int d = 1; d <= DISTRICTS; d++) {
-                    District dist = (District) s.get(district(w, d));
+                    District dist = TpccTables.district(s, district(w, d));
                     dYtd += dist.ytd();
                     NavigableMap<Long, Row> orderRange = s.subMap(order(w, d, 0), true, order(w, d, MAX_ORDER), true);
                     NavigableMap<Long, Row> noRange = s.subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true);
@@ -546,7 +552,7 @@ public final class TpccWorkload implements Workload {
                     }
                     long olCnt = 0;
                     for (Row r : orderRange.values()) {
-                        olCnt += ((Order) r).lineCount();
+                        olCnt += TpccTables.order(r).lineCount();
                         orders++;
                     }
                     long lineRows = s.subMap(orderLine(w, d, 0, 0), true, orderLine(w, d, MAX_ORDER, 15), true).size();
