@@ -25,7 +25,13 @@ public interface TestHook {
          * A read-write commit stamped its versions (its record is in the log), before its SSI and
          * vacuum bookkeeping; under the commit lock.
          */
-        AFTER_STAMP
+        AFTER_STAMP,
+        /**
+         * A vacuum pass found the keeper of one key's chain (the newest version at or below its
+         * watermark), before it counts and cuts the versions older than it; without the commit
+         * lock, so committers may prune that chain meanwhile.
+         */
+        VACUUM_AFTER_KEEPER
     }
 
     /**

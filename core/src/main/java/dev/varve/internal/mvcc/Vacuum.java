@@ -34,6 +34,8 @@ public final class Vacuum<K, V> {
     private final ReentrantLock commitLock;
     /** Reads the store's count of versions written; called under the commit lock. */
     private final LongSupplier versionsWritten;
+    /** Forced-schedule tests pause passes here (set with the store's hook); {@link TestHook#NONE} otherwise. */
+    TestHook hook = TestHook.NONE;
 
     Vacuum(VersionedIndex<K> index, Comparator<? super K> comparator, SnapshotPins pins, StoreCounters counters,
             ConflictFinder<K, V> ssi, ReentrantLock commitLock, LongSupplier versionsWritten) {
@@ -149,6 +151,7 @@ public final class Vacuum<K, V> {
             return false;
         }
         Version<V> keeper = VersionChain.newestAtOrBelow(head, watermark);
+        hook.at(TestHook.Point.VACUUM_AFTER_KEEPER);
         for (Version<V> v = head; v != keeper; v = v.getOlderAcquire()) {
             counts.retained++; // newer than the watermark: a pinned snapshot may read it
         }
