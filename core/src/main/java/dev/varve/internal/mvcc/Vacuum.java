@@ -150,11 +150,15 @@ public final class Vacuum<K, V> {
             }
             return false;
         }
-        Version<V> keeper = VersionChain.newestAtOrBelow(head, watermark);
-        hook.at(TestHook.Point.VACUUM_AFTER_KEEPER);
-        for (Version<V> v = head; v != keeper; v = v.getOlderAcquire()) {
+        // One walk finds the keeper and counts what is above it: a committer may cut this chain
+        // meanwhile (below a version above our keeper, when its watermark is newer than ours), so
+        // a second walk from the head might never reach the keeper again.
+        Version<V> keeper = head;
+        while (keeper != null && keeper.commitTs > watermark) {
             counts.retained++; // newer than the watermark: a pinned snapshot may read it
+            keeper = keeper.getOlderAcquire();
         }
+        hook.at(TestHook.Point.VACUUM_AFTER_KEEPER);
         if (!head.isTombstone()) {
             counts.live++;
         }

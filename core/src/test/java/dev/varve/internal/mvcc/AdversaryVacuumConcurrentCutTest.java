@@ -10,7 +10,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.Test;
  */
 class AdversaryVacuumConcurrentCutTest {
 
-    @Disabled("fails until the next commit: NullPointerException in Vacuum.vacuumKey's second walk")
     @Test
     void aCommitterCutAboveTheKeeperWhileAPassCountsTheChainDoesNotFailThePass() throws Exception {
         ExecutorService vacuumThread = Executors.newSingleThreadExecutor();
