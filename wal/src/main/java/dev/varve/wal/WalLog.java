@@ -3,7 +3,6 @@ package dev.varve.wal;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;
-import dev.varve.wal.Checkpoints.StoreUnavailableException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
@@ -12,11 +11,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -35,8 +31,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private static final int RUNNING = 0;
     private static final int PARKED = 1;
-    /** This many failed checkpoints in a row fail the log: it can no longer be kept bounded. */
-    static final int MAX_FAILED_CHECKPOINTS = 3;
     /** The longest close() waits after interrupting a writer that outlived closeTimeout (ns). */
     private static final long INTERRUPT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -44,7 +38,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private static final VarHandle FAILURE;
     private static final VarHandle CLOSING;
     private static final VarHandle WRITER_EXITED;
-    private static final VarHandle CHECKPOINT_REQUESTED;
 
     static {
         try {
@@ -53,7 +46,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             FAILURE = l.findVarHandle(WalLog.class, "failure", Throwable.class);
             CLOSING = l.findVarHandle(WalLog.class, "closing", boolean.class);
             WRITER_EXITED = l.findVarHandle(WalLog.class, "writerExited", boolean.class);
-            CHECKPOINT_REQUESTED = l.findVarHandle(WalLog.class, "checkpointRequested", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -82,7 +74,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final FileIo io;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
-    private final StoreAccess<K, V> store;
     private final FlushPolicy policy;
     private final boolean full;
     private final DirectoryLock lock;
@@ -97,13 +88,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final ExecutorService completer;
     /** The completer's thread once started, joined by close(). */
     private volatile Thread completerThread;
-    /** {@code null} when background checkpoints are off. */
-    private final Thread checkpointer;
-    /** Sealed (no longer written) segments by first commit timestamp; the writer adds, checkpoints remove. */
-    private final ConcurrentSkipListMap<Long, Recovery.Segment> sealed = new ConcurrentSkipListMap<>();
-    private final ReentrantLock checkpointLock = new ReentrantLock();
-    /** Set by the writer when the log grew by checkpointEvery bytes; cleared by the checkpointer. */
-    private volatile boolean checkpointRequested;
+    /** Writes checkpoints and deletes what they cover; its background thread is off when checkpointEvery is 0. */
+    private final Checkpointer<K, V> checkpointer;
     /** {@link #RUNNING} or {@link #PARKED}; see the notes (wake-up protocol). */
     private volatile int writerState;
     /** The first failure; set once, never cleared. */
@@ -123,16 +109,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * thread (invariant 5). Held only for the check, never across I/O or a completion.
      */
     private final ReentrantLock acknowledgeLock = new ReentrantLock();
-    /** The latest background checkpoint failure, cleared by a successful checkpoint; for close() and tests. */
-    private volatile UncheckedIOException checkpointFailure;
 
     // ---- confined to the core's commit critical section (append is never concurrent with itself) ----
     private long lastAppendedTs;
-
-    // ---- guarded by checkpointLock ----
-    private long checkpointTs;
-    private Path checkpointFile;
-    private int failedCheckpointsInARow;
 
     // ---- confined to the writer thread ----
     private final ByteBuffer batch;
@@ -151,7 +130,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private int unforcedRecords;
     private long unforcedBytes;
     private long oldestUnforcedNanos;
-    private long bytesSinceCheckpoint;
 
     /*
      * Implementation notes.
@@ -214,7 +192,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * keeps the first outcome, and both are failures.
      *
      * Failure. The first Throwable from write/force/segment roll, close() giving up on the writer,
-     * or MAX_FAILED_CHECKPOINTS failed checkpoints in a row, is CASed into `failure`. The writer
+     * or the checkpointer (Checkpointer K4: failed checkpoints in a row), is CASed into `failure`. The writer
      * then fails every record awaiting force and every record still queued with an
      * UncheckedIOException carrying it, and exits; append reads `failure` first and throws
      * IllegalStateException naming it. A failure from another thread finds the writer's written
@@ -222,17 +200,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * I/O failures are not retried: after a failed fsync the page cache state is unknown
      * (PostgreSQL "fsyncgate"), so only reopening (recovery from what is on disk) is safe.
      *
-     * Checkpoint failures (ENOSPC in checkpoint.tmp, a codec that throws) leave the log intact, so
-     * one does not fail it, foreground or background alike: a foreground one is thrown to the
-     * caller, a background one is kept in checkpointFailure (thrown by close() unless a later
-     * checkpoint succeeds) and retried at the next trigger. Each deletes checkpoint.tmp. Only
-     * MAX_FAILED_CHECKPOINTS in a row fail the log, since its size is then unbounded.
-     *
-     * Checkpoints run on the caller's thread or the checkpointer thread, never on the writer: the
-     * image comes from StoreAccess.readSnapshot (MVCC, no blocking), lands in checkpoint.tmp, is
-     * forced and renamed; then sealed segments whose last commit is covered are deleted, oldest
-     * first, so a crash in the middle leaves a contiguous suffix (checked by the prev-ts field of
-     * each segment header). The open segment is never deleted.
+     * Checkpoints are the Checkpointer's (its notes, K1-K6), never run on the writer. The writer
+     * only hands it each segment it seals (in roll) and the bytes of each group it writes (the
+     * trigger); the checkpointer reaches the log only through Checkpointer.Owner.
      */
 
     WalLog(WalOptions options, Codec<K> keyCodec, Codec<V> valueCodec, StoreAccess<K, V> store,
@@ -242,18 +212,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         this.io = options.io();
         this.keyCodec = keyCodec;
         this.valueCodec = valueCodec;
-        this.store = store;
         this.policy = options.flushPolicy();
         this.full = options.sync() == Wal.Sync.FULL;
         this.lock = lock;
         this.batch = ByteBuffer.allocateDirect(options.maxBatchBytes());
         this.lastAppendedTs = recovered.lastTs();
         this.lastWrittenTs = recovered.lastTs();
-        this.checkpointTs = recovered.checkpointTs();
-        this.checkpointFile = recovered.checkpoint();
-        for (Recovery.Segment s : recovered.segments()) {
-            sealed.put(s.firstTs(), s);
-        }
         this.completer = Executors.newSingleThreadExecutor(task -> {
             Thread t = new Thread(task, "varve-wal-completer[" + dir + "]");
             t.setDaemon(true);
@@ -262,13 +226,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         });
         this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
         this.writer.setDaemon(true);
-        this.checkpointer = options.checkpointEvery() > 0
-                ? new Thread(this::checkpointerMain, "varve-wal-checkpoint[" + dir + "]") : null;
+        this.checkpointer = new Checkpointer<>(io, dir, store, keyCodec, valueCodec, options.checkpointEvery(),
+                recovered, new CheckpointerOwner());
         this.writer.start();
-        if (checkpointer != null) {
-            checkpointer.setDaemon(true);
-            checkpointer.start();
-        }
+        checkpointer.start();
     }
 
     // ---- accessors: the name states the memory-ordering mode ----
@@ -308,15 +269,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private void setWriterExitedVolatile() {
         WRITER_EXITED.setVolatile(this, true);
-    }
-
-    /** Pairs with {@link #getCheckpointRequestedAcquire}; followed by an unpark of the checkpointer. */
-    private void setCheckpointRequestedRelease(boolean v) {
-        CHECKPOINT_REQUESTED.setRelease(this, v);
-    }
-
-    private boolean getCheckpointRequestedAcquire() {
-        return (boolean) CHECKPOINT_REQUESTED.getAcquire(this);
     }
 
     // ---- CommitLog ----
@@ -364,43 +316,21 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         return p.future;
     }
 
-    /**
-     * {@inheritDoc} A failure leaves the log writable (its records are intact) and deletes
-     * checkpoint.tmp; only {@value #MAX_FAILED_CHECKPOINTS} failed checkpoints in a row,
-     * foreground or background, fail the log.
-     */
     /** Whether readers must not see a commit before its record is durable (see Wal.Builder). */
     @Override
     public boolean visibleOnlyWhenDurable() {
         return options.visibleOnlyWhenDurable();
     }
 
+    /**
+     * {@inheritDoc} A failure leaves the log writable (its records are intact) and deletes
+     * checkpoint.tmp; only {@value Checkpointer#MAX_FAILED_CHECKPOINTS} failed checkpoints in a
+     * row, foreground or background, fail the log (Checkpointer K4).
+     */
     @Override
     public void checkpoint() {
         checkUsable();
-        checkpointLock.lock();
-        try {
-            checkUsable();
-            if (!useDirectory()) {
-                throw new IllegalStateException("write-ahead log " + dir + " is closed");
-            }
-            try {
-                runCheckpoint();
-                checkpointSucceeded();
-            } catch (IOException e) {
-                checkpointFailed(e);
-                throw new UncheckedIOException("checkpoint in " + dir + " failed: " + e, e);
-            } catch (StoreUnavailableException e) {
-                throw e; // the database is closing; not a checkpoint failure
-            } catch (RuntimeException e) {
-                checkpointFailed(e);
-                throw e;
-            } finally {
-                dropDirectory();
-            }
-        } finally {
-            checkpointLock.unlock();
-        }
+        checkpointer.checkpoint();
     }
 
     /**
@@ -468,16 +398,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         long deadline = System.nanoTime() + timeout;
         String stillRunning = null;
         try {
-            if (checkpointer != null) {
-                LockSupport.unpark(checkpointer);
-            }
-            join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
+            checkpointer.wake();
+            Threads.join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
             if (writer.isAlive()) { // stuck in the kernel, most likely
                 fail(new IOException("log writer of " + dir + " did not stop within "
                         + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms"));
                 writer.interrupt();
                 long grace = Math.min(timeout, INTERRUPT_GRACE_NANOS);
-                join(writer, System.nanoTime() + grace);
+                Threads.join(writer, System.nanoTime() + grace);
                 if (writer.isAlive()) {
                     stillRunning = "it is still running " + TimeUnit.NANOSECONDS.toMillis(grace)
                             + " ms after an interrupt, and the directory stays locked until it stops";
@@ -495,13 +423,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 }
                 Thread completing = completerThread;
                 if (completing != null) {
-                    join(completing, deadline); // terminated executors may still be leaving their thread
+                    Threads.join(completing, deadline); // terminated executors may still be leaving their thread
                 }
             }
-            if (checkpointer != null) {
-                join(checkpointer, deadline);
-            }
-            if (!awaitCheckpoints(deadline)) {
+            if (!checkpointer.awaitStopped(deadline)) {
                 stillRunning = (stillRunning != null ? stillRunning + "; " : "") + "a checkpoint still running after "
                         + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms keeps the directory locked until it ends";
             }
@@ -523,25 +448,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             throw new UncheckedIOException("write-ahead log " + dir + " closed, but " + stillRunning,
                     new IOException(stillRunning));
         }
-        UncheckedIOException cf = checkpointFailure;
+        UncheckedIOException cf = checkpointer.lastFailure();
         if (before == null && cf != null) {
             throw new UncheckedIOException("write-ahead log " + dir + " was closed, every record forced, but its last"
                     + " background checkpoint had failed: " + cf.getMessage(), cf.getCause());
         }
-    }
-
-    /** Waits until no checkpoint is in flight or the deadline passes; true if none is. */
-    private boolean awaitCheckpoints(long deadlineNanos) {
-        try {
-            if (!checkpointLock.tryLock(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                return false;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-        checkpointLock.unlock(); // later checkpoints see `closing` under the lock and refuse
-        return true;
     }
 
     /** Registers a user of the directory (invariant 4); false once it has been released. */
@@ -589,27 +500,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    private static void join(Thread t, long deadlineNanos) {
-        boolean interrupted = false;
-        try {
-            while (t.isAlive()) {
-                long left = deadlineNanos - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
     private void checkUsable() {
         Throwable f = getFailureAcquire();
         if (f != null) {
@@ -647,6 +537,37 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             acknowledgeLock.unlock();
         }
         LockSupport.unpark(writer);
+    }
+
+    /** The checkpointer's only way into the log: the directory's users (invariant 4), closing and failure. */
+    private final class CheckpointerOwner implements Checkpointer.Owner {
+        @Override
+        public boolean closing() {
+            return getClosingVolatile();
+        }
+
+        @Override
+        public boolean enterBackground() {
+            return !getClosingVolatile() && getFailureAcquire() == null && useDirectory();
+        }
+
+        @Override
+        public void enterForeground() {
+            checkUsable();
+            if (!useDirectory()) {
+                throw new IllegalStateException("write-ahead log " + dir + " is closed");
+            }
+        }
+
+        @Override
+        public void release() {
+            dropDirectory();
+        }
+
+        @Override
+        public void fail(Throwable cause) {
+            WalLog.this.fail(cause);
+        }
     }
 
     // ---- writer thread ----
@@ -807,13 +728,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             completeDurable(group); // RELAXED promise: written to the file
         }
         group.clear();
-        bytesSinceCheckpoint += groupBytes;
-        if (checkpointer != null && bytesSinceCheckpoint >= options.checkpointEvery()) {
-            bytesSinceCheckpoint = 0;
-            setCheckpointRequestedRelease(true);
-            LockSupport.unpark(checkpointer); // NOTE: set-then-unpark; the checkpointer re-checks after park, so no wake-up is lost
-
-        }
+        checkpointer.logged(groupBytes);
         return true;
     }
 
@@ -917,7 +832,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 segmentForcedPos = segmentPos;
             }
             segment.close();
-            sealed.put(segmentFirstTs, new Recovery.Segment(segmentFirstTs, segmentPath, prevTs));
+            checkpointer.sealed(new Recovery.Segment(segmentFirstTs, segmentPath, prevTs));
             segment = null;
         }
         Path path = dir.resolve(RecordFormat.segmentName(firstTs));
@@ -933,97 +848,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         segmentMarkedPos = segmentPos; // nothing to vouch for yet
     }
 
-    // ---- checkpoints ----
-
-    private void checkpointerMain() {
-        while (true) {
-            while (!getCheckpointRequestedAcquire() && !getClosingVolatile()) {
-                LockSupport.park(this);
-            }
-            if (getClosingVolatile()) {
-                return;
-            }
-            setCheckpointRequestedRelease(false);
-            checkpointLock.lock();
-            try {
-                if (getClosingVolatile() || getFailureAcquire() != null || !useDirectory()) {
-                    return;
-                }
-                try {
-                    runCheckpoint();
-                    checkpointSucceeded();
-                } finally {
-                    dropDirectory();
-                }
-            } catch (StoreUnavailableException e) {
-                // NOTE: the database closes its store before it closes the log, so a background
-                // checkpoint racing close() finds readSnapshot refused. Benign: the log is intact,
-                // close() follows, and checkpoint.tmp is already deleted.
-                return;
-            } catch (Exception e) { // not swallowed: kept for close(), counted, retried at the next trigger
-                checkpointFailure = new UncheckedIOException("background checkpoint of " + dir + " failed: " + e,
-                        e instanceof IOException io ? io : new IOException(e));
-                checkpointFailed(e);
-            } catch (Throwable t) { // an Error: the log fails and every later commit says why
-                fail(t);
-                return;
-            } finally {
-                checkpointLock.unlock();
-            }
-        }
-    }
-
-    /** Caller holds {@link #checkpointLock}. */
-    private void checkpointSucceeded() {
-        failedCheckpointsInARow = 0;
-        checkpointFailure = null;
-    }
-
-    /** Caller holds {@link #checkpointLock}; fails the log at the {@value #MAX_FAILED_CHECKPOINTS}th in a row. */
-    private void checkpointFailed(Exception e) {
-        if (++failedCheckpointsInARow >= MAX_FAILED_CHECKPOINTS) {
-            fail(new IOException(failedCheckpointsInARow + " checkpoints in a row failed, so the log can no longer"
-                    + " be kept bounded; the last: " + e, e));
-        }
-    }
-
-    /** Caller holds {@link #checkpointLock}. */
-    private void runCheckpoint() throws IOException {
-        Checkpoints.Written w = Checkpoints.write(io, dir, store, keyCodec, valueCodec, checkpointTs);
-        if (w == null) {
-            return;
-        }
-        Path old = checkpointFile;
-        checkpointTs = w.snapshotTs();
-        checkpointFile = w.file();
-        if (old != null && !old.equals(w.file())) {
-            io.delete(old);
-        }
-        boolean deleted = false;
-        for (Iterator<Map.Entry<Long, Recovery.Segment>> it = sealed.entrySet().iterator(); it.hasNext(); ) {
-            Recovery.Segment s = it.next().getValue();
-            if (s.lastTs() > w.snapshotTs()) {
-                break; // oldest first: what remains is a contiguous suffix
-            }
-            io.delete(s.path());
-            it.remove();
-            deleted = true;
-        }
-        if (deleted || old != null) {
-            io.forceDirectory(dir);
-        }
-    }
-
     // ---- introspection for tests ----
 
     /** Timestamp of the newest durable checkpoint (0: none). */
     long checkpointTimestamp() {
-        checkpointLock.lock();
-        try {
-            return checkpointTs;
-        } finally {
-            checkpointLock.unlock();
-        }
+        return checkpointer.checkpointTimestamp();
     }
 
     /**
@@ -1032,11 +861,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * @return the failure (message names the directory and the cause), or {@code null}
      */
     UncheckedIOException checkpointFailure() {
-        return checkpointFailure;
+        return checkpointer.lastFailure();
     }
 
     /** The sealed segments' first commit timestamps. */
     java.util.Set<Long> sealedSegments() {
-        return java.util.Set.copyOf(sealed.keySet());
+        return checkpointer.sealedSegments();
     }
 }
