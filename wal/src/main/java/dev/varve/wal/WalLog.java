@@ -33,6 +33,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private static final int PARKED = 1;
     /** The longest close() waits after interrupting a writer that outlived closeTimeout (ns). */
     private static final long INTERRUPT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** How long the writer spins for new records before parking, after a write (ns; see the notes). */
+    private static final long SPIN_BEFORE_PARK_NANOS = 20_000;
 
     private static final VarHandle WRITER_STATE;
     private static final VarHandle FAILURE;
@@ -130,6 +132,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private int unforcedRecords;
     private long unforcedBytes;
     private long oldestUnforcedNanos;
+    /** When the writer last found records to write (System.nanoTime). */
+    private long lastWorkNanos;
 
     /*
      * Implementation notes.
@@ -152,7 +156,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * bytes, unforced records): force now, wait at most d ns, or idle. In FULL with the default
      * zero interval every group is forced at once, and the commits that arrive during a force form
      * the next group, so forces per second stay near the device's fsync rate however many
-     * committers wait (BookKeeper Journal's loop; unlike it, no I/O error is swallowed).
+     * committers wait (the loop of BookKeeper's Journal; no I/O error is swallowed, see Failure).
+     * Before parking, a writer that wrote within SPIN_BEFORE_PARK_NANOS spins that long: a
+     * committer about to append again then finds it awake and pays for no unpark. The spin ends
+     * at the first record, so it costs CPU only while the log has nothing else to do.
      *
      * Invariants. (1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
      * writes are sequential and the writer stops at the first failure. (2) A future completes
@@ -646,16 +653,18 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    /** How long the writer spins for new records before parking, after a write (ns). */
-    private static final long SPIN_BEFORE_PARK_NANOS = 20_000;
-    /** When the writer last found records to write (System.nanoTime). */
-    private long lastWorkNanos;
-
-    /** Parks until appended to, closed, or {@code nanos} pass ({@link FlushPolicy#IDLE}: no limit). */
+    /**
+     * Waits for records after a drain that found none. If the writer wrote within {@link
+     * #SPIN_BEFORE_PARK_NANOS}, it first spins that long at most and returns at the first record
+     * queued. Otherwise, or if none came, it writes the marker the last force is owed (invariant
+     * 6) and parks (wake-up protocol) unless a record is queued or the log is closing or failed;
+     * the park ends at an append, close(), a failure, after {@code nanos} ({@link
+     * FlushPolicy#IDLE}: no limit), or spuriously. The caller loops either way.
+     *
+     * @throws IOException if writing the marker fails
+     * @throws InterruptedIOException if the writer was interrupted (close() giving up on it)
+     */
     private void idle(long nanos) throws IOException {
-        // NOTE: a short spin after recent work saves a park/unpark round trip (tens of µs on a
-        // virtual machine) for a committer that is about to append again; it stops at the first
-        // record, so it only costs CPU while the log is idle anyway.
         long now = System.nanoTime();
         if (now - lastWorkNanos < SPIN_BEFORE_PARK_NANOS) {
             long until = now + SPIN_BEFORE_PARK_NANOS;
