@@ -38,16 +38,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private static final VarHandle WRITER_STATE;
     private static final VarHandle FAILURE;
-    private static final VarHandle CLOSING;
-    private static final VarHandle WRITER_EXITED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             WRITER_STATE = l.findVarHandle(WalLog.class, "writerState", int.class);
             FAILURE = l.findVarHandle(WalLog.class, "failure", Throwable.class);
-            CLOSING = l.findVarHandle(WalLog.class, "closing", boolean.class);
-            WRITER_EXITED = l.findVarHandle(WalLog.class, "writerExited", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -239,43 +235,24 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         checkpointer.start();
     }
 
-    // ---- accessors: the name states the memory-ordering mode ----
+    // ---- accessors: only where the mode differs from the field's declaration (package-info) ----
 
-    private int getWriterStateVolatile() {
-        return (int) WRITER_STATE.getVolatile(this);
-    }
-
-    private void setWriterStateVolatile(int s) {
-        WRITER_STATE.setVolatile(this, s);
-    }
-
+    /**
+     * A volatile CAS; pairs with the writer's volatile stores of writerState in idle (wake-up
+     * protocol): of the appenders that see PARKED, one unparks.
+     */
     private boolean casWriterState(int expect, int update) {
         return WRITER_STATE.compareAndSet(this, expect, update);
     }
 
-    /** Pairs with the CAS in {@link #casFailure}: the cause's fields are visible. */
+    /** An acquire load; pairs with the CAS in {@link #casFailure}: the cause's fields are visible. */
     private Throwable getFailureAcquire() {
         return (Throwable) FAILURE.getAcquire(this);
     }
 
+    /** A volatile CAS from null, so the first failure stays; pairs with {@link #getFailureAcquire}. */
     private boolean casFailure(Throwable cause) {
         return FAILURE.compareAndSet(this, null, cause);
-    }
-
-    private boolean getClosingVolatile() {
-        return (boolean) CLOSING.getVolatile(this);
-    }
-
-    private void setClosingVolatile() {
-        CLOSING.setVolatile(this, true);
-    }
-
-    private boolean getWriterExitedVolatile() {
-        return (boolean) WRITER_EXITED.getVolatile(this);
-    }
-
-    private void setWriterExitedVolatile() {
-        WRITER_EXITED.setVolatile(this, true);
     }
 
     // ---- CommitLog ----
@@ -296,9 +273,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (f != null) {
             throw refused(f);
         }
-        if (getClosingVolatile()) {
+        if (closing) {
             throw new IllegalStateException("write-ahead log " + dir + " is closed");
-        }
+        } // NOTE: a failure or close() right after these checks is caught by the exit protocol below
         long ts = record.commitTimestamp();
         if (ts <= lastAppendedTs) {
             throw new IllegalStateException("commit timestamp " + ts + " is not above the last one logged, "
@@ -313,10 +290,10 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         lastAppendedTs = ts;
         Pending p = new Pending(ts, bytes, System.nanoTime(), direct);
         queue.offer(p); // CAS on the producer index: the store half of the wake-up protocol
-        if (getWriterStateVolatile() == PARKED && casWriterState(PARKED, RUNNING)) {
+        if (writerState == PARKED && casWriterState(PARKED, RUNNING)) {
             LockSupport.unpark(writer);
         }
-        if (getWriterExitedVolatile()) { // exit protocol: the writer may have drained already
+        if (writerExited) { // exit protocol: the writer may have drained already
             Throwable cause = getFailureAcquire();
             p.future.completeExceptionally(cause != null ? failed(cause) : closedError());
         }
@@ -399,7 +376,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private void closeOnce() {
         Throwable before = getFailureAcquire();
         boolean onCompleter = Thread.currentThread() == completerThread;
-        setClosingVolatile();
+        closing = true;
         LockSupport.unpark(writer);
         long timeout = options.closeTimeoutNanos();
         long deadline = System.nanoTime() + timeout;
@@ -440,7 +417,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         } finally {
             dropDirectory(); // the open log's use; the writer and checkpoints drop theirs as they end
         }
-        IOException stranded = strandedForce;
+        IOException stranded = strandedForce; // NOTE: a writer still running may set it later; close() then throws for that
         if (stranded != null) {
             throw new UncheckedIOException("write-ahead log " + dir + " was closed, but records it had acknowledged"
                     + " (RELAXED) were never forced: the force after the log failed failed too: " + stranded, stranded);
@@ -512,7 +489,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (f != null) {
             throw refused(f);
         }
-        if (getClosingVolatile()) {
+        if (closing) {
             throw new IllegalStateException("write-ahead log " + dir + " is closed");
         }
     }
@@ -550,17 +527,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final class CheckpointerOwner implements Checkpointer.Owner {
         @Override
         public boolean closing() {
-            return getClosingVolatile();
+            return closing;
         }
 
         @Override
         public boolean enterBackground() {
-            return !getClosingVolatile() && getFailureAcquire() == null && useDirectory();
+            // NOTE: the log may fail just after; harmless: the checkpoint stays a valid image
+            // (Checkpoints notes) and the directory stays locked until it drops its use
+            return !closing && getFailureAcquire() == null && useDirectory();
         }
 
         @Override
         public void enterForeground() {
-            checkUsable();
+            checkUsable(); // NOTE: the log may fail just after; harmless, as in enterBackground
             if (!useDirectory()) {
                 throw new IllegalStateException("write-ahead log " + dir + " is closed");
             }
@@ -601,7 +580,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 awaitingForce.clear();
                 group.clear();
             }
-            setWriterExitedVolatile(); // exit protocol: then drain
+            writerExited = true; // exit protocol: then drain
             Pending p;
             while ((p = queue.poll()) != null) {
                 p.future.completeExceptionally(f != null ? failed(f) : closedError());
@@ -633,7 +612,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             if (wrote) {
                 lastWorkNanos = System.nanoTime();
             }
-            if (!wrote && getClosingVolatile() && queue.isEmpty()) {
+            if (!wrote && closing && queue.isEmpty()) {
                 if (unforcedRecords > 0) {
                     force();
                 }
@@ -676,15 +655,15 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             }
         }
         writeMarkerIfBehind(); // before sleeping: the last forced group gets its marker without waiting for the next
-        setWriterStateVolatile(PARKED); // the store half of the wake-up protocol
-        if (queue.isEmpty() && !getClosingVolatile() && getFailureAcquire() == null) {
+        writerState = PARKED; // the store half of the wake-up protocol
+        if (queue.isEmpty() && !closing && getFailureAcquire() == null) {
             if (nanos == FlushPolicy.IDLE) {
                 LockSupport.park(this);
             } else {
                 LockSupport.parkNanos(this, nanos);
             }
         }
-        setWriterStateVolatile(RUNNING);
+        writerState = RUNNING;
         if (Thread.interrupted()) {
             throw new InterruptedIOException("log writer interrupted");
         }
