@@ -111,7 +111,7 @@ final class Checkpointer<K, V> {
      *      the log is closing (or failed) before it uses the directory. The log sets its closing
      *      flag before close() calls awaitStopped, so a checkpoint that takes the lock after
      *      awaitStopped returned sees the flag and refuses.
-     * (K3) Each checkpoint in flight is a user of the directory (WalLog invariant 4): it registers through
+     * (K3) Each checkpoint in flight is a user of the directory (WalLog W4): it registers through
      *      Owner.enter* under the lock before its first file access and drops the use
      *      (Owner.release) after its last, so the directory lock outlives it even when close()
      *      stops waiting for it.

@@ -99,12 +99,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     /**
      * Who still uses the directory: the open log (dropped by close), the writer thread (dropped
      * as it exits) and each checkpoint in flight. The last to drop releases the segment and the
-     * lock (invariant 4).
+     * lock (W4).
      */
     private final AtomicInteger directoryUsers = new AtomicInteger(2);
     /**
      * Orders the writer's decision to acknowledge a group against a failure set from another
-     * thread (invariant 5). Held only for the check, never across I/O or a completion.
+     * thread (W5). Held only for the check, never across I/O or a completion.
      */
     private final ReentrantLock acknowledgeLock = new ReentrantLock();
 
@@ -157,23 +157,23 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * committer about to append again then finds it awake and pays for no unpark. The spin ends
      * at the first record, so it costs CPU only while the log has nothing else to do.
      *
-     * Invariants. (1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
-     * writes are sequential and the writer stops at the first failure. (2) A future completes
+     * Invariants. (W1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
+     * writes are sequential and the writer stops at the first failure. (W2) A future completes
      * normally only after its record is written (RELAXED) or written and forced (FULL) and only if
      * no failure came first; otherwise it completes exceptionally with the failure — an unknown
-     * outcome, not a lost commit: the record may be on disk and reappear after reopen. (3) Every
+     * outcome, not a lost commit: the record may be on disk and reappear after reopen. (W3) Every
      * Pending that enters the queue is completed: by the writer, or by the writer's final drain,
-     * or by append itself when it sees the writer gone (exit protocol below). (4) The directory
+     * or by append itself when it sees the writer gone (exit protocol below). (W4) The directory
      * lock is held while any thread may still touch the directory's files: directoryUsers counts
      * the open log, the writer and each checkpoint in flight; whoever drops it to zero closes the
      * segment and releases the lock. So when close() gives up on a writer stuck in the kernel, the
      * stuck write still lands in a directory nobody else has opened, and the writer releases it
      * on exit. The atomic decrements order each user's last file access before the release.
-     * (5) Never acknowledge after a failure: a failure set by another thread (close() giving up,
+     * (W5) Never acknowledge after a failure: a failure set by another thread (close() giving up,
      * failed checkpoints) is CASed under acknowledgeLock, and the writer decides under the same
      * lock, after the write or force, whether a group completes normally. A group decided before
      * the failure may still complete after it (its record was durable before it).
-     * (6) Forced markers (RecordFormat): a marker states segmentForcedPos and is written only
+     * (W6) Forced markers (RecordFormat): a marker states segmentForcedPos and is written only
      * after the force that made it true, at the head of the next group's write or, if the writer
      * is about to park first, in a write of its own; never forced for its own sake, except the
      * last one at close(). segmentMarkedPos is what the last marker stated, so each force gets at
@@ -439,7 +439,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    /** Registers a user of the directory (invariant 4); false once it has been released. */
+    /** Registers a user of the directory (W4); false once it has been released. */
     private boolean useDirectory() {
         int n;
         do {
@@ -453,7 +453,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /**
      * Drops one user of the directory; the last closes the segment and releases the lock
-     * (invariant 4). A failure to do so is recorded as the log's failure (or added to it).
+     * (W4). A failure to do so is recorded as the log's failure (or added to it).
      */
     private void dropDirectory() {
         if (directoryUsers.decrementAndGet() != 0) {
@@ -511,7 +511,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /**
      * Marks the log failed from a thread other than the writer and wakes the writer so it forces
-     * what it wrote and fails what is pending. Under acknowledgeLock (invariant 5).
+     * what it wrote and fails what is pending. Under acknowledgeLock (W5).
      */
     private void fail(Throwable cause) {
         acknowledgeLock.lock();
@@ -523,7 +523,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         LockSupport.unpark(writer);
     }
 
-    /** The checkpointer's only way into the log: the directory's users (invariant 4), closing and failure. */
+    /** The checkpointer's only way into the log: the directory's users (W4), closing and failure. */
     private final class CheckpointerOwner implements Checkpointer.Owner {
         @Override
         public boolean closing() {
@@ -585,7 +585,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             while ((p = queue.poll()) != null) {
                 p.future.completeExceptionally(f != null ? failed(f) : closedError());
             }
-            dropDirectory(); // invariant 4: after the writer's last file access
+            dropDirectory(); // W4: after the writer's last file access
         }
         if (fatal != null) {
             throw fatal; // not swallowed: the committers got it too, and so does the uncaught handler
@@ -635,8 +635,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     /**
      * Waits for records after a drain that found none. If the writer wrote within {@link
      * #SPIN_BEFORE_PARK_NANOS}, it first spins that long at most and returns at the first record
-     * queued. Otherwise, or if none came, it writes the marker the last force is owed (invariant
-     * 6) and parks (wake-up protocol) unless a record is queued or the log is closing or failed;
+     * queued. Otherwise, or if none came, it writes the marker the last force is owed (W6) and
+     * parks (wake-up protocol) unless a record is queued or the log is closing or failed;
      * the park ends at an append, close(), a failure, after {@code nanos} ({@link
      * FlushPolicy#IDLE}: no limit), or spuriously. The caller loops either way.
      *
@@ -754,7 +754,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      */
     private void completeDurable(java.util.List<Pending> done) {
         Throwable f;
-        acknowledgeLock.lock(); // invariant 5: the decision is ordered against fail()
+        acknowledgeLock.lock(); // W5: the decision is ordered against fail()
         try {
             f = getFailureAcquire();
         } finally {
