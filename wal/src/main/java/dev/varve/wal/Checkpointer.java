@@ -185,13 +185,13 @@ final class Checkpointer<K, V> {
         sealed.put(segment.firstTs(), segment);
     }
 
-    /** Counts {@code bytes} more written to the log and triggers a background checkpoint when due; writer thread only. */
+    /** Counts {@code bytes} more written to the log; triggers a background checkpoint when due. Writer thread only. */
     void logged(long bytes) {
         bytesSinceCheckpoint += bytes;
         if (thread != null && bytesSinceCheckpoint >= checkpointEvery) {
             bytesSinceCheckpoint = 0;
             setRequestedRelease(true);
-            LockSupport.unpark(thread); // NOTE: set-then-unpark; the thread re-checks after park, so no wake-up is lost (K6)
+            LockSupport.unpark(thread); // NOTE: set, then unpark: no wake-up is lost (K6)
         }
     }
 

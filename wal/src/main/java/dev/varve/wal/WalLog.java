@@ -195,8 +195,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * keeps the first outcome, and both are failures.
      *
      * Failure. The first Throwable from write/force/segment roll, close() giving up on the writer,
-     * or the checkpointer (Checkpointer K4: failed checkpoints in a row), is CASed into `failure`. The writer
-     * then fails every record awaiting force and every record still queued with an
+     * or the checkpointer (Checkpointer K4: failed checkpoints in a row), is CASed into `failure`.
+     * The writer then fails every record awaiting force and every record still queued with an
      * UncheckedIOException carrying it, and exits; append reads `failure` first and throws
      * IllegalStateException naming it. A failure from another thread finds the writer's written
      * bytes intact, so the writer forces them before it exits (RELAXED acknowledged them). Its own
@@ -417,7 +417,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         } finally {
             dropDirectory(); // the open log's use; the writer and checkpoints drop theirs as they end
         }
-        IOException stranded = strandedForce; // NOTE: a writer still running may set it later; close() then throws for that
+        // NOTE: a writer still running may set strandedForce later; close() then throws for the running writer
+        IOException stranded = strandedForce;
         if (stranded != null) {
             throw new UncheckedIOException("write-ahead log " + dir + " was closed, but records it had acknowledged"
                     + " (RELAXED) were never forced: the force after the log failed failed too: " + stranded, stranded);
