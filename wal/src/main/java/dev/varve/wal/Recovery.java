@@ -72,9 +72,9 @@ final class Recovery<K, V> {
      *     the commit order (the rule beside the format, in RecordFormat).
      * (R3) A segment whose successor's intact header names a predecessor commit at or below the
      *     checkpoint holds only covered commits (what a header's predecessor is: R6): it is kept,
-     *     with that commit as its last, and not read. Such segments exist only between a checkpoint's rename and the
-     *     deletion of what it covers; damage in them is not reported, as nothing in them is
-     *     needed. The newest segment is always read.
+     *     with that commit as its last, and not read. Such segments exist only between a
+     *     checkpoint's rename and the deletion of what it covers; damage in them is not reported,
+     *     as nothing in them is needed. The newest segment is always read.
      * (R4) Memory is bounded by the largest record, not by the segment: a segment is read through
      *     one Window, a buffer of READ_WINDOW_BYTES refilled as the reading moves on and grown
      *     only to hold a whole record (frame plus body) that does not fit, so to at most the
