@@ -51,7 +51,7 @@ final class Checkpoints {
      *     oldest first. Sealed segments were forced when rolled, and the open one is never
      *     deleted, so the log left is a durable contiguous suffix plus the open segment.
      * (4) After a power loss the log's surviving records are a prefix of the commit order up to
-     *     some L (WalLog invariant 1; the recovery rule in RecordFormat), and recovery yields the
+     *     some L (WalLog W1; the recovery rule in RecordFormat), and recovery yields the
      *     commits <= max(T, L): the checkpoint, then the records above T. If L < T, the commits in
      *     (L, T] survive through the checkpoint alone. None of them was acknowledged in FULL (not
      *     forced) and RELAXED only promises a prefix, so the result is still a prefix; a commit
@@ -61,8 +61,8 @@ final class Checkpoints {
      * (6) A commit that read one of those visible-unforced commits has a larger timestamp, so any
      *     prefix holding it holds what it read.
      * (7) The log chains across the gap: the next run starts its first segment with max(T, L) as
-     *     predecessor, and recovery accepts a predecessor the checkpoint covers (Recovery,
-     *     "contiguous" and invariant 3).
+     *     predecessor, and recovery accepts a predecessor the checkpoint covers (Recovery R3,
+     *     R6).
      * CheckpointOfUnloggedCommitsTest exercises (4), (5) and (7) over FaultyIo's page-cache model.
      */
 

@@ -35,7 +35,7 @@ final class Recovery<K, V> {
     private long scanCrcBytes;
     /** See {@link #coveredSkipped()}; confined like {@link #scanCrcBytes}. */
     private int coveredSkipped;
-    /** The read buffer, reused for every segment (invariant 4); confined like the rest. */
+    /** The read buffer, reused for every segment (R4); confined like the rest. */
     private final Window window = new Window();
     // What readSegment found in the segment it read last.
     private long readPrevTs;
@@ -44,16 +44,20 @@ final class Recovery<K, V> {
     private boolean readCut;
     /** The first commit ts of the segment being read: the salt of its markers' CRC. */
     private long readSalt;
-    /** The end of the part of the segment its markers vouch for (invariant 5). */
+    /** The end of the part of the segment its markers vouch for (R5). */
     private long readVouched;
-    /** The newest segment's valid end and vouched end, once read and kept. */
-    private long newestEnd = -1;
-    private long newestVouched = -1;
 
     /*
      * Implementation notes.
      *
-     * (1) Everything run() returns is durable when it returns: the loaded checkpoint and the
+     * Steps. run() lists the directory (list: segments and checkpoints by the timestamp in their
+     * names; an unfinished checkpoint.tmp is deleted), loads the newest checkpoint
+     * (loadCheckpoint: older ones are deleted), replays the segments after it (replay, one
+     * segment at a time through readSegment: R2, R3, R5, R6), then forces what it trusts
+     * (makeDurable: R1, R5). Each step hands the next a record (Listing, Loaded, Replayed);
+     * readSegment leaves what it found in the read* fields, confined to the running thread.
+     *
+     * (R1) Everything run() returns is durable when it returns: the loaded checkpoint and the
      *     newest kept segment are forced, then the directory. Recovery reads through the OS page
      *     cache, which after a process crash (kill -9, OOM kill) still holds bytes that process
      *     wrote and never forced, and directory entries it never forced; the log built on top (a new segment,
@@ -64,25 +68,30 @@ final class Recovery<K, V> {
      *     only from WalLog.roll, which forces it first, or from the first roll after a recovery,
      *     which forced it here; a sealed segment is never written again, and recovery's own
      *     truncation forces. (Format version 1 logs, written before this rule, are refused.)
-     * (2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
+     * (R2) Files are replayed oldest first and stop at the first damage: the result is a prefix of
      *     the commit order (the rule beside the format, in RecordFormat).
-     * (3) A segment whose successor's intact header names a predecessor commit at or below the
-     *     checkpoint holds only covered commits (a header's previous-commit field is the last
-     *     commit logged before it, or one the checkpoint covers): it is kept, with that commit as
-     *     its last, and not read. Such segments exist only between a checkpoint's rename and the
-     *     deletion of what it covers; damage in them is not reported, as nothing in them is
-     *     needed. The newest segment is always read.
-     * (4) Memory is bounded by the largest record, not by the segment: a segment is read through
+     * (R3) A segment whose successor's intact header names a predecessor commit at or below the
+     *     checkpoint holds only covered commits (what a header's predecessor is: R6): it is kept,
+     *     with that commit as its last, and not read. Such segments exist only between a
+     *     checkpoint's rename and the deletion of what it covers; damage in them is not reported,
+     *     as nothing in them is needed. The newest segment is always read.
+     * (R4) Memory is bounded by the largest record, not by the segment: a segment is read through
      *     one Window, a buffer of READ_WINDOW_BYTES refilled as the reading moves on and grown
      *     only to hold a whole record (frame plus body) that does not fit, so to at most the
      *     largest record whose intact frame announces it.
-     * (5) Forced markers (the rule beside the format): in the newest segment, damage below the
+     * (R5) Forced markers (the rule beside the format): in the newest segment, damage below the
      *     forced offset of an intact marker after it is corruption; other damage there is cut.
      *     A marker's forced offset is at most its own offset (else the marker is malformed, and
      *     reported). After forcing the newest segment, recovery appends a marker for its whole
      *     valid end and forces it, unless the segment already ends with a marker stating its own
      *     offset (so repeated opens do not grow it): the next recovery then knows all of it was
      *     forced. The marker is written after the force it states, never before.
+     * (R6) Segments chain: a header's previous-commit field is the last commit logged before the
+     *     segment, or one the checkpoint covers. A segment follows the log read so far if that
+     *     field is the last commit read, or if both are at or below the checkpoint: the gap is
+     *     then covered by the checkpoint (commits visible, hence in it, that never reached the
+     *     log before a crash, or segments it let a checkpointer delete; Checkpoints (7)).
+     *     Otherwise a segment is missing, which is reported.
      */
 
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
@@ -93,7 +102,40 @@ final class Recovery<K, V> {
         this.valueCodec = valueCodec;
     }
 
+    /**
+     * Recovers in three steps, {@link #list}, {@link #loadCheckpoint} and {@link #replay}, then
+     * makes what it trusts durable (R1).
+     *
+     * @return the checkpoint loaded, the segments kept and the newest commit recovered
+     * @throws CorruptLogException if damage other than a torn tail is found (the rule in {@link
+     *     RecordFormat}), or the newest checkpoint is damaged
+     * @throws IOException if a file operation fails
+     */
     Result run() throws IOException {
+        Listing files = list();
+        Loaded checkpoint = loadCheckpoint(files.checkpoints());
+        Replayed log = replay(files.segments(), checkpoint);
+        Path newestFile = files.segments().isEmpty() ? null : files.segments().lastEntry().getValue();
+        makeDurable(checkpoint.file(), log, newestFile);
+        long lastTs = Math.max(checkpoint.ts(), log.lastLogTs()); // the newest commit known (checkpoint or log)
+        return new Result(checkpoint.ts(), checkpoint.file(), log.kept(), lastTs, log.records());
+    }
+
+    /** The log's files, by the commit timestamp their names carry. */
+    private record Listing(TreeMap<Long, Path> segments, TreeMap<Long, Path> checkpoints) {}
+
+    /** The checkpoint loaded: its snapshot timestamp (0 if none) and file ({@code null} if none). */
+    private record Loaded(long ts, Path file) {}
+
+    /**
+     * What replaying the segments found: those kept, the newest commit read from them (-1 if
+     * none), the records read, and the newest segment's valid and vouched ends (-1 unless it was
+     * read and kept; R5).
+     */
+    private record Replayed(List<Segment> kept, long lastLogTs, long records, long newestEnd, long newestVouched) {}
+
+    /** Step 1: lists the segments and checkpoints in the directory, deleting an unfinished checkpoint.tmp. */
+    private Listing list() throws IOException {
         TreeMap<Long, Path> segments = new TreeMap<>();
         TreeMap<Long, Path> checkpoints = new TreeMap<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -112,35 +154,51 @@ final class Recovery<K, V> {
                 }
             }
         }
-        long checkpointTs = 0;
-        Path checkpoint = null;
-        if (!checkpoints.isEmpty()) {
-            Map.Entry<Long, Path> newest = checkpoints.lastEntry();
-            checkpoint = newest.getValue();
-            checkpointTs = Checkpoints.load(io, checkpoint, store, keyCodec, valueCodec);
-            if (checkpointTs != newest.getKey()) {
-                throw new CorruptLogException(checkpoint, 0, "checkpoint holds snapshot " + checkpointTs
-                        + " but its name says " + newest.getKey(), null);
-            }
-            for (Path older : checkpoints.headMap(newest.getKey()).values()) {
-                io.delete(older); // left by a crash between a newer checkpoint's rename and this cleanup
-            }
-        }
+        return new Listing(segments, checkpoints);
+    }
 
+    /**
+     * Step 2: loads the newest checkpoint into the store, checks that it holds the snapshot its
+     * name says, and deletes the older ones.
+     */
+    private Loaded loadCheckpoint(TreeMap<Long, Path> checkpoints) throws IOException {
+        if (checkpoints.isEmpty()) {
+            return new Loaded(0, null);
+        }
+        Map.Entry<Long, Path> newest = checkpoints.lastEntry();
+        Path checkpoint = newest.getValue();
+        long checkpointTs = Checkpoints.load(io, checkpoint, store, keyCodec, valueCodec);
+        if (checkpointTs != newest.getKey()) {
+            throw new CorruptLogException(checkpoint, 0, "checkpoint holds snapshot " + checkpointTs
+                    + " but its name says " + newest.getKey(), null);
+        }
+        for (Path older : checkpoints.headMap(newest.getKey()).values()) {
+            io.delete(older); // left by a crash between a newer checkpoint's rename and this cleanup
+        }
+        return new Loaded(checkpointTs, checkpoint);
+    }
+
+    /**
+     * Step 3: replays the segments oldest first (R2) through {@link #readSegment},
+     * skipping those the checkpoint covers (R3), cutting a torn tail and removing a
+     * newest segment that holds nothing.
+     */
+    private Replayed replay(TreeMap<Long, Path> segments, Loaded checkpoint) throws IOException {
+        long checkpointTs = checkpoint.ts();
         List<Segment> kept = new ArrayList<>();
-        long lastTs = checkpointTs;   // the newest commit known so far (checkpoint or log)
         long lastLogTs = -1;          // the newest commit read from the log; -1 before the first segment
         long records = 0;
+        long newestEnd = -1;
+        long newestVouched = -1;
         Map.Entry<Long, Path> e = segments.firstEntry();
         while (e != null) {
             Map.Entry<Long, Path> next = segments.higherEntry(e.getKey());
             Path file = e.getValue();
             boolean newest = next == null;
-            long coveredThrough = newest || checkpoint == null || lastLogTs > checkpointTs
+            long coveredThrough = newest || checkpoint.file() == null || lastLogTs > checkpointTs
                     ? -1 : previousTsOf(next.getValue());
             if (coveredThrough >= 0 && coveredThrough <= checkpointTs) {
-                // invariant 3: every record here is at or below the next header's predecessor,
-                // which the checkpoint covers: kept (a checkpoint deletes it later), not read
+                // R3: every record here is covered; kept (a checkpoint deletes it later), not read
                 kept.add(new Segment(e.getKey(), file, coveredThrough));
                 lastLogTs = coveredThrough;
                 coveredSkipped++;
@@ -157,7 +215,7 @@ final class Recovery<K, V> {
                 break;
             }
             if (readCut) {
-                truncate(file, off); // torn tail (invariant 5)
+                truncate(file, off); // torn tail (R5)
             }
             lastLogTs = readRecords > 0 ? readLastTs : readPrevTs;
             records += readRecords;
@@ -172,9 +230,7 @@ final class Recovery<K, V> {
             }
             e = next;
         }
-        lastTs = Math.max(lastTs, lastLogTs);
-        makeDurable(checkpoint, kept, segments.isEmpty() ? null : segments.lastEntry().getValue());
-        return new Result(checkpointTs, checkpoint, kept, lastTs, records);
+        return new Replayed(kept, lastLogTs, records, newestEnd, newestVouched);
     }
 
     /**
@@ -214,11 +270,7 @@ final class Recovery<K, V> {
             throw new CorruptLogException(file, RecordFormat.HDR_FIRST_TS, "header says first commit "
                     + firstTs + " but the file name says " + nameTs, null);
         }
-        // Contiguous if the header's predecessor is what we read last, or if the whole gap
-        // between them is covered by the checkpoint (commits that were visible, hence in the
-        // checkpoint, but never reached the log before a crash; or segments the checkpoint
-        // let us delete).
-        boolean contiguous = prevTs == lastLogTs || (prevTs <= checkpointTs && lastLogTs <= checkpointTs);
+        boolean contiguous = prevTs == lastLogTs || (prevTs <= checkpointTs && lastLogTs <= checkpointTs); // R6
         if (!contiguous) {
             throw new CorruptLogException(file, RecordFormat.HDR_PREV_TS, "segment follows commit " + prevTs
                     + " but the log before it ends at " + (lastLogTs < 0 ? "checkpoint " + checkpointTs
@@ -347,7 +399,7 @@ final class Recovery<K, V> {
 
     /**
      * A window over one segment file: {@code buf[0, len)} holds the file's bytes from {@code start}
-     * (invariant 4).
+     * (R4).
      */
     private static final class Window {
         byte[] buf = new byte[READ_WINDOW_BYTES];
@@ -406,18 +458,20 @@ final class Recovery<K, V> {
 
     /**
      * Forces what recovery trusts and may not be durable: the checkpoint it loaded, the newest
-     * segment it kept, then the directory (invariant 1); then vouches for the newest segment with
-     * a marker (invariant 5).
+     * segment it kept, then the directory (R1); then vouches for the newest segment with
+     * a marker (R5).
      */
-    private void makeDurable(Path checkpoint, List<Segment> kept, Path newestFile) throws IOException {
+    private void makeDurable(Path checkpoint, Replayed log, Path newestFile) throws IOException {
         if (checkpoint != null) {
             force(checkpoint);
         }
+        List<Segment> kept = log.kept();
+        long newestEnd = log.newestEnd();
         if (!kept.isEmpty()) {
             Path last = kept.get(kept.size() - 1).path();
             try (FileIo.Channel ch = io.openExisting(last)) {
                 ch.force();
-                if (last.equals(newestFile) && newestEnd > newestVouched) {
+                if (last.equals(newestFile) && newestEnd > log.newestVouched()) {
                     long salt = kept.get(kept.size() - 1).firstTs();
                     ch.write(RecordFormat.marker(newestEnd, newestEnd, salt), newestEnd); // true now: the force came first
                     ch.force();

@@ -3,7 +3,6 @@ package dev.varve.wal;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;
-import dev.varve.wal.Checkpoints.StoreUnavailableException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
@@ -12,11 +11,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -35,25 +31,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private static final int RUNNING = 0;
     private static final int PARKED = 1;
-    /** This many failed checkpoints in a row fail the log: it can no longer be kept bounded. */
-    static final int MAX_FAILED_CHECKPOINTS = 3;
     /** The longest close() waits after interrupting a writer that outlived closeTimeout (ns). */
     private static final long INTERRUPT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** How long the writer spins for new records before parking, after a write (ns; see the notes). */
+    private static final long SPIN_BEFORE_PARK_NANOS = 20_000;
 
     private static final VarHandle WRITER_STATE;
     private static final VarHandle FAILURE;
-    private static final VarHandle CLOSING;
-    private static final VarHandle WRITER_EXITED;
-    private static final VarHandle CHECKPOINT_REQUESTED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             WRITER_STATE = l.findVarHandle(WalLog.class, "writerState", int.class);
             FAILURE = l.findVarHandle(WalLog.class, "failure", Throwable.class);
-            CLOSING = l.findVarHandle(WalLog.class, "closing", boolean.class);
-            WRITER_EXITED = l.findVarHandle(WalLog.class, "writerExited", boolean.class);
-            CHECKPOINT_REQUESTED = l.findVarHandle(WalLog.class, "checkpointRequested", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -82,7 +72,6 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final FileIo io;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
-    private final StoreAccess<K, V> store;
     private final FlushPolicy policy;
     private final boolean full;
     private final DirectoryLock lock;
@@ -97,13 +86,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final ExecutorService completer;
     /** The completer's thread once started, joined by close(). */
     private volatile Thread completerThread;
-    /** {@code null} when background checkpoints are off. */
-    private final Thread checkpointer;
-    /** Sealed (no longer written) segments by first commit timestamp; the writer adds, checkpoints remove. */
-    private final ConcurrentSkipListMap<Long, Recovery.Segment> sealed = new ConcurrentSkipListMap<>();
-    private final ReentrantLock checkpointLock = new ReentrantLock();
-    /** Set by the writer when the log grew by checkpointEvery bytes; cleared by the checkpointer. */
-    private volatile boolean checkpointRequested;
+    /** Writes checkpoints and deletes what they cover; its background thread is off when checkpointEvery is 0. */
+    private final Checkpointer<K, V> checkpointer;
     /** {@link #RUNNING} or {@link #PARKED}; see the notes (wake-up protocol). */
     private volatile int writerState;
     /** The first failure; set once, never cleared. */
@@ -115,24 +99,17 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     /**
      * Who still uses the directory: the open log (dropped by close), the writer thread (dropped
      * as it exits) and each checkpoint in flight. The last to drop releases the segment and the
-     * lock (invariant 4).
+     * lock (W4).
      */
     private final AtomicInteger directoryUsers = new AtomicInteger(2);
     /**
      * Orders the writer's decision to acknowledge a group against a failure set from another
-     * thread (invariant 5). Held only for the check, never across I/O or a completion.
+     * thread (W5). Held only for the check, never across I/O or a completion.
      */
     private final ReentrantLock acknowledgeLock = new ReentrantLock();
-    /** The latest background checkpoint failure, cleared by a successful checkpoint; for close() and tests. */
-    private volatile UncheckedIOException checkpointFailure;
 
     // ---- confined to the core's commit critical section (append is never concurrent with itself) ----
     private long lastAppendedTs;
-
-    // ---- guarded by checkpointLock ----
-    private long checkpointTs;
-    private Path checkpointFile;
-    private int failedCheckpointsInARow;
 
     // ---- confined to the writer thread ----
     private final ByteBuffer batch;
@@ -151,7 +128,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private int unforcedRecords;
     private long unforcedBytes;
     private long oldestUnforcedNanos;
-    private long bytesSinceCheckpoint;
+    /** When the writer last found records to write (System.nanoTime). */
+    private long lastWorkNanos;
 
     /*
      * Implementation notes.
@@ -174,25 +152,28 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * bytes, unforced records): force now, wait at most d ns, or idle. In FULL with the default
      * zero interval every group is forced at once, and the commits that arrive during a force form
      * the next group, so forces per second stay near the device's fsync rate however many
-     * committers wait (BookKeeper Journal's loop; unlike it, no I/O error is swallowed).
+     * committers wait (the loop of BookKeeper's Journal; no I/O error is swallowed, see Failure).
+     * Before parking, a writer that wrote within SPIN_BEFORE_PARK_NANOS spins that long: a
+     * committer about to append again then finds it awake and pays for no unpark. The spin ends
+     * at the first record, so it costs CPU only while the log has nothing else to do.
      *
-     * Invariants. (1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
-     * writes are sequential and the writer stops at the first failure. (2) A future completes
+     * Invariants. (W1) The bytes of the log are a prefix of the commit order: the queue is FIFO,
+     * writes are sequential and the writer stops at the first failure. (W2) A future completes
      * normally only after its record is written (RELAXED) or written and forced (FULL) and only if
      * no failure came first; otherwise it completes exceptionally with the failure — an unknown
-     * outcome, not a lost commit: the record may be on disk and reappear after reopen. (3) Every
+     * outcome, not a lost commit: the record may be on disk and reappear after reopen. (W3) Every
      * Pending that enters the queue is completed: by the writer, or by the writer's final drain,
-     * or by append itself when it sees the writer gone (exit protocol below). (4) The directory
+     * or by append itself when it sees the writer gone (exit protocol below). (W4) The directory
      * lock is held while any thread may still touch the directory's files: directoryUsers counts
      * the open log, the writer and each checkpoint in flight; whoever drops it to zero closes the
      * segment and releases the lock. So when close() gives up on a writer stuck in the kernel, the
      * stuck write still lands in a directory nobody else has opened, and the writer releases it
      * on exit. The atomic decrements order each user's last file access before the release.
-     * (5) Never acknowledge after a failure: a failure set by another thread (close() giving up,
+     * (W5) Never acknowledge after a failure: a failure set by another thread (close() giving up,
      * failed checkpoints) is CASed under acknowledgeLock, and the writer decides under the same
      * lock, after the write or force, whether a group completes normally. A group decided before
      * the failure may still complete after it (its record was durable before it).
-     * (6) Forced markers (RecordFormat): a marker states segmentForcedPos and is written only
+     * (W6) Forced markers (RecordFormat): a marker states segmentForcedPos and is written only
      * after the force that made it true, at the head of the next group's write or, if the writer
      * is about to park first, in a write of its own; never forced for its own sake, except the
      * last one at close(). segmentMarkedPos is what the last marker stated, so each force gets at
@@ -214,25 +195,17 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * keeps the first outcome, and both are failures.
      *
      * Failure. The first Throwable from write/force/segment roll, close() giving up on the writer,
-     * or MAX_FAILED_CHECKPOINTS failed checkpoints in a row, is CASed into `failure`. The writer
-     * then fails every record awaiting force and every record still queued with an
+     * or the checkpointer (Checkpointer K4: failed checkpoints in a row), is CASed into `failure`.
+     * The writer then fails every record awaiting force and every record still queued with an
      * UncheckedIOException carrying it, and exits; append reads `failure` first and throws
      * IllegalStateException naming it. A failure from another thread finds the writer's written
      * bytes intact, so the writer forces them before it exits (RELAXED acknowledged them). Its own
      * I/O failures are not retried: after a failed fsync the page cache state is unknown
      * (PostgreSQL "fsyncgate"), so only reopening (recovery from what is on disk) is safe.
      *
-     * Checkpoint failures (ENOSPC in checkpoint.tmp, a codec that throws) leave the log intact, so
-     * one does not fail it, foreground or background alike: a foreground one is thrown to the
-     * caller, a background one is kept in checkpointFailure (thrown by close() unless a later
-     * checkpoint succeeds) and retried at the next trigger. Each deletes checkpoint.tmp. Only
-     * MAX_FAILED_CHECKPOINTS in a row fail the log, since its size is then unbounded.
-     *
-     * Checkpoints run on the caller's thread or the checkpointer thread, never on the writer: the
-     * image comes from StoreAccess.readSnapshot (MVCC, no blocking), lands in checkpoint.tmp, is
-     * forced and renamed; then sealed segments whose last commit is covered are deleted, oldest
-     * first, so a crash in the middle leaves a contiguous suffix (checked by the prev-ts field of
-     * each segment header). The open segment is never deleted.
+     * Checkpoints are the Checkpointer's (its notes, K1-K6), never run on the writer. The writer
+     * only hands it each segment it seals (in roll) and the bytes of each group it writes (the
+     * trigger); the checkpointer reaches the log only through Checkpointer.Owner.
      */
 
     WalLog(WalOptions options, Codec<K> keyCodec, Codec<V> valueCodec, StoreAccess<K, V> store,
@@ -242,18 +215,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         this.io = options.io();
         this.keyCodec = keyCodec;
         this.valueCodec = valueCodec;
-        this.store = store;
         this.policy = options.flushPolicy();
         this.full = options.sync() == Wal.Sync.FULL;
         this.lock = lock;
         this.batch = ByteBuffer.allocateDirect(options.maxBatchBytes());
         this.lastAppendedTs = recovered.lastTs();
         this.lastWrittenTs = recovered.lastTs();
-        this.checkpointTs = recovered.checkpointTs();
-        this.checkpointFile = recovered.checkpoint();
-        for (Recovery.Segment s : recovered.segments()) {
-            sealed.put(s.firstTs(), s);
-        }
         this.completer = Executors.newSingleThreadExecutor(task -> {
             Thread t = new Thread(task, "varve-wal-completer[" + dir + "]");
             t.setDaemon(true);
@@ -262,61 +229,30 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         });
         this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
         this.writer.setDaemon(true);
-        this.checkpointer = options.checkpointEvery() > 0
-                ? new Thread(this::checkpointerMain, "varve-wal-checkpoint[" + dir + "]") : null;
+        this.checkpointer = new Checkpointer<>(io, dir, store, keyCodec, valueCodec, options.checkpointEvery(),
+                recovered, new CheckpointerOwner());
         this.writer.start();
-        if (checkpointer != null) {
-            checkpointer.setDaemon(true);
-            checkpointer.start();
-        }
+        checkpointer.start();
     }
 
-    // ---- accessors: the name states the memory-ordering mode ----
+    // ---- accessors: only where the mode differs from the field's declaration (package-info) ----
 
-    private int getWriterStateVolatile() {
-        return (int) WRITER_STATE.getVolatile(this);
-    }
-
-    private void setWriterStateVolatile(int s) {
-        WRITER_STATE.setVolatile(this, s);
-    }
-
+    /**
+     * A volatile CAS; pairs with the writer's volatile stores of writerState in idle (wake-up
+     * protocol): of the appenders that see PARKED, one unparks.
+     */
     private boolean casWriterState(int expect, int update) {
         return WRITER_STATE.compareAndSet(this, expect, update);
     }
 
-    /** Pairs with the CAS in {@link #casFailure}: the cause's fields are visible. */
+    /** An acquire load; pairs with the CAS in {@link #casFailure}: the cause's fields are visible. */
     private Throwable getFailureAcquire() {
         return (Throwable) FAILURE.getAcquire(this);
     }
 
+    /** A volatile CAS from null, so the first failure stays; pairs with {@link #getFailureAcquire}. */
     private boolean casFailure(Throwable cause) {
         return FAILURE.compareAndSet(this, null, cause);
-    }
-
-    private boolean getClosingVolatile() {
-        return (boolean) CLOSING.getVolatile(this);
-    }
-
-    private void setClosingVolatile() {
-        CLOSING.setVolatile(this, true);
-    }
-
-    private boolean getWriterExitedVolatile() {
-        return (boolean) WRITER_EXITED.getVolatile(this);
-    }
-
-    private void setWriterExitedVolatile() {
-        WRITER_EXITED.setVolatile(this, true);
-    }
-
-    /** Pairs with {@link #getCheckpointRequestedAcquire}; followed by an unpark of the checkpointer. */
-    private void setCheckpointRequestedRelease(boolean v) {
-        CHECKPOINT_REQUESTED.setRelease(this, v);
-    }
-
-    private boolean getCheckpointRequestedAcquire() {
-        return (boolean) CHECKPOINT_REQUESTED.getAcquire(this);
     }
 
     // ---- CommitLog ----
@@ -337,9 +273,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (f != null) {
             throw refused(f);
         }
-        if (getClosingVolatile()) {
+        if (closing) {
             throw new IllegalStateException("write-ahead log " + dir + " is closed");
-        }
+        } // NOTE: a failure or close() right after these checks is caught by the exit protocol below
         long ts = record.commitTimestamp();
         if (ts <= lastAppendedTs) {
             throw new IllegalStateException("commit timestamp " + ts + " is not above the last one logged, "
@@ -354,53 +290,31 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         lastAppendedTs = ts;
         Pending p = new Pending(ts, bytes, System.nanoTime(), direct);
         queue.offer(p); // CAS on the producer index: the store half of the wake-up protocol
-        if (getWriterStateVolatile() == PARKED && casWriterState(PARKED, RUNNING)) {
+        if (writerState == PARKED && casWriterState(PARKED, RUNNING)) {
             LockSupport.unpark(writer);
         }
-        if (getWriterExitedVolatile()) { // exit protocol: the writer may have drained already
+        if (writerExited) { // exit protocol: the writer may have drained already
             Throwable cause = getFailureAcquire();
             p.future.completeExceptionally(cause != null ? failed(cause) : closedError());
         }
         return p.future;
     }
 
-    /**
-     * {@inheritDoc} A failure leaves the log writable (its records are intact) and deletes
-     * checkpoint.tmp; only {@value #MAX_FAILED_CHECKPOINTS} failed checkpoints in a row,
-     * foreground or background, fail the log.
-     */
     /** Whether readers must not see a commit before its record is durable (see Wal.Builder). */
     @Override
     public boolean visibleOnlyWhenDurable() {
         return options.visibleOnlyWhenDurable();
     }
 
+    /**
+     * {@inheritDoc} A failure leaves the log writable (its records are intact) and deletes
+     * checkpoint.tmp; only {@value Checkpointer#MAX_FAILED_CHECKPOINTS} failed checkpoints in a
+     * row, foreground or background, fail the log (Checkpointer K4).
+     */
     @Override
     public void checkpoint() {
         checkUsable();
-        checkpointLock.lock();
-        try {
-            checkUsable();
-            if (!useDirectory()) {
-                throw new IllegalStateException("write-ahead log " + dir + " is closed");
-            }
-            try {
-                runCheckpoint();
-                checkpointSucceeded();
-            } catch (IOException e) {
-                checkpointFailed(e);
-                throw new UncheckedIOException("checkpoint in " + dir + " failed: " + e, e);
-            } catch (StoreUnavailableException e) {
-                throw e; // the database is closing; not a checkpoint failure
-            } catch (RuntimeException e) {
-                checkpointFailed(e);
-                throw e;
-            } finally {
-                dropDirectory();
-            }
-        } finally {
-            checkpointLock.unlock();
-        }
+        checkpointer.checkpoint();
     }
 
     /**
@@ -462,22 +376,20 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private void closeOnce() {
         Throwable before = getFailureAcquire();
         boolean onCompleter = Thread.currentThread() == completerThread;
-        setClosingVolatile();
+        closing = true;
         LockSupport.unpark(writer);
         long timeout = options.closeTimeoutNanos();
         long deadline = System.nanoTime() + timeout;
         String stillRunning = null;
         try {
-            if (checkpointer != null) {
-                LockSupport.unpark(checkpointer);
-            }
-            join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
+            checkpointer.wake();
+            Threads.join(writer, deadline); // first: a slow checkpoint must not use up the writer's time
             if (writer.isAlive()) { // stuck in the kernel, most likely
                 fail(new IOException("log writer of " + dir + " did not stop within "
                         + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms"));
                 writer.interrupt();
                 long grace = Math.min(timeout, INTERRUPT_GRACE_NANOS);
-                join(writer, System.nanoTime() + grace);
+                Threads.join(writer, System.nanoTime() + grace);
                 if (writer.isAlive()) {
                     stillRunning = "it is still running " + TimeUnit.NANOSECONDS.toMillis(grace)
                             + " ms after an interrupt, and the directory stays locked until it stops";
@@ -495,19 +407,17 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 }
                 Thread completing = completerThread;
                 if (completing != null) {
-                    join(completing, deadline); // terminated executors may still be leaving their thread
+                    Threads.join(completing, deadline); // terminated executors may still be leaving their thread
                 }
             }
-            if (checkpointer != null) {
-                join(checkpointer, deadline);
-            }
-            if (!awaitCheckpoints(deadline)) {
+            if (!checkpointer.awaitStopped(deadline)) {
                 stillRunning = (stillRunning != null ? stillRunning + "; " : "") + "a checkpoint still running after "
                         + TimeUnit.NANOSECONDS.toMillis(timeout) + " ms keeps the directory locked until it ends";
             }
         } finally {
             dropDirectory(); // the open log's use; the writer and checkpoints drop theirs as they end
         }
+        // NOTE: a writer still running may set strandedForce later; close() then throws for the running writer
         IOException stranded = strandedForce;
         if (stranded != null) {
             throw new UncheckedIOException("write-ahead log " + dir + " was closed, but records it had acknowledged"
@@ -523,28 +433,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             throw new UncheckedIOException("write-ahead log " + dir + " closed, but " + stillRunning,
                     new IOException(stillRunning));
         }
-        UncheckedIOException cf = checkpointFailure;
+        UncheckedIOException cf = checkpointer.lastFailure();
         if (before == null && cf != null) {
             throw new UncheckedIOException("write-ahead log " + dir + " was closed, every record forced, but its last"
                     + " background checkpoint had failed: " + cf.getMessage(), cf.getCause());
         }
     }
 
-    /** Waits until no checkpoint is in flight or the deadline passes; true if none is. */
-    private boolean awaitCheckpoints(long deadlineNanos) {
-        try {
-            if (!checkpointLock.tryLock(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                return false;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-        checkpointLock.unlock(); // later checkpoints see `closing` under the lock and refuse
-        return true;
-    }
-
-    /** Registers a user of the directory (invariant 4); false once it has been released. */
+    /** Registers a user of the directory (W4); false once it has been released. */
     private boolean useDirectory() {
         int n;
         do {
@@ -558,7 +454,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /**
      * Drops one user of the directory; the last closes the segment and releases the lock
-     * (invariant 4). A failure to do so is recorded as the log's failure (or added to it).
+     * (W4). A failure to do so is recorded as the log's failure (or added to it).
      */
     private void dropDirectory() {
         if (directoryUsers.decrementAndGet() != 0) {
@@ -589,33 +485,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    private static void join(Thread t, long deadlineNanos) {
-        boolean interrupted = false;
-        try {
-            while (t.isAlive()) {
-                long left = deadlineNanos - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
     private void checkUsable() {
         Throwable f = getFailureAcquire();
         if (f != null) {
             throw refused(f);
         }
-        if (getClosingVolatile()) {
+        if (closing) {
             throw new IllegalStateException("write-ahead log " + dir + " is closed");
         }
     }
@@ -637,7 +512,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /**
      * Marks the log failed from a thread other than the writer and wakes the writer so it forces
-     * what it wrote and fails what is pending. Under acknowledgeLock (invariant 5).
+     * what it wrote and fails what is pending. Under acknowledgeLock (W5).
      */
     private void fail(Throwable cause) {
         acknowledgeLock.lock();
@@ -647,6 +522,39 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             acknowledgeLock.unlock();
         }
         LockSupport.unpark(writer);
+    }
+
+    /** The checkpointer's only way into the log: the directory's users (W4), closing and failure. */
+    private final class CheckpointerOwner implements Checkpointer.Owner {
+        @Override
+        public boolean closing() {
+            return closing;
+        }
+
+        @Override
+        public boolean enterBackground() {
+            // NOTE: the log may fail just after; harmless: the checkpoint stays a valid image
+            // (Checkpoints notes) and the directory stays locked until it drops its use
+            return !closing && getFailureAcquire() == null && useDirectory();
+        }
+
+        @Override
+        public void enterForeground() {
+            checkUsable(); // NOTE: the log may fail just after; harmless, as in enterBackground
+            if (!useDirectory()) {
+                throw new IllegalStateException("write-ahead log " + dir + " is closed");
+            }
+        }
+
+        @Override
+        public void release() {
+            dropDirectory();
+        }
+
+        @Override
+        public void fail(Throwable cause) {
+            WalLog.this.fail(cause);
+        }
     }
 
     // ---- writer thread ----
@@ -673,12 +581,12 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 awaitingForce.clear();
                 group.clear();
             }
-            setWriterExitedVolatile(); // exit protocol: then drain
+            writerExited = true; // exit protocol: then drain
             Pending p;
             while ((p = queue.poll()) != null) {
                 p.future.completeExceptionally(f != null ? failed(f) : closedError());
             }
-            dropDirectory(); // invariant 4: after the writer's last file access
+            dropDirectory(); // W4: after the writer's last file access
         }
         if (fatal != null) {
             throw fatal; // not swallowed: the committers got it too, and so does the uncaught handler
@@ -705,7 +613,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             if (wrote) {
                 lastWorkNanos = System.nanoTime();
             }
-            if (!wrote && getClosingVolatile() && queue.isEmpty()) {
+            if (!wrote && closing && queue.isEmpty()) {
                 if (unforcedRecords > 0) {
                     force();
                 }
@@ -725,16 +633,18 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
-    /** How long the writer spins for new records before parking, after a write (ns). */
-    private static final long SPIN_BEFORE_PARK_NANOS = 20_000;
-    /** When the writer last found records to write (System.nanoTime). */
-    private long lastWorkNanos;
-
-    /** Parks until appended to, closed, or {@code nanos} pass ({@link FlushPolicy#IDLE}: no limit). */
+    /**
+     * Waits for records after a drain that found none. If the writer wrote within {@link
+     * #SPIN_BEFORE_PARK_NANOS}, it first spins that long at most and returns at the first record
+     * queued. Otherwise, or if none came, it writes the marker the last force is owed (W6) and
+     * parks (wake-up protocol) unless a record is queued or the log is closing or failed;
+     * the park ends at an append, close(), a failure, after {@code nanos} ({@link
+     * FlushPolicy#IDLE}: no limit), or spuriously. The caller loops either way.
+     *
+     * @throws IOException if writing the marker fails
+     * @throws InterruptedIOException if the writer was interrupted (close() giving up on it)
+     */
     private void idle(long nanos) throws IOException {
-        // NOTE: a short spin after recent work saves a park/unpark round trip (tens of µs on a
-        // virtual machine) for a committer that is about to append again; it stops at the first
-        // record, so it only costs CPU while the log is idle anyway.
         long now = System.nanoTime();
         if (now - lastWorkNanos < SPIN_BEFORE_PARK_NANOS) {
             long until = now + SPIN_BEFORE_PARK_NANOS;
@@ -746,15 +656,15 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             }
         }
         writeMarkerIfBehind(); // before sleeping: the last forced group gets its marker without waiting for the next
-        setWriterStateVolatile(PARKED); // the store half of the wake-up protocol
-        if (queue.isEmpty() && !getClosingVolatile() && getFailureAcquire() == null) {
+        writerState = PARKED; // the store half of the wake-up protocol
+        if (queue.isEmpty() && !closing && getFailureAcquire() == null) {
             if (nanos == FlushPolicy.IDLE) {
                 LockSupport.park(this);
             } else {
                 LockSupport.parkNanos(this, nanos);
             }
         }
-        setWriterStateVolatile(RUNNING);
+        writerState = RUNNING;
         if (Thread.interrupted()) {
             throw new InterruptedIOException("log writer interrupted");
         }
@@ -807,13 +717,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             completeDurable(group); // RELAXED promise: written to the file
         }
         group.clear();
-        bytesSinceCheckpoint += groupBytes;
-        if (checkpointer != null && bytesSinceCheckpoint >= options.checkpointEvery()) {
-            bytesSinceCheckpoint = 0;
-            setCheckpointRequestedRelease(true);
-            LockSupport.unpark(checkpointer); // NOTE: set-then-unpark; the checkpointer re-checks after park, so no wake-up is lost
-
-        }
+        checkpointer.logged(groupBytes);
         return true;
     }
 
@@ -851,7 +755,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      */
     private void completeDurable(java.util.List<Pending> done) {
         Throwable f;
-        acknowledgeLock.lock(); // invariant 5: the decision is ordered against fail()
+        acknowledgeLock.lock(); // W5: the decision is ordered against fail()
         try {
             f = getFailureAcquire();
         } finally {
@@ -917,7 +821,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 segmentForcedPos = segmentPos;
             }
             segment.close();
-            sealed.put(segmentFirstTs, new Recovery.Segment(segmentFirstTs, segmentPath, prevTs));
+            checkpointer.sealed(new Recovery.Segment(segmentFirstTs, segmentPath, prevTs));
             segment = null;
         }
         Path path = dir.resolve(RecordFormat.segmentName(firstTs));
@@ -933,97 +837,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         segmentMarkedPos = segmentPos; // nothing to vouch for yet
     }
 
-    // ---- checkpoints ----
-
-    private void checkpointerMain() {
-        while (true) {
-            while (!getCheckpointRequestedAcquire() && !getClosingVolatile()) {
-                LockSupport.park(this);
-            }
-            if (getClosingVolatile()) {
-                return;
-            }
-            setCheckpointRequestedRelease(false);
-            checkpointLock.lock();
-            try {
-                if (getClosingVolatile() || getFailureAcquire() != null || !useDirectory()) {
-                    return;
-                }
-                try {
-                    runCheckpoint();
-                    checkpointSucceeded();
-                } finally {
-                    dropDirectory();
-                }
-            } catch (StoreUnavailableException e) {
-                // NOTE: the database closes its store before it closes the log, so a background
-                // checkpoint racing close() finds readSnapshot refused. Benign: the log is intact,
-                // close() follows, and checkpoint.tmp is already deleted.
-                return;
-            } catch (Exception e) { // not swallowed: kept for close(), counted, retried at the next trigger
-                checkpointFailure = new UncheckedIOException("background checkpoint of " + dir + " failed: " + e,
-                        e instanceof IOException io ? io : new IOException(e));
-                checkpointFailed(e);
-            } catch (Throwable t) { // an Error: the log fails and every later commit says why
-                fail(t);
-                return;
-            } finally {
-                checkpointLock.unlock();
-            }
-        }
-    }
-
-    /** Caller holds {@link #checkpointLock}. */
-    private void checkpointSucceeded() {
-        failedCheckpointsInARow = 0;
-        checkpointFailure = null;
-    }
-
-    /** Caller holds {@link #checkpointLock}; fails the log at the {@value #MAX_FAILED_CHECKPOINTS}th in a row. */
-    private void checkpointFailed(Exception e) {
-        if (++failedCheckpointsInARow >= MAX_FAILED_CHECKPOINTS) {
-            fail(new IOException(failedCheckpointsInARow + " checkpoints in a row failed, so the log can no longer"
-                    + " be kept bounded; the last: " + e, e));
-        }
-    }
-
-    /** Caller holds {@link #checkpointLock}. */
-    private void runCheckpoint() throws IOException {
-        Checkpoints.Written w = Checkpoints.write(io, dir, store, keyCodec, valueCodec, checkpointTs);
-        if (w == null) {
-            return;
-        }
-        Path old = checkpointFile;
-        checkpointTs = w.snapshotTs();
-        checkpointFile = w.file();
-        if (old != null && !old.equals(w.file())) {
-            io.delete(old);
-        }
-        boolean deleted = false;
-        for (Iterator<Map.Entry<Long, Recovery.Segment>> it = sealed.entrySet().iterator(); it.hasNext(); ) {
-            Recovery.Segment s = it.next().getValue();
-            if (s.lastTs() > w.snapshotTs()) {
-                break; // oldest first: what remains is a contiguous suffix
-            }
-            io.delete(s.path());
-            it.remove();
-            deleted = true;
-        }
-        if (deleted || old != null) {
-            io.forceDirectory(dir);
-        }
-    }
-
     // ---- introspection for tests ----
 
     /** Timestamp of the newest durable checkpoint (0: none). */
     long checkpointTimestamp() {
-        checkpointLock.lock();
-        try {
-            return checkpointTs;
-        } finally {
-            checkpointLock.unlock();
-        }
+        return checkpointer.checkpointTimestamp();
     }
 
     /**
@@ -1032,11 +850,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * @return the failure (message names the directory and the cause), or {@code null}
      */
     UncheckedIOException checkpointFailure() {
-        return checkpointFailure;
+        return checkpointer.lastFailure();
     }
 
     /** The sealed segments' first commit timestamps. */
     java.util.Set<Long> sealedSegments() {
-        return java.util.Set.copyOf(sealed.keySet());
+        return checkpointer.sealedSegments();
     }
 }

@@ -73,7 +73,7 @@ class AdversaryLifecycleTest {
             }
         });
         segmentForceFails.set(true);
-        for (int i = 0; i < WalLog.MAX_FAILED_CHECKPOINTS; i++) {
+        for (int i = 0; i < Checkpointer.MAX_FAILED_CHECKPOINTS; i++) {
             assertThrows(UncheckedIOException.class, log::checkpoint);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> walThreads(dir).stream().noneMatch(
