@@ -4,5 +4,6 @@
  */
 @SuppressWarnings("module") // dev.varve.core is built after this module, so javac cannot see it
 module dev.varve.ssi {
-    exports dev.varve.internal.ssi to dev.varve.core;
+    exports dev.varve.internal.ssi to
+            dev.varve.core;
 }

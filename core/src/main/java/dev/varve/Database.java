@@ -13,11 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -65,7 +62,8 @@ public final class Database<K, V> implements AutoCloseable {
         }
         CommitLog<K, V> log = options.durability.open(store);
         store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
-        this.vacuumScheduler = options.autoVacuum == null ? null : new VacuumScheduler(store, options.autoVacuum.toNanos());
+        this.vacuumScheduler =
+                options.autoVacuum == null ? null : new VacuumScheduler(store, options.autoVacuum.toNanos());
     }
 
     // ---- builders ---------------------------------------------------------------------------
@@ -225,8 +223,13 @@ public final class Database<K, V> implements AutoCloseable {
          */
         public Database<K, V> open() {
             return new Database<>(new Options<>(
-                    comparator, durability, autoVacuum, maxAttempts, initialBackoff.toNanos(),
-                    maxBackoff.toNanos(), maxRetainedSsiRecords));
+                    comparator,
+                    durability,
+                    autoVacuum,
+                    maxAttempts,
+                    initialBackoff.toNanos(),
+                    maxBackoff.toNanos(),
+                    maxRetainedSsiRecords));
         }
     }
 
@@ -360,51 +363,70 @@ public final class Database<K, V> implements AutoCloseable {
         return result;
     }
 
-    private <R> void attemptAsync(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work,
-            Executor executor, long delayNanos, int attempt, CompletableFuture<R> result) {
+    private <R> void attemptAsync(
+            Isolation isolation,
+            Function<? super Transaction<K, V>, ? extends R> work,
+            Executor executor,
+            long delayNanos,
+            int attempt,
+            CompletableFuture<R> result) {
         // Every hand-off to the caller's executor may be rejected; each rejection completes the
         // result, saying whether the transaction committed, so the future never hangs.
         Executor startOn = task -> {
             try {
                 executor.execute(task);
             } catch (RejectedExecutionException rejected) {
-                result.completeExceptionally(new TransactionException("the transaction did not commit: the executor"
-                        + " rejected attempt " + attempt, rejected));
+                result.completeExceptionally(new TransactionException(
+                        "the transaction did not commit: the executor" + " rejected attempt " + attempt, rejected));
             }
         };
-        Executor start = delayNanos > 0
-                ? CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, startOn) : startOn;
-        CompletableFuture.supplyAsync(() -> {
-            Transaction<K, V> tx = begin(isolation);
-            try {
-                R value = work.apply(tx);
-                if (!tx.isActive()) {
-                    return CompletableFuture.<R>completedFuture(value);
-                }
-                return tx.commitAsync().thenApply(ts -> value);
-            } finally {
-                tx.close(); // no-op once committed; rolls back if work threw
-            }
-        }, start).thenCompose(f -> f).whenComplete((value, failure) -> {
-            try {
-                // The result completes on the caller's executor, never on the log's threads.
-                executor.execute(() -> settleAttempt(isolation, work, executor, attempt, result, value, failure));
-            } catch (RejectedExecutionException rejected) {
-                if (failure == null) {
-                    result.completeExceptionally(new TransactionException(
-                            "the transaction committed, but the executor rejected completing its future", rejected));
-                } else {
-                    TransactionException e = new TransactionException("the transaction did not commit: "
-                            + unwrap(failure) + "; and the executor rejected completing its future", unwrap(failure));
-                    e.addSuppressed(rejected);
-                    result.completeExceptionally(e);
-                }
-            }
-        });
+        Executor start =
+                delayNanos > 0 ? CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, startOn) : startOn;
+        CompletableFuture.supplyAsync(
+                        () -> {
+                            Transaction<K, V> tx = begin(isolation);
+                            try {
+                                R value = work.apply(tx);
+                                if (!tx.isActive()) {
+                                    return CompletableFuture.<R>completedFuture(value);
+                                }
+                                return tx.commitAsync().thenApply(ts -> value);
+                            } finally {
+                                tx.close(); // no-op once committed; rolls back if work threw
+                            }
+                        },
+                        start)
+                .thenCompose(f -> f)
+                .whenComplete((value, failure) -> {
+                    try {
+                        // The result completes on the caller's executor, never on the log's threads.
+                        executor.execute(
+                                () -> settleAttempt(isolation, work, executor, attempt, result, value, failure));
+                    } catch (RejectedExecutionException rejected) {
+                        if (failure == null) {
+                            result.completeExceptionally(new TransactionException(
+                                    "the transaction committed, but the executor rejected completing its future",
+                                    rejected));
+                        } else {
+                            TransactionException e = new TransactionException(
+                                    "the transaction did not commit: " + unwrap(failure)
+                                            + "; and the executor rejected completing its future",
+                                    unwrap(failure));
+                            e.addSuppressed(rejected);
+                            result.completeExceptionally(e);
+                        }
+                    }
+                });
     }
 
-    private <R> void settleAttempt(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work,
-            Executor executor, int attempt, CompletableFuture<R> result, R value, Throwable failure) {
+    private <R> void settleAttempt(
+            Isolation isolation,
+            Function<? super Transaction<K, V>, ? extends R> work,
+            Executor executor,
+            int attempt,
+            CompletableFuture<R> result,
+            R value,
+            Throwable failure) {
         if (failure == null) {
             result.complete(value);
             return;
@@ -569,7 +591,8 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public boolean remove(K key, V expected) {
         Objects.requireNonNull(expected, "expected");
-        CommitProtocol.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
+        CommitProtocol.AutocommitResult<V> r =
+                autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
         return r.durable() != null;
     }
 
@@ -611,8 +634,9 @@ public final class Database<K, V> implements AutoCloseable {
             try {
                 durable.join();
             } catch (CompletionException e) {
-                throw new TransactionException("autocommit write of " + key + " has an unknown outcome: the commit log"
-                        + " failed before it was durable (it is visible in memory and may or may not be recovered)",
+                throw new TransactionException(
+                        "autocommit write of " + key + " has an unknown outcome: the commit log"
+                                + " failed before it was durable (it is visible in memory and may or may not be recovered)",
                         e.getCause());
             }
         }

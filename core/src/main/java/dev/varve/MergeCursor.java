@@ -25,9 +25,11 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
 
     /** Next live snapshot entry not yet merged, or null. */
     private K snapshotKey;
+
     private V snapshotValue;
     /** Position in the write set: writes at or before it (in iteration order) are consumed. */
     private K writePosition;
+
     private boolean writePositionSet;
 
     private Map.Entry<K, V> next;
@@ -93,7 +95,9 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         } else if (descending ? bounds.highUnbounded() : bounds.lowUnbounded()) {
             w = ws.first(descending);
         } else {
-            w = descending ? ws.next(bounds.high(), bounds.highInclusive(), true) : ws.next(bounds.low(), bounds.lowInclusive(), false);
+            w = descending
+                    ? ws.next(bounds.high(), bounds.highInclusive(), true)
+                    : ws.next(bounds.low(), bounds.lowInclusive(), false);
         }
         if (w == null || (descending ? bounds.tooLow(cmp, w.getKey()) : bounds.tooHigh(cmp, w.getKey()))) {
             return null;

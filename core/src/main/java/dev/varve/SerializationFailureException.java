@@ -43,8 +43,7 @@ public final class SerializationFailureException extends TransactionException {
         this(reason, keys, message, 1, null);
     }
 
-    private SerializationFailureException(
-            Reason reason, List<?> keys, String message, int attempts, Throwable cause) {
+    private SerializationFailureException(Reason reason, List<?> keys, String message, int attempts, Throwable cause) {
         super(message, cause);
         this.reason = reason;
         this.keys = List.copyOf(keys);

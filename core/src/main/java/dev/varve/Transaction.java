@@ -4,7 +4,6 @@ import dev.varve.internal.index.KeyRange;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.ReadSet;
-import dev.varve.internal.mvcc.SnapshotPins;
 import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.TxState;
@@ -56,6 +55,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     private final TxState<K, V> core;
     /** Written with CAS or release stores (STATE); read plainly by the owning thread's checks. */
     private State state = State.ACTIVE;
+
     private TransactionMap<K, V> mapView;
 
     Transaction(CommitProtocol<K, V> commits, Isolation isolation, boolean readOnlyView) {
@@ -192,7 +192,8 @@ public final class Transaction<K, V> implements AutoCloseable {
             } catch (CompletionException e) {
                 throw new TransactionException(
                         "commit " + core.commitTs() + " has an unknown outcome: the commit log failed before it was"
-                                + " durable (it is visible in memory and may or may not be recovered)", e.getCause());
+                                + " durable (it is visible in memory and may or may not be recovered)",
+                        e.getCause());
             }
         }
     }
@@ -232,8 +233,10 @@ public final class Transaction<K, V> implements AutoCloseable {
                 store.publishVisible(ts); // deferred visibility: visible before the caller's stages run
             } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-                throw new TransactionException("commit " + ts + " has an unknown outcome: the commit log failed before"
-                        + " it was durable (it is visible in memory and may or may not be recovered)", cause);
+                throw new TransactionException(
+                        "commit " + ts + " has an unknown outcome: the commit log failed before"
+                                + " it was durable (it is visible in memory and may or may not be recovered)",
+                        cause);
             }
             return ts;
         });
@@ -466,9 +469,10 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     void checkActive() {
         if (state != State.ACTIVE) {
-            throw new IllegalStateException(readOnlyView
-                    ? "snapshot is closed"
-                    : "transaction " + describeState() + ": it cannot be used any more");
+            throw new IllegalStateException(
+                    readOnlyView
+                            ? "snapshot is closed"
+                            : "transaction " + describeState() + ": it cannot be used any more");
         }
         store.checkOpen();
     }

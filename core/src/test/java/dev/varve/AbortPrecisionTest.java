@@ -1,14 +1,13 @@
 package dev.varve;
 
-import dev.varve.testing.TestThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.testing.TestThreads;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,7 +26,10 @@ class AbortPrecisionTest {
     private static final int THREADS = 2;
     private static final long INITIAL_BALANCE = 100;
 
-    enum Workload { WRITE_SKEW, BANK }
+    enum Workload {
+        WRITE_SKEW,
+        BANK
+    }
 
     record Result(long committed, long aborted, long necessary, long wwAborts, boolean invariantHeld) {
         double abortRate() {
@@ -71,7 +73,9 @@ class AbortPrecisionTest {
                                 rec.commitTs = tx.commitTimestamp();
                                 committed.add(rec);
                             } catch (SerializationFailureException e) {
-                                refused.add(new Refused(rec, db.stats().visibleTimestamp(),
+                                refused.add(new Refused(
+                                        rec,
+                                        db.stats().visibleTimestamp(),
                                         e.reason() == SerializationFailureException.Reason.WRITE_WRITE_CONFLICT));
                             } finally {
                                 tx.close();
@@ -157,7 +161,8 @@ class AbortPrecisionTest {
     }
 
     /** Read two keys, write one of them: the classic write-skew shape. */
-    private static void skewStep(Transaction<Integer, String> tx, HistoryChecker.Txn rec, SplittableRandom rnd, int keys) {
+    private static void skewStep(
+            Transaction<Integer, String> tx, HistoryChecker.Txn rec, SplittableRandom rnd, int keys) {
         int a = rnd.nextInt(keys);
         int b = rnd.nextInt(keys);
         long sum = value(read(tx, rec, a)) + value(read(tx, rec, b));
@@ -169,7 +174,8 @@ class AbortPrecisionTest {
      * Accounts come in pairs (2i, 2i+1) whose sum must stay >= 0: a withdrawal reads both and
      * takes from one only if the pair stays solvent; a deposit adds to one account blindly-read.
      */
-    private static void bankStep(Transaction<Integer, String> tx, HistoryChecker.Txn rec, SplittableRandom rnd, int keys) {
+    private static void bankStep(
+            Transaction<Integer, String> tx, HistoryChecker.Txn rec, SplittableRandom rnd, int keys) {
         int pair = rnd.nextInt(keys / 2) * 2;
         int account = pair + rnd.nextInt(2);
         if (rnd.nextInt(4) == 0) {
@@ -191,10 +197,18 @@ class AbortPrecisionTest {
         for (Workload w : Workload.values()) {
             Result ser = run(w, Isolation.SERIALIZABLE, seed);
             Result si = run(w, Isolation.SNAPSHOT, seed);
-            System.out.printf("abort precision %s seed=%d: SERIALIZABLE %d committed, %.2f%% aborted"
+            System.out.printf(
+                    "abort precision %s seed=%d: SERIALIZABLE %d committed, %.2f%% aborted"
                             + " (%d write-write), %d of %d aborts necessary (%.1f%%); SNAPSHOT %.2f%% aborted%n",
-                    w, seed, ser.committed(), 100 * ser.abortRate(), ser.wwAborts(), ser.necessary(), ser.aborted(),
-                    ser.aborted() == 0 ? 100.0 : 100.0 * ser.necessary() / ser.aborted(), 100 * si.abortRate());
+                    w,
+                    seed,
+                    ser.committed(),
+                    100 * ser.abortRate(),
+                    ser.wwAborts(),
+                    ser.necessary(),
+                    ser.aborted(),
+                    ser.aborted() == 0 ? 100.0 : 100.0 * ser.necessary() / ser.aborted(),
+                    100 * si.abortRate());
             assertTrue(ser.invariantHeld(), "seed " + seed + ": SERIALIZABLE broke the pair invariant");
             assertTrue(ser.committed() > TXNS / 2, "seed " + seed + ": too few commits: " + ser);
             snapshotBroke |= !si.invariantHeld();
@@ -203,7 +217,8 @@ class AbortPrecisionTest {
         // overlap however the scheduler runs them, until the invariant breaks (it must, or the
         // check is void).
         for (int round = 1; round < 20 && !snapshotBroke; round++) {
-            snapshotBroke = !run(Workload.BANK, Isolation.SNAPSHOT, seed + round, 6).invariantHeld();
+            snapshotBroke =
+                    !run(Workload.BANK, Isolation.SNAPSHOT, seed + round, 6).invariantHeld();
         }
         assertTrue(snapshotBroke, "seed " + seed + ": SNAPSHOT never overdrew a pair: the test shows nothing");
     }

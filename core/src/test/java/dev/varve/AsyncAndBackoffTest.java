@@ -51,14 +51,15 @@ class AsyncAndBackoffTest {
     @Test
     void aRejectedHandOffOfACommittedResultCompletesTheFutureSayingItCommitted() throws Exception {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
-            var f = db.transactAsync(tx -> {
-                tx.put(1L, 10L);
-                return "done";
-            }, acceptingOnly(1));
+            var f = db.transactAsync(
+                    tx -> {
+                        tx.put(1L, 10L);
+                        return "done";
+                    },
+                    acceptingOnly(1));
             Throwable t = failureOf(f);
             assertInstanceOf(TransactionException.class, t);
-            assertEquals("the transaction committed, but the executor rejected completing its future",
-                    t.getMessage());
+            assertEquals("the transaction committed, but the executor rejected completing its future", t.getMessage());
             assertInstanceOf(RejectedExecutionException.class, t.getCause());
             assertEquals(10L, db.get(1L));
         }
@@ -66,15 +67,20 @@ class AsyncAndBackoffTest {
 
     @Test
     void aRejectedRetryCompletesTheFutureSayingNothingCommitted() throws Exception {
-        try (Database<Long, Long> db = Database.<Long, Long>builder().retryBackoff(
-                java.time.Duration.ZERO, java.time.Duration.ZERO).open()) {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retryBackoff(java.time.Duration.ZERO, java.time.Duration.ZERO)
+                .open()) {
             AtomicInteger runs = new AtomicInteger();
-            var f = db.transactAsync(tx -> {
-                runs.incrementAndGet();
-                tx.put(1L, 10L);
-                throw new SerializationFailureException(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
-                        List.of(1L), "injected conflict");
-            }, acceptingOnly(2)); // the first attempt and its hand-off; the retry is rejected
+            var f = db.transactAsync(
+                    tx -> {
+                        runs.incrementAndGet();
+                        tx.put(1L, 10L);
+                        throw new SerializationFailureException(
+                                SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
+                                List.of(1L),
+                                "injected conflict");
+                    },
+                    acceptingOnly(2)); // the first attempt and its hand-off; the retry is rejected
             Throwable t = failureOf(f);
             assertInstanceOf(TransactionException.class, t);
             assertTrue(t.getMessage().startsWith("the transaction did not commit:"), t.getMessage());
@@ -86,10 +92,12 @@ class AsyncAndBackoffTest {
     @Test
     void aRejectedFirstAttemptCompletesTheFutureInsteadOfThrowing() throws Exception {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
-            var f = db.transactAsync(tx -> {
-                tx.put(1L, 1L);
-                return 1;
-            }, acceptingOnly(0));
+            var f = db.transactAsync(
+                    tx -> {
+                        tx.put(1L, 1L);
+                        return 1;
+                    },
+                    acceptingOnly(0));
             Throwable t = failureOf(f);
             assertTrue(t.getMessage().startsWith("the transaction did not commit:"), t.getMessage());
             assertInstanceOf(RejectedExecutionException.class, t.getCause());

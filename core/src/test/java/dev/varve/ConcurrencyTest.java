@@ -1,9 +1,9 @@
 package dev.varve;
 
-import dev.varve.testing.TestThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.testing.TestThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +27,9 @@ class ConcurrencyTest {
     @ParameterizedTest
     @EnumSource(Isolation.class)
     void bankTotalIsConservedInEverySnapshotAtEveryMoment(Isolation isolation) throws Exception {
-        try (Database<Integer, Long> db = Database.<Integer, Long>builder().autoVacuum(Duration.ofMillis(5)).open()) {
+        try (Database<Integer, Long> db = Database.<Integer, Long>builder()
+                .autoVacuum(Duration.ofMillis(5))
+                .open()) {
             db.transact(tx -> {
                 for (int i = 0; i < ACCOUNTS; i++) {
                     tx.put(i, INITIAL);
@@ -60,28 +62,29 @@ class ConcurrencyTest {
                     return null;
                 });
             }
-            tasks.add(() -> { // auditor: whole-map scans through snapshots and transactions
-                while (System.nanoTime() < deadline) {
-                    try (Snapshot<Integer, Long> snap = db.snapshot()) {
-                        long sum = 0;
-                        for (long v : snap.values()) {
-                            sum += v;
+            tasks.add(
+                    () -> { // auditor: whole-map scans through snapshots and transactions
+                        while (System.nanoTime() < deadline) {
+                            try (Snapshot<Integer, Long> snap = db.snapshot()) {
+                                long sum = 0;
+                                for (long v : snap.values()) {
+                                    sum += v;
+                                }
+                                assertEquals(expected, sum, "snapshot at " + snap.snapshotTimestamp());
+                                assertEquals(ACCOUNTS, snap.size());
+                            }
+                            try (Transaction<Integer, Long> tx = db.begin(isolation)) {
+                                long sum = 0;
+                                for (int i = ACCOUNTS - 1; i >= 0; i--) { // point reads, reverse order
+                                    sum += tx.get(i);
+                                }
+                                assertEquals(expected, sum, "transaction at " + tx.snapshotTimestamp());
+                                tx.commit();
+                            }
+                            audits.incrementAndGet();
                         }
-                        assertEquals(expected, sum, "snapshot at " + snap.snapshotTimestamp());
-                        assertEquals(ACCOUNTS, snap.size());
-                    }
-                    try (Transaction<Integer, Long> tx = db.begin(isolation)) {
-                        long sum = 0;
-                        for (int i = ACCOUNTS - 1; i >= 0; i--) { // point reads, reverse order
-                            sum += tx.get(i);
-                        }
-                        assertEquals(expected, sum, "transaction at " + tx.snapshotTimestamp());
-                        tx.commit();
-                    }
-                    audits.incrementAndGet();
-                }
-                return null;
-            });
+                        return null;
+                    });
             TestThreads.runAll(tasks);
             long finalSum = 0;
             try (Snapshot<Integer, Long> snap = db.snapshot()) {

@@ -197,10 +197,11 @@ class ConformanceTest {
 
     @TestFactory
     Stream<DynamicNode> transactionMapMergingSnapshotAndWritesObeysNavigableMapContract() {
-        return Stream.of(Isolation.SNAPSHOT, Isolation.SERIALIZABLE).map(isolation -> DynamicContainer.dynamicContainer(
-                isolation.toString(),
-                JUnit3Bridge.children(readWriteSuite(
-                        "tx.asMap " + isolation, new MergedTransactionGenerator(isolation)))));
+        return Stream.of(Isolation.SNAPSHOT, Isolation.SERIALIZABLE)
+                .map(isolation -> DynamicContainer.dynamicContainer(
+                        isolation.toString(),
+                        JUnit3Bridge.children(
+                                readWriteSuite("tx.asMap " + isolation, new MergedTransactionGenerator(isolation)))));
     }
 
     @TestFactory

@@ -37,9 +37,11 @@ class DifferentialTest {
     private static final int OPS = 300;
     /** Every LONG_ROUND_EVERY-th round runs LONG_OPS operations, enough for the periodic work of long runs. */
     private static final int LONG_ROUND_EVERY = 25;
+
     private static final int LONG_OPS = 3000;
     /** Keys are 0..KEYS-1; queries and bounds also use a few keys just outside. */
     private static final int KEYS = 41;
+
     private static final int MAX_OPEN_TRANSACTIONS = 5;
     private static final int MAX_OPEN_SNAPSHOTS = 3;
 
@@ -89,10 +91,14 @@ class DifferentialTest {
                 Snapshot<Integer, String> snapshot = db.snapshot()) {
             assertThrows(UnsupportedOperationException.class, snapshot::pollFirstEntry);
             assertThrows(UnsupportedOperationException.class, snapshot::pollLastEntry);
-            assertThrows(UnsupportedOperationException.class, () -> snapshot.navigableKeySet().pollFirst());
+            assertThrows(
+                    UnsupportedOperationException.class,
+                    () -> snapshot.navigableKeySet().pollFirst());
             assertThrows(UnsupportedOperationException.class, snapshot::clear);
             assertThrows(UnsupportedOperationException.class, () -> snapshot.remove(1));
-            assertThrows(UnsupportedOperationException.class, () -> snapshot.headMap(0).put(5, "x"));
+            assertThrows(
+                    UnsupportedOperationException.class,
+                    () -> snapshot.headMap(0).put(5, "x"));
         }
     }
 
@@ -105,7 +111,8 @@ class DifferentialTest {
     @Test
     void blindRemoveConflictsWithConcurrentWriterWhetherOrNotVacuumRan() {
         for (boolean vacuum : new boolean[] {false, true}) {
-            try (Database<Integer, String> db = Database.<Integer, String>builder().open()) {
+            try (Database<Integer, String> db =
+                    Database.<Integer, String>builder().open()) {
                 db.put(7, "a");
                 db.remove(7); // chain 7 now ends in a tombstone
                 try (Transaction<Integer, String> remover = db.begin(Isolation.SNAPSHOT);
@@ -116,8 +123,10 @@ class DifferentialTest {
                     remover.remove(7);
                     remover.commit();
                     writer.put(7, "b");
-                    SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                            writer::commit, "writer of key 7 after a concurrent committed remove, vacuum=" + vacuum);
+                    SerializationFailureException e = assertThrows(
+                            SerializationFailureException.class,
+                            writer::commit,
+                            "writer of key 7 after a concurrent committed remove, vacuum=" + vacuum);
                     assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
                     assertEquals(List.of(7), e.keys());
                 }
@@ -192,7 +201,8 @@ class DifferentialTest {
         private final Random random;
         private final long seed;
         private final int round;
-        private final Database<Integer, String> db = Database.<Integer, String>builder().open();
+        private final Database<Integer, String> db =
+                Database.<Integer, String>builder().open();
         private final TreeMap<Integer, String> committed = new TreeMap<>();
         private final Map<Integer, Long> lastWrite = new HashMap<>();
         private long clock;
@@ -224,8 +234,10 @@ class DifferentialTest {
                 checkAll();
                 assertEquals(committed, snapshotContents(), "committed state after the last commit");
             } catch (Throwable t) {
-                throw new AssertionError("seed " + seed + " (rerun with -Dvarve.seed=" + seed + "), round " + round
-                        + ", operation " + op + ": " + t + "\nlast operations:\n  " + String.join("\n  ", history), t);
+                throw new AssertionError(
+                        "seed " + seed + " (rerun with -Dvarve.seed=" + seed + "), round " + round + ", operation " + op
+                                + ": " + t + "\nlast operations:\n  " + String.join("\n  ", history),
+                        t);
             } finally {
                 for (ModelSnapshot s : snapshots) {
                     s.snapshot.close();
@@ -369,7 +381,9 @@ class DifferentialTest {
                 if (failure == null) {
                     fail(m + " committed although keys " + conflicts + " it wrote were committed after its snapshot");
                 }
-                assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, failure.reason(),
+                assertEquals(
+                        SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
+                        failure.reason(),
                         "reason of " + failure.getMessage());
                 assertEquals(conflicts, failure.keys(), "conflicting keys of " + failure.getMessage());
                 counters.writeWriteConflicts++;
@@ -404,7 +418,8 @@ class DifferentialTest {
          * Derives the same random sub-view (0 to 2 steps of subMap/headMap/tailMap/descendingMap)
          * of both maps; returns null if both refused the bounds (after checking they agree).
          */
-        private ViewPair view(NavigableMap<Integer, String> actual, NavigableMap<Integer, String> expected, String name) {
+        private ViewPair view(
+                NavigableMap<Integer, String> actual, NavigableMap<Integer, String> expected, String name) {
             String description = name;
             int steps = random.nextInt(3);
             for (int i = 0; i < steps; i++) {
@@ -451,7 +466,8 @@ class DifferentialTest {
                 }
                 sameOutcome(description, nextActual, actualFailure, nextExpected, expectedFailure, false);
                 if (expectedFailure != null) {
-                    log(description + " refused by both: " + expectedFailure.getClass().getSimpleName());
+                    log(description + " refused by both: "
+                            + expectedFailure.getClass().getSimpleName());
                     return null;
                 }
                 actual = nextActual;
@@ -460,17 +476,24 @@ class DifferentialTest {
             return new ViewPair(actual, expected, description);
         }
 
-        private static void sameOutcome(String what, Object actual, RuntimeException actualFailure,
-                Object expected, RuntimeException expectedFailure, boolean compareValues) {
+        private static void sameOutcome(
+                String what,
+                Object actual,
+                RuntimeException actualFailure,
+                Object expected,
+                RuntimeException expectedFailure,
+                boolean compareValues) {
             if (expectedFailure != null || actualFailure != null) {
                 if (expectedFailure == null) {
-                    throw new AssertionError(what + " threw " + actualFailure + " but the model returned " + expected,
-                            actualFailure);
+                    throw new AssertionError(
+                            what + " threw " + actualFailure + " but the model returned " + expected, actualFailure);
                 }
                 if (actualFailure == null) {
                     fail(what + " returned " + actual + " but the model threw " + expectedFailure);
                 }
-                assertEquals(expectedFailure.getClass(), actualFailure.getClass(),
+                assertEquals(
+                        expectedFailure.getClass(),
+                        actualFailure.getClass(),
                         what + " threw " + actualFailure + ", the model " + expectedFailure);
                 return;
             }
@@ -544,7 +567,9 @@ class DifferentialTest {
                 case 6:
                     same(".get(" + k + ")", v, m -> m.get(k));
                     same(".containsKey(" + k + ")", v, m -> m.containsKey(k));
-                    same(".entrySet().contains(" + k + ")", v,
+                    same(
+                            ".entrySet().contains(" + k + ")",
+                            v,
                             m -> m.entrySet().contains(new AbstractMap.SimpleImmutableEntry<>(k, m.get(k))));
                     break;
                 case 7:
@@ -555,30 +580,48 @@ class DifferentialTest {
                     same(".entrySet()", v, m -> entries(m.entrySet()));
                     break;
                 case 9:
-                    same(".descendingMap().entrySet()", v, m -> entries(m.descendingMap().entrySet()));
+                    same(
+                            ".descendingMap().entrySet()",
+                            v,
+                            m -> entries(m.descendingMap().entrySet()));
                     break;
                 case 10:
                     same(".keySet()", v, m -> new ArrayList<>(m.keySet()));
                     same(".descendingKeySet()", v, m -> new ArrayList<>(m.descendingKeySet()));
                     break;
                 case 11:
-                    same(".navigableKeySet().headSet(" + k + ", true)", v,
+                    same(
+                            ".navigableKeySet().headSet(" + k + ", true)",
+                            v,
                             m -> new ArrayList<>(m.navigableKeySet().headSet(k, true)));
-                    same(".navigableKeySet().tailSet(" + k + ", false)", v,
+                    same(
+                            ".navigableKeySet().tailSet(" + k + ", false)",
+                            v,
                             m -> new ArrayList<>(m.navigableKeySet().tailSet(k, false)));
                     break;
                 case 12:
                     same(".values()", v, m -> new ArrayList<>(m.values()));
                     break;
                 case 13:
-                    same(".equals(model), hashCode", v, m -> m.equals(v.expected) && m.hashCode() == v.expected.hashCode());
+                    same(
+                            ".equals(model), hashCode",
+                            v,
+                            m -> m.equals(v.expected) && m.hashCode() == v.expected.hashCode());
                     break;
                 case 14:
-                    same(".headMap(" + k + ").entrySet()", v, m -> entries(m.headMap(k).entrySet()));
-                    same(".tailMap(" + k + ").entrySet()", v, m -> entries(m.tailMap(k).entrySet()));
+                    same(
+                            ".headMap(" + k + ").entrySet()",
+                            v,
+                            m -> entries(m.headMap(k).entrySet()));
+                    same(
+                            ".tailMap(" + k + ").entrySet()",
+                            v,
+                            m -> entries(m.tailMap(k).entrySet()));
                     break;
                 default:
-                    same(".subMap(" + k + ", " + (k + 5) + ").entrySet()", v,
+                    same(
+                            ".subMap(" + k + ", " + (k + 5) + ").entrySet()",
+                            v,
                             m -> entries(m.subMap(k, k + 5).entrySet()));
                     break;
             }
@@ -614,7 +657,10 @@ class DifferentialTest {
                     iterateAndModify(v, which == 5);
                     break;
                 case 6:
-                    same(".navigableKeySet().pollFirst()", v, map -> map.navigableKeySet().pollFirst());
+                    same(
+                            ".navigableKeySet().pollFirst()",
+                            v,
+                            map -> map.navigableKeySet().pollFirst());
                     break;
                 default:
                     if (v.expected.size() <= 6) {
@@ -623,7 +669,9 @@ class DifferentialTest {
                             return map.size();
                         });
                     } else {
-                        same(".entrySet().remove(entry " + k + ")", v,
+                        same(
+                                ".entrySet().remove(entry " + k + ")",
+                                v,
                                 map -> map.entrySet().remove(new AbstractMap.SimpleImmutableEntry<>(k, "v" + k)));
                     }
                     break;
@@ -641,13 +689,16 @@ class DifferentialTest {
         /** Walks both iterators in step, removing or updating random entries through them. */
         private void iterateAndModify(ViewPair v, boolean keySet) {
             Iterator<Map.Entry<Integer, String>> actual = v.actual.entrySet().iterator();
-            Iterator<Map.Entry<Integer, String>> expected = v.expected.entrySet().iterator();
+            Iterator<Map.Entry<Integer, String>> expected =
+                    v.expected.entrySet().iterator();
             Iterator<Integer> actualKeys = v.actual.keySet().iterator();
             Iterator<Integer> expectedKeys = v.expected.keySet().iterator();
             int position = 0;
             while (true) {
                 boolean hasNext = keySet ? expectedKeys.hasNext() : expected.hasNext();
-                assertEquals(hasNext, keySet ? actualKeys.hasNext() : actual.hasNext(),
+                assertEquals(
+                        hasNext,
+                        keySet ? actualKeys.hasNext() : actual.hasNext(),
                         v.description + " iterator hasNext at " + position);
                 if (!hasNext) {
                     assertThrows(java.util.NoSuchElementException.class, keySet ? actualKeys::next : actual::next);
@@ -783,8 +834,10 @@ class DifferentialTest {
             log("check all");
             for (ModelTx m : transactions) {
                 assertEquals(entries(m.view.entrySet()), entries(m.tx.asMap().entrySet()), m + " contents");
-                assertEquals(entries(m.view.descendingMap().entrySet()),
-                        entries(m.tx.asMap().descendingMap().entrySet()), m + " descending contents");
+                assertEquals(
+                        entries(m.view.descendingMap().entrySet()),
+                        entries(m.tx.asMap().descendingMap().entrySet()),
+                        m + " descending contents");
                 assertEquals(m.view.size(), m.tx.asMap().size(), m + " size");
             }
             for (ModelSnapshot s : snapshots) {

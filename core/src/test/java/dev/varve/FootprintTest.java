@@ -1,9 +1,9 @@
 package dev.varve;
 
-import dev.varve.internal.mvcc.Store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.internal.mvcc.Store;
 import java.lang.reflect.Field;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.junit.jupiter.api.Test;
@@ -32,12 +32,14 @@ class FootprintTest {
             for (long i = 0; i < ENTRIES; i += 1000) {
                 long end = Math.min(ENTRIES, i + 1000);
                 long from = i;
-                db.transact(Isolation.SNAPSHOT, tx -> { // bulk load, 1,000 puts per transaction
-                    for (long k = from; k < end; k++) {
-                        tx.put(k, k);
-                    }
-                    return null;
-                });
+                db.transact(
+                        Isolation.SNAPSHOT,
+                        tx -> { // bulk load, 1,000 puts per transaction
+                            for (long k = from; k < end; k++) {
+                                tx.put(k, k);
+                            }
+                            return null;
+                        });
             }
             for (long k = 0; k < ENTRIES; k++) {
                 baseline.put(k, k);
@@ -49,7 +51,8 @@ class FootprintTest {
             double fresh = freshBytes / (double) ENTRIES;
             double settled = settledBytes / (double) ENTRIES;
             double base = baselineBytes / (double) ENTRIES;
-            System.out.printf("footprint, %d Long->Long entries: ConcurrentSkipListMap %.1f B/entry;"
+            System.out.printf(
+                    "footprint, %d Long->Long entries: ConcurrentSkipListMap %.1f B/entry;"
                             + " Varve just committed %.1f B/entry (%.2fx), after vacuum %.1f B/entry (%.2fx)%n",
                     ENTRIES, base, fresh, fresh / base, settled, settled / base);
             assertEquals(ENTRIES, db.snapshot().size());

@@ -1,6 +1,5 @@
 package dev.varve;
 
-import dev.varve.internal.mvcc.Version;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -150,7 +149,11 @@ final class HistoryChecker {
         for (int i = 0; i < cycle.size(); i++) {
             long from = cycle.get(i);
             long to = i + 1 < cycle.size() ? cycle.get(i + 1) : back;
-            sb.append("\n  ").append(byId.get(from)).append(" --").append(edgeKinds.get(from + "->" + to)).append("-->");
+            sb.append("\n  ")
+                    .append(byId.get(from))
+                    .append(" --")
+                    .append(edgeKinds.get(from + "->" + to))
+                    .append("-->");
         }
         return sb.toString();
     }

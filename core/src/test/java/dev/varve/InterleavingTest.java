@@ -83,8 +83,10 @@ class InterleavingTest {
             boolean aborted = run(spec, order, Isolation.SERIALIZABLE) == null;
             if (cycle) {
                 nonSerializable++;
-                assertTrue(aborted, spec.name() + ": non-serializable interleaving committed under SERIALIZABLE: "
-                        + describe(order));
+                assertTrue(
+                        aborted,
+                        spec.name() + ": non-serializable interleaving committed under SERIALIZABLE: "
+                                + describe(order));
             } else if (aborted) {
                 falsePositives++;
             }
@@ -181,7 +183,8 @@ class InterleavingTest {
      */
     @Test
     void receiptReportHasNoFalsePositive() {
-        Spec spec = new Spec("receipt-report",
+        Spec spec = new Spec(
+                "receipt-report",
                 db -> db.put(CONTROL, "0|batch-1"),
                 List.of(
                         List.of(copy(CONTROL, RECEIPTS + 3), COMMIT),
@@ -196,7 +199,8 @@ class InterleavingTest {
     /** Write skew on two keys (G2-item), as PostgreSQL's two-ids-like specs. */
     @Test
     void writeSkewHasNoFalsePositive() {
-        Spec spec = new Spec("write-skew",
+        Spec spec = new Spec(
+                "write-skew",
                 db -> {
                     db.put(1, "0|a");
                     db.put(2, "0|b");
@@ -213,11 +217,10 @@ class InterleavingTest {
     /** Predicate write skew: each scans a range, finds it empty, inserts into the other's range. */
     @Test
     void phantomInsertsIntoScannedRangesHaveNoFalsePositive() {
-        Spec spec = new Spec("phantom",
+        Spec spec = new Spec(
+                "phantom",
                 db -> db.put(50, "0|seed"),
-                List.of(
-                        List.of(scan(10, 20), write(25, "x"), COMMIT),
-                        List.of(scan(20, 30), write(15, "y"), COMMIT)));
+                List.of(List.of(scan(10, 20), write(25, "x"), COMMIT), List.of(scan(20, 30), write(15, "y"), COMMIT)));
         Tally tally = runAllInterleavings(spec);
         assertEquals(20, tally.interleavings());
         assertTrue(tally.nonSerializable() > 0);
@@ -231,7 +234,8 @@ class InterleavingTest {
      */
     @Test
     void threeWayChainHasNoFalsePositive() {
-        Spec spec = new Spec("three-way",
+        Spec spec = new Spec(
+                "three-way",
                 db -> {
                     db.put(1, "0|a");
                     db.put(2, "0|b");

@@ -20,31 +20,33 @@ class QuickStartTest {
         try {
             // --- README quick-start begins ---
             try (Database<String, Long> db = Database.<String, Long>builder()
-                    .autoVacuum(Duration.ofMillis(200))       // optional background vacuum
-                    .open()) {                                // in memory by default
-                db.put("alice", 100L);                        // autocommit write
+                    .autoVacuum(Duration.ofMillis(200)) // optional background vacuum
+                    .open()) { // in memory by default
+                db.put("alice", 100L); // autocommit write
                 db.put("bob", 50L);
 
                 // A SERIALIZABLE transaction, retried automatically on SerializationFailureException.
                 long total = db.transact(tx -> tx.get("alice") + tx.get("bob"));
 
                 // Move 30 from alice to bob without blocking a thread on commit.
-                CompletableFuture<Long> moved = db.transactAsync(tx -> {
-                    tx.put("alice", tx.get("alice") - 30);
-                    tx.put("bob", tx.get("bob") + 30);
-                    return 30L;
-                }, executor);
+                CompletableFuture<Long> moved = db.transactAsync(
+                        tx -> {
+                            tx.put("alice", tx.get("alice") - 30);
+                            tx.put("bob", tx.get("bob") + 30);
+                            return 30L;
+                        },
+                        executor);
 
                 // Explicit transaction with a NavigableMap view; close() without commit rolls back.
                 try (Transaction<String, Long> tx = db.begin(Isolation.SERIALIZABLE)) {
                     tx.put("carol", 5L);
-                    NavigableMap<String, Long> view = tx.asMap();  // snapshot + own writes
+                    NavigableMap<String, Long> view = tx.asMap(); // snapshot + own writes
                     long sum = 0;
                     for (var e : view.subMap("a", true, "c", false).entrySet()) {
                         sum += e.getValue();
                     }
                     tx.remove("carol");
-                    tx.commit();                                    // may throw SerializationFailureException
+                    tx.commit(); // may throw SerializationFailureException
                 }
 
                 try (Snapshot<String, Long> snap = db.snapshot()) { // read-only, consistent, never aborts

@@ -1,11 +1,11 @@
 package dev.varve;
 
-import dev.varve.testing.TestThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.testing.TestThreads;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -36,7 +36,8 @@ class SerializableHistoryTest {
         List<HistoryChecker.Txn> committed = Collections.synchronizedList(new ArrayList<>());
         AtomicLong ids = new AtomicLong(HistoryChecker.INITIAL);
         AtomicLong aborted = new AtomicLong();
-        try (Database<Integer, String> db = Database.<Integer, String>builder().durability(durability).open()) {
+        try (Database<Integer, String> db =
+                Database.<Integer, String>builder().durability(durability).open()) {
             for (int k = 0; k < KEYS; k += 2) {
                 db.put(k, String.valueOf(HistoryChecker.INITIAL));
             }
@@ -107,8 +108,10 @@ class SerializableHistoryTest {
             Outcome outcome = runHistory(Isolation.SERIALIZABLE, roundSeed);
             String cycle = new HistoryChecker(outcome.committed()).findCycle();
             assertNull(cycle, "seed " + roundSeed + ": committed SERIALIZABLE history is not serializable: " + cycle);
-            assertTrue(outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
-                    "seed " + roundSeed + ": too few commits to mean anything: " + outcome.committed().size());
+            assertTrue(
+                    outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
+                    "seed " + roundSeed + ": too few commits to mean anything: "
+                            + outcome.committed().size());
         }
     }
 
@@ -123,15 +126,17 @@ class SerializableHistoryTest {
         private volatile boolean closed;
 
         GroupCompletingLog() {
-            completer = new Thread(() -> {
-                List<java.util.concurrent.CompletableFuture<Void>> group = new ArrayList<>();
-                while (!closed || !queue.isEmpty()) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(20_000); // a "force"
-                    queue.drainTo(group);
-                    group.forEach(f -> f.complete(null));
-                    group.clear();
-                }
-            }, "group-completing-log");
+            completer = new Thread(
+                    () -> {
+                        List<java.util.concurrent.CompletableFuture<Void>> group = new ArrayList<>();
+                        while (!closed || !queue.isEmpty()) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(20_000); // a "force"
+                            queue.drainTo(group);
+                            group.forEach(f -> f.complete(null));
+                            group.clear();
+                        }
+                    },
+                    "group-completing-log");
             completer.setDaemon(true);
             completer.start();
         }
@@ -180,9 +185,13 @@ class SerializableHistoryTest {
                 }
             });
             String cycle = new HistoryChecker(outcome.committed()).findCycle();
-            assertNull(cycle, "seed " + roundSeed + ": deferred-visibility SERIALIZABLE history is not serializable: " + cycle);
-            assertTrue(outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
-                    "seed " + roundSeed + ": too few commits to mean anything: " + outcome.committed().size());
+            assertNull(
+                    cycle,
+                    "seed " + roundSeed + ": deferred-visibility SERIALIZABLE history is not serializable: " + cycle);
+            assertTrue(
+                    outcome.committed().size() > THREADS * TXNS_PER_THREAD / 4,
+                    "seed " + roundSeed + ": too few commits to mean anything: "
+                            + outcome.committed().size());
         }
     }
 
@@ -191,7 +200,9 @@ class SerializableHistoryTest {
         long seed = Long.getLong("varve.seed", System.nanoTime());
         String cycle = null;
         for (int round = 0; round < 30 && cycle == null; round++) {
-            cycle = new HistoryChecker(runHistory(Isolation.SNAPSHOT, seed + round).committed()).findCycle();
+            cycle = new HistoryChecker(
+                            runHistory(Isolation.SNAPSHOT, seed + round).committed())
+                    .findCycle();
         }
         assertNotNull(cycle, "seed " + seed + ": snapshot isolation never produced write skew in 30 rounds");
     }

@@ -1,9 +1,9 @@
 package dev.varve;
 
-import dev.varve.testing.TestThreads;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.testing.TestThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,13 +56,14 @@ class SnapshotIdiomStressTest {
                 }
                 return null;
             });
-            tasks.add(() -> { // collections while iterators run: what lets an unreachable snapshot go
-                while (!stop.get()) {
-                    System.gc();
-                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
-                }
-                return null;
-            });
+            tasks.add(
+                    () -> { // collections while iterators run: what lets an unreachable snapshot go
+                        while (!stop.get()) {
+                            System.gc();
+                            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                        }
+                        return null;
+                    });
             tasks.add(() -> {
                 while (System.nanoTime() < deadline) {
                     long sum = 0;

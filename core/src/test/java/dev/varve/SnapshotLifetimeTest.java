@@ -73,8 +73,8 @@ class SnapshotLifetimeTest {
     }
 
     /** Opens a snapshot, derives a reader from it, and lets the Snapshot object itself go. */
-    private Reader readerOfAnUnreachableSnapshot(Function<Snapshot<Long, Long>, Reader> derive,
-            List<WeakReference<Object>> refs) {
+    private Reader readerOfAnUnreachableSnapshot(
+            Function<Snapshot<Long, Long>, Reader> derive, List<WeakReference<Object>> refs) {
         Snapshot<Long, Long> snapshot = db.snapshot();
         refs.add(new WeakReference<>(snapshot));
         return derive.apply(snapshot);
@@ -97,13 +97,17 @@ class SnapshotLifetimeTest {
         WeakReference<Object> canary = new WeakReference<>(new Object());
         await().atMost(Duration.ofSeconds(20)).until(() -> {
             System.gc();
-            return canary.get() == null && (refs.get(0).get() == null || reader.getKey().equals("values"));
+            return canary.get() == null
+                    && (refs.get(0).get() == null || reader.getKey().equals("values"));
         });
         // The cleaner would run soon after the collection: the pin must survive it.
-        await("the snapshot stays pinned while " + reader.getKey() + " can read it").during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> {
-            System.gc();
-            return db.stats().openSnapshots() == 1;
-        });
+        await("the snapshot stays pinned while " + reader.getKey() + " can read it")
+                .during(Duration.ofMillis(300))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> {
+                    System.gc();
+                    return db.stats().openSnapshots() == 1;
+                });
         db.vacuum();
         db.vacuum();
         assertEquals(expected, view.read(), reader.getKey() + " changed under its reader");

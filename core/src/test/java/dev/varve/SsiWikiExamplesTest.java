@@ -46,7 +46,8 @@ class SsiWikiExamplesTest {
     }
 
     private static void repaint(Transaction<String, String> tx, String from, String to) {
-        for (Map.Entry<String, String> e : tx.asMap().subMap("marble/", "marble0").entrySet()) {
+        for (Map.Entry<String, String> e :
+                tx.asMap().subMap("marble/", "marble0").entrySet()) {
             if (e.getValue().equals(from)) {
                 e.setValue(to);
             }
@@ -124,7 +125,8 @@ class SsiWikiExamplesTest {
     @Test
     void depositReportReadOnlyAnomalyIsRefusedOnlyWhereItCloses() {
         for (Isolation iso : Isolation.values()) {
-            try (Database<String, String> db = Database.<String, String>builder().open()) {
+            try (Database<String, String> db =
+                    Database.<String, String>builder().open()) {
                 db.put("control", "1");
                 var receipt = db.begin(iso); // T2: adds a receipt to the current batch
                 String batch = receipt.get("control");
@@ -134,7 +136,8 @@ class SsiWikiExamplesTest {
                 close.commit();
                 var report = db.begin(iso); // T1: read-only report of the closed batch
                 assertEquals("2", report.get("control"));
-                assertEquals(0, report.asMap().subMap("receipt/1/", "receipt/1/~").size());
+                assertEquals(
+                        0, report.asMap().subMap("receipt/1/", "receipt/1/~").size());
                 report.commit(); // sees batch 1 closed and empty
                 if (iso == Isolation.SNAPSHOT) {
                     receipt.commit(); // ... and now batch 1 has a receipt: the report was wrong
@@ -190,7 +193,8 @@ class SsiWikiExamplesTest {
     }
 
     private static boolean book(Transaction<String, String> tx, String start, String end) {
-        for (Map.Entry<String, String> e : tx.asMap().subMap("room/101/", "room/101/" + end).entrySet()) {
+        for (Map.Entry<String, String> e :
+                tx.asMap().subMap("room/101/", "room/101/" + end).entrySet()) {
             String otherStart = e.getKey().substring("room/101/".length());
             if (e.getValue().compareTo(start) > 0 && otherStart.compareTo(end) < 0) {
                 return false; // overlaps

@@ -52,11 +52,12 @@ class TransactTest {
     @Test
     void transactGivesUpAfterMaxAttemptsWithTheAttemptCount() {
         AtomicInteger runs = new AtomicInteger();
-        SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> db.transact(losing(100, runs)));
+        SerializationFailureException e =
+                assertThrows(SerializationFailureException.class, () -> db.transact(losing(100, runs)));
         assertEquals(5, e.attempts());
         assertEquals(5, runs.get());
-        assertTrue(e.getMessage().startsWith("gave up after 5 attempts; last failure: write-write conflict"),
+        assertTrue(
+                e.getMessage().startsWith("gave up after 5 attempts; last failure: write-write conflict"),
                 e.getMessage());
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
     }
@@ -65,11 +66,13 @@ class TransactTest {
     void otherExceptionsRollBackAndPropagateUnchangedWithoutRetry() {
         AtomicInteger runs = new AtomicInteger();
         IllegalArgumentException boom = new IllegalArgumentException("boom");
-        IllegalArgumentException thrown = assertThrows(IllegalArgumentException.class, () -> db.transact(tx -> {
-            runs.incrementAndGet();
-            tx.put("x", 1L);
-            throw boom;
-        }));
+        IllegalArgumentException thrown = assertThrows(
+                IllegalArgumentException.class,
+                () -> db.transact(tx -> {
+                    runs.incrementAndGet();
+                    tx.put("x", 1L);
+                    throw boom;
+                }));
         assertSame(boom, thrown);
         assertEquals(1, runs.get());
         assertNull(db.get("x"));
@@ -97,21 +100,27 @@ class TransactTest {
     @Test
     void transactAsyncFailsWithTheLastFailureOrTheBodysException() {
         AtomicInteger runs = new AtomicInteger();
-        ExecutionException giveUp = assertThrows(ExecutionException.class,
+        ExecutionException giveUp = assertThrows(
+                ExecutionException.class,
                 () -> db.transactAsync(losing(100, runs), executor).get(10, TimeUnit.SECONDS));
         assertEquals(5, ((SerializationFailureException) giveUp.getCause()).attempts());
         IllegalStateException boom = new IllegalStateException("boom");
-        ExecutionException thrown = assertThrows(ExecutionException.class,
-                () -> db.transactAsync(tx -> {
-                    throw boom;
-                }, executor).get(10, TimeUnit.SECONDS));
+        ExecutionException thrown = assertThrows(
+                ExecutionException.class,
+                () -> db.transactAsync(
+                                tx -> {
+                                    throw boom;
+                                },
+                                executor)
+                        .get(10, TimeUnit.SECONDS));
         assertSame(boom, thrown.getCause());
     }
 
     @Test
     void transactAsyncOnAClosedDatabaseFails() {
         db.close();
-        ExecutionException e = assertThrows(ExecutionException.class,
+        ExecutionException e = assertThrows(
+                ExecutionException.class,
                 () -> db.transactAsync(tx -> 1, executor).get(10, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof IllegalStateException);
         assertEquals("database is closed", e.getCause().getMessage());

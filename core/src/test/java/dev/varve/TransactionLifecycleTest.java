@@ -131,7 +131,9 @@ class TransactionLifecycleTest {
 
     @Test
     void closeStopsTheVacuumThreadAndLeaksNone() {
-        Database<String, Long> vacuumed = Database.<String, Long>builder().autoVacuum(Duration.ofMillis(1)).open();
+        Database<String, Long> vacuumed = Database.<String, Long>builder()
+                .autoVacuum(Duration.ofMillis(1))
+                .open();
         vacuumed.put("a", 1L);
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> vacuumThreads() > 0);
         vacuumed.close();
@@ -200,7 +202,8 @@ class TransactionLifecycleTest {
             assertThrows(UnsupportedOperationException.class, () -> snap.put("b", 1L));
             assertThrows(UnsupportedOperationException.class, () -> snap.remove("a"));
             assertThrows(UnsupportedOperationException.class, snap::pollFirstEntry);
-            assertThrows(UnsupportedOperationException.class, () -> snap.firstEntry().setValue(3L));
+            assertThrows(
+                    UnsupportedOperationException.class, () -> snap.firstEntry().setValue(3L));
             var it = snap.entrySet().iterator();
             it.next();
             assertThrows(UnsupportedOperationException.class, it::remove);
@@ -229,21 +232,27 @@ class TransactionLifecycleTest {
 
     @Test
     void builderRejectsBadOptionsNamingThem() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Database.<String, Long>builder().autoVacuum(Duration.ofNanos(10)));
         assertEquals("autoVacuum period must be at least 1 ms, was PT0.00000001S", e.getMessage());
-        IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e2 = assertThrows(
+                IllegalArgumentException.class,
                 () -> Database.<String, Long>builder().maxAttempts(0));
         assertEquals("maxAttempts must be at least 1, was 0", e2.getMessage());
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> Database.<String, Long>builder().retryBackoff(Duration.ofMillis(5), Duration.ofMillis(1)));
-        assertThrows(NullPointerException.class, () -> Database.<String, Long>builder().durability(null));
+        assertThrows(
+                NullPointerException.class,
+                () -> Database.<String, Long>builder().durability(null));
         assertThrows(NullPointerException.class, () -> Database.builder(null));
     }
 
     @Test
     void customComparatorOrdersKeysAndViewsReportIt() {
-        try (Database<String, Long> reversed = Database.<String, Long>builder(java.util.Comparator.reverseOrder()).open()) {
+        try (Database<String, Long> reversed = Database.<String, Long>builder(java.util.Comparator.reverseOrder())
+                .open()) {
             reversed.put("a", 1L);
             reversed.put("b", 2L);
             try (Snapshot<String, Long> snap = reversed.snapshot()) {
@@ -262,9 +271,10 @@ class TransactionLifecycleTest {
         db.put("a", 1L);
         try (Transaction<String, Long> tx = db.begin()) {
             Transaction raw = tx;
-            ClassCastException put = org.junit.jupiter.api.Assertions.assertThrows(
-                    ClassCastException.class, () -> raw.put(42L, 1L));
-            assertEquals("key 42 of java.lang.Long cannot be compared with this index's keys of java.lang.String",
+            ClassCastException put =
+                    org.junit.jupiter.api.Assertions.assertThrows(ClassCastException.class, () -> raw.put(42L, 1L));
+            assertEquals(
+                    "key 42 of java.lang.Long cannot be compared with this index's keys of java.lang.String",
                     put.getMessage());
             org.junit.jupiter.api.Assertions.assertThrows(ClassCastException.class, () -> raw.remove(42L));
             tx.put("b", 2L);

@@ -132,9 +132,13 @@ public final class BankWorkload implements Workload {
             int size = s.size();
             long negative = s.values().stream().filter(v -> v < 0).count();
             return List.of(
-                    new Check("total conserved after the run", total == expected,
+                    new Check(
+                            "total conserved after the run",
+                            total == expected,
                             "total " + total + ", expected " + expected),
-                    new Check("every account present and non-negative", size == accounts && negative == 0,
+                    new Check(
+                            "every account present and non-negative",
+                            size == accounts && negative == 0,
                             size + " accounts, " + negative + " negative"));
         }
     }
@@ -148,5 +152,4 @@ public final class BankWorkload implements Workload {
     public void close() {
         DurabilityMode.closeWorkload(db, options, dir);
     }
-
 }

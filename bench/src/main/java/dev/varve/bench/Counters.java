@@ -50,8 +50,10 @@ public final class Counters {
 
     /** Counts a serialization failure. */
     public void aborted(SerializationFailureException e) {
-        aborts.incrementAndGet(e.reason() == SerializationFailureException.Reason.WRITE_WRITE_CONFLICT
-                ? WRITE_WRITE : DANGEROUS_STRUCTURE);
+        aborts.incrementAndGet(
+                e.reason() == SerializationFailureException.Reason.WRITE_WRITE_CONFLICT
+                        ? WRITE_WRITE
+                        : DANGEROUS_STRUCTURE);
     }
 
     /** The latencies recorded since the last call (the first call's interval starts at creation). */

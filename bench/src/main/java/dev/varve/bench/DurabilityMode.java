@@ -26,7 +26,8 @@ public enum DurabilityMode {
         try {
             return valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--durability " + value + " is not memory, relaxed, full or full-deferred");
+            throw new IllegalArgumentException(
+                    "--durability " + value + " is not memory, relaxed, full or full-deferred");
         }
     }
 
@@ -52,7 +53,10 @@ public enum DurabilityMode {
             case FULL:
                 return Wal.full(dir, keys, values);
             case FULL_DEFERRED:
-                return Wal.builder(dir, keys, values).sync(Wal.Sync.FULL).visibleOnlyWhenDurable(true).build();
+                return Wal.builder(dir, keys, values)
+                        .sync(Wal.Sync.FULL)
+                        .visibleOnlyWhenDurable(true)
+                        .build();
             default:
                 return Durability.inMemory();
         }
@@ -77,7 +81,8 @@ public enum DurabilityMode {
             if (Files.isDirectory(requested)) {
                 try (Stream<Path> s = Files.list(requested)) {
                     if (s.findAny().isPresent()) {
-                        throw new IllegalArgumentException("--dir " + requested + " is not empty; the benchmark loads its own data");
+                        throw new IllegalArgumentException(
+                                "--dir " + requested + " is not empty; the benchmark loads its own data");
                     }
                 }
             }
@@ -99,7 +104,10 @@ public enum DurabilityMode {
      * @return the open database
      */
     public static <K extends Comparable<? super K>, V> dev.varve.Database<K, V> openWorkload(
-            Options options, java.nio.file.Path dir, dev.varve.wal.Codec<K> keyCodec, dev.varve.wal.Codec<V> valueCodec) {
+            Options options,
+            java.nio.file.Path dir,
+            dev.varve.wal.Codec<K> keyCodec,
+            dev.varve.wal.Codec<V> valueCodec) {
         dev.varve.Database.Builder<K, V> b = dev.varve.Database.<K, V>builder()
                 .durability(options.durability().create(dir, keyCodec, valueCodec));
         if (!options.vacuum().isZero()) {

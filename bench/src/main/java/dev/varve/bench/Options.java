@@ -47,8 +47,8 @@ public record Options(
         int tpccScale) {
 
     /** Workloads the driver knows. */
-    public static final List<String> WORKLOADS = List.of(
-            "tpcc", "bank", "bank-hot", "ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f");
+    public static final List<String> WORKLOADS =
+            List.of("tpcc", "bank", "bank-hot", "ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f");
 
     /** How the report is printed. */
     public enum Format {
@@ -62,14 +62,29 @@ public record Options(
 
     /** The defaults: what {@code java -jar varve-bench.jar} runs. */
     public static Options defaults() {
-        return new Options("tpcc", 2, Duration.ofSeconds(10), Duration.ofSeconds(2), Isolation.SERIALIZABLE,
-                DurabilityMode.MEMORY, null, 0, 0, 42, Format.TEXT, 100, false, Duration.ofMillis(200), 1);
+        return new Options(
+                "tpcc",
+                2,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(2),
+                Isolation.SERIALIZABLE,
+                DurabilityMode.MEMORY,
+                null,
+                0,
+                0,
+                42,
+                Format.TEXT,
+                100,
+                false,
+                Duration.ofMillis(200),
+                1);
     }
 
     /** The option list printed by {@code --help}. */
     public static String help() {
         Options d = defaults();
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "Usage: java -jar varve-bench.jar [run] [options]      run one workload and print a report",
                 "       java -jar varve-bench.jar compare [options]    Varve beside its peers (see compare --help)",
                 "       java -jar varve-bench.jar jmh [JMH options]    the JMH microbenchmarks (JMH's own -h)",
@@ -143,8 +158,10 @@ public record Options(
                     String value = inline;
                     if (value == null) {
                         if (i + 1 >= args.size()) {
-                            throw new IllegalArgumentException(known(name) ? "option " + name + " needs a value"
-                                    : "unknown option " + name + " (see --help)");
+                            throw new IllegalArgumentException(
+                                    known(name)
+                                            ? "option " + name + " needs a value"
+                                            : "unknown option " + name + " (see --help)");
                         }
                         value = args.get(++i);
                     }
@@ -155,7 +172,8 @@ public record Options(
                                 workload = "ycsb-a";
                             }
                             if (!WORKLOADS.contains(workload)) {
-                                throw new IllegalArgumentException("--workload " + value + " is not one of " + WORKLOADS);
+                                throw new IllegalArgumentException(
+                                        "--workload " + value + " is not one of " + WORKLOADS);
                             }
                         }
                         case "--threads" -> threads = (int) positive(name, value, 1024);
@@ -181,8 +199,22 @@ public record Options(
         if (workload.startsWith("bank") && keys == 1) {
             throw new IllegalArgumentException("--keys 1: a bank needs at least 2 accounts");
         }
-        return new Options(workload, threads, duration, warmup, isolation, durability, dir, keys, warehouses,
-                seed, format, valueSize, autocommit, vacuum, tpccScale);
+        return new Options(
+                workload,
+                threads,
+                duration,
+                warmup,
+                isolation,
+                durability,
+                dir,
+                keys,
+                warehouses,
+                seed,
+                format,
+                valueSize,
+                autocommit,
+                vacuum,
+                tpccScale);
     }
 
     private static boolean known(String name) {
@@ -236,7 +268,8 @@ public record Options(
             throw new IllegalArgumentException(name + " " + value + " is not a duration such as 10s, 500ms or 2m");
         }
         if (d.isNegative() || (!zeroAllowed && d.isZero())) {
-            throw new IllegalArgumentException(name + " " + value + " must be " + (zeroAllowed ? "at least 0" : "positive"));
+            throw new IllegalArgumentException(
+                    name + " " + value + " must be " + (zeroAllowed ? "at least 0" : "positive"));
         }
         return d;
     }

@@ -92,31 +92,68 @@ public record Result(
     String text() {
         StringBuilder b = new StringBuilder();
         b.append("Varve bench: ").append(workload).append('\n');
-        line(b, "threads", options.threads()
-                + (options.workload().equals("tpcc") ? " (warehouses " + options.effectiveWarehouses() + ")" : ""));
+        line(
+                b,
+                "threads",
+                options.threads()
+                        + (options.workload().equals("tpcc")
+                                ? " (warehouses " + options.effectiveWarehouses() + ")"
+                                : ""));
         line(b, "isolation", options.isolation().name());
         line(b, "durability", durability);
-        line(b, "measured", String.format(Locale.ROOT, "%.1f s after %.1f s warm-up (load %.1f s)",
-                seconds, options.warmup().toMillis() / 1000.0, loadSeconds));
+        line(
+                b,
+                "measured",
+                String.format(
+                        Locale.ROOT,
+                        "%.1f s after %.1f s warm-up (load %.1f s)",
+                        seconds,
+                        options.warmup().toMillis() / 1000.0,
+                        loadSeconds));
         line(b, "committed", String.format(Locale.ROOT, "%,d txn  =  %,.0f txn/s", committed(), throughput()));
         if (types.size() > 1) {
             for (int i = 0; i < types.size(); i++) {
-                line(b, "  " + types.get(i), String.format(Locale.ROOT, "%,d committed (%.1f %%)%s", committedByType[i],
-                        committed() == 0 ? 0.0 : 100.0 * committedByType[i] / committed(),
-                        rollbacksByType[i] == 0 ? "" : String.format(Locale.ROOT, ", %,d rolled back by the workload",
-                                rollbacksByType[i])));
+                line(
+                        b,
+                        "  " + types.get(i),
+                        String.format(
+                                Locale.ROOT,
+                                "%,d committed (%.1f %%)%s",
+                                committedByType[i],
+                                committed() == 0 ? 0.0 : 100.0 * committedByType[i] / committed(),
+                                rollbacksByType[i] == 0
+                                        ? ""
+                                        : String.format(
+                                                Locale.ROOT, ", %,d rolled back by the workload", rollbacksByType[i])));
             }
         }
-        line(b, "aborts", String.format(Locale.ROOT,
-                "%,d write-write, %,d dangerous structure (%.3f %% of attempts; all retried)",
-                writeWriteAborts, dangerousStructureAborts, abortPercent()));
+        line(
+                b,
+                "aborts",
+                String.format(
+                        Locale.ROOT,
+                        "%,d write-write, %,d dangerous structure (%.3f %% of attempts; all retried)",
+                        writeWriteAborts,
+                        dangerousStructureAborts,
+                        abortPercent()));
         if (rollbacks() > 0) {
             line(b, "rollbacks", String.format(Locale.ROOT, "%,d asked for by the workload", rollbacks()));
         }
-        line(b, "latency", String.format(Locale.ROOT, "p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us",
-                latencyMicros(50), latencyMicros(99), latencyMicros(99.9), latency.getMaxValue() / 1000.0));
-        line(b, "database", String.format(Locale.ROOT, "%,d commits in total, %,d keys indexed", stats.commits(),
-                stats.indexedKeys()));
+        line(
+                b,
+                "latency",
+                String.format(
+                        Locale.ROOT,
+                        "p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us",
+                        latencyMicros(50),
+                        latencyMicros(99),
+                        latencyMicros(99.9),
+                        latency.getMaxValue() / 1000.0));
+        line(
+                b,
+                "database",
+                String.format(
+                        Locale.ROOT, "%,d commits in total, %,d keys indexed", stats.commits(), stats.indexedKeys()));
         b.append("checks\n");
         for (Workload.Check c : checks) {
             b.append("  [").append(c.passed() ? " ok " : "FAIL").append("] ").append(c.name());
@@ -139,11 +176,23 @@ public record Result(
     }
 
     String csvRow() {
-        return String.join(",", options.workload(), Integer.toString(options.threads()), options.isolation().name(),
-                options.durability().label(), fmt(seconds), Long.toString(committed()), fmt(throughput()),
-                Long.toString(writeWriteAborts), Long.toString(dangerousStructureAborts), Long.toString(rollbacks()),
-                fmt(latencyMicros(50)), fmt(latencyMicros(99)), fmt(latencyMicros(99.9)),
-                fmt(latency.getMaxValue() / 1000.0), Boolean.toString(passed()));
+        return String.join(
+                ",",
+                options.workload(),
+                Integer.toString(options.threads()),
+                options.isolation().name(),
+                options.durability().label(),
+                fmt(seconds),
+                Long.toString(committed()),
+                fmt(throughput()),
+                Long.toString(writeWriteAborts),
+                Long.toString(dangerousStructureAborts),
+                Long.toString(rollbacks()),
+                fmt(latencyMicros(50)),
+                fmt(latencyMicros(99)),
+                fmt(latencyMicros(99.9)),
+                fmt(latency.getMaxValue() / 1000.0),
+                Boolean.toString(passed()));
     }
 
     String json() {
@@ -160,19 +209,32 @@ public record Result(
         for (int i = 0; i < types.size(); i++) {
             b.append(i == 0 ? "" : ",").append(quote(types.get(i))).append(':').append(committedByType[i]);
         }
-        b.append("},\"aborts\":{\"writeWrite\":").append(writeWriteAborts)
-                .append(",\"dangerousStructure\":").append(dangerousStructureAborts).append('}');
+        b.append("},\"aborts\":{\"writeWrite\":")
+                .append(writeWriteAborts)
+                .append(",\"dangerousStructure\":")
+                .append(dangerousStructureAborts)
+                .append('}');
         b.append(",\"workloadRollbacks\":").append(rollbacks());
-        b.append(",\"latencyMicros\":{\"p50\":").append(fmt(latencyMicros(50)))
-                .append(",\"p99\":").append(fmt(latencyMicros(99)))
-                .append(",\"p999\":").append(fmt(latencyMicros(99.9)))
-                .append(",\"max\":").append(fmt(latency.getMaxValue() / 1000.0)).append('}');
+        b.append(",\"latencyMicros\":{\"p50\":")
+                .append(fmt(latencyMicros(50)))
+                .append(",\"p99\":")
+                .append(fmt(latencyMicros(99)))
+                .append(",\"p999\":")
+                .append(fmt(latencyMicros(99.9)))
+                .append(",\"max\":")
+                .append(fmt(latency.getMaxValue() / 1000.0))
+                .append('}');
         b.append(",\"checks\":[");
         for (int i = 0; i < checks.size(); i++) {
             Workload.Check c = checks.get(i);
-            b.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(c.name()))
-                    .append(",\"passed\":").append(c.passed())
-                    .append(",\"detail\":").append(quote(c.detail() == null ? "" : c.detail())).append('}');
+            b.append(i == 0 ? "" : ",")
+                    .append("{\"name\":")
+                    .append(quote(c.name()))
+                    .append(",\"passed\":")
+                    .append(c.passed())
+                    .append(",\"detail\":")
+                    .append(quote(c.detail() == null ? "" : c.detail()))
+                    .append('}');
         }
         b.append("],\"passed\":").append(passed()).append('}');
         return b.toString();

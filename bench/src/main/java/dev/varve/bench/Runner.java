@@ -66,12 +66,23 @@ public final class Runner {
     }
 
     /** Last step: the result of the run, with the database's statistics after it. */
-    private Result result(Workload workload, List<String> types, Totals totals, double loadSeconds,
-            List<Workload.Check> checks) {
+    private Result result(
+            Workload workload, List<String> types, Totals totals, double loadSeconds, List<Workload.Check> checks) {
         var stats = workload.database().stats();
-        return new Result(options, workload.describe(), workload.database().durability(), types,
-                totals.committedByType(), totals.rollbacksByType(), totals.writeWriteAborts(),
-                totals.dangerousStructureAborts(), totals.seconds(), loadSeconds, totals.latency(), checks, stats);
+        return new Result(
+                options,
+                workload.describe(),
+                workload.database().durability(),
+                types,
+                totals.committedByType(),
+                totals.rollbacksByType(),
+                totals.writeWriteAborts(),
+                totals.dangerousStructureAborts(),
+                totals.seconds(),
+                loadSeconds,
+                totals.latency(),
+                checks,
+                stats);
     }
 
     /**
@@ -84,8 +95,13 @@ public final class Runner {
      * @param latency latencies recorded since the measured interval began, in ns
      * @param seconds the measured interval's length
      */
-    private record Totals(long[] committedByType, long[] rollbacksByType, long writeWriteAborts,
-            long dangerousStructureAborts, Histogram latency, double seconds) {}
+    private record Totals(
+            long[] committedByType,
+            long[] rollbacksByType,
+            long writeWriteAborts,
+            long dangerousStructureAborts,
+            Histogram latency,
+            double seconds) {}
 
     /**
      * One run's worker threads, their counters, and the monitor's state; used by the thread that
@@ -103,9 +119,11 @@ public final class Runner {
         private long start;
         /** When measuring begins (planned until then, actual afterwards) and ends. */
         private long measureStart;
+
         private long end;
         /** The counters when measuring began; null during warm-up. */
         private long[] base;
+
         private long[] baseAborts;
         private long[] baseRollbacks;
         private long lastCommitted;
@@ -125,16 +143,18 @@ public final class Runner {
             for (int i = 0; i < threads; i++) {
                 counters[i] = new Counters(types.size());
                 Workload.Worker worker = workload.worker(i, options.seed() + i, counters[i]);
-                workers[i] = new Thread(() -> {
-                    try {
-                        while (!stop) {
-                            worker.runOne();
-                        }
-                    } catch (Throwable t) {
-                        failure.compareAndSet(null, t);
-                        stop = true;
-                    }
-                }, "varve-bench-worker-" + i);
+                workers[i] = new Thread(
+                        () -> {
+                            try {
+                                while (!stop) {
+                                    worker.runOne();
+                                }
+                            } catch (Throwable t) {
+                                failure.compareAndSet(null, t);
+                                stop = true;
+                            }
+                        },
+                        "varve-bench-worker-" + i);
                 workers[i].setDaemon(true);
             }
         }
@@ -227,8 +247,13 @@ public final class Runner {
                 aborts += c.abortsTotal();
             }
             double rate = (committed - lastCommitted) / ((now - lastTick) / 1e9);
-            print(String.format("[%5.1f s] %-8s %,12.0f txn/s  commits %,d  aborts %,d%s",
-                    (now - start) / 1e9, base == null ? "warm-up" : "measure", rate, committed, aborts,
+            print(String.format(
+                    "[%5.1f s] %-8s %,12.0f txn/s  commits %,d  aborts %,d%s",
+                    (now - start) / 1e9,
+                    base == null ? "warm-up" : "measure",
+                    rate,
+                    committed,
+                    aborts,
                     checksDuring ? "  snapshot checks " + snapshotChecks + " violations " + snapshotViolations : ""));
             lastCommitted = committed;
             lastTick = now;
@@ -282,7 +307,9 @@ public final class Runner {
         List<Workload.Check> checks() {
             List<Workload.Check> checks = new ArrayList<>();
             if (checksDuring) {
-                checks.add(new Workload.Check(workload.duringRunDescription(), snapshotViolations == 0,
+                checks.add(new Workload.Check(
+                        workload.duringRunDescription(),
+                        snapshotViolations == 0,
                         snapshotChecks + " checks during the measured run, " + snapshotViolations + " violations"));
             }
             long checkStart = System.nanoTime();

@@ -175,10 +175,14 @@ public final class YcsbWorkload implements Workload {
         long expected = inserted.get();
         try (Snapshot<Long, byte[]> s = db.snapshot()) {
             int size = s.size();
-            long wrongSize = s.values().stream().filter(v -> v.length != options.valueSize()).count();
+            long wrongSize = s.values().stream()
+                    .filter(v -> v.length != options.valueSize())
+                    .count();
             boolean contiguous = size == 0 || (s.firstKey() == 0 && s.lastKey() == size - 1);
             return List.of(
-                    new Check("every loaded and inserted record present", size == expected && contiguous,
+                    new Check(
+                            "every loaded and inserted record present",
+                            size == expected && contiguous,
                             size + " records, expected " + expected),
                     new Check("every value intact", wrongSize == 0, wrongSize + " values of the wrong size"));
         }

@@ -74,7 +74,8 @@ public final class VarveClient extends DB {
         String config = durability + "|" + dir;
         synchronized (LOCK) {
             if (shared == null) {
-                Database.Builder<String, byte[]> b = Database.<String, byte[]>builder().durability(durability(durability, dir));
+                Database.Builder<String, byte[]> b =
+                        Database.<String, byte[]>builder().durability(durability(durability, dir));
                 long vacuum = Long.parseLong(p.getProperty("varve.vacuum", "200"));
                 if (vacuum > 0) {
                     b.autoVacuum(Duration.ofMillis(vacuum));
@@ -89,8 +90,8 @@ public final class VarveClient extends DB {
                 return;
             }
             if (!sharedConfig.equals(config)) {
-                throw new DBException("one Varve database per JVM: already open with " + sharedConfig + ", asked for "
-                        + config);
+                throw new DBException(
+                        "one Varve database per JVM: already open with " + sharedConfig + ", asked for " + config);
             }
             references++;
             db = shared;
@@ -118,7 +119,8 @@ public final class VarveClient extends DB {
     private void preload(Properties p) throws DBException {
         try {
             String name = p.getProperty("workload", "site.ycsb.workloads.CoreWorkload");
-            Workload workload = (Workload) Class.forName(name).getDeclaredConstructor().newInstance();
+            Workload workload =
+                    (Workload) Class.forName(name).getDeclaredConstructor().newInstance();
             Properties loadProperties = new Properties();
             loadProperties.putAll(p);
             loadProperties.remove("insertstart");
@@ -163,7 +165,11 @@ public final class VarveClient extends DB {
     }
 
     @Override
-    public Status scan(String table, String startkey, int recordcount, Set<String> fields,
+    public Status scan(
+            String table,
+            String startkey,
+            int recordcount,
+            Set<String> fields,
             Vector<HashMap<String, ByteIterator>> result) {
         try {
             db.transact(isolation, tx -> {
@@ -236,7 +242,10 @@ public final class VarveClient extends DB {
         ByteBuffer b = ByteBuffer.allocate(size).putInt(fields.size());
         i = 0;
         for (byte[] value : fields.values()) {
-            b.putShort((short) names[i].length).put(names[i]).putInt(value.length).put(value);
+            b.putShort((short) names[i].length)
+                    .put(names[i])
+                    .putInt(value.length)
+                    .put(value);
             i++;
         }
         return b.array();

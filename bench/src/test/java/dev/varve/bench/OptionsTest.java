@@ -30,10 +30,34 @@ class OptionsTest {
 
     @Test
     void parsesEveryOption() {
-        Options o = Options.parse(List.of("--workload", "bank-hot", "--threads", "1", "--duration", "500ms",
-                "--warmup=0", "--isolation", "snapshot", "--durability", "full", "--dir", "/tmp/x", "--keys", "50",
-                "--warehouses", "3", "--seed", "7", "--value-size", "16", "--autocommit", "--vacuum", "0",
-                "--tpcc-scale", "10", "--json"));
+        Options o = Options.parse(List.of(
+                "--workload",
+                "bank-hot",
+                "--threads",
+                "1",
+                "--duration",
+                "500ms",
+                "--warmup=0",
+                "--isolation",
+                "snapshot",
+                "--durability",
+                "full",
+                "--dir",
+                "/tmp/x",
+                "--keys",
+                "50",
+                "--warehouses",
+                "3",
+                "--seed",
+                "7",
+                "--value-size",
+                "16",
+                "--autocommit",
+                "--vacuum",
+                "0",
+                "--tpcc-scale",
+                "10",
+                "--json"));
         assertEquals("bank-hot", o.workload());
         assertEquals(1, o.threads());
         assertEquals(Duration.ofMillis(500), o.duration());
@@ -57,31 +81,54 @@ class OptionsTest {
         assertEquals(100, Options.parse(List.of("--workload", "bank-hot")).effectiveKeys());
         assertEquals(100_000, Options.parse(List.of("--workload", "bank")).effectiveKeys());
         assertEquals("ycsb-a", Options.parse(List.of("--workload", "YCSB")).workload());
-        assertEquals(Duration.ofMinutes(2), Options.parse(List.of("--duration", "2m")).duration());
-        assertEquals(Duration.ofMillis(1500), Options.parse(List.of("--duration", "1.5")).duration());
+        assertEquals(
+                Duration.ofMinutes(2),
+                Options.parse(List.of("--duration", "2m")).duration());
+        assertEquals(
+                Duration.ofMillis(1500),
+                Options.parse(List.of("--duration", "1.5")).duration());
     }
 
     @Test
     void badOptionsNameTheOptionAndValue() {
-        assertEquals("unknown option --thread (see --help)",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--thread", "2"))).getMessage());
-        assertEquals("--threads 0 is out of range [1, 1024]",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--threads", "0"))).getMessage());
-        assertEquals("--workload tpch is not one of " + Options.WORKLOADS,
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--workload", "tpch"))).getMessage());
-        assertEquals("--durability disk is not memory, relaxed, full or full-deferred",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--durability", "disk"))).getMessage());
-        assertEquals("--isolation rc is not serializable or snapshot",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--isolation", "rc"))).getMessage());
-        assertEquals("--duration soon is not a duration such as 10s, 500ms or 2m",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--duration", "soon"))).getMessage());
-        assertEquals("--duration 0 must be positive",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--duration", "0"))).getMessage());
-        assertEquals("option --seed needs a value",
-                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--seed"))).getMessage());
-        assertEquals("--keys 1: a bank needs at least 2 accounts",
-                assertThrows(IllegalArgumentException.class,
-                        () -> Options.parse(List.of("--workload", "bank", "--keys", "1"))).getMessage());
+        assertEquals(
+                "unknown option --thread (see --help)",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--thread", "2")))
+                        .getMessage());
+        assertEquals(
+                "--threads 0 is out of range [1, 1024]",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--threads", "0")))
+                        .getMessage());
+        assertEquals(
+                "--workload tpch is not one of " + Options.WORKLOADS,
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--workload", "tpch")))
+                        .getMessage());
+        assertEquals(
+                "--durability disk is not memory, relaxed, full or full-deferred",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--durability", "disk")))
+                        .getMessage());
+        assertEquals(
+                "--isolation rc is not serializable or snapshot",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--isolation", "rc")))
+                        .getMessage());
+        assertEquals(
+                "--duration soon is not a duration such as 10s, 500ms or 2m",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--duration", "soon")))
+                        .getMessage());
+        assertEquals(
+                "--duration 0 must be positive",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--duration", "0")))
+                        .getMessage());
+        assertEquals(
+                "option --seed needs a value",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--seed")))
+                        .getMessage());
+        assertEquals(
+                "--keys 1: a bank needs at least 2 accounts",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Options.parse(List.of("--workload", "bank", "--keys", "1")))
+                        .getMessage());
     }
 
     @Test
@@ -90,9 +137,26 @@ class OptionsTest {
         int status = Driver.run(List.of("--help"), new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
         assertEquals(0, status);
         String help = out.toString(StandardCharsets.UTF_8);
-        for (String option : List.of("--workload", "--threads", "--duration", "--warmup", "--isolation",
-                "--durability", "--dir", "--keys", "--warehouses", "--seed", "--value-size", "--autocommit",
-                "--vacuum", "--tpcc-scale", "--csv", "--json", "--help", "compare", "jmh")) {
+        for (String option : List.of(
+                "--workload",
+                "--threads",
+                "--duration",
+                "--warmup",
+                "--isolation",
+                "--durability",
+                "--dir",
+                "--keys",
+                "--warehouses",
+                "--seed",
+                "--value-size",
+                "--autocommit",
+                "--vacuum",
+                "--tpcc-scale",
+                "--csv",
+                "--json",
+                "--help",
+                "compare",
+                "jmh")) {
             assertTrue(help.contains(option), option + " missing from --help");
         }
         for (String workload : Options.WORKLOADS) {
@@ -103,10 +167,17 @@ class OptionsTest {
     @Test
     void badUsageExitsWithTwoAndSaysWhy() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Driver.run(List.of("--threads", "x"), System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status =
+                Driver.run(List.of("--threads", "x"), System.out, new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(2, status);
-        assertEquals("varve-bench: --threads x is not a number", err.toString(StandardCharsets.UTF_8).trim());
-        assertEquals(2, Driver.run(List.of("frobnicate"), System.out, new PrintStream(new ByteArrayOutputStream(), true,
-                StandardCharsets.UTF_8)));
+        assertEquals(
+                "varve-bench: --threads x is not a number",
+                err.toString(StandardCharsets.UTF_8).trim());
+        assertEquals(
+                2,
+                Driver.run(
+                        List.of("frobnicate"),
+                        System.out,
+                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
     }
 }

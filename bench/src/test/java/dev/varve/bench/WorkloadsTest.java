@@ -37,8 +37,8 @@ class WorkloadsTest {
         Result r = run("--workload", workload, "--keys", workload.equals("bank") ? "10000" : "100");
         assertHealthy(r);
         assertEquals(3, r.checks().size(), r::text);
-        assertTrue(r.checks().get(0).detail().matches("[1-9]\\d* checks during the measured run, 0 violations"),
-                r::text);
+        assertTrue(
+                r.checks().get(0).detail().matches("[1-9]\\d* checks during the measured run, 0 violations"), r::text);
     }
 
     @Test
@@ -75,32 +75,52 @@ class WorkloadsTest {
 
     @Test
     void durableRunLogsToTheDirectory(@TempDir Path dir) {
-        Result r = run("--workload", "bank", "--keys", "1000", "--durability", "relaxed", "--dir",
-                dir.resolve("log").toString(), "--duration", "500ms");
+        Result r = run(
+                "--workload",
+                "bank",
+                "--keys",
+                "1000",
+                "--durability",
+                "relaxed",
+                "--dir",
+                dir.resolve("log").toString(),
+                "--duration",
+                "500ms");
         assertHealthy(r);
         assertTrue(r.durability().contains("relaxed"), r.durability());
     }
 
     @Test
     void durableTpccRoundTripsRowsThroughTheLog(@TempDir Path dir) {
-        assertHealthy(run("--workload", "tpcc", "--tpcc-scale", "50", "--durability", "full", "--dir",
-                dir.resolve("log").toString(), "--duration", "500ms"));
+        assertHealthy(run(
+                "--workload",
+                "tpcc",
+                "--tpcc-scale",
+                "50",
+                "--durability",
+                "full",
+                "--dir",
+                dir.resolve("log").toString(),
+                "--duration",
+                "500ms"));
     }
 
     @Test
     void driverPrintsJsonAndCsvReports() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int status = Driver.run(List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--json"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true,
-                        StandardCharsets.UTF_8));
+        int status = Driver.run(
+                List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--json"),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         String json = out.toString(StandardCharsets.UTF_8).trim();
         assertEquals(0, status, json);
         assertTrue(json.startsWith("{\"workload\":\"bank-hot\"") && json.endsWith("\"passed\":true}"), json);
 
         out.reset();
-        status = Driver.run(List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--csv"),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true,
-                        StandardCharsets.UTF_8));
+        status = Driver.run(
+                List.of("--workload", "bank-hot", "--duration", "300ms", "--warmup", "0", "--csv"),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         String[] lines = out.toString(StandardCharsets.UTF_8).trim().split("\n");
         assertEquals(0, status);
         assertEquals(2, lines.length);

@@ -34,15 +34,21 @@ class VarveClientTest {
         client.init();
         try {
             for (int i = 0; i < 10; i++) {
-                assertEquals(Status.OK, client.insert("usertable", "user" + i,
-                        StringByteIterator.getByteIteratorMap(Map.of("field0", "a" + i, "field1", "b" + i))));
+                assertEquals(
+                        Status.OK,
+                        client.insert(
+                                "usertable",
+                                "user" + i,
+                                StringByteIterator.getByteIteratorMap(Map.of("field0", "a" + i, "field1", "b" + i))));
             }
             Map<String, ByteIterator> row = new HashMap<>();
             assertEquals(Status.OK, client.read("usertable", "user3", null, row));
             assertEquals(Map.of("field0", "a3", "field1", "b3"), StringByteIterator.getStringMap(row));
 
-            assertEquals(Status.OK, client.update("usertable", "user3",
-                    StringByteIterator.getByteIteratorMap(Map.of("field1", "changed"))));
+            assertEquals(
+                    Status.OK,
+                    client.update(
+                            "usertable", "user3", StringByteIterator.getByteIteratorMap(Map.of("field1", "changed"))));
             row.clear();
             assertEquals(Status.OK, client.read("usertable", "user3", Set.of("field1"), row));
             assertEquals(Map.of("field1", "changed"), StringByteIterator.getStringMap(row));
@@ -73,11 +79,17 @@ class VarveClientTest {
     /** Runs YCSB's own client in a child JVM (its main calls System.exit) and returns its output. */
     private static String ycsb(Path dir, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-cp", System.getProperty("java.class.path"), "site.ycsb.Client"));
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "site.ycsb.Client"));
         command.addAll(List.of(args));
         Path out = dir.resolve("ycsb-" + System.nanoTime() + ".out");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
         boolean finished = p.waitFor(60, TimeUnit.SECONDS);
         if (!finished) {
             p.destroyForcibly();
@@ -96,26 +108,62 @@ class VarveClientTest {
 
     @Test
     void realYcsbClientRunsWorkloadAInMemoryInOneJvm(@TempDir Path dir) throws Exception {
-        String output = ycsb(dir, "-t", "-db", VarveClient.class.getName(), "-P", "ycsb/workloada",
-                "-p", "recordcount=1000", "-p", "operationcount=20000", "-p", "varve.preload=true",
-                "-threads", "2");
+        String output = ycsb(
+                dir,
+                "-t",
+                "-db",
+                VarveClient.class.getName(),
+                "-P",
+                "ycsb/workloada",
+                "-p",
+                "recordcount=1000",
+                "-p",
+                "operationcount=20000",
+                "-p",
+                "varve.preload=true",
+                "-threads",
+                "2");
         long reads = metric(output, "[READ], Return=OK");
         long updates = metric(output, "[UPDATE], Return=OK");
         assertEquals(20_000, reads + updates, output);
         assertTrue(reads > 5_000 && updates > 5_000, output);
-        assertFalse(output.contains("FAILED") || output.contains("Return=ERROR")
-                || output.contains("Return=NOT_FOUND"), output);
+        assertFalse(
+                output.contains("FAILED") || output.contains("Return=ERROR") || output.contains("Return=NOT_FOUND"),
+                output);
     }
 
     @Test
     void realYcsbClientLoadsThenRunsAgainstADurableDirectory(@TempDir Path dir) throws Exception {
         String log = dir.resolve("varve").toString();
-        String load = ycsb(dir, "-load", "-db", VarveClient.class.getName(), "-P", "ycsb/workloadb",
-                "-p", "recordcount=500", "-p", "varve.durability=full", "-p", "varve.dir=" + log);
+        String load = ycsb(
+                dir,
+                "-load",
+                "-db",
+                VarveClient.class.getName(),
+                "-P",
+                "ycsb/workloadb",
+                "-p",
+                "recordcount=500",
+                "-p",
+                "varve.durability=full",
+                "-p",
+                "varve.dir=" + log);
         assertEquals(500, metric(load, "[INSERT], Return=OK"), load);
-        String run = ycsb(dir, "-t", "-db", VarveClient.class.getName(), "-P", "ycsb/workloadb",
-                "-p", "recordcount=500", "-p", "operationcount=2000", "-p", "varve.durability=full",
-                "-p", "varve.dir=" + log);
+        String run = ycsb(
+                dir,
+                "-t",
+                "-db",
+                VarveClient.class.getName(),
+                "-P",
+                "ycsb/workloadb",
+                "-p",
+                "recordcount=500",
+                "-p",
+                "operationcount=2000",
+                "-p",
+                "varve.durability=full",
+                "-p",
+                "varve.dir=" + log);
         assertEquals(2_000, metric(run, "[READ], Operations") + metric(run, "[UPDATE], Operations"), run);
         assertFalse(run.contains("FAILED") || run.contains("Return=ERROR") || run.contains("Return=NOT_FOUND"), run);
     }

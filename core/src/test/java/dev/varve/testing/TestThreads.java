@@ -57,17 +57,19 @@ public final class TestThreads {
         for (int i = 0; i < tasks.size(); i++) {
             Callable<T> task = tasks.get(i);
             int slot = i;
-            Thread t = new Thread(() -> {
-                try {
-                    if (!start.await(10, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("not started");
-                    }
-                    results.set(slot, task.call());
-                } catch (Throwable e) {
-                    failures.add(e);
-                    stop.set(true);
-                }
-            }, name + "-" + i);
+            Thread t = new Thread(
+                    () -> {
+                        try {
+                            if (!start.await(10, TimeUnit.SECONDS)) {
+                                throw new IllegalStateException("not started");
+                            }
+                            results.set(slot, task.call());
+                        } catch (Throwable e) {
+                            failures.add(e);
+                            stop.set(true);
+                        }
+                    },
+                    name + "-" + i);
             t.setDaemon(true);
             threads.add(t);
             t.start();
@@ -92,8 +94,8 @@ public final class TestThreads {
         if (!failures.isEmpty()) {
             Iterator<Throwable> it = failures.iterator();
             Throwable first = it.next();
-            AssertionError e = new AssertionError(
-                    name + ": " + failures.size() + " thread(s) failed; first: " + first, first);
+            AssertionError e =
+                    new AssertionError(name + ": " + failures.size() + " thread(s) failed; first: " + first, first);
             it.forEachRemaining(e::addSuppressed);
             throw e;
         }

@@ -66,11 +66,20 @@ public final class WriterWakeUpStress {
      * future never completes.
      */
     @JCStressTest
-    @Outcome(id = "0, 0", expect = Expect.ACCEPTABLE, desc = "the writer saw the record and does not park; no unpark needed")
-    @Outcome(id = "0, 1", expect = Expect.ACCEPTABLE, desc = "the writer saw the record, the appender also unparks: a spare permit, harmless")
+    @Outcome(
+            id = "0, 0",
+            expect = Expect.ACCEPTABLE,
+            desc = "the writer saw the record and does not park; no unpark needed")
+    @Outcome(
+            id = "0, 1",
+            expect = Expect.ACCEPTABLE,
+            desc = "the writer saw the record, the appender also unparks: a spare permit, harmless")
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "the writer parks and the appender unparks it")
-    @Outcome(id = "1, 0", expect = Expect.FORBIDDEN,
-            desc = "LOST WAKE-UP: the writer parks with the record queued and nobody unparks it: the commit is never written")
+    @Outcome(
+            id = "1, 0",
+            expect = Expect.FORBIDDEN,
+            desc =
+                    "LOST WAKE-UP: the writer parks with the record queued and nobody unparks it: the commit is never written")
     @State
     public static class Decisions extends Log {
         @Actor
@@ -92,7 +101,9 @@ public final class WriterWakeUpStress {
     @Outcome(id = "0, 0", expect = Expect.ACCEPTABLE, desc = "the writer saw the record")
     @Outcome(id = "0, 1", expect = Expect.ACCEPTABLE, desc = "the writer saw the record; a spare unpark")
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "the writer parks and is unparked")
-    @Outcome(id = "1, 0", expect = Expect.ACCEPTABLE_INTERESTING,
+    @Outcome(
+            id = "1, 0",
+            expect = Expect.ACCEPTABLE_INTERESTING,
             desc = "expected here: state read before the offer, so the writer parks unseen")
     @State
     public static class ControlReadStateBeforeOffer extends Log {
@@ -116,7 +127,9 @@ public final class WriterWakeUpStress {
      */
     @JCStressTest(Mode.Termination)
     @Outcome(id = "TERMINATED", expect = Expect.ACCEPTABLE, desc = "the writer found the record")
-    @Outcome(id = "STALE", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "STALE",
+            expect = Expect.FORBIDDEN,
             desc = "LOST WAKE-UP: the writer stays parked with the record queued")
     @State
     public static class Parking extends Log {

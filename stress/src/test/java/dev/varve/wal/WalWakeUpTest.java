@@ -39,10 +39,14 @@ class WalWakeUpTest {
     @Test
     void everyAppendIsWrittenWhateverTheWritersState(@TempDir Path dir) throws Exception {
         CommitLog<String, Long> log = Wal.builder(dir, Codec.STRING, Codec.LONG)
-                .sync(Wal.Sync.FULL).fileIo(new NoForceIo()).checkpointEvery(0)
-                .build().open(new EmptyStore());
+                .sync(Wal.Sync.FULL)
+                .fileIo(new NoForceIo())
+                .checkpointEvery(0)
+                .build()
+                .open(new EmptyStore());
         Thread writer = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().equals("varve-wal-writer[" + dir + "]")).findFirst()
+                .filter(t -> t.getName().equals("varve-wal-writer[" + dir + "]"))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no writer thread for " + dir));
         int appendsToParked = 0;
         int appendsToRunning = 0;
@@ -50,7 +54,8 @@ class WalWakeUpTest {
             for (long ts = 1; ts <= APPENDS; ts++) {
                 long until = System.nanoTime() + ThreadLocalRandom.current().nextLong(MAX_DELAY_NANOS);
                 while (System.nanoTime() < until) {
-                    Thread.onSpinWait(); // jitter, not synchronisation: it moves the append across the writer's idle path
+                    Thread.onSpinWait(); // jitter, not synchronisation: it moves the append across the writer's idle
+                    // path
                 }
                 if (writer.getState() == Thread.State.WAITING) {
                     appendsToParked++;
@@ -62,16 +67,19 @@ class WalWakeUpTest {
                     future.get(10, TimeUnit.SECONDS);
                 } catch (TimeoutException e) {
                     fail("LOST WAKE-UP: commit " + ts + " was not written within 10 s; writer " + writer.getName()
-                            + " is " + writer.getState() + " (appends so far: " + appendsToParked + " to a parked writer, "
+                            + " is " + writer.getState() + " (appends so far: " + appendsToParked
+                            + " to a parked writer, "
                             + appendsToRunning + " to a running one)");
                 }
             }
         } finally {
             log.close();
         }
-        System.out.printf("WalWakeUpTest: %d appends, %d met a parked writer, %d a running one%n",
+        System.out.printf(
+                "WalWakeUpTest: %d appends, %d met a parked writer, %d a running one%n",
                 APPENDS, appendsToParked, appendsToRunning);
-        assertTrue(appendsToParked > 0 && appendsToRunning > 0,
+        assertTrue(
+                appendsToParked > 0 && appendsToRunning > 0,
                 "the schedule met only one writer state: parked " + appendsToParked + ", running " + appendsToRunning);
     }
 

@@ -141,8 +141,15 @@ final class Checkpointer<K, V> {
      * A checkpointer for the log of {@code dir}, starting from what recovery found; its
      * background thread (when {@code checkpointEvery > 0}) starts with {@link #start}.
      */
-    Checkpointer(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec,
-            long checkpointEvery, Recovery.Result recovered, Owner owner) {
+    Checkpointer(
+            FileIo io,
+            Path dir,
+            StoreAccess<K, V> store,
+            Codec<K> keyCodec,
+            Codec<V> valueCodec,
+            long checkpointEvery,
+            Recovery.Result recovered,
+            Owner owner) {
         this.io = io;
         this.dir = dir;
         this.store = store;
@@ -155,8 +162,8 @@ final class Checkpointer<K, V> {
         for (Recovery.Segment s : recovered.segments()) {
             sealed.put(s.firstTs(), s);
         }
-        this.thread = checkpointEvery > 0
-                ? new Thread(this::backgroundLoop, "varve-wal-checkpoint[" + dir + "]") : null;
+        this.thread =
+                checkpointEvery > 0 ? new Thread(this::backgroundLoop, "varve-wal-checkpoint[" + dir + "]") : null;
     }
 
     // ---- accessors: the name states the memory-ordering mode where it differs from the field's ----
@@ -310,7 +317,8 @@ final class Checkpointer<K, V> {
                 // close() follows, and checkpoint.tmp is already deleted.
                 return;
             } catch (Exception e) { // not swallowed: kept for close(), counted, retried at the next trigger (K4)
-                lastFailure = new UncheckedIOException("background checkpoint of " + dir + " failed: " + e,
+                lastFailure = new UncheckedIOException(
+                        "background checkpoint of " + dir + " failed: " + e,
                         e instanceof IOException io ? io : new IOException(e));
                 failed(e);
             } catch (Throwable t) { // an Error: the log fails and every later commit says why (K4)
@@ -332,8 +340,10 @@ final class Checkpointer<K, V> {
     /** Fails the log at the {@value #MAX_FAILED_CHECKPOINTS}th in a row (K4). */
     private void failed(Exception e) {
         if (++failedInARow >= MAX_FAILED_CHECKPOINTS) {
-            owner.fail(new IOException(failedInARow + " checkpoints in a row failed, so the log can no longer"
-                    + " be kept bounded; the last: " + e, e));
+            owner.fail(new IOException(
+                    failedInARow + " checkpoints in a row failed, so the log can no longer"
+                            + " be kept bounded; the last: " + e,
+                    e));
         }
     }
 

@@ -123,8 +123,9 @@ final class Checkpoints {
      * @throws IOException if a file operation fails, or a codec throws (its exception is the cause)
      * @throws StoreUnavailableException if the store is closed
      */
-    static <K, V> Written write(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec,
-            Codec<V> valueCodec, long newerThan) throws IOException {
+    static <K, V> Written write(
+            FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec, long newerThan)
+            throws IOException {
         Path tmp = dir.resolve(TEMP_NAME);
         io.delete(tmp);
         try {
@@ -139,8 +140,15 @@ final class Checkpoints {
         }
     }
 
-    private static <K, V> Written writeTemp(FileIo io, Path dir, Path tmp, StoreAccess<K, V> store,
-            Codec<K> keyCodec, Codec<V> valueCodec, long newerThan) throws IOException {
+    private static <K, V> Written writeTemp(
+            FileIo io,
+            Path dir,
+            Path tmp,
+            StoreAccess<K, V> store,
+            Codec<K> keyCodec,
+            Codec<V> valueCodec,
+            long newerThan)
+            throws IOException {
         long snapshotTs;
         long count;
         try (FileIo.Channel ch = io.create(tmp)) {
@@ -193,8 +201,8 @@ final class Checkpoints {
         try {
             return Objects.requireNonNull(codec.encode(value), "the codec returned null");
         } catch (RuntimeException e) {
-            throw new EntryFailure(new IOException("checkpoint entry " + index + ": its " + what
-                    + " cannot be encoded with " + codec + ": " + e, e));
+            throw new EntryFailure(new IOException(
+                    "checkpoint entry " + index + ": its " + what + " cannot be encoded with " + codec + ": " + e, e));
         }
     }
 
@@ -204,8 +212,8 @@ final class Checkpoints {
      * @return the snapshot timestamp
      * @throws CorruptLogException if the file is damaged or a codec cannot decode it
      */
-    static <K, V> long load(FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec,
-            Codec<V> valueCodec) throws IOException {
+    static <K, V> long load(FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec)
+            throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long size = ch.size();
             if (size < HEADER_BYTES + TRAILER_BYTES) {
@@ -258,14 +266,21 @@ final class Checkpoints {
                     k = keyCodec.decode(kb, 0, kl);
                     v = valueCodec.decode(vb, 0, vl);
                 } catch (RuntimeException e) {
-                    throw new CorruptLogException(file, at, "cannot decode checkpoint entry " + i + " with "
-                            + keyCodec + "/" + valueCodec + ": " + e.getMessage(), e);
+                    throw new CorruptLogException(
+                            file,
+                            at,
+                            "cannot decode checkpoint entry " + i + " with " + keyCodec + "/" + valueCodec + ": "
+                                    + e.getMessage(),
+                            e);
                 }
                 store.replay(snapshotTs, k, v);
             }
             if (body.position() != limit) {
-                throw new CorruptLogException(file, body.position(), "checkpoint has " + (limit - body.position())
-                        + " bytes after its " + count + " entries", null);
+                throw new CorruptLogException(
+                        file,
+                        body.position(),
+                        "checkpoint has " + (limit - body.position()) + " bytes after its " + count + " entries",
+                        null);
             }
             store.recoveredThrough(snapshotTs);
             return snapshotTs;

@@ -66,7 +66,8 @@ public interface Codec<T> {
         @Override
         public byte[] encode(String value) {
             try {
-                ByteBuffer b = StandardCharsets.UTF_8.newEncoder()
+                ByteBuffer b = StandardCharsets.UTF_8
+                        .newEncoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .encode(java.nio.CharBuffer.wrap(value));
@@ -79,7 +80,8 @@ public interface Codec<T> {
         @Override
         public String decode(byte[] bytes, int offset, int length) {
             try {
-                return StandardCharsets.UTF_8.newDecoder()
+                return StandardCharsets.UTF_8
+                        .newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
                         .decode(ByteBuffer.wrap(bytes, offset, length))
@@ -156,16 +158,14 @@ public interface Codec<T> {
             @Override
             public T decode(byte[] bytes, int offset, int length) {
                 return Objects.requireNonNull(
-                        decoder.apply(Arrays.copyOfRange(bytes, offset, offset + length)),
-                        "decoder returned null");
+                        decoder.apply(Arrays.copyOfRange(bytes, offset, offset + length)), "decoder returned null");
             }
         };
     }
 
     private static void requireLength(int actual, int expected, String codec) {
         if (actual != expected) {
-            throw new IllegalArgumentException(
-                    "Codec." + codec + " expects " + expected + " bytes, found " + actual);
+            throw new IllegalArgumentException("Codec." + codec + " expects " + expected + " bytes, found " + actual);
         }
     }
 }

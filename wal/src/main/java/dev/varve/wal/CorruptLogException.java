@@ -32,8 +32,10 @@ public final class CorruptLogException extends IllegalStateException {
      * @throws NullPointerException if {@code file} or {@code problem} is {@code null}
      */
     public CorruptLogException(Path file, long offset, String problem, Throwable cause) {
-        super("corrupt write-ahead log: " + Objects.requireNonNull(problem, "problem") + " in "
-                + Objects.requireNonNull(file, "file") + " at offset " + offset, cause);
+        super(
+                "corrupt write-ahead log: " + Objects.requireNonNull(problem, "problem") + " in "
+                        + Objects.requireNonNull(file, "file") + " at offset " + offset,
+                cause);
         this.file = file;
         this.offset = offset;
     }

@@ -116,8 +116,8 @@ final class DirectoryLock implements AutoCloseable {
                 l = ch.tryLock();
             } catch (OverlappingFileLockException e) {
                 NEVER_CLOSED.add(ch); // (2)
-                throw new IllegalStateException("log directory " + real + ": " + file
-                        + " is locked by other code in this process", e);
+                throw new IllegalStateException(
+                        "log directory " + real + ": " + file + " is locked by other code in this process", e);
             } catch (IOException | RuntimeException e) {
                 closeUnlocked(ch, e);
                 if (e instanceof IOException io) {
@@ -126,8 +126,8 @@ final class DirectoryLock implements AutoCloseable {
                 throw (RuntimeException) e;
             }
             if (l == null) {
-                IllegalStateException e = new IllegalStateException("log directory " + real
-                        + " is locked by another process (lock on " + file + " is held)");
+                IllegalStateException e = new IllegalStateException(
+                        "log directory " + real + " is locked by another process (lock on " + file + " is held)");
                 closeUnlocked(ch, e); // (2): this process holds no lock on it
                 throw e;
             }

@@ -20,8 +20,8 @@ interface FileIo {
     FileIo REAL = new FileIo() {
         @Override
         public Channel create(Path file) throws IOException {
-            return new RealChannel(FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.READ, StandardOpenOption.WRITE));
+            return new RealChannel(FileChannel.open(
+                    file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
         }
 
         @Override

@@ -20,8 +20,8 @@ record FlushPolicy(long maxDelayNanos, long maxBytes, int maxRecords) {
 
     FlushPolicy {
         if (maxDelayNanos < 0 || maxBytes < 1 || maxRecords < 1) {
-            throw new IllegalArgumentException("bad flush policy: maxDelayNanos=" + maxDelayNanos
-                    + ", maxBytes=" + maxBytes + ", maxRecords=" + maxRecords);
+            throw new IllegalArgumentException("bad flush policy: maxDelayNanos=" + maxDelayNanos + ", maxBytes="
+                    + maxBytes + ", maxRecords=" + maxRecords);
         }
     }
 

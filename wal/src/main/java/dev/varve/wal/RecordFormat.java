@@ -94,6 +94,7 @@ final class RecordFormat {
     static final int FRAME_CRC_OFFSET = 8;
     /** Bytes before the CRC-covered body: length, body CRC, frame CRC. */
     static final int FRAME_BYTES = 12;
+
     static final int TYPE_OFFSET = 12;
     static final int TS_OFFSET = 13;
     static final int COUNT_OFFSET = 21;
@@ -144,8 +145,10 @@ final class RecordFormat {
 
     static ByteBuffer segmentHeader(long firstTs, long prevTs) {
         ByteBuffer b = ByteBuffer.allocate(SEGMENT_HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-        b.putInt(HDR_MAGIC, SEGMENT_MAGIC).putInt(HDR_VERSION, FORMAT_VERSION)
-                .putLong(HDR_FIRST_TS, firstTs).putLong(HDR_PREV_TS, prevTs);
+        b.putInt(HDR_MAGIC, SEGMENT_MAGIC)
+                .putInt(HDR_VERSION, FORMAT_VERSION)
+                .putLong(HDR_FIRST_TS, firstTs)
+                .putLong(HDR_PREV_TS, prevTs);
         b.putInt(HDR_CRC, crc(b.array(), 0, HDR_CRC));
         return b;
     }
@@ -174,13 +177,15 @@ final class RecordFormat {
             total += 8L + keys[i].length + (values[i] == null ? 0 : values[i].length);
         }
         if (total - FRAME_BYTES > MAX_BODY_BYTES) {
-            throw new IllegalArgumentException("commit " + record.commitTimestamp() + " encodes to "
-                    + total + " bytes, above the record limit of " + MAX_BODY_BYTES);
+            throw new IllegalArgumentException("commit " + record.commitTimestamp() + " encodes to " + total
+                    + " bytes, above the record limit of " + MAX_BODY_BYTES);
         }
         byte[] out = new byte[(int) total];
         ByteBuffer b = ByteBuffer.wrap(out);
         b.putInt(LENGTH_OFFSET, out.length - FRAME_BYTES);
-        b.put(TYPE_OFFSET, TYPE_COMMIT).putLong(TS_OFFSET, record.commitTimestamp()).putInt(COUNT_OFFSET, n);
+        b.put(TYPE_OFFSET, TYPE_COMMIT)
+                .putLong(TS_OFFSET, record.commitTimestamp())
+                .putInt(COUNT_OFFSET, n);
         b.position(WRITES_OFFSET);
         for (int i = 0; i < n; i++) {
             b.putInt(keys[i].length).put(keys[i]);
@@ -203,8 +208,10 @@ final class RecordFormat {
     static void putMarker(ByteBuffer b, long position, long forcedThrough, long segmentFirstTs) {
         byte[] m = new byte[MARKER_RECORD_BYTES];
         ByteBuffer w = ByteBuffer.wrap(m);
-        w.putInt(LENGTH_OFFSET, MARKER_BODY_BYTES).put(TYPE_OFFSET, TYPE_FORCED)
-                .putLong(MARKER_POSITION_OFFSET, position).putLong(FORCED_OFFSET, forcedThrough);
+        w.putInt(LENGTH_OFFSET, MARKER_BODY_BYTES)
+                .put(TYPE_OFFSET, TYPE_FORCED)
+                .putLong(MARKER_POSITION_OFFSET, position)
+                .putLong(FORCED_OFFSET, forcedThrough);
         w.putInt(CRC_OFFSET, markerCrc(m, 0, segmentFirstTs));
         w.putInt(FRAME_CRC_OFFSET, crc(m, 0, FRAME_CRC_OFFSET));
         b.put(m);
@@ -245,7 +252,8 @@ final class RecordFormat {
     static int intactFrameLength(byte[] buf, int off) {
         int len = getInt(buf, off + LENGTH_OFFSET);
         byte type = buf[off + TYPE_OFFSET];
-        boolean shaped = type == TYPE_COMMIT ? len >= MIN_BODY_BYTES && len <= MAX_BODY_BYTES
+        boolean shaped = type == TYPE_COMMIT
+                ? len >= MIN_BODY_BYTES && len <= MAX_BODY_BYTES
                 : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
         return shaped && getInt(buf, off + FRAME_CRC_OFFSET) == crc(buf, off, FRAME_CRC_OFFSET) ? len : -1;
     }

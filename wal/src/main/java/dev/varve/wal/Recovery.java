@@ -115,7 +115,8 @@ final class Recovery<K, V> {
         Listing files = list();
         Loaded checkpoint = loadCheckpoint(files.checkpoints());
         Replayed log = replay(files.segments(), checkpoint);
-        Path newestFile = files.segments().isEmpty() ? null : files.segments().lastEntry().getValue();
+        Path newestFile =
+                files.segments().isEmpty() ? null : files.segments().lastEntry().getValue();
         makeDurable(checkpoint.file(), log, newestFile);
         long lastTs = Math.max(checkpoint.ts(), log.lastLogTs()); // the newest commit known (checkpoint or log)
         return new Result(checkpoint.ts(), checkpoint.file(), log.kept(), lastTs, log.records());
@@ -169,8 +170,11 @@ final class Recovery<K, V> {
         Path checkpoint = newest.getValue();
         long checkpointTs = Checkpoints.load(io, checkpoint, store, keyCodec, valueCodec);
         if (checkpointTs != newest.getKey()) {
-            throw new CorruptLogException(checkpoint, 0, "checkpoint holds snapshot " + checkpointTs
-                    + " but its name says " + newest.getKey(), null);
+            throw new CorruptLogException(
+                    checkpoint,
+                    0,
+                    "checkpoint holds snapshot " + checkpointTs + " but its name says " + newest.getKey(),
+                    null);
         }
         for (Path older : checkpoints.headMap(newest.getKey()).values()) {
             io.delete(older); // left by a crash between a newer checkpoint's rename and this cleanup
@@ -186,7 +190,7 @@ final class Recovery<K, V> {
     private Replayed replay(TreeMap<Long, Path> segments, Loaded checkpoint) throws IOException {
         long checkpointTs = checkpoint.ts();
         List<Segment> kept = new ArrayList<>();
-        long lastLogTs = -1;          // the newest commit read from the log; -1 before the first segment
+        long lastLogTs = -1; // the newest commit read from the log; -1 before the first segment
         long records = 0;
         long newestEnd = -1;
         long newestVouched = -1;
@@ -196,7 +200,8 @@ final class Recovery<K, V> {
             Path file = e.getValue();
             boolean newest = next == null;
             long coveredThrough = newest || checkpoint.file() == null || lastLogTs > checkpointTs
-                    ? -1 : previousTsOf(next.getValue());
+                    ? -1
+                    : previousTsOf(next.getValue());
             if (coveredThrough >= 0 && coveredThrough <= checkpointTs) {
                 // R3: every record here is covered; kept (a checkpoint deletes it later), not read
                 kept.add(new Segment(e.getKey(), file, coveredThrough));
@@ -246,35 +251,57 @@ final class Recovery<K, V> {
         readRecords = 0;
         readSalt = nameTs; // the header must say the same (checked below)
         int h = w.ensure(0, RecordFormat.SEGMENT_HEADER_BYTES);
-        boolean headerOk = h >= 0 && getInt(w.buf, RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
+        boolean headerOk = h >= 0
+                && getInt(w.buf, RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
                 && getInt(w.buf, RecordFormat.HDR_CRC) == RecordFormat.crc(w.buf, 0, RecordFormat.HDR_CRC);
         if (!headerOk) {
-            long intact = newest ? scan(w, file, RecordFormat.SEGMENT_HEADER_BYTES - 1, Long.MAX_VALUE).firstIntact() : -1;
+            long intact = newest
+                    ? scan(w, file, RecordFormat.SEGMENT_HEADER_BYTES - 1, Long.MAX_VALUE)
+                            .firstIntact()
+                    : -1;
             if (!newest || intact >= 0) {
-                throw new CorruptLogException(file, 0, "segment header is damaged"
-                        + (intact >= 0 ? " and an intact record follows at offset " + intact : "")
-                        + " (segment is not the newest or holds records)", null);
+                throw new CorruptLogException(
+                        file,
+                        0,
+                        "segment header is damaged"
+                                + (intact >= 0 ? " and an intact record follows at offset " + intact : "")
+                                + " (segment is not the newest or holds records)",
+                        null);
             }
             return -1;
         }
         int version = getInt(w.buf, RecordFormat.HDR_VERSION);
         if (version != RecordFormat.FORMAT_VERSION) {
-            throw new CorruptLogException(file, RecordFormat.HDR_VERSION, "segment has format version " + version
-                    + (version > 0 && version < RecordFormat.FORMAT_VERSION ? ", written by an older release" : "")
-                    + "; this release reads format version " + RecordFormat.FORMAT_VERSION
-                    + " only (no conversion: recover the directory with the release that wrote it)", null);
+            throw new CorruptLogException(
+                    file,
+                    RecordFormat.HDR_VERSION,
+                    "segment has format version " + version
+                            + (version > 0 && version < RecordFormat.FORMAT_VERSION
+                                    ? ", written by an older release"
+                                    : "")
+                            + "; this release reads format version " + RecordFormat.FORMAT_VERSION
+                            + " only (no conversion: recover the directory with the release that wrote it)",
+                    null);
         }
         long firstTs = getLong(w.buf, RecordFormat.HDR_FIRST_TS);
         long prevTs = getLong(w.buf, RecordFormat.HDR_PREV_TS);
         if (firstTs != nameTs) {
-            throw new CorruptLogException(file, RecordFormat.HDR_FIRST_TS, "header says first commit "
-                    + firstTs + " but the file name says " + nameTs, null);
+            throw new CorruptLogException(
+                    file,
+                    RecordFormat.HDR_FIRST_TS,
+                    "header says first commit " + firstTs + " but the file name says " + nameTs,
+                    null);
         }
         boolean contiguous = prevTs == lastLogTs || (prevTs <= checkpointTs && lastLogTs <= checkpointTs); // R6
         if (!contiguous) {
-            throw new CorruptLogException(file, RecordFormat.HDR_PREV_TS, "segment follows commit " + prevTs
-                    + " but the log before it ends at " + (lastLogTs < 0 ? "checkpoint " + checkpointTs
-                    : "commit " + lastLogTs) + ": a segment is missing", null);
+            throw new CorruptLogException(
+                    file,
+                    RecordFormat.HDR_PREV_TS,
+                    "segment follows commit " + prevTs
+                            + " but the log before it ends at "
+                            + (lastLogTs < 0 ? "checkpoint " + checkpointTs : "commit " + lastLogTs)
+                            + ": a segment is missing",
+                    null);
         }
         readPrevTs = prevTs;
         readVouched = RecordFormat.SEGMENT_HEADER_BYTES;
@@ -284,8 +311,12 @@ final class Recovery<K, V> {
             int total = recordAt(w, off, false);
             if (total < 0) {
                 if (!newest) {
-                    throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C)"
-                            + " in a segment followed by newer segments", null);
+                    throw new CorruptLogException(
+                            file,
+                            off,
+                            "damaged record (short, bad length or bad CRC32C)"
+                                    + " in a segment followed by newer segments",
+                            null);
                 }
                 // An intact frame's length is trustworthy: never search inside its value, and if it
                 // runs past the end of the file, nothing was written after it.
@@ -298,8 +329,12 @@ final class Recovery<K, V> {
                 }
                 Scan sc = scan(w, file, frameLen >= 0 ? recordEnd - 1 : off, off);
                 if (sc.markerAt() >= 0) {
-                    throw new CorruptLogException(file, off, "damaged record (short, bad length or bad CRC32C) below offset "
-                            + sc.forced() + ", which the marker at offset " + sc.markerAt() + " says was forced", null);
+                    throw new CorruptLogException(
+                            file,
+                            off,
+                            "damaged record (short, bad length or bad CRC32C) below offset " + sc.forced()
+                                    + ", which the marker at offset " + sc.markerAt() + " says was forced",
+                            null);
                 }
                 readCut = true; // never known to be forced: a torn tail
                 break;
@@ -314,8 +349,11 @@ final class Recovery<K, V> {
             long ts = getLong(w.buf, i + RecordFormat.TS_OFFSET);
             boolean first = readRecords == 0;
             if (first ? ts != firstTs || ts <= last : ts <= last) {
-                throw new CorruptLogException(file, off, "record has commit timestamp " + ts
-                        + (first ? " but the segment starts at " + firstTs : " not above the previous " + last),
+                throw new CorruptLogException(
+                        file,
+                        off,
+                        "record has commit timestamp " + ts
+                                + (first ? " but the segment starts at " + firstTs : " not above the previous " + last),
                         null);
             }
             replayRecord(file, off, w.buf, i, total, ts > checkpointTs);
@@ -365,8 +403,11 @@ final class Recovery<K, V> {
     private static long markerValue(Window w, Path file, long off) {
         long forced = getLong(w.buf, w.at + RecordFormat.FORCED_OFFSET);
         if (forced < RecordFormat.SEGMENT_HEADER_BYTES || forced > off) {
-            throw new CorruptLogException(file, off, "marker passes its CRC32C but says offset " + forced
-                    + " was forced, outside the segment before it", null);
+            throw new CorruptLogException(
+                    file,
+                    off,
+                    "marker passes its CRC32C but says offset " + forced + " was forced, outside the segment before it",
+                    null);
         }
         return forced;
     }
@@ -473,7 +514,9 @@ final class Recovery<K, V> {
                 ch.force();
                 if (last.equals(newestFile) && newestEnd > log.newestVouched()) {
                     long salt = kept.get(kept.size() - 1).firstTs();
-                    ch.write(RecordFormat.marker(newestEnd, newestEnd, salt), newestEnd); // true now: the force came first
+                    ch.write(
+                            RecordFormat.marker(newestEnd, newestEnd, salt),
+                            newestEnd); // true now: the force came first
                     ch.force();
                 }
             }
@@ -489,9 +532,10 @@ final class Recovery<K, V> {
 
     private void replayRecord(Path file, long off, byte[] buf, int at, int total, boolean apply) {
         try {
-            RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> { });
+            RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> {});
         } catch (IllegalArgumentException ex) {
-            throw new CorruptLogException(file, off, "record passes its CRC32C but is malformed: " + ex.getMessage(), ex);
+            throw new CorruptLogException(
+                    file, off, "record passes its CRC32C but is malformed: " + ex.getMessage(), ex);
         }
         if (!apply) {
             return; // covered by the checkpoint
@@ -503,8 +547,12 @@ final class Recovery<K, V> {
                 k = keyCodec.decode(buf, ko, kl);
                 v = vl == RecordFormat.TOMBSTONE ? null : valueCodec.decode(buf, vo, vl);
             } catch (RuntimeException ex) {
-                throw new CorruptLogException(file, off, "cannot decode a write of commit " + ts + " with "
-                        + keyCodec + "/" + valueCodec + ": " + ex.getMessage(), ex);
+                throw new CorruptLogException(
+                        file,
+                        off,
+                        "cannot decode a write of commit " + ts + " with " + keyCodec + "/" + valueCodec + ": "
+                                + ex.getMessage(),
+                        ex);
             }
             store.replay(ts, k, v);
         });
@@ -523,7 +571,8 @@ final class Recovery<K, V> {
                 // until the header is read or the file ends
             }
         }
-        boolean intact = !h.hasRemaining() && h.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
+        boolean intact = !h.hasRemaining()
+                && h.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
                 && h.getInt(RecordFormat.HDR_VERSION) == RecordFormat.FORMAT_VERSION
                 && h.getInt(RecordFormat.HDR_CRC) == RecordFormat.crc(h.array(), 0, RecordFormat.HDR_CRC);
         return intact ? h.getLong(RecordFormat.HDR_PREV_TS) : -1;

@@ -171,8 +171,7 @@ public final class Wal {
         public Builder<K, V> flushInterval(Duration interval) {
             Objects.requireNonNull(interval, "flushInterval");
             if (interval.isNegative() || interval.compareTo(Duration.ofHours(1)) > 0) {
-                throw new IllegalArgumentException(
-                        "flushInterval must be between 0 and 1 hour, was " + interval);
+                throw new IllegalArgumentException("flushInterval must be between 0 and 1 hour, was " + interval);
             }
             this.flushInterval = interval;
             return this;
@@ -218,8 +217,7 @@ public final class Wal {
          */
         public Builder<K, V> maxBatchBytes(int bytes) {
             if (bytes < 4096 || bytes > (256 << 20)) {
-                throw new IllegalArgumentException(
-                        "maxBatchBytes must be between 4096 and 268435456, was " + bytes);
+                throw new IllegalArgumentException("maxBatchBytes must be between 4096 and 268435456, was " + bytes);
             }
             this.maxBatchBytes = bytes;
             return this;
@@ -235,8 +233,7 @@ public final class Wal {
          */
         public Builder<K, V> segmentSize(long bytes) {
             if (bytes < 1024 || bytes > (1L << 30)) {
-                throw new IllegalArgumentException(
-                        "segmentSize must be between 1024 and 1073741824, was " + bytes);
+                throw new IllegalArgumentException("segmentSize must be between 1024 and 1073741824, was " + bytes);
             }
             this.segmentSize = bytes;
             return this;
@@ -312,11 +309,24 @@ public final class Wal {
          * @return an immutable durability setting; each {@code open()} of it opens the directory
          */
         public Durability<K, V> build() {
-            Duration interval = flushInterval != null ? flushInterval
+            Duration interval = flushInterval != null
+                    ? flushInterval
                     : sync == Sync.FULL ? Duration.ZERO : WalOptions.DEFAULT_RELAXED_FLUSH_INTERVAL;
-            return new WalDurability<>(new WalOptions(dir, sync, interval.toNanos(), flushBytes,
-                    flushRecords, maxBatchBytes, segmentSize, checkpointEvery, closeTimeout.toNanos(),
-                    fileIo, visibleOnlyWhenDurable), keyCodec, valueCodec);
+            return new WalDurability<>(
+                    new WalOptions(
+                            dir,
+                            sync,
+                            interval.toNanos(),
+                            flushBytes,
+                            flushRecords,
+                            maxBatchBytes,
+                            segmentSize,
+                            checkpointEvery,
+                            closeTimeout.toNanos(),
+                            fileIo,
+                            visibleOnlyWhenDurable),
+                    keyCodec,
+                    valueCodec);
         }
     }
 }

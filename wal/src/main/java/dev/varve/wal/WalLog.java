@@ -92,6 +92,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private volatile int writerState;
     /** The first failure; set once, never cleared. */
     private volatile Throwable failure;
+
     private volatile boolean closing;
     private volatile boolean writerExited;
     /** Set by {@link #close()} once; makes close idempotent. */
@@ -116,6 +117,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final ArrayList<Pending> group = new ArrayList<>();
     /** FULL: written, not yet forced, futures not completed. */
     private final ArrayList<Pending> awaitingForce = new ArrayList<>();
+
     private FileIo.Channel segment;
     private Path segmentPath;
     private long segmentFirstTs;
@@ -124,6 +126,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private long segmentForcedPos;
     /** The forced offset the open segment's last marker states (RecordFormat, forced marker). */
     private long segmentMarkedPos;
+
     private long lastWrittenTs;
     private int unforcedRecords;
     private long unforcedBytes;
@@ -208,8 +211,13 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      * trigger); the checkpointer reaches the log only through Checkpointer.Owner.
      */
 
-    WalLog(WalOptions options, Codec<K> keyCodec, Codec<V> valueCodec, StoreAccess<K, V> store,
-            DirectoryLock lock, Recovery.Result recovered) {
+    WalLog(
+            WalOptions options,
+            Codec<K> keyCodec,
+            Codec<V> valueCodec,
+            StoreAccess<K, V> store,
+            DirectoryLock lock,
+            Recovery.Result recovered) {
         this.options = options;
         this.dir = options.dir();
         this.io = options.io();
@@ -229,8 +237,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         });
         this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
         this.writer.setDaemon(true);
-        this.checkpointer = new Checkpointer<>(io, dir, store, keyCodec, valueCodec, options.checkpointEvery(),
-                recovered, new CheckpointerOwner());
+        this.checkpointer = new Checkpointer<>(
+                io, dir, store, keyCodec, valueCodec, options.checkpointEvery(), recovered, new CheckpointerOwner());
         this.writer.start();
         checkpointer.start();
     }
@@ -420,23 +428,28 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         // NOTE: a writer still running may set strandedForce later; close() then throws for the running writer
         IOException stranded = strandedForce;
         if (stranded != null) {
-            throw new UncheckedIOException("write-ahead log " + dir + " was closed, but records it had acknowledged"
-                    + " (RELAXED) were never forced: the force after the log failed failed too: " + stranded, stranded);
+            throw new UncheckedIOException(
+                    "write-ahead log " + dir + " was closed, but records it had acknowledged"
+                            + " (RELAXED) were never forced: the force after the log failed failed too: " + stranded,
+                    stranded);
         }
         Throwable after = getFailureAcquire();
         if (before == null && after != null) {
-            throw new UncheckedIOException("write-ahead log " + dir + " failed while closing: " + after
-                    + (stillRunning != null ? "; " + stillRunning : ""),
+            throw new UncheckedIOException(
+                    "write-ahead log " + dir + " failed while closing: " + after
+                            + (stillRunning != null ? "; " + stillRunning : ""),
                     after instanceof IOException io ? io : new IOException(after));
         }
         if (stillRunning != null) {
-            throw new UncheckedIOException("write-ahead log " + dir + " closed, but " + stillRunning,
-                    new IOException(stillRunning));
+            throw new UncheckedIOException(
+                    "write-ahead log " + dir + " closed, but " + stillRunning, new IOException(stillRunning));
         }
         UncheckedIOException cf = checkpointer.lastFailure();
         if (before == null && cf != null) {
-            throw new UncheckedIOException("write-ahead log " + dir + " was closed, every record forced, but its last"
-                    + " background checkpoint had failed: " + cf.getMessage(), cf.getCause());
+            throw new UncheckedIOException(
+                    "write-ahead log " + dir + " was closed, every record forced, but its last"
+                            + " background checkpoint had failed: " + cf.getMessage(),
+                    cf.getCause());
         }
     }
 
@@ -496,13 +509,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     private IllegalStateException refused(Throwable f) {
-        return new IllegalStateException("write-ahead log " + dir
-                + " failed and refuses writes until the database is reopened: " + f, f);
+        return new IllegalStateException(
+                "write-ahead log " + dir + " failed and refuses writes until the database is reopened: " + f, f);
     }
 
     private UncheckedIOException failed(Throwable f) {
-        return new UncheckedIOException("write-ahead log " + dir + " failed; the commit's outcome is unknown (its"
-                + " record may be on disk and reappear after reopening): " + f,
+        return new UncheckedIOException(
+                "write-ahead log " + dir + " failed; the commit's outcome is unknown (its"
+                        + " record may be on disk and reappear after reopening): " + f,
                 f instanceof IOException io ? io : new IOException(f));
     }
 
@@ -689,8 +703,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
         for (Pending r : group) {
             int len = r.bytes.length;
-            if (segment == null || (segmentPos + batch.position() + len > options.segmentSize()
-                    && segmentPos + batch.position() > RecordFormat.SEGMENT_HEADER_BYTES)) {
+            if (segment == null
+                    || (segmentPos + batch.position() + len > options.segmentSize()
+                            && segmentPos + batch.position() > RecordFormat.SEGMENT_HEADER_BYTES)) {
                 writeBatch();
                 roll(r.ts);
             }

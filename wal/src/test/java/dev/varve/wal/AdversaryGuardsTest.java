@@ -66,19 +66,22 @@ class AdversaryGuardsTest {
         long ts = 0;
         for (int round = 0; round < 25; round++) {
             FakeStore<String, Long> store = new FakeStore<>();
-            WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(4096), store);
+            WalLog<String, Long> log =
+                    open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(4096), store);
             for (int i = 0; i < 3; i++) {
                 Rec<String, Long> r = commit(++ts, 5);
                 store.apply(r);
                 log.append(r).get(10, TimeUnit.SECONDS);
             }
-            assertTrue(openFdsUnder(dir).stream().anyMatch(f -> f.endsWith(DirectoryLock.LOCK_FILE)),
+            assertTrue(
+                    openFdsUnder(dir).stream().anyMatch(f -> f.endsWith(DirectoryLock.LOCK_FILE)),
                     "the probe sees the open log's LOCK descriptor: " + openFdsUnder(dir));
             if (round % 3 == 0) {
                 log.checkpoint();
             }
             if (round % 5 == 0) {
-                IllegalStateException e = assertThrows(IllegalStateException.class,
+                IllegalStateException e = assertThrows(
+                        IllegalStateException.class,
                         () -> open(builder(link, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
                 assertEquals("log directory " + dir.toRealPath() + " is already open in this process", e.getMessage());
             }
@@ -93,7 +96,8 @@ class AdversaryGuardsTest {
         assertTrue(segs.size() > 2, "precondition: several segments, got " + segs);
         RecoveryTest.flip(segs.get(0), RecordFormat.SEGMENT_HEADER_BYTES + RecordFormat.WRITES_OFFSET + 2, 0x10);
         for (int i = 0; i < 10; i++) {
-            assertThrows(CorruptLogException.class, () -> open(builder(bad, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+            assertThrows(
+                    CorruptLogException.class, () -> open(builder(bad, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals(List.of(), openFdsUnder(bad), "descriptors left open by failed recovery " + i);
         }
         assertEquals(List.of(), walThreads(bad));
@@ -114,8 +118,11 @@ class AdversaryGuardsTest {
                         try {
                             return open(builder(name, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>());
                         } catch (IllegalStateException refused) {
-                            assertTrue(refused.getMessage().startsWith("log directory " + dir.toRealPath()
-                                    + " is already open in this process"), refused.getMessage());
+                            assertTrue(
+                                    refused.getMessage()
+                                            .startsWith("log directory " + dir.toRealPath()
+                                                    + " is already open in this process"),
+                                    refused.getMessage());
                             return null;
                         }
                     }));
@@ -157,13 +164,14 @@ class AdversaryGuardsTest {
         assertEquals(end, Files.size(seg), "the torn frame is cut");
         assertTrue(io.largestRead.get() <= Recovery.READ_WINDOW_BYTES, "largest read " + io.largestRead.get());
     }
+
     @Test
     @EnabledOnOs(OS.LINUX)
     void aStuckForceThatFailsAfterCloseGaveUpAcknowledgesNothingAndReleasesEverything() throws Exception {
         Path dir = tmp.resolve("db");
         FaultyIo io = FaultyIo.counting();
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofMillis(50)),
-                new FakeStore<>());
+        WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofMillis(50)), new FakeStore<>());
         log.append(commit(1, 5)).get(10, TimeUnit.SECONDS);
         java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
@@ -187,20 +195,32 @@ class AdversaryGuardsTest {
         java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, log::close);
         assertTrue(e.getMessage().contains("did not stop within 50 ms"), e.getMessage());
         assertTrue(e.getMessage().contains("the directory stays locked until it stops"), e.getMessage());
-        assertThrows(IllegalStateException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()),
+        assertThrows(
+                IllegalStateException.class,
+                () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()),
                 "a second open got in while the force was stuck");
         release.countDown();
-        java.util.concurrent.ExecutionException late = assertThrows(java.util.concurrent.ExecutionException.class,
-                () -> f.get(10, TimeUnit.SECONDS), "commit 2 was acknowledged though its force failed");
-        assertTrue(late.getCause().getMessage().contains("did not stop within 50 ms"), late.getCause().getMessage());
-        assertTrue(late.getCause().getCause().getSuppressed().length > 0
-                && late.getCause().getCause().getSuppressed()[0].getMessage().contains("Input/output error"),
+        java.util.concurrent.ExecutionException late = assertThrows(
+                java.util.concurrent.ExecutionException.class,
+                () -> f.get(10, TimeUnit.SECONDS),
+                "commit 2 was acknowledged though its force failed");
+        assertTrue(
+                late.getCause().getMessage().contains("did not stop within 50 ms"),
+                late.getCause().getMessage());
+        assertTrue(
+                late.getCause().getCause().getSuppressed().length > 0
+                        && late.getCause()
+                                .getCause()
+                                .getSuppressed()[0]
+                                .getMessage()
+                                .contains("Input/output error"),
                 "the late force failure is recorded with the first failure");
         await().atMost(Duration.ofSeconds(10)).until(() -> walThreads(dir).isEmpty());
         await().atMost(Duration.ofSeconds(10)).until(() -> openFdsUnder(dir).isEmpty());
         FakeStore<String, Long> s = new FakeStore<>();
         open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close();
-        assertTrue(s.replayedCommits().equals(List.of(1L)) || s.replayedCommits().equals(List.of(1L, 2L)),
+        assertTrue(
+                s.replayedCommits().equals(List.of(1L)) || s.replayedCommits().equals(List.of(1L, 2L)),
                 "recovered " + s.replayedCommits());
     }
 }

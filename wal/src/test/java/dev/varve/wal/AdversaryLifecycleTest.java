@@ -51,12 +51,15 @@ class AdversaryLifecycleTest {
      * UncheckedIOException if the final flush failed") must say so.
      */
     @Test
-    void closeReportsThatAcknowledgedRelaxedCommitsWereNeverForcedWhenTheForceAfterAFailureFails()
-            throws Exception {
+    void closeReportsThatAcknowledgedRelaxedCommitsWereNeverForcedWhenTheForceAfterAFailureFails() throws Exception {
         FaultyIo io = FaultyIo.counting();
         FakeStore<String, Long> live = new FakeStore<>();
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.RELAXED, io).flushInterval(Duration.ofHours(1))
-                .flushRecords(1_000_000).flushBytes(1L << 40), live);
+        WalLog<String, Long> log = open(
+                builder(dir, Wal.Sync.RELAXED, io)
+                        .flushInterval(Duration.ofHours(1))
+                        .flushRecords(1_000_000)
+                        .flushBytes(1L << 40),
+                live);
         for (long ts = 1; ts <= 5; ts++) {
             Rec<String, Long> r = commit(ts, 7);
             live.apply(r);
@@ -76,8 +79,8 @@ class AdversaryLifecycleTest {
         for (int i = 0; i < Checkpointer.MAX_FAILED_CHECKPOINTS; i++) {
             assertThrows(UncheckedIOException.class, log::checkpoint);
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> walThreads(dir).stream().noneMatch(
-                n -> n.startsWith("varve-wal-writer")));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> walThreads(dir).stream().noneMatch(n -> n.startsWith("varve-wal-writer")));
 
         UncheckedIOException reported = null;
         try {
@@ -89,8 +92,10 @@ class AdversaryLifecycleTest {
         FakeStore<String, Long> recovered = new FakeStore<>();
         open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL), recovered).close();
         assertEquals(0, recovered.lastTs(), "precondition: the acknowledged commits 1..5 were never forced");
-        assertTrue(reported != null, "close() returned normally, yet commits 1..5 were acknowledged and their"
-                + " only force failed (lost at the power loss)");
+        assertTrue(
+                reported != null,
+                "close() returned normally, yet commits 1..5 were acknowledged and their"
+                        + " only force failed (lost at the power loss)");
         assertTrue(reported.getMessage().contains("Input/output error"), reported.getMessage());
     }
     /**
@@ -103,8 +108,13 @@ class AdversaryLifecycleTest {
     @Test
     void aSecondConcurrentCloseDoesNotReturnBeforeTheFirstHasForcedEverything() throws Exception {
         FaultyIo io = FaultyIo.counting();
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.RELAXED, io).flushInterval(Duration.ofHours(1))
-                .flushRecords(1_000_000).flushBytes(1L << 40).closeTimeout(Duration.ofHours(1)), new FakeStore<>());
+        WalLog<String, Long> log = open(
+                builder(dir, Wal.Sync.RELAXED, io)
+                        .flushInterval(Duration.ofHours(1))
+                        .flushRecords(1_000_000)
+                        .flushBytes(1L << 40)
+                        .closeTimeout(Duration.ofHours(1)),
+                new FakeStore<>());
         log.append(commit(1, 7)).get(10, TimeUnit.SECONDS); // written, segment rolled; not forced
         Gate gate = new Gate(FaultyIo.Op.FORCE, ".seg");
         io.pauseAt(gate);
@@ -112,19 +122,24 @@ class AdversaryLifecycleTest {
         first.start();
         gate.awaitEntered(); // the writer's final force, run for the first close()
         CountDownLatch secondReturned = new CountDownLatch(1);
-        Thread second = new Thread(() -> {
-            log.close();
-            secondReturned.countDown();
-        }, "second-close");
+        Thread second = new Thread(
+                () -> {
+                    log.close();
+                    secondReturned.countDown();
+                },
+                "second-close");
         second.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> secondReturned.getCount() == 0
-                || second.getState() == Thread.State.WAITING || second.getState() == Thread.State.TIMED_WAITING
-                || second.getState() == Thread.State.BLOCKED);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> secondReturned.getCount() == 0
+                        || second.getState() == Thread.State.WAITING
+                        || second.getState() == Thread.State.TIMED_WAITING
+                        || second.getState() == Thread.State.BLOCKED);
         boolean returnedEarly = secondReturned.getCount() == 0;
         String reopenedWhileHeld = null;
         if (returnedEarly) {
             try {
-                open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL), new FakeStore<>()).close();
+                open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL), new FakeStore<>())
+                        .close();
             } catch (IllegalStateException e) {
                 reopenedWhileHeld = e.getMessage();
             }
@@ -132,7 +147,9 @@ class AdversaryLifecycleTest {
         gate.release.countDown();
         first.join(10_000);
         second.join(10_000);
-        assertFalse(returnedEarly, "the second close() returned while the first was still forcing commit 1;"
-                + " a reopen right after it: " + reopenedWhileHeld);
+        assertFalse(
+                returnedEarly,
+                "the second close() returned while the first was still forcing commit 1;" + " a reopen right after it: "
+                        + reopenedWhileHeld);
     }
 }

@@ -41,8 +41,12 @@ class AdversaryPayloadMarkerTest {
      */
     private static long crashTearingTheSecondCommit(Path dir, byte[] value) throws Exception {
         FaultyIo io = FaultyIo.failing(FaultyIo.Op.WRITE, 4, FaultyIo.Mode.TEAR);
-        CommitLog<String, byte[]> log = Wal.builder(dir, Codec.STRING, BYTES).sync(Wal.Sync.FULL).fileIo(io)
-                .checkpointEvery(0).build().open(new FakeStore<>());
+        CommitLog<String, byte[]> log = Wal.builder(dir, Codec.STRING, BYTES)
+                .sync(Wal.Sync.FULL)
+                .fileIo(io)
+                .checkpointEvery(0)
+                .build()
+                .open(new FakeStore<>());
         log.append(Rec.of(1, "a", new byte[] {1})).get(10, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(10)).until(() -> io.writes.get() == 3); // header, commit 1, idle marker
         Path seg = files(dir, ".seg").get(0);
@@ -81,7 +85,12 @@ class AdversaryPayloadMarkerTest {
 
     private static FakeStore<String, byte[]> reopen(Path dir) {
         FakeStore<String, byte[]> s = new FakeStore<>();
-        Wal.builder(dir, Codec.STRING, BYTES).sync(Wal.Sync.FULL).checkpointEvery(0).build().open(s).close();
+        Wal.builder(dir, Codec.STRING, BYTES)
+                .sync(Wal.Sync.FULL)
+                .checkpointEvery(0)
+                .build()
+                .open(s)
+                .close();
         return s;
     }
 
@@ -94,8 +103,10 @@ class AdversaryPayloadMarkerTest {
         long second = crashTearingTheSecondCommit(dir, blob);
         Path seg = files(dir, ".seg").get(0);
         long[] m = markerAfterStatingMore(seg, second);
-        assertTrue(m != null && m[1] > second, "precondition: the torn half holds a marker of the blob stating an offset"
-                + " above " + second + ": " + Arrays.toString(m));
+        assertTrue(
+                m != null && m[1] > second,
+                "precondition: the torn half holds a marker of the blob stating an offset" + " above " + second + ": "
+                        + Arrays.toString(m));
 
         // commit 2 was never acknowledged and its write was torn by the crash: a torn tail
         FakeStore<String, byte[]> s = reopen(dir);
@@ -112,8 +123,9 @@ class AdversaryPayloadMarkerTest {
         long second = crashTearingTheSecondCommit(dir, value);
         Path seg = files(dir, ".seg").get(0);
         long[] m = markerAfterStatingMore(seg, second);
-        assertTrue(m != null && m[1] == 1 << 20, "precondition: the torn half holds the value's marker bytes: "
-                + Arrays.toString(m));
+        assertTrue(
+                m != null && m[1] == 1 << 20,
+                "precondition: the torn half holds the value's marker bytes: " + Arrays.toString(m));
 
         FakeStore<String, byte[]> s = reopen(dir);
         assertEquals(List.of(1L), s.replayedCommits());
@@ -140,8 +152,8 @@ class AdversaryPayloadMarkerTest {
         Path dir = tmp.resolve("log");
         long second = crashTearingTheSecondCommit(dir, value);
         Path seg = files(dir, ".seg").get(0);
-        try (var ch = java.nio.channels.FileChannel.open(seg, java.nio.file.StandardOpenOption.WRITE,
-                java.nio.file.StandardOpenOption.READ)) {
+        try (var ch = java.nio.channels.FileChannel.open(
+                seg, java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(1);
             ch.read(b, second + RecordFormat.FRAME_CRC_OFFSET);
             b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();

@@ -22,8 +22,11 @@ public final class BankCrashChild {
         int threads = Integer.parseInt(args[3]);
         String run = args[4];
         Database<String, Long> db = Database.<String, Long>builder()
-                .durability(Wal.builder(dir, Codec.STRING, Codec.LONG).sync(sync).segmentSize(64 * 1024)
-                        .checkpointEvery(256 * 1024).build())
+                .durability(Wal.builder(dir, Codec.STRING, Codec.LONG)
+                        .sync(sync)
+                        .segmentSize(64 * 1024)
+                        .checkpointEvery(256 * 1024)
+                        .build())
                 .open();
         if (db.get(account(0)) == null) {
             db.transact(tx -> {
@@ -37,25 +40,27 @@ public final class BankCrashChild {
         System.out.flush();
         for (int t = 0; t < threads; t++) {
             int id = t;
-            Thread th = new Thread(() -> {
-                ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                for (long seq = 0; ; seq++) {
-                    int a = rnd.nextInt(accounts);
-                    int b = (a + 1 + rnd.nextInt(accounts - 1)) % accounts;
-                    long amount = 1 + rnd.nextInt(50);
-                    String marker = "m:" + run + ":" + id + ":" + seq;
-                    db.transact(tx -> {
-                        tx.put(account(a), tx.get(account(a)) - amount);
-                        tx.put(account(b), tx.get(account(b)) + amount);
-                        tx.put(marker, amount);
-                        return null;
-                    });
-                    synchronized (System.out) {
-                        System.out.println("ACK " + marker);
-                        System.out.flush();
-                    }
-                }
-            }, "transfer-" + t);
+            Thread th = new Thread(
+                    () -> {
+                        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                        for (long seq = 0; ; seq++) {
+                            int a = rnd.nextInt(accounts);
+                            int b = (a + 1 + rnd.nextInt(accounts - 1)) % accounts;
+                            long amount = 1 + rnd.nextInt(50);
+                            String marker = "m:" + run + ":" + id + ":" + seq;
+                            db.transact(tx -> {
+                                tx.put(account(a), tx.get(account(a)) - amount);
+                                tx.put(account(b), tx.get(account(b)) + amount);
+                                tx.put(marker, amount);
+                                return null;
+                            });
+                            synchronized (System.out) {
+                                System.out.println("ACK " + marker);
+                                System.out.flush();
+                            }
+                        }
+                    },
+                    "transfer-" + t);
             th.start();
         }
         Thread.currentThread().join(); // until killed

@@ -88,7 +88,8 @@ class CheckpointOfUnloggedCommitsTest {
 
             FakeStore<String, Long> recovered = new FakeStore<>();
             FaultyIo second = FaultyIo.counting(disk);
-            WalLog<String, Long> again = open(builder(dir, Wal.Sync.FULL, second).segmentSize(1024), recovered);
+            WalLog<String, Long> again =
+                    open(builder(dir, Wal.Sync.FULL, second).segmentSize(1024), recovered);
             // the checkpoint is durable and holds every commit up to the snapshot; the log holds
             // no more than that: the prefix is exactly 1..snapshot
             assertEquals(snapshot, recovered.lastTs(), label);
@@ -105,7 +106,8 @@ class CheckpointOfUnloggedCommitsTest {
             }
             label += " then:" + disk.powerLoss(rnd);
             FakeStore<String, Long> third = new FakeStore<>();
-            open(builder(dir, Wal.Sync.FULL, FaultyIo.counting(disk)).segmentSize(1024), third).close();
+            open(builder(dir, Wal.Sync.FULL, FaultyIo.counting(disk)).segmentSize(1024), third)
+                    .close();
             assertEquals(next, third.lastTs(), label);
             assertEquals(stateAfter(next), third.map, label);
             assertFalse(files(dir, ".ckp").isEmpty(), label);

@@ -85,8 +85,15 @@ class CheckpointerTest {
                 }
             }
         });
-        return new Checkpointer<>(io, dir, store, Codec.STRING, Codec.LONG, checkpointEvery,
-                new Recovery.Result(0, null, List.of(), 0, 0), owner);
+        return new Checkpointer<>(
+                io,
+                dir,
+                store,
+                Codec.STRING,
+                Codec.LONG,
+                checkpointEvery,
+                new Recovery.Result(0, null, List.of(), 0, 0),
+                owner);
     }
 
     private void commit(long ts) {
@@ -110,8 +117,10 @@ class CheckpointerTest {
         }
         assertForegroundFails(c);
         assertEquals(1, owner.failures.size(), "failures reported: " + owner.failures);
-        assertEquals(Checkpointer.MAX_FAILED_CHECKPOINTS + " checkpoints in a row failed, so the log can no longer"
-                + " be kept bounded; the last: java.io.IOException: " + ENOSPC, owner.failures.get(0).getMessage());
+        assertEquals(
+                Checkpointer.MAX_FAILED_CHECKPOINTS + " checkpoints in a row failed, so the log can no longer"
+                        + " be kept bounded; the last: java.io.IOException: " + ENOSPC,
+                owner.failures.get(0).getMessage());
         assertEquals(Checkpointer.MAX_FAILED_CHECKPOINTS, owner.entered.get());
         assertEquals(0, owner.users.get(), "every checkpoint drops its use of the directory (K3)");
         assertEquals(0, c.checkpointTimestamp());
@@ -175,18 +184,24 @@ class CheckpointerTest {
             for (int i = 1; i <= Checkpointer.MAX_FAILED_CHECKPOINTS; i++) {
                 int attempt = i;
                 c.logged(1); // this test thread stands in for the writer, the only caller of logged
-                await().atMost(Duration.ofSeconds(10)).until(() -> tmpWrites.get() >= attempt && owner.users.get() == 0
-                        && c.lastFailure() != null && (attempt < Checkpointer.MAX_FAILED_CHECKPOINTS
-                                || !owner.failures.isEmpty()));
-                assertEquals("background checkpoint of " + dir + " failed: java.io.IOException: " + ENOSPC,
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> tmpWrites.get() >= attempt
+                                && owner.users.get() == 0
+                                && c.lastFailure() != null
+                                && (attempt < Checkpointer.MAX_FAILED_CHECKPOINTS || !owner.failures.isEmpty()));
+                assertEquals(
+                        "background checkpoint of " + dir + " failed: java.io.IOException: " + ENOSPC,
                         c.lastFailure().getMessage());
-                assertEquals(attempt < Checkpointer.MAX_FAILED_CHECKPOINTS ? 0 : 1, owner.failures.size(),
+                assertEquals(
+                        attempt < Checkpointer.MAX_FAILED_CHECKPOINTS ? 0 : 1,
+                        owner.failures.size(),
                         "after " + attempt + " failed background checkpoints: " + owner.failures);
                 assertFalse(Files.exists(dir.resolve(Checkpoints.TEMP_NAME)));
                 c.logged(99);
             }
-            assertEquals(Checkpointer.MAX_FAILED_CHECKPOINTS + " checkpoints in a row failed, so the log can no"
-                    + " longer be kept bounded; the last: java.io.IOException: " + ENOSPC,
+            assertEquals(
+                    Checkpointer.MAX_FAILED_CHECKPOINTS + " checkpoints in a row failed, so the log can no"
+                            + " longer be kept bounded; the last: java.io.IOException: " + ENOSPC,
                     owner.failures.get(0).getMessage());
         } finally {
             owner.closing = true;

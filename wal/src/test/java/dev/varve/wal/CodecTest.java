@@ -48,7 +48,8 @@ class CodecTest {
 
     @Test
     void fixedWidthCodecsRejectWrongLength() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Codec.LONG.decode(new byte[7], 0, 7));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Codec.LONG.decode(new byte[7], 0, 7));
         assertEquals("Codec.LONG expects 8 bytes, found 7", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Codec.INT.decode(new byte[5], 0, 5));
         assertEquals("Codec.INT expects 4 bytes, found 5", e.getMessage());
@@ -62,7 +63,8 @@ class CodecTest {
 
     @Test
     void ofBuildsFromFunctions() {
-        Codec<java.util.UUID> uuid = Codec.of(u -> u.toString().getBytes(StandardCharsets.US_ASCII),
+        Codec<java.util.UUID> uuid = Codec.of(
+                u -> u.toString().getBytes(StandardCharsets.US_ASCII),
                 b -> java.util.UUID.fromString(new String(b, StandardCharsets.US_ASCII)));
         java.util.UUID u = java.util.UUID.randomUUID();
         assertEquals(u, roundTrip(uuid, u));

@@ -26,16 +26,19 @@ class CompletionThreadTest {
     void commitAsyncContinuationsRunOnTheCompleterThread(@TempDir Path dir) throws Exception {
         Set<String> threads = ConcurrentHashMap.newKeySet();
         try (Database<Long, Long> db = Database.<Long, Long>builder()
-                .durability(Wal.full(dir, Codec.LONG, Codec.LONG)).open()) {
+                .durability(Wal.full(dir, Codec.LONG, Codec.LONG))
+                .open()) {
             List<CompletableFuture<Long>> futures = new ArrayList<>();
             for (long i = 0; i < 500; i++) {
                 try (Transaction<Long, Long> tx = db.begin()) {
                     tx.put(i, i);
-                    futures.add(tx.commitAsync().whenComplete((ts, failure) ->
-                            threads.add(Thread.currentThread().getName().replaceAll("\\[.*", ""))));
+                    futures.add(tx.commitAsync()
+                            .whenComplete((ts, failure) ->
+                                    threads.add(Thread.currentThread().getName().replaceAll("\\[.*", ""))));
                 }
             }
-            CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+            CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0]))
+                    .get(30, TimeUnit.SECONDS);
             assertEquals(500L, db.snapshot().size());
         }
         threads.remove(Thread.currentThread().getName()); // stages on a future already complete

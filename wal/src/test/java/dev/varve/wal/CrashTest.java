@@ -77,14 +77,25 @@ class CrashTest {
 
     private void runAndKill(Wal.Sync sync, String run, int killAfterAcks, Set<String> acked) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                BankCrashChild.class.getName(), dir.toString(), sync.name(), Integer.toString(ACCOUNTS),
-                Integer.toString(THREADS), run));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-Xmx256m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                BankCrashChild.class.getName(),
+                dir.toString(),
+                sync.name(),
+                Integer.toString(ACCOUNTS),
+                Integer.toString(THREADS),
+                run));
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         AtomicBoolean ready = new AtomicBoolean();
         List<String> roundAcks = Collections.synchronizedList(new ArrayList<>());
         Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                     if (line.equals("READY")) {
@@ -112,7 +123,10 @@ class CrashTest {
 
     private void check(Wal.Sync sync, Set<String> acked, String label) throws Exception {
         try (Database<String, Long> db = Database.<String, Long>builder()
-                .durability(Wal.builder(dir, Codec.STRING, Codec.LONG).sync(sync).build()).open();
+                        .durability(Wal.builder(dir, Codec.STRING, Codec.LONG)
+                                .sync(sync)
+                                .build())
+                        .open();
                 Snapshot<String, Long> s = db.snapshot()) {
             long total = 0;
             int accounts = 0;

@@ -26,7 +26,10 @@ class DatabaseDurabilityTest {
     Path dir;
 
     private Durability<String, Long> durability(Wal.Sync sync) {
-        return Wal.builder(dir, Codec.STRING, Codec.LONG).sync(sync).segmentSize(4096).build();
+        return Wal.builder(dir, Codec.STRING, Codec.LONG)
+                .sync(sync)
+                .segmentSize(4096)
+                .build();
     }
 
     private static TreeMap<String, Long> contents(Database<String, Long> db) throws Exception {
@@ -39,7 +42,8 @@ class DatabaseDurabilityTest {
     @EnumSource(Wal.Sync.class)
     void reopenedDatabaseHoldsEveryCommit(Wal.Sync sync) throws Exception {
         TreeMap<String, Long> expected;
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(sync)).open()) {
+        try (Database<String, Long> db =
+                Database.<String, Long>builder().durability(durability(sync)).open()) {
             assertEquals(sync.name().toLowerCase() + "(" + dir + ")", db.durability());
             db.put("alice", 100L);
             db.put("bob", 50L);
@@ -59,14 +63,16 @@ class DatabaseDurabilityTest {
             CompletableFuture.allOf(async.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
             expected = contents(db);
         }
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(sync)).open()) {
+        try (Database<String, Long> db =
+                Database.<String, Long>builder().durability(durability(sync)).open()) {
             assertEquals(expected, contents(db));
             assertEquals(70L, db.get("alice"));
             assertEquals(80L, db.get("bob"));
             assertNull(db.get("carol"));
             db.put("dave", 7L); // the clock continues after recovery
         }
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(sync)).open()) {
+        try (Database<String, Long> db =
+                Database.<String, Long>builder().durability(durability(sync)).open()) {
             assertEquals(7L, db.get("dave"));
             assertEquals(expected.size() + 1, contents(db).size());
         }
@@ -75,7 +81,9 @@ class DatabaseDurabilityTest {
     @Test
     void checkpointThenReopen() throws Exception {
         TreeMap<String, Long> expected;
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(Wal.Sync.FULL)).open()) {
+        try (Database<String, Long> db = Database.<String, Long>builder()
+                .durability(durability(Wal.Sync.FULL))
+                .open()) {
             for (int i = 0; i < 500; i++) {
                 db.put("k" + (i % 37), (long) i);
             }
@@ -86,21 +94,30 @@ class DatabaseDurabilityTest {
             }
             expected = contents(db);
         }
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(Wal.Sync.FULL)).open()) {
+        try (Database<String, Long> db = Database.<String, Long>builder()
+                .durability(durability(Wal.Sync.FULL))
+                .open()) {
             assertEquals(expected, contents(db));
         }
     }
 
     @Test
     void secondOpenOfAnOpenDirectoryFails() throws Exception {
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(durability(Wal.Sync.FULL)).open()) {
+        try (Database<String, Long> db = Database.<String, Long>builder()
+                .durability(durability(Wal.Sync.FULL))
+                .open()) {
             db.put("a", 1L);
-            IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> Database.<String, Long>builder().durability(durability(Wal.Sync.RELAXED)).open());
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
+                    () -> Database.<String, Long>builder()
+                            .durability(durability(Wal.Sync.RELAXED))
+                            .open());
             assertTrue(e.getMessage().contains("is already open in this process"), e.getMessage());
             assertEquals(1L, db.get("a"));
         }
-        assertTrue(WalTestSupport.walThreads().isEmpty(), WalTestSupport.walThreads().toString());
+        assertTrue(
+                WalTestSupport.walThreads().isEmpty(),
+                WalTestSupport.walThreads().toString());
     }
 
     /** What a reader of a FULL database may observe while a commit's force is running. */
@@ -109,9 +126,13 @@ class DatabaseDurabilityTest {
     void aReaderSeesACommitDuringItsForceOnlyWithoutVisibleOnlyWhenDurable(boolean visibleOnlyWhenDurable)
             throws Exception {
         FaultyIo io = FaultyIo.counting();
-        Durability<String, Long> d = Wal.builder(dir, Codec.STRING, Codec.LONG).sync(Wal.Sync.FULL)
-                .visibleOnlyWhenDurable(visibleOnlyWhenDurable).fileIo(io).build();
-        try (Database<String, Long> db = Database.<String, Long>builder().durability(d).open()) {
+        Durability<String, Long> d = Wal.builder(dir, Codec.STRING, Codec.LONG)
+                .sync(Wal.Sync.FULL)
+                .visibleOnlyWhenDurable(visibleOnlyWhenDurable)
+                .fileIo(io)
+                .build();
+        try (Database<String, Long> db =
+                Database.<String, Long>builder().durability(d).open()) {
             db.put("warm", 1L); // the segment exists: the next force is the commit's own
             WalTestSupport.Gate gate = new WalTestSupport.Gate(FaultyIo.Op.FORCE, ".seg");
             io.pauseAt(gate);
@@ -121,7 +142,8 @@ class DatabaseDurabilityTest {
                 assertNull(db.get("alice"));
                 assertTrue(contents(db).get("alice") == null);
             } else {
-                org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
+                org.awaitility.Awaitility.await()
+                        .atMost(10, TimeUnit.SECONDS)
                         .until(() -> Long.valueOf(100L).equals(db.get("alice")));
             }
             gate.release.countDown();

@@ -34,7 +34,8 @@ class DirectoryLockTest {
         Path dir = Files.createDirectory(tmp.resolve("db"));
         Path link = Files.createSymbolicLink(tmp.resolve("link"), dir);
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> open(builder(link, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals("log directory " + dir.toRealPath() + " is already open in this process", e.getMessage());
             assertEquals(lockedByAnotherProcess(dir), probe(dir));
@@ -53,11 +54,14 @@ class DirectoryLockTest {
         Path other = Files.createDirectory(tmp.resolve("other"));
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
             Files.createLink(other.resolve(DirectoryLock.LOCK_FILE), dir.resolve(DirectoryLock.LOCK_FILE));
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> open(builder(other, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals(lockedByAnotherProcess(dir), probe(dir), "the refused second open dropped the first lock");
-            assertEquals("log directory " + other.toRealPath() + " is already open in this process (as "
-                    + dir.toRealPath() + ")", e.getMessage());
+            assertEquals(
+                    "log directory " + other.toRealPath() + " is already open in this process (as " + dir.toRealPath()
+                            + ")",
+                    e.getMessage());
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
         }
         assertEquals("OPENED", probe(dir));
@@ -69,16 +73,21 @@ class DirectoryLockTest {
         Path dir = Files.createDirectory(tmp.resolve("db"));
         Path mnt = Files.createDirectory(tmp.resolve("mnt"));
         Process mount = new ProcessBuilder("mount", "--bind", dir.toString(), mnt.toString())
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true)
+                .start();
         String why = new String(mount.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
-        assumeTrue(mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0,
+        assumeTrue(
+                mount.waitFor(30, TimeUnit.SECONDS) && mount.exitValue() == 0,
                 "skipped: cannot bind-mount here (needs root): " + why);
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> open(builder(mnt, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals(lockedByAnotherProcess(dir), probe(dir), "the refused second open dropped the first lock");
-            assertEquals("log directory " + mnt.toRealPath() + " is already open in this process (as "
-                    + dir.toRealPath() + ")", e.getMessage());
+            assertEquals(
+                    "log directory " + mnt.toRealPath() + " is already open in this process (as " + dir.toRealPath()
+                            + ")",
+                    e.getMessage());
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
         } finally {
             new ProcessBuilder("umount", mnt.toString()).inheritIO().start().waitFor(30, TimeUnit.SECONDS);
@@ -95,7 +104,8 @@ class DirectoryLockTest {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
             assertEquals(lockedByAnotherProcess(dir), probe(dir));
             Files.copy(dir.resolve(DirectoryLock.LOCK_FILE), tmp.resolve("LOCK.copy"));
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals("log directory " + dir.toRealPath() + " is already open in this process", e.getMessage());
             assertEquals("OPENED", probe(dir)); // the documented hole: another process gets in

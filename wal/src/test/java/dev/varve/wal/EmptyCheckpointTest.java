@@ -17,7 +17,8 @@ class EmptyCheckpointTest {
     void commitsAfterAnEmptyCheckpointKeepIncreasingTimestamps(@TempDir Path dir) {
         long before;
         try (Database<Long, Long> db = Database.<Long, Long>builder()
-                .durability(Wal.full(dir, Codec.LONG, Codec.LONG)).open()) {
+                .durability(Wal.full(dir, Codec.LONG, Codec.LONG))
+                .open()) {
             for (long i = 0; i < 10; i++) {
                 db.put(i, i);
             }
@@ -28,7 +29,8 @@ class EmptyCheckpointTest {
             before = db.stats().visibleTimestamp();
         }
         try (Database<Long, Long> db = Database.<Long, Long>builder()
-                .durability(Wal.full(dir, Codec.LONG, Codec.LONG)).open()) {
+                .durability(Wal.full(dir, Codec.LONG, Codec.LONG))
+                .open()) {
             assertEquals(before, db.stats().visibleTimestamp(), "the clock resumes where it stood");
             assertNull(db.get(1L));
             try (Transaction<Long, Long> tx = db.begin()) {
@@ -38,7 +40,8 @@ class EmptyCheckpointTest {
             }
         }
         try (Database<Long, Long> db = Database.<Long, Long>builder()
-                .durability(Wal.full(dir, Codec.LONG, Codec.LONG)).open()) {
+                .durability(Wal.full(dir, Codec.LONG, Codec.LONG))
+                .open()) {
             assertEquals(42L, db.get(1L));
         }
     }

@@ -28,8 +28,12 @@ public final class Ext4PowerLossChild {
         int count = Integer.parseInt(args[4]);
         FakeStore<String, Long> store = new FakeStore<>();
         if (action.equals("write")) {
-            WalLog<String, Long> log = WalTestSupport.open(WalTestSupport.builder(dir, sync, FileIo.REAL)
-                    .flushInterval(Duration.ofSeconds(3)).flushRecords(1_000_000).flushBytes(1L << 40), store);
+            WalLog<String, Long> log = WalTestSupport.open(
+                    WalTestSupport.builder(dir, sync, FileIo.REAL)
+                            .flushInterval(Duration.ofSeconds(3))
+                            .flushRecords(1_000_000)
+                            .flushBytes(1L << 40),
+                    store);
             if (store.lastTs() != first - 1) {
                 throw new IllegalStateException("recovered up to " + store.lastTs() + ", expected " + (first - 1));
             }
@@ -40,12 +44,15 @@ public final class Ext4PowerLossChild {
                 log.append(r);
             }
             long expected = bytes;
-            await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(1)).until(() -> segmentBytes(dir) >= expected);
+            await().atMost(Duration.ofSeconds(2))
+                    .pollInterval(Duration.ofMillis(1))
+                    .until(() -> segmentBytes(dir) >= expected);
             System.out.println("WRITTEN " + segmentBytes(dir));
             System.out.flush();
             Thread.currentThread().join(); // until killed, before the flush interval ends
         } else {
-            try (WalLog<String, Long> log = WalTestSupport.open(WalTestSupport.builder(dir, Wal.Sync.FULL, FileIo.REAL), store)) {
+            try (WalLog<String, Long> log =
+                    WalTestSupport.open(WalTestSupport.builder(dir, Wal.Sync.FULL, FileIo.REAL), store)) {
                 System.out.println("RECOVERED " + store.lastTs());
                 for (long ts = store.lastTs() + 1, end = ts + count; ts < end; ts++) {
                     CompletableFuture<Void> f = log.append(WalTestSupport.commit(ts, 1000));

@@ -92,12 +92,15 @@ class Ext4PowerLossTest {
             copyMounted = true;
             FakeStore<String, Long> s = new FakeStore<>();
             try {
-                WalTestSupport.open(WalTestSupport.builder(copyMnt.resolve("db"), Wal.Sync.FULL, FileIo.REAL), s).close();
+                WalTestSupport.open(WalTestSupport.builder(copyMnt.resolve("db"), Wal.Sync.FULL, FileIo.REAL), s)
+                        .close();
             } catch (RuntimeException e) {
                 throw new AssertionError(label + ": the log is unopenable after the power loss: " + e, e);
             }
-            assertTrue(s.lastTs() >= lastAck, label + ": acknowledged FULL commits lost: recovered up to "
-                    + s.lastTs() + ", acknowledged up to " + lastAck);
+            assertTrue(
+                    s.lastTs() >= lastAck,
+                    label + ": acknowledged FULL commits lost: recovered up to " + s.lastTs() + ", acknowledged up to "
+                            + lastAck);
             TreeMap<String, Long> expected = new TreeMap<>();
             for (long ts = 1; ts <= s.lastTs(); ts++) {
                 Rec<String, Long> r = WalTestSupport.commit(ts, 1000);
@@ -110,8 +113,8 @@ class Ext4PowerLossTest {
                 }
             }
             assertEquals(expected, s.map, label + ": not the prefix up to " + s.lastTs());
-            System.out.println("Ext4PowerLossTest " + label + ": recovered " + s.lastTs() + " after the power loss, acknowledged "
-                    + lastAck);
+            System.out.println("Ext4PowerLossTest " + label + ": recovered " + s.lastTs()
+                    + " after the power loss, acknowledged " + lastAck);
         } finally {
             if (mounted) {
                 sh("umount", mnt.toString());
@@ -158,9 +161,19 @@ class Ext4PowerLossTest {
 
     private static Process child(Path dir, Wal.Sync sync, String action, long first, int count) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
-                Ext4PowerLossChild.class.getName(), dir.toString(), sync.name(), action, Long.toString(first),
-                Integer.toString(count)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return new ProcessBuilder(
+                        java,
+                        "-Xmx128m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Ext4PowerLossChild.class.getName(),
+                        dir.toString(),
+                        sync.name(),
+                        action,
+                        Long.toString(first),
+                        Integer.toString(count))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     /** Reads the child's lines into {@code out} until one starts with {@code prefix} (returned) or it ends (null). */

@@ -48,8 +48,12 @@ class FaultInjectionTest {
         List<Rec<String, Long>> order = new ArrayList<>();
         Set<Long> acked = ConcurrentHashMap.newKeySet();
         Object criticalSection = new Object();
-        WalLog<String, Long> log = open(builder(dir, sync, io).segmentSize(1024)
-                .flushInterval(Duration.ofMillis(sync == Wal.Sync.FULL ? 0 : 2)).flushRecords(7), live);
+        WalLog<String, Long> log = open(
+                builder(dir, sync, io)
+                        .segmentSize(1024)
+                        .flushInterval(Duration.ofMillis(sync == Wal.Sync.FULL ? 0 : 2))
+                        .flushRecords(7),
+                live);
         List<Thread> threads = new ArrayList<>();
         List<Throwable> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int t = 0; t < THREADS; t++) {
@@ -145,8 +149,11 @@ class FaultInjectionTest {
     }
 
     private void sweep(FaultyIo.Op op, FaultyIo.Mode mode, boolean checkpoint, int stride) throws Exception {
-        Run clean = workload(tmp.resolve("clean-" + op + "-" + mode + "-" + checkpoint), FaultyIo.counting(), checkpoint);
-        int total = op == FaultyIo.Op.WRITE ? clean.io().writes.get() : clean.io().forces.get();
+        Run clean =
+                workload(tmp.resolve("clean-" + op + "-" + mode + "-" + checkpoint), FaultyIo.counting(), checkpoint);
+        int total = op == FaultyIo.Op.WRITE
+                ? clean.io().writes.get()
+                : clean.io().forces.get();
         Map<String, Integer> outcomes = new HashMap<>();
         for (int n = 1; n <= total + 1; n += stride) {
             Path dir = tmp.resolve(op + "-" + mode + "-" + checkpoint + "-" + n);
@@ -156,7 +163,8 @@ class FaultInjectionTest {
             checkRecovered(run, dir, label);
             outcomes.merge(io.crashed() ? "faulted" : "no fault reached", 1, Integer::sum);
         }
-        System.out.println("sweep " + op + "/" + mode + (checkpoint ? "/checkpoint" : "") + ": " + total + " ops, " + outcomes);
+        System.out.println(
+                "sweep " + op + "/" + mode + (checkpoint ? "/checkpoint" : "") + ": " + total + " ops, " + outcomes);
     }
 
     @Test
@@ -196,8 +204,8 @@ class FaultInjectionTest {
             FaultyIo io = FaultyIo.failing(op, 1 + rnd.nextInt(40), FaultyIo.Mode.TEAR);
             Run run = workload(dir, io, checkpoint, sync);
             String damage = io.powerLoss(rnd);
-            String label = "seed=" + seed + " round=" + round + " " + sync + " power loss at " + op + (checkpoint ? " with checkpoint" : "")
-                    + ":" + damage;
+            String label = "seed=" + seed + " round=" + round + " " + sync + " power loss at " + op
+                    + (checkpoint ? " with checkpoint" : "") + ":" + damage;
             checkRecovered(run, dir, label, sync == Wal.Sync.FULL);
             FakeStore<String, Long> s = new FakeStore<>();
             open(builder(dir, sync, FileIo.REAL), s).close();

@@ -36,9 +36,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class FaultyIo implements FileIo {
 
-    enum Op { WRITE, FORCE, ANY }
+    enum Op {
+        WRITE,
+        FORCE,
+        ANY
+    }
 
-    enum Mode { FAIL, TEAR }
+    enum Mode {
+        FAIL,
+        TEAR
+    }
 
     /** The device: durable file bytes and directory entries, shared by successive lifetimes. */
     static final class Disk {
@@ -92,14 +99,19 @@ final class FaultyIo implements FileIo {
                 }
                 byte[] keep = durable.durable;
                 byte[] now = names.get(p) == durable && Files.exists(p) ? Files.readAllBytes(p) : null;
-                if (now != null && now.length > keep.length && rnd.nextBoolean()
+                if (now != null
+                        && now.length > keep.length
+                        && rnd.nextBoolean()
                         && java.util.Arrays.equals(now, 0, keep.length, keep, 0, keep.length)) {
                     keep = java.util.Arrays.copyOf(now, keep.length + rnd.nextInt(now.length - keep.length + 1));
                 }
                 if (now == null || !java.util.Arrays.equals(now, keep)) {
-                    what.append(names.get(p) != durable ? " restore " : " revert ").append(p.getFileName())
-                            .append(' ').append(now == null ? "-" : Integer.toString(now.length))
-                            .append("->").append(keep.length);
+                    what.append(names.get(p) != durable ? " restore " : " revert ")
+                            .append(p.getFileName())
+                            .append(' ')
+                            .append(now == null ? "-" : Integer.toString(now.length))
+                            .append("->")
+                            .append(keep.length);
                     Files.write(p, keep);
                 }
             }
@@ -114,6 +126,7 @@ final class FaultyIo implements FileIo {
     final AtomicInteger segmentForces = new AtomicInteger();
     /** File-changing operations of this lifetime (create, write, force, truncate, rename, delete, directory force). */
     final AtomicInteger ops = new AtomicInteger();
+
     final Disk disk;
     private final Op op;
     private final int n;
@@ -124,9 +137,10 @@ final class FaultyIo implements FileIo {
     private final boolean realForce;
     /** Guarded by the disk's monitor. */
     private boolean crashed;
+
     private String crashedAt;
     /** Called before every write and force of a wrapped channel; see {@link #pauseAt}. */
-    private volatile Pause pause = (o, f) -> { };
+    private volatile Pause pause = (o, f) -> {};
 
     private FaultyIo(Disk disk, Op op, int n, Mode mode, Random tearRnd, boolean realForce) {
         this.disk = disk;

@@ -71,9 +71,11 @@ class ForcedMarkerTest {
         assertEquals(seg, e.file());
         assertEquals(last, e.offset());
         long marker = Files.size(seg) - RecordFormat.MARKER_RECORD_BYTES;
-        assertEquals("corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) below offset "
-                + marker + ", which the marker at offset " + marker + " says was forced"
-                + " in " + seg + " at offset " + last, e.getMessage());
+        assertEquals(
+                "corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) below offset "
+                        + marker + ", which the marker at offset " + marker + " says was forced"
+                        + " in " + seg + " at offset " + last,
+                e.getMessage());
     }
 
     @Test
@@ -86,7 +88,9 @@ class ForcedMarkerTest {
         }
         Path seg = onlySegment(dir);
         long last = commitOffsets(seg).get(9);
-        long end = last + RecordFormat.FRAME_BYTES + ByteBuffer.wrap(Files.readAllBytes(seg)).getInt((int) last);
+        long end = last
+                + RecordFormat.FRAME_BYTES
+                + ByteBuffer.wrap(Files.readAllBytes(seg)).getInt((int) last);
         // the writer goes idle after the last force: what it writes then (no force) is all that follows
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.size(seg) > end);
         io.crash(); // kill -9: the page cache keeps what was written
@@ -96,7 +100,8 @@ class ForcedMarkerTest {
             // the final force of a dead process
         }
         flip(seg, last + RecordFormat.WRITES_OFFSET + 5, 0x01);
-        CorruptLogException e = assertThrows(CorruptLogException.class,
+        CorruptLogException e = assertThrows(
+                CorruptLogException.class,
                 () -> open(builder(dir, Wal.Sync.FULL, FaultyIo.counting(disk)), new FakeStore<>()));
         assertEquals(last, e.offset());
     }

@@ -8,7 +8,9 @@ public final class LockProbeChild {
 
     public static void main(String[] args) {
         try {
-            Wal.full(Path.of(args[0]), Codec.STRING, Codec.LONG).open(new FakeStore<String, Long>()).close();
+            Wal.full(Path.of(args[0]), Codec.STRING, Codec.LONG)
+                    .open(new FakeStore<String, Long>())
+                    .close();
             System.out.println("OPENED");
         } catch (IllegalStateException e) {
             System.out.println("REFUSED " + e.getMessage());

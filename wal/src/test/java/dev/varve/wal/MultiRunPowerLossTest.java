@@ -54,14 +54,22 @@ class MultiRunPowerLossTest {
         Tally t = new Tally();
         for (int round = 0; round < rounds; round++) {
             Wal.Sync sync = round % 2 == 0 ? Wal.Sync.FULL : Wal.Sync.RELAXED;
-            round(t, tmp.resolve("r" + round), sync, new Random(rnd.nextLong()), "seed=" + seed + " round=" + round + " " + sync);
+            round(
+                    t,
+                    tmp.resolve("r" + round),
+                    sync,
+                    new Random(rnd.nextLong()),
+                    "seed=" + seed + " round=" + round + " " + sync);
             t.rounds++;
         }
         System.out.println("MultiRunPowerLossTest: " + t.rounds + " rounds, " + t.lifetimes + " lifetimes ("
                 + t.crashesInRecovery + " crashed during recovery), " + t.unopenable + " unopenable logs, "
-                + t.lostFull + " rounds lost acknowledged FULL commits, " + t.notPrefix + " rounds recovered a non-prefix");
-        assertTrue(t.failures.isEmpty(), t.failures.size() + " of " + rounds + " rounds failed, first: "
-                + t.failures.subList(0, Math.min(3, t.failures.size())));
+                + t.lostFull + " rounds lost acknowledged FULL commits, " + t.notPrefix
+                + " rounds recovered a non-prefix");
+        assertTrue(
+                t.failures.isEmpty(),
+                t.failures.size() + " of " + rounds + " rounds failed, first: "
+                        + t.failures.subList(0, Math.min(3, t.failures.size())));
     }
 
     private static void round(Tally t, Path dir, Wal.Sync sync, Random rnd, String label) throws Exception {
@@ -70,24 +78,38 @@ class MultiRunPowerLossTest {
         TreeSet<Long> acked = new TreeSet<>();
         int lifetimes = 2 + rnd.nextInt(3);
         long segmentSize = 1024L * (1 + rnd.nextInt(3));
-        Duration interval = sync == Wal.Sync.FULL ? Duration.ofMillis(rnd.nextInt(2))
+        Duration interval = sync == Wal.Sync.FULL
+                ? Duration.ofMillis(rnd.nextInt(2))
                 : rnd.nextBoolean() ? Duration.ofMillis(2) : Duration.ofHours(1);
-        StringBuilder trace = new StringBuilder(label).append(" segment=").append(segmentSize)
-                .append(" interval=").append(interval);
+        StringBuilder trace = new StringBuilder(label)
+                .append(" segment=")
+                .append(segmentSize)
+                .append(" interval=")
+                .append(interval);
         for (int life = 0; life < lifetimes; life++) {
             t.lifetimes++;
-            FaultyIo io = FaultyIo.crashingAt(disk, 1 + rnd.nextInt(120),
-                    rnd.nextBoolean() ? FaultyIo.Mode.TEAR : FaultyIo.Mode.FAIL, new Random(rnd.nextLong()));
+            FaultyIo io = FaultyIo.crashingAt(
+                    disk,
+                    1 + rnd.nextInt(120),
+                    rnd.nextBoolean() ? FaultyIo.Mode.TEAR : FaultyIo.Mode.FAIL,
+                    new Random(rnd.nextLong()));
             boolean background = rnd.nextInt(3) == 0;
             FakeStore<String, Long> live = new FakeStore<>();
             WalLog<String, Long> log;
             try {
-                log = open(builder(dir, sync, io).segmentSize(segmentSize).flushInterval(interval)
-                        .checkpointEvery(background ? 2048 : 0), live);
+                log = open(
+                        builder(dir, sync, io)
+                                .segmentSize(segmentSize)
+                                .flushInterval(interval)
+                                .checkpointEvery(background ? 2048 : 0),
+                        live);
             } catch (RuntimeException e) {
                 if (io.crashed()) {
                     t.crashesInRecovery++;
-                    trace.append(" | life ").append(life).append(": crashed in recovery at ").append(io.crashedAt());
+                    trace.append(" | life ")
+                            .append(life)
+                            .append(": crashed in recovery at ")
+                            .append(io.crashedAt());
                     continue;
                 }
                 t.unopenable++;
@@ -135,7 +157,10 @@ class MultiRunPowerLossTest {
                 }
             }
             io.crash(); // kill -9 at the crash point or now: nothing later reaches the files
-            trace.append(" wrote to ").append(history.size()).append(", crash at ").append(io.crashedAt());
+            trace.append(" wrote to ")
+                    .append(history.size())
+                    .append(", crash at ")
+                    .append(io.crashedAt());
             try {
                 log.close();
             } catch (RuntimeException failedAtClose) {
@@ -153,7 +178,8 @@ class MultiRunPowerLossTest {
         trace.append(" | power loss:").append(damage);
         FakeStore<String, Long> recovered = new FakeStore<>();
         try {
-            open(builder(dir, sync, FaultyIo.counting(disk)).segmentSize(segmentSize), recovered).close();
+            open(builder(dir, sync, FaultyIo.counting(disk)).segmentSize(segmentSize), recovered)
+                    .close();
         } catch (RuntimeException e) {
             t.unopenable++;
             t.failures.add(trace + " | cannot open after the power loss: " + e);
@@ -168,8 +194,8 @@ class MultiRunPowerLossTest {
     }
 
     /** Null if {@code s} holds exactly commits 1..s.lastTs() of {@code history} (and every acknowledged one, if asked). */
-    private static String check(FakeStore<String, Long> s, List<Rec<String, Long>> history, TreeSet<Long> acked,
-            boolean ackedMustSurvive) {
+    private static String check(
+            FakeStore<String, Long> s, List<Rec<String, Long>> history, TreeSet<Long> acked, boolean ackedMustSurvive) {
         long last = s.lastTs();
         if (last > history.size()) {
             return "recovered commit " + last + ", never made (history ends at " + history.size() + ")";

@@ -12,14 +12,19 @@ class RecordFormatTest {
 
     private static List<String> decode(byte[] buf, int off, int total) {
         List<String> out = new ArrayList<>();
-        RecordFormat.walk(buf, off, total, (ts, ko, kl, vo, vl) -> out.add(ts + ":" + Codec.STRING.decode(buf, ko, kl)
-                + "=" + (vl == RecordFormat.TOMBSTONE ? "<tombstone>" : Codec.LONG.decode(buf, vo, vl))));
+        RecordFormat.walk(
+                buf,
+                off,
+                total,
+                (ts, ko, kl, vo, vl) -> out.add(ts + ":" + Codec.STRING.decode(buf, ko, kl) + "="
+                        + (vl == RecordFormat.TOMBSTONE ? "<tombstone>" : Codec.LONG.decode(buf, vo, vl))));
         return out;
     }
 
     @Test
     void encodesAndDecodesWritesAndTombstones() {
-        Rec<String, Long> r = new Rec<String, Long>(42).with("alice", 100L).with("bob", null).with("", -5L);
+        Rec<String, Long> r =
+                new Rec<String, Long>(42).with("alice", 100L).with("bob", null).with("", -5L);
         byte[] b = RecordFormat.encode(r, Codec.STRING, Codec.LONG);
         assertEquals(b.length, RecordFormat.validRecordAt(b, 0, b.length));
         assertEquals(b.length - RecordFormat.FRAME_BYTES, ByteBuffer.wrap(b).getInt(RecordFormat.LENGTH_OFFSET));
@@ -47,7 +52,8 @@ class RecordFormatTest {
 
     @Test
     void everySingleBitFlipIsDetected() {
-        byte[] b = RecordFormat.encode(new Rec<String, Long>(9).with("x", 3L).with("yy", null), Codec.STRING, Codec.LONG);
+        byte[] b =
+                RecordFormat.encode(new Rec<String, Long>(9).with("x", 3L).with("yy", null), Codec.STRING, Codec.LONG);
         for (int i = 0; i < b.length * 8; i++) {
             byte[] c = b.clone();
             c[i / 8] ^= (byte) (1 << (i % 8));
@@ -74,6 +80,8 @@ class RecordFormatTest {
 
     @Test
     void emptyCommitIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> RecordFormat.encode(new Rec<String, Long>(1), Codec.STRING, Codec.LONG));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> RecordFormat.encode(new Rec<String, Long>(1), Codec.STRING, Codec.LONG));
     }
 }

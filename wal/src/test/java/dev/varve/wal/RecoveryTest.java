@@ -34,7 +34,8 @@ class RecoveryTest {
     /** Writes {@code n} commits under FULL, each acknowledged; returns them. */
     static List<Rec<String, Long>> writeLog(Path dir, int n, long segmentSize) throws Exception {
         List<Rec<String, Long>> commits = new ArrayList<>();
-        try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(segmentSize), new FakeStore<>())) {
+        try (WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(segmentSize), new FakeStore<>())) {
             for (long ts = 1; ts <= n; ts++) {
                 Rec<String, Long> r = commit(ts, 13);
                 commits.add(r);
@@ -57,11 +58,15 @@ class RecoveryTest {
                 expected.add(new FakeStore.Replayed(r.ts, r.key(i), r.value(i)));
             }
             idx = Math.min(expected.size(), store.replayed.size());
-            assertEquals(expected.subList(0, idx), store.replayed.subList(0, idx), "replayed writes differ from the commits");
+            assertEquals(
+                    expected.subList(0, idx),
+                    store.replayed.subList(0, idx),
+                    "replayed writes differ from the commits");
             if (idx == expected.size()) {
                 j++;
             } else {
-                fail("commit " + r.ts + " replayed partially: " + store.replayed.subList(expected.size() - r.size(), idx));
+                fail("commit " + r.ts + " replayed partially: "
+                        + store.replayed.subList(expected.size() - r.size(), idx));
             }
         }
         assertEquals(expected.size(), store.replayed.size(), "replayed more than was committed");
@@ -100,7 +105,8 @@ class RecoveryTest {
         open(builder(log, Wal.Sync.FULL, io), new FakeStore<>()).close();
         List<Path> forced = io.disk.forcedDirectories;
         assertTrue(forced.contains(dir.toAbsolutePath()), "the entry of a/ in " + dir + " was not forced: " + forced);
-        assertTrue(forced.contains(dir.resolve("a").toAbsolutePath()), "the entry of b/ in a/ was not forced: " + forced);
+        assertTrue(
+                forced.contains(dir.resolve("a").toAbsolutePath()), "the entry of b/ in a/ was not forced: " + forced);
         // an existing directory is not forced into its parent again
         FaultyIo again = FaultyIo.counting(new FaultyIo.Disk());
         open(builder(log, Wal.Sync.FULL, again), new FakeStore<>()).close();
@@ -115,8 +121,10 @@ class RecoveryTest {
         long before = Files.size(seg);
         Recovery<String, Long> r = TornTailScan.recover(dir);
         assertEquals(before - torn, Files.size(seg), "the torn record is cut");
-        assertTrue(r.scanCrcBytes() <= torn, "the scan after a torn " + torn + "-byte record checksummed "
-                + r.scanCrcBytes() + " body bytes (quadratic: tries every offset that looks like a frame)");
+        assertTrue(
+                r.scanCrcBytes() <= torn,
+                "the scan after a torn " + torn + "-byte record checksummed " + r.scanCrcBytes()
+                        + " body bytes (quadratic: tries every offset that looks like a frame)");
     }
 
     @Test
@@ -127,12 +135,16 @@ class RecoveryTest {
             byte[] b = Files.readAllBytes(seg);
             ByteBuffer hdr = ByteBuffer.wrap(b);
             hdr.putInt(RecordFormat.HDR_VERSION, version);
-            hdr.putInt(RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed older header
+            hdr.putInt(
+                    RecordFormat.HDR_CRC, RecordFormat.crc(b, 0, RecordFormat.HDR_CRC)); // a well-formed older header
             Files.write(seg, b);
-            CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
-            assertEquals("corrupt write-ahead log: segment has format version " + version + ", written by an older release;"
-                    + " this release reads format version 3 only (no conversion: recover the directory with the release that"
-                    + " wrote it) in " + seg + " at offset " + RecordFormat.HDR_VERSION, e.getMessage());
+            CorruptLogException e = assertThrows(
+                    CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+            assertEquals(
+                    "corrupt write-ahead log: segment has format version " + version + ", written by an older release;"
+                            + " this release reads format version 3 only (no conversion: recover the directory with the release that"
+                            + " wrote it) in " + seg + " at offset " + RecordFormat.HDR_VERSION,
+                    e.getMessage());
         }
     }
 
@@ -143,7 +155,8 @@ class RecoveryTest {
         Path saved = dir.resolve("saved");
         Path log = dir.resolve("log");
         FakeStore<String, Long> live = new FakeStore<>();
-        try (WalLog<String, Long> l = open(builder(log, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
+        try (WalLog<String, Long> l =
+                open(builder(log, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
             for (long ts = 1; ts <= 120; ts++) {
                 Rec<String, Long> r = commit(ts, 13);
                 live.apply(r);
@@ -175,7 +188,8 @@ class RecoveryTest {
         Recovery<String, Long> r = new Recovery<>(FileIo.REAL, log, new FakeStore<>(), Codec.STRING, Codec.LONG);
         assertEquals(130, r.run().lastTs());
         // the restored ones, and also the segment open at the checkpoint if it got no later commit
-        assertTrue(r.coveredSkipped() >= restored.size() && r.coveredSkipped() <= restored.size() + 1,
+        assertTrue(
+                r.coveredSkipped() >= restored.size() && r.coveredSkipped() <= restored.size() + 1,
                 r.coveredSkipped() + " covered segments skipped, " + restored.size() + " restored");
     }
 
@@ -208,16 +222,21 @@ class RecoveryTest {
         long third = ForcedMarkerTest.commitOffsets(seg).get(2);
         flip(seg, third + RecordFormat.WRITES_OFFSET + 5, 0x01); // inside commit 3's key
         FakeStore<String, Long> s = new FakeStore<>();
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s));
+        CorruptLogException e =
+                assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s));
         assertEquals(seg, e.file());
         assertEquals(third, e.offset());
         long marker = ForcedMarkerTest.commitOffsets(seg).get(3) - RecordFormat.MARKER_RECORD_BYTES;
-        assertEquals("corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) below offset "
-                + marker + ", which the marker at offset " + marker + " says was forced in " + seg + " at offset "
-                + third, e.getMessage());
+        assertEquals(
+                "corrupt write-ahead log: damaged record (short, bad length or bad CRC32C) below offset "
+                        + marker + ", which the marker at offset " + marker + " says was forced in " + seg
+                        + " at offset "
+                        + third,
+                e.getMessage());
         assertEquals(Files.size(seg), Files.size(seg), "the directory is left as it was");
         // and the directory can still be opened after the failed open released its lock... to fail the same way
-        assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        assertThrows(
+                CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
     }
 
     @Test
@@ -226,7 +245,8 @@ class RecoveryTest {
         Path seg = onlySegment(dir);
         long fifth = ForcedMarkerTest.commitOffsets(seg).get(4);
         flip(seg, fifth + 1, 0x40); // length becomes huge
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        CorruptLogException e = assertThrows(
+                CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
         assertEquals(fifth, e.offset());
     }
 
@@ -239,7 +259,8 @@ class RecoveryTest {
         try (RandomAccessFile f = new RandomAccessFile(first.toFile(), "rw")) {
             f.setLength(f.length() - 1);
         }
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        CorruptLogException e = assertThrows(
+                CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
         assertEquals(first, e.file());
         assertTrue(e.getMessage().contains("in a segment followed by newer segments"), e.getMessage());
     }
@@ -249,7 +270,8 @@ class RecoveryTest {
         writeLog(dir, 200, 1024);
         List<Path> segs = files(dir, ".seg");
         Files.delete(segs.get(1));
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        CorruptLogException e = assertThrows(
+                CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
         assertEquals(segs.get(2), e.file());
         assertTrue(e.getMessage().contains("a segment is missing"), e.getMessage());
     }
@@ -270,7 +292,8 @@ class RecoveryTest {
     @Test
     void damagedCheckpointIsCorruption() throws Exception {
         FakeStore<String, Long> live = new FakeStore<>();
-        try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
+        try (WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.FULL, FileIo.REAL).segmentSize(1024), live)) {
             for (long ts = 1; ts <= 100; ts++) {
                 Rec<String, Long> r = commit(ts, 13);
                 live.apply(r);
@@ -280,9 +303,12 @@ class RecoveryTest {
         }
         Path ckp = files(dir, ".ckp").get(0);
         flip(ckp, 20, 0x04);
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
+        CorruptLogException e = assertThrows(
+                CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
         assertEquals(ckp, e.file());
-        assertEquals("corrupt write-ahead log: checkpoint fails its CRC32C in " + ckp + " at offset " + (Files.size(ckp) - 4),
+        assertEquals(
+                "corrupt write-ahead log: checkpoint fails its CRC32C in " + ckp + " at offset "
+                        + (Files.size(ckp) - 4),
                 e.getMessage());
     }
 
@@ -329,9 +355,14 @@ class RecoveryTest {
     @Test
     void wrongCodecOnReopenIsReportedNotMisread() throws Exception {
         writeLog(dir, 3, 1 << 20);
-        Wal.Builder<String, Integer> b = Wal.builder(dir, Codec.STRING, Codec.INT).checkpointEvery(0);
-        CorruptLogException e = assertThrows(CorruptLogException.class, () -> b.build().open(new FakeStore<>()));
-        assertTrue(e.getMessage().contains("cannot decode a write of commit 1 with Codec.STRING/Codec.INT: Codec.INT expects 4 bytes, found 8"),
+        Wal.Builder<String, Integer> b =
+                Wal.builder(dir, Codec.STRING, Codec.INT).checkpointEvery(0);
+        CorruptLogException e =
+                assertThrows(CorruptLogException.class, () -> b.build().open(new FakeStore<>()));
+        assertTrue(
+                e.getMessage()
+                        .contains(
+                                "cannot decode a write of commit 1 with Codec.STRING/Codec.INT: Codec.INT expects 4 bytes, found 8"),
                 e.getMessage());
     }
 
@@ -373,7 +404,12 @@ class RecoveryTest {
                     long at = (long) (rnd.nextDouble() * Files.size(victim));
                     int bit = 1 << rnd.nextInt(8);
                     flip(victim, at, bit);
-                    sb.append(' ').append(victim.getFileName()).append('@').append(at).append('^').append(bit);
+                    sb.append(' ')
+                            .append(victim.getFileName())
+                            .append('@')
+                            .append(at)
+                            .append('^')
+                            .append(bit);
                 }
                 what = sb.toString();
             }

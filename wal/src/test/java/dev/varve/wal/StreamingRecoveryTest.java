@@ -95,8 +95,8 @@ class StreamingRecoveryTest {
     void recoveryReadsASegmentThroughABufferBoundedByItsLargestRecord() throws Exception {
         int big = 300 << 10;
         long ts = 0;
-        try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL).segmentSize(64L << 20),
-                new FakeStore<>())) {
+        try (WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL).segmentSize(64L << 20), new FakeStore<>())) {
             CompletableFuture<Void> last = null;
             for (int i = 0; i < 40_000; i++) {
                 last = log.append(Rec.of(++ts, "key-" + i, (long) i));
@@ -116,8 +116,10 @@ class StreamingRecoveryTest {
         FakeStore<String, Long> store = new FakeStore<>();
         open(builder(dir, Wal.Sync.RELAXED, io), store).close();
         assertEquals(40_001, store.replayed.size(), "every commit replayed");
-        assertTrue(io.largestRead.get() <= bound, "recovery asked for a read of " + io.largestRead.get()
-                + " bytes from a " + size + "-byte segment whose largest record is about " + big + " bytes");
+        assertTrue(
+                io.largestRead.get() <= bound,
+                "recovery asked for a read of " + io.largestRead.get() + " bytes from a " + size
+                        + "-byte segment whose largest record is about " + big + " bytes");
         assertTrue(io.bytesRead.get() >= size, "recovery read " + io.bytesRead.get() + " of " + size + " bytes");
     }
 }

@@ -65,7 +65,8 @@ final class TornTailScan {
                 long t0 = System.nanoTime();
                 Recovery<String, Long> r = recover(dir);
                 long ms = (System.nanoTime() - t0) / 1_000_000;
-                System.out.printf("torn tail %d MiB (%s): recovery %d ms, scan checksummed %d body bytes%n",
+                System.out.printf(
+                        "torn tail %d MiB (%s): recovery %d ms, scan checksummed %d body bytes%n",
                         mib, framey ? "keys start with 0x01" : "plain keys", ms, r.scanCrcBytes());
             } finally {
                 try (var files = Files.list(dir)) {

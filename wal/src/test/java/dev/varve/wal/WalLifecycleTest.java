@@ -55,12 +55,14 @@ class WalLifecycleTest {
     /** Opens and closes {@code dir} with the real file system once the lock is free; returns what it replayed. */
     private FakeStore<String, Long> reopenWhenFree() {
         FakeStore<String, Long>[] out = newStoreBox();
-        await().atMost(Duration.ofSeconds(10)).ignoreException(IllegalStateException.class).until(() -> {
-            FakeStore<String, Long> s = new FakeStore<>();
-            open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close();
-            out[0] = s;
-            return true;
-        });
+        await().atMost(Duration.ofSeconds(10))
+                .ignoreException(IllegalStateException.class)
+                .until(() -> {
+                    FakeStore<String, Long> s = new FakeStore<>();
+                    open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close();
+                    out[0] = s;
+                    return true;
+                });
         return out[0];
     }
 
@@ -74,8 +76,8 @@ class WalLifecycleTest {
     @Test
     void closeGivingUpOnAStuckWriterKeepsTheDirectoryLockedAndAcknowledgesNothingMore() throws Exception {
         FaultyIo io = FaultyIo.counting();
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofMillis(50)),
-                new FakeStore<>());
+        WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofMillis(50)), new FakeStore<>());
         Gate gate = new Gate(FaultyIo.Op.FORCE, ".seg");
         io.pauseAt(gate);
         CompletableFuture<Void> f = log.append(Rec.of(1, "a", 1L)); // first write of a new segment: roll, header force
@@ -83,19 +85,25 @@ class WalLifecycleTest {
 
         UncheckedIOException e = assertThrows(UncheckedIOException.class, log::close);
         // the writer is still inside its force: nobody else may own the directory yet
-        IllegalStateException again = assertThrows(IllegalStateException.class,
+        IllegalStateException again = assertThrows(
+                IllegalStateException.class,
                 () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()),
                 "a second open got in while the writer was stuck");
         assertEquals("log directory " + dir.toRealPath() + " is already open in this process", again.getMessage());
-        assertTrue(probe(dir).startsWith("REFUSED log directory " + dir.toRealPath() + " is locked by another process"),
+        assertTrue(
+                probe(dir).startsWith("REFUSED log directory " + dir.toRealPath() + " is locked by another process"),
                 "another process got in while the writer was stuck");
-        assertEquals("write-ahead log " + dir + " failed while closing: java.io.IOException: log writer of " + dir
-                + " did not stop within 50 ms; it is still running 50 ms after an interrupt, and the directory stays"
-                + " locked until it stops", e.getMessage());
+        assertEquals(
+                "write-ahead log " + dir + " failed while closing: java.io.IOException: log writer of " + dir
+                        + " did not stop within 50 ms; it is still running 50 ms after an interrupt, and the directory stays"
+                        + " locked until it stops",
+                e.getMessage());
 
         gate.release.countDown(); // the stuck force returns, successfully, after close() threw
         ExecutionException late = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
-        assertTrue(late.getCause().getMessage().contains("did not stop within 50 ms"), late.getCause().getMessage());
+        assertTrue(
+                late.getCause().getMessage().contains("did not stop within 50 ms"),
+                late.getCause().getMessage());
         await().atMost(Duration.ofSeconds(10)).until(() -> walThreads(dir).isEmpty());
         // the writer's exit released the directory; the record was written and forced: the reported
         // failure was an unknown outcome, and recovery keeps it
@@ -107,8 +115,8 @@ class WalLifecycleTest {
     @Test
     void closeFromACommitContinuationDoesNotWaitForItself() throws Exception {
         FaultyIo io = FaultyIo.counting();
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofHours(1)),
-                new FakeStore<>());
+        WalLog<String, Long> log =
+                open(builder(dir, Wal.Sync.FULL, io).closeTimeout(Duration.ofHours(1)), new FakeStore<>());
         Gate gate = new Gate(FaultyIo.Op.FORCE, ".seg");
         io.pauseAt(gate);
         CompletableFuture<Void> first = log.append(Rec.of(1, "a", 1L));
@@ -145,7 +153,9 @@ class WalLifecycleTest {
 
         @Override
         public void at(FaultyIo.Op op, Path file) throws IOException {
-            if (!full.get() || op != FaultyIo.Op.WRITE || !file.getFileName().toString().equals(Checkpoints.TEMP_NAME)) {
+            if (!full.get()
+                    || op != FaultyIo.Op.WRITE
+                    || !file.getFileName().toString().equals(Checkpoints.TEMP_NAME)) {
                 return;
             }
             if (attempts.incrementAndGet() == 1 && hold) {
@@ -160,8 +170,8 @@ class WalLifecycleTest {
     }
 
     /** Commits until a background checkpoint is held in {@code disk}'s first failure; returns the last ts. */
-    private static long commitUntilACheckpointIsHeld(WalLog<String, Long> log, FakeStore<String, Long> live,
-            FullDiskForCheckpoints disk) throws Exception {
+    private static long commitUntilACheckpointIsHeld(
+            WalLog<String, Long> log, FakeStore<String, Long> live, FullDiskForCheckpoints disk) throws Exception {
         long ts = 0;
         while (disk.attempts.get() == 0) { // each commit is ~40 bytes: a checkpoint is due every ~50
             commitAll(log, live, ts + 1, ts + 10);
@@ -173,8 +183,11 @@ class WalLifecycleTest {
 
     /** RELAXED that never forces on its own (only at a roll or on close), background checkpoints every 2 KiB. */
     private Wal.Builder<String, Long> relaxedNeverForcing(FaultyIo io) {
-        return builder(dir, Wal.Sync.RELAXED, io).flushInterval(Duration.ofHours(1)).flushRecords(1_000_000)
-                .flushBytes(1L << 40).checkpointEvery(2048);
+        return builder(dir, Wal.Sync.RELAXED, io)
+                .flushInterval(Duration.ofHours(1))
+                .flushRecords(1_000_000)
+                .flushBytes(1L << 40)
+                .checkpointEvery(2048);
     }
 
     /** Appends commits {@code from..to} to {@code log} and {@code live}, waiting for each acknowledgement. */
@@ -199,8 +212,10 @@ class WalLifecycleTest {
         long ts = commitUntilACheckpointIsHeld(log, live, disk);
         disk.proceed.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> log.checkpointFailure() != null);
-        assertEquals("background checkpoint of " + dir + " failed: java.io.IOException: injected: No space left on"
-                + " device (checkpoint.tmp)", log.checkpointFailure().getMessage());
+        assertEquals(
+                "background checkpoint of " + dir + " failed: java.io.IOException: injected: No space left on"
+                        + " device (checkpoint.tmp)",
+                log.checkpointFailure().getMessage());
         assertFalse(Files.exists(dir.resolve(Checkpoints.TEMP_NAME)), "checkpoint.tmp was left behind");
         commitAll(log, live, ts + 1, ts + 10); // still writable
         ts += 10;
@@ -222,9 +237,12 @@ class WalLifecycleTest {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> log.checkpointFailure() != null);
         UncheckedIOException e = assertThrows(UncheckedIOException.class, log::close);
-        assertEquals("write-ahead log " + dir + " was closed, every record forced, but its last background"
-                + " checkpoint had failed: background checkpoint of " + dir + " failed: java.io.IOException: injected:"
-                + " No space left on device (checkpoint.tmp)", e.getMessage());
+        assertEquals(
+                "write-ahead log " + dir + " was closed, every record forced, but its last background"
+                        + " checkpoint had failed: background checkpoint of " + dir
+                        + " failed: java.io.IOException: injected:"
+                        + " No space left on device (checkpoint.tmp)",
+                e.getMessage());
         FakeStore<String, Long> recovered = reopenWhenFree();
         assertEquals(live.map, recovered.map);
         assertEquals(ts, recovered.lastTs());
@@ -247,8 +265,10 @@ class WalLifecycleTest {
         }
         io.powerLoss(KEEP_ONLY_FORCED);
         FakeStore<String, Long> recovered = reopenWhenFree();
-        assertEquals(ts, recovered.lastTs(), "acknowledged RELAXED commits " + (recovered.lastTs() + 1) + ".." + ts
-                + " were never forced");
+        assertEquals(
+                ts,
+                recovered.lastTs(),
+                "acknowledged RELAXED commits " + (recovered.lastTs() + 1) + ".." + ts + " were never forced");
         assertEquals(live.map, recovered.map);
     }
 
@@ -264,8 +284,10 @@ class WalLifecycleTest {
         assertEquals(0, attempts.get());
         // a foreground failure counts as one of the three
         UncheckedIOException fg = assertThrows(UncheckedIOException.class, log::checkpoint);
-        assertEquals("checkpoint in " + dir + " failed: java.io.IOException: injected: No space left on device"
-                + " (checkpoint.tmp)", fg.getMessage());
+        assertEquals(
+                "checkpoint in " + dir + " failed: java.io.IOException: injected: No space left on device"
+                        + " (checkpoint.tmp)",
+                fg.getMessage());
         long ts = 10;
         long acked = 10;
         while (true) {
@@ -277,10 +299,12 @@ class WalLifecycleTest {
                 f.get(10, TimeUnit.SECONDS);
                 acked = ts;
             } catch (IllegalStateException refused) {
-                assertEquals("write-ahead log " + dir + " failed and refuses writes until the database is reopened:"
-                        + " java.io.IOException: 3 checkpoints in a row failed, so the log can no longer be kept"
-                        + " bounded; the last: java.io.IOException: injected: No space left on device"
-                        + " (checkpoint.tmp)", refused.getMessage());
+                assertEquals(
+                        "write-ahead log " + dir + " failed and refuses writes until the database is reopened:"
+                                + " java.io.IOException: 3 checkpoints in a row failed, so the log can no longer be kept"
+                                + " bounded; the last: java.io.IOException: injected: No space left on device"
+                                + " (checkpoint.tmp)",
+                        refused.getMessage());
                 break;
             } catch (ExecutionException failedWhileLogFailing) {
                 // appended as the log failed: unknown outcome
@@ -291,8 +315,10 @@ class WalLifecycleTest {
         log.close(); // the failure was reported to every committer already
         io.powerLoss(KEEP_ONLY_FORCED);
         FakeStore<String, Long> recovered = reopenWhenFree();
-        assertTrue(recovered.lastTs() >= acked, "acknowledged commits " + (recovered.lastTs() + 1) + ".." + acked
-                + " were lost: the writer exited without forcing them");
+        assertTrue(
+                recovered.lastTs() >= acked,
+                "acknowledged commits " + (recovered.lastTs() + 1) + ".." + acked
+                        + " were lost: the writer exited without forcing them");
     }
 
     @Test
@@ -302,14 +328,17 @@ class WalLifecycleTest {
         // fails the force, after checkpoint.tmp got its bytes
         AtomicBoolean on = new AtomicBoolean(true);
         io.pauseAt((op, file) -> {
-            if (on.get() && op == FaultyIo.Op.FORCE && file.getFileName().toString().equals(Checkpoints.TEMP_NAME)) {
+            if (on.get()
+                    && op == FaultyIo.Op.FORCE
+                    && file.getFileName().toString().equals(Checkpoints.TEMP_NAME)) {
                 throw new IOException("injected: No space left on device");
             }
         });
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io), live)) {
             commitAll(log, live, 1, 20);
             UncheckedIOException e = assertThrows(UncheckedIOException.class, log::checkpoint);
-            assertEquals("checkpoint in " + dir + " failed: java.io.IOException: injected: No space left on device",
+            assertEquals(
+                    "checkpoint in " + dir + " failed: java.io.IOException: injected: No space left on device",
                     e.getMessage());
             assertFalse(Files.exists(dir.resolve(Checkpoints.TEMP_NAME)), "checkpoint.tmp was left behind");
             assertNull(log.checkpointFailure(), "a foreground failure is the caller's, not a background one");
@@ -322,20 +351,26 @@ class WalLifecycleTest {
     }
 
     /** Encodes Longs, but throws IllegalStateException for -13 (a codec with its own state checks). */
-    private static final Codec<Long> BREAKS_ON_13 = Codec.of(v -> {
-        if (v == -13L) {
-            throw new IllegalStateException("codec not initialised for -13");
-        }
-        return ByteBuffer.allocate(8).putLong(v).array();
-    }, b -> ByteBuffer.wrap(b).getLong());
+    private static final Codec<Long> BREAKS_ON_13 = Codec.of(
+            v -> {
+                if (v == -13L) {
+                    throw new IllegalStateException("codec not initialised for -13");
+                }
+                return ByteBuffer.allocate(8).putLong(v).array();
+            },
+            b -> ByteBuffer.wrap(b).getLong());
 
     @Test
     void aCodecIllegalStateExceptionInABackgroundCheckpointIsAFailureNotAClosedStore() throws Exception {
         FakeStore<String, Long> live = new FakeStore<>();
         live.map.put("a-poison", -13L); // in the store, never logged: only a checkpoint encodes it (entry 0)
         FaultyIo io = FaultyIo.counting();
-        WalLog<String, Long> log = WalTestSupport.open(Wal.builder(dir, Codec.STRING, BREAKS_ON_13)
-                .sync(Wal.Sync.RELAXED).fileIo(io).checkpointEvery(2048), live);
+        WalLog<String, Long> log = WalTestSupport.open(
+                Wal.builder(dir, Codec.STRING, BREAKS_ON_13)
+                        .sync(Wal.Sync.RELAXED)
+                        .fileIo(io)
+                        .checkpointEvery(2048),
+                live);
         long ts = 0;
         int failures = 0;
         while (true) {
@@ -346,10 +381,11 @@ class WalLifecycleTest {
                 live.apply(r);
                 f.get(10, TimeUnit.SECONDS);
             } catch (IllegalStateException refused) {
-                assertEquals("write-ahead log " + dir + " failed and refuses writes until the database is reopened:"
-                        + " java.io.IOException: 3 checkpoints in a row failed, so the log can no longer be kept"
-                        + " bounded; the last: java.io.IOException: checkpoint entry 0: its value cannot be encoded with "
-                        + BREAKS_ON_13 + ": java.lang.IllegalStateException: codec not initialised for -13",
+                assertEquals(
+                        "write-ahead log " + dir + " failed and refuses writes until the database is reopened:"
+                                + " java.io.IOException: 3 checkpoints in a row failed, so the log can no longer be kept"
+                                + " bounded; the last: java.io.IOException: checkpoint entry 0: its value cannot be encoded with "
+                                + BREAKS_ON_13 + ": java.lang.IllegalStateException: codec not initialised for -13",
                         refused.getMessage());
                 break;
             } catch (ExecutionException failedWhileLogFailing) {
@@ -357,12 +393,15 @@ class WalLifecycleTest {
             }
             if (log.checkpointFailure() != null && failures == 0) {
                 failures = 1;
-                assertTrue(log.checkpointFailure().getMessage().contains("codec not initialised for -13"),
+                assertTrue(
+                        log.checkpointFailure().getMessage().contains("codec not initialised for -13"),
                         log.checkpointFailure().getMessage());
             }
             // the log is bounded: it fails after three checkpoints (~2 KiB of log each), not thousands of commits
-            assertTrue(ts < 20_000, "the log grew to " + ts + " commits without a checkpoint or an error:"
-                    + " the checkpointer stopped silently");
+            assertTrue(
+                    ts < 20_000,
+                    "the log grew to " + ts + " commits without a checkpoint or an error:"
+                            + " the checkpointer stopped silently");
         }
         assertEquals(1, failures, "the first failure was never reported");
         assertEquals(0, log.checkpointTimestamp());
@@ -394,6 +433,7 @@ class WalLifecycleTest {
         assertFalse(Files.exists(dir.resolve(Checkpoints.TEMP_NAME)), "checkpoint.tmp was left behind");
         log.close(); // no failure to report
         assertTrue(segmentsBefore >= 1);
-        assertEquals(LongStream.rangeClosed(1, ts).boxed().toList(), reopenWhenFree().replayedCommits());
+        assertEquals(
+                LongStream.rangeClosed(1, ts).boxed().toList(), reopenWhenFree().replayedCommits());
     }
 }

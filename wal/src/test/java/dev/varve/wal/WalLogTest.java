@@ -54,8 +54,10 @@ class WalLogTest {
             assertEquals(live.map, recovered.map);
             // the clock continues: a timestamp at or below the last logged one is refused
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> log.append(Rec.of(500, "x", 1L)));
-            assertEquals("commit timestamp 500 is not above the last one logged, 500: the log must receive"
-                    + " commits in increasing timestamp order", e.getMessage());
+            assertEquals(
+                    "commit timestamp 500 is not above the last one logged, 500: the log must receive"
+                            + " commits in increasing timestamp order",
+                    e.getMessage());
             log.append(Rec.of(501, "x", 1L)).get(10, TimeUnit.SECONDS);
         }
         FakeStore<String, Long> again = new FakeStore<>();
@@ -98,10 +100,12 @@ class WalLogTest {
             assertTrue(errors.isEmpty(), () -> errors.toString());
             int records = threads * perThread;
             int forces = io.segmentForces.get() - forcesBefore;
-            System.out.printf("FULL group commit: %d records, %d forces (%.1f records per force)%n",
+            System.out.printf(
+                    "FULL group commit: %d records, %d forces (%.1f records per force)%n",
                     records, forces, (double) records / forces);
-            assertTrue(forces * 4 < records, "expected at least 4 records per force, got " + records + " records in "
-                    + forces + " forces");
+            assertTrue(
+                    forces * 4 < records,
+                    "expected at least 4 records per force, got " + records + " records in " + forces + " forces");
         }
     }
 
@@ -113,7 +117,9 @@ class WalLogTest {
         CompletableFuture<Void> f = log.append(Rec.of(1, "a", 1L));
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
         assertInstanceOf(UncheckedIOException.class, e.getCause());
-        assertTrue(e.getCause().getMessage().contains("injected failure of force #2"), e.getCause().getMessage());
+        assertTrue(
+                e.getCause().getMessage().contains("injected failure of force #2"),
+                e.getCause().getMessage());
         log.close(); // failed before close: close releases and does not throw again
     }
 
@@ -124,16 +130,22 @@ class WalLogTest {
         FaultyIo io = FaultyIo.failing(FaultyIo.Op.WRITE, 4, FaultyIo.Mode.FAIL);
         WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, io), new FakeStore<>());
         log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> io.writes.get() == 3);
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> io.writes.get() == 3);
         CompletableFuture<Void> f = log.append(Rec.of(2, "b", 2L));
         CompletionException ce = assertThrows(CompletionException.class, f::join);
         assertInstanceOf(UncheckedIOException.class, ce.getCause());
-        assertEquals("write-ahead log " + dir + " failed; the commit's outcome is unknown (its record may be on disk"
-                + " and reappear after reopening): java.io.IOException: injected FAIL of write #4 to "
-                + RecordFormat.segmentName(1), ce.getCause().getMessage());
+        assertEquals(
+                "write-ahead log " + dir + " failed; the commit's outcome is unknown (its record may be on disk"
+                        + " and reappear after reopening): java.io.IOException: injected FAIL of write #4 to "
+                        + RecordFormat.segmentName(1),
+                ce.getCause().getMessage());
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> log.append(Rec.of(3, "z", 1L)));
-        assertEquals("write-ahead log " + dir + " failed and refuses writes until the database is reopened: "
-                + "java.io.IOException: injected FAIL of write #4 to " + RecordFormat.segmentName(1), e.getMessage());
+        assertEquals(
+                "write-ahead log " + dir + " failed and refuses writes until the database is reopened: "
+                        + "java.io.IOException: injected FAIL of write #4 to " + RecordFormat.segmentName(1),
+                e.getMessage());
         assertInstanceOf(java.io.IOException.class, e.getCause());
         assertThrows(IllegalStateException.class, log::checkpoint);
         log.close();
@@ -187,7 +199,9 @@ class WalLogTest {
     @Test
     void relaxedForcesOnRecordCountBound() throws Exception {
         FaultyIo io = FaultyIo.counting();
-        Wal.Builder<String, Long> b = builder(dir, Wal.Sync.RELAXED, io).flushInterval(Duration.ofHours(1)).flushRecords(10);
+        Wal.Builder<String, Long> b = builder(dir, Wal.Sync.RELAXED, io)
+                .flushInterval(Duration.ofHours(1))
+                .flushRecords(10);
         try (WalLog<String, Long> log = open(b, new FakeStore<>())) {
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
             int base = io.segmentForces.get();
@@ -205,7 +219,9 @@ class WalLogTest {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
             Thread writer = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().equals("varve-wal-writer[" + dir + "]")).findFirst().orElseThrow();
+                    .filter(t -> t.getName().equals("varve-wal-writer[" + dir + "]"))
+                    .findFirst()
+                    .orElseThrow();
             await().atMost(Duration.ofSeconds(10)).until(() -> writer.getState() == Thread.State.WAITING);
             // and a new append wakes it promptly
             log.append(Rec.of(2, "a", 2L)).get(10, TimeUnit.SECONDS);
@@ -214,18 +230,27 @@ class WalLogTest {
 
     @Test
     void closeFlushesStopsThreadsAndIsIdempotent() throws Exception {
-        WalLog<String, Long> log = open(builder(dir, Wal.Sync.RELAXED, FileIo.REAL).flushInterval(Duration.ofHours(1))
-                .checkpointEvery(1 << 20), new FakeStore<>());
+        WalLog<String, Long> log = open(
+                builder(dir, Wal.Sync.RELAXED, FileIo.REAL)
+                        .flushInterval(Duration.ofHours(1))
+                        .checkpointEvery(1 << 20),
+                new FakeStore<>());
         List<CompletableFuture<Void>> fs = new ArrayList<>();
         for (long ts = 1; ts <= 100; ts++) {
             fs.add(log.append(commit(ts, 10)));
         }
         // the writer and the checkpointer (the completer starts with the first hand-off, so maybe not yet)
-        assertEquals(List.of("varve-wal-checkpoint[" + dir + "]", "varve-wal-writer[" + dir + "]"), walThreads().stream()
-                .filter(n -> n.endsWith("[" + dir + "]") && !n.startsWith("varve-wal-completer")).sorted().toList());
+        assertEquals(
+                List.of("varve-wal-checkpoint[" + dir + "]", "varve-wal-writer[" + dir + "]"),
+                walThreads().stream()
+                        .filter(n -> n.endsWith("[" + dir + "]") && !n.startsWith("varve-wal-completer"))
+                        .sorted()
+                        .toList());
         log.close();
         assertTrue(fs.stream().allMatch(f -> f.isDone() && !f.isCompletedExceptionally()));
-        assertTrue(walThreads().stream().noneMatch(n -> n.endsWith("[" + dir + "]")), walThreads().toString());
+        assertTrue(
+                walThreads().stream().noneMatch(n -> n.endsWith("[" + dir + "]")),
+                walThreads().toString());
         log.close();
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> log.append(Rec.of(101, "a", 1L)));
         assertEquals("write-ahead log " + dir + " is closed", e.getMessage());
@@ -238,7 +263,8 @@ class WalLogTest {
     @Test
     void secondOpenOfTheSameDirectoryFailsClearly() throws Exception {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(
+                    IllegalStateException.class,
                     () -> open(builder(dir.resolve("."), Wal.Sync.RELAXED, FileIo.REAL), new FakeStore<>()));
             assertEquals("log directory " + dir.toRealPath() + " is already open in this process", e.getMessage());
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS); // the first is unharmed
@@ -250,16 +276,24 @@ class WalLogTest {
     void openFromAnotherProcessIsRefusedWhileOpen() throws Exception {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
             log.append(Rec.of(1, "a", 1L)).get(10, TimeUnit.SECONDS);
-            assertEquals("REFUSED log directory " + dir.toRealPath() + " is locked by another process (lock on "
-                    + dir.toRealPath().resolve(DirectoryLock.LOCK_FILE) + " is held)", probe());
+            assertEquals(
+                    "REFUSED log directory " + dir.toRealPath() + " is locked by another process (lock on "
+                            + dir.toRealPath().resolve(DirectoryLock.LOCK_FILE) + " is held)",
+                    probe());
         }
         assertEquals("OPENED", probe());
     }
 
     private String probe() throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                LockProbeChild.class.getName(), dir.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        javaBin,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LockProbeChild.class.getName(),
+                        dir.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         return out;
@@ -300,14 +334,18 @@ class WalLogTest {
         assertEquals(live.map, recovered.map);
         // checkpoint entries replay at the snapshot timestamp, then the log after it
         assertEquals(350, recovered.replayed.get(0).ts());
-        assertEquals(LongStream.rangeClosed(351, 360).boxed().toList(),
-                recovered.replayedCommits().subList(1, recovered.replayedCommits().size()));
+        assertEquals(
+                LongStream.rangeClosed(351, 360).boxed().toList(),
+                recovered
+                        .replayedCommits()
+                        .subList(1, recovered.replayedCommits().size()));
     }
 
     @Test
     void backgroundCheckpointRunsOnLogGrowth() throws Exception {
         FakeStore<String, Long> live = new FakeStore<>();
-        Wal.Builder<String, Long> b = builder(dir, Wal.Sync.RELAXED, FileIo.REAL).segmentSize(2048).checkpointEvery(8192);
+        Wal.Builder<String, Long> b =
+                builder(dir, Wal.Sync.RELAXED, FileIo.REAL).segmentSize(2048).checkpointEvery(8192);
         try (WalLog<String, Long> log = open(b, live)) {
             CompletableFuture<Void> f = null;
             for (long ts = 1; ts <= 2000; ts++) {
@@ -322,7 +360,9 @@ class WalLogTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> log.checkpointTimestamp() >= 1000);
         }
         // the uncovered half, with a forced marker per group, fills at most 1000 * 61 / 2048 = 30 segments
-        assertTrue(files(dir, ".seg").size() < 2000 * 40 / 2048, files(dir, ".seg").size() + " segments: covered segments were deleted");
+        assertTrue(
+                files(dir, ".seg").size() < 2000 * 40 / 2048,
+                files(dir, ".seg").size() + " segments: covered segments were deleted");
         FakeStore<String, Long> recovered = new FakeStore<>();
         open(b, recovered).close();
         assertEquals(live.map, recovered.map);
@@ -340,7 +380,8 @@ class WalLogTest {
     @Test
     void codecFailureRefusesTheCommitWithoutFailingTheLog() throws Exception {
         try (WalLog<String, Long> log = open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>())) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> log.append(Rec.of(1, "bad \uD800", 1L)));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> log.append(Rec.of(1, "bad \uD800", 1L)));
             assertTrue(e.getMessage().startsWith("cannot log commit 1: Codec.STRING cannot encode"), e.getMessage());
             log.append(Rec.of(1, "good", 1L)).get(10, TimeUnit.SECONDS);
         }
@@ -348,25 +389,40 @@ class WalLogTest {
 
     @Test
     void describeNamesModeAndDirectory() {
-        assertEquals("full(" + dir + ")", Wal.full(dir, Codec.STRING, Codec.LONG).describe());
-        assertEquals("relaxed(" + dir + ")", Wal.relaxed(dir, Codec.STRING, Codec.LONG).describe());
+        assertEquals(
+                "full(" + dir + ")", Wal.full(dir, Codec.STRING, Codec.LONG).describe());
+        assertEquals(
+                "relaxed(" + dir + ")",
+                Wal.relaxed(dir, Codec.STRING, Codec.LONG).describe());
     }
 
     @Test
     void builderRejectsBadValuesNamingOptionAndValue() {
         Wal.Builder<String, Long> b = Wal.builder(dir, Codec.STRING, Codec.LONG);
-        assertEquals("flushInterval must be between 0 and 1 hour, was PT-0.001S",
-                assertThrows(IllegalArgumentException.class, () -> b.flushInterval(Duration.ofMillis(-1))).getMessage());
-        assertEquals("flushBytes must be at least 1, was 0",
-                assertThrows(IllegalArgumentException.class, () -> b.flushBytes(0)).getMessage());
-        assertEquals("flushRecords must be at least 1, was -3",
-                assertThrows(IllegalArgumentException.class, () -> b.flushRecords(-3)).getMessage());
-        assertEquals("maxBatchBytes must be between 4096 and 268435456, was 100",
-                assertThrows(IllegalArgumentException.class, () -> b.maxBatchBytes(100)).getMessage());
-        assertEquals("segmentSize must be between 1024 and 1073741824, was 10",
-                assertThrows(IllegalArgumentException.class, () -> b.segmentSize(10)).getMessage());
-        assertEquals("checkpointEvery must be 0 (off) or more, was -1",
-                assertThrows(IllegalArgumentException.class, () -> b.checkpointEvery(-1)).getMessage());
+        assertEquals(
+                "flushInterval must be between 0 and 1 hour, was PT-0.001S",
+                assertThrows(IllegalArgumentException.class, () -> b.flushInterval(Duration.ofMillis(-1)))
+                        .getMessage());
+        assertEquals(
+                "flushBytes must be at least 1, was 0",
+                assertThrows(IllegalArgumentException.class, () -> b.flushBytes(0))
+                        .getMessage());
+        assertEquals(
+                "flushRecords must be at least 1, was -3",
+                assertThrows(IllegalArgumentException.class, () -> b.flushRecords(-3))
+                        .getMessage());
+        assertEquals(
+                "maxBatchBytes must be between 4096 and 268435456, was 100",
+                assertThrows(IllegalArgumentException.class, () -> b.maxBatchBytes(100))
+                        .getMessage());
+        assertEquals(
+                "segmentSize must be between 1024 and 1073741824, was 10",
+                assertThrows(IllegalArgumentException.class, () -> b.segmentSize(10))
+                        .getMessage());
+        assertEquals(
+                "checkpointEvery must be 0 (off) or more, was -1",
+                assertThrows(IllegalArgumentException.class, () -> b.checkpointEvery(-1))
+                        .getMessage());
         assertThrows(NullPointerException.class, () -> Wal.full(null, Codec.STRING, Codec.LONG));
         assertThrows(NullPointerException.class, () -> b.sync(null));
     }

@@ -23,21 +23,30 @@ final class WalTestSupport {
 
     static List<Path> files(Path dir, String suffix) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().collect(Collectors.toList());
+            return s.filter(p -> p.getFileName().toString().endsWith(suffix))
+                    .sorted()
+                    .collect(Collectors.toList());
         }
     }
 
     static List<String> walThreads() {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith("varve-wal-") && t.isAlive())
-                .map(Thread::getName).collect(Collectors.toList());
+                .map(Thread::getName)
+                .collect(Collectors.toList());
     }
 
     /** Runs {@link LockProbeChild} on {@code dir} in a child JVM; returns what it printed. */
     static String probe(Path dir) throws Exception {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                LockProbeChild.class.getName(), dir.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        javaBin,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        LockProbeChild.class.getName(),
+                        dir.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
         if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -61,7 +70,8 @@ final class WalTestSupport {
         final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         private final FaultyIo.Op op;
         private final String suffix;
-        private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        private final java.util.concurrent.atomic.AtomicBoolean armed =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
 
         Gate(FaultyIo.Op op, String fileSuffix) {
             this.op = op;

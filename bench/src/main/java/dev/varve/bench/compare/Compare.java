@@ -37,6 +37,7 @@ public final class Compare {
     private static final long HOT_BASE = 1L << 41;
     /** Keys of the large transactions: size i of --large-tx at LARGE_BASE + i * 2^32. */
     private static final long LARGE_BASE = 1L << 42;
+
     private static final long BALANCE = 1_000;
 
     private final List<String> peers;
@@ -63,8 +64,10 @@ public final class Compare {
             }
             threads.add(n);
         }
-        duration = dev.varve.bench.Options.parse(List.of("--duration", o.getOrDefault("--duration", "2s"))).duration();
-        warmup = dev.varve.bench.Options.parse(List.of("--warmup", o.getOrDefault("--warmup", "1s"))).warmup();
+        duration = dev.varve.bench.Options.parse(List.of("--duration", o.getOrDefault("--duration", "2s")))
+                .duration();
+        warmup = dev.varve.bench.Options.parse(List.of("--warmup", o.getOrDefault("--warmup", "1s")))
+                .warmup();
         keys = number("--keys", o.getOrDefault("--keys", "1000000"));
         accounts = number("--accounts", o.getOrDefault("--accounts", "100000"));
         hot = number("--hot", o.getOrDefault("--hot", "100"));
@@ -106,7 +109,8 @@ public final class Compare {
     }
 
     static String help() {
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "Usage: java -jar varve-bench.jar compare [options]",
                 "Runs each workload at each thread count against each peer, alternating peers, and prints",
                 "committed operations per second (aborts retried and counted).",
@@ -147,8 +151,18 @@ public final class Compare {
                 o.put(a, "true");
                 continue;
             }
-            if (!List.of("--peers", "--workloads", "--threads", "--duration", "--warmup", "--keys", "--accounts",
-                    "--hot", "--seed", "--large-tx").contains(a)) {
+            if (!List.of(
+                            "--peers",
+                            "--workloads",
+                            "--threads",
+                            "--duration",
+                            "--warmup",
+                            "--keys",
+                            "--accounts",
+                            "--hot",
+                            "--seed",
+                            "--large-tx")
+                    .contains(a)) {
                 throw new IllegalArgumentException("unknown compare option " + a + " (see compare --help)");
             }
             if (i + 1 >= args.size()) {
@@ -190,8 +204,12 @@ public final class Compare {
                     p.insertAll(LARGE_BASE + ((long) i << 32), offsets, BALANCE);
                     double rate = size / ((System.nanoTime() - t0) / 1e9);
                     largeRate.computeIfAbsent(name, k -> new ArrayList<>()).add(rate);
-                    err.printf(Locale.ROOT, "large tx %-12s %,d keys in random order in one transaction at %,.0f"
-                            + " inserts/s%n", p.name(), size, rate);
+                    err.printf(
+                            Locale.ROOT,
+                            "large tx %-12s %,d keys in random order in one transaction at %,.0f" + " inserts/s%n",
+                            p.name(),
+                            size,
+                            rate);
                 }
             }
             for (String workload : workloads) {
@@ -199,8 +217,13 @@ public final class Compare {
                     for (String name : peers) {
                         Cell c = measure(workload, t, name, open.get(name));
                         cells.add(c);
-                        err.printf(Locale.ROOT, "%-13s %d thr  %-12s %,12.0f ops/s%s%n", workload, t,
-                                open.get(name).name(), c.opsPerSecond,
+                        err.printf(
+                                Locale.ROOT,
+                                "%-13s %d thr  %-12s %,12.0f ops/s%s%n",
+                                workload,
+                                t,
+                                open.get(name).name(),
+                                c.opsPerSecond,
                                 c.aborts == 0 ? "" : String.format(Locale.ROOT, "  aborts %.2f %%", abortPercent(c)));
                     }
                 }
@@ -211,8 +234,15 @@ public final class Compare {
                 long hotTotal = p.sum(HOT_BASE, hot);
                 boolean good = uniform == accounts * BALANCE && hotTotal == hot * BALANCE;
                 ok &= good;
-                checks.add(String.format(Locale.ROOT, "[%s] %-12s bank totals %d / %d (expected %d / %d)",
-                        good ? " ok " : "FAIL", p.name(), uniform, hotTotal, accounts * BALANCE, hot * BALANCE));
+                checks.add(String.format(
+                        Locale.ROOT,
+                        "[%s] %-12s bank totals %d / %d (expected %d / %d)",
+                        good ? " ok " : "FAIL",
+                        p.name(),
+                        uniform,
+                        hotTotal,
+                        accounts * BALANCE,
+                        hot * BALANCE));
             }
         } finally {
             for (Peer p : open.values()) {
@@ -222,7 +252,14 @@ public final class Compare {
         if (csv) {
             out.println("workload,threads,peer,ops_per_s,aborts,commits");
             for (Cell c : cells) {
-                out.printf(Locale.ROOT, "%s,%d,%s,%.0f,%d,%d%n", c.workload, c.threads, c.peer, c.opsPerSecond, c.aborts,
+                out.printf(
+                        Locale.ROOT,
+                        "%s,%d,%s,%.0f,%d,%d%n",
+                        c.workload,
+                        c.threads,
+                        c.peer,
+                        c.opsPerSecond,
+                        c.aborts,
                         c.commits);
             }
         } else {
@@ -251,11 +288,21 @@ public final class Compare {
         return a;
     }
 
-    private String table(List<Cell> cells, Map<String, Peer> open, Map<String, Double> loadRate,
+    private String table(
+            List<Cell> cells,
+            Map<String, Peer> open,
+            Map<String, Double> loadRate,
             Map<String, List<Double>> largeRate) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "Committed operations per second (%d keys, %d accounts, hot %d; %s s after %s s"
-                + " warm-up per cell)%n", keys, accounts, hot, duration.toMillis() / 1000.0, warmup.toMillis() / 1000.0));
+        b.append(String.format(
+                Locale.ROOT,
+                "Committed operations per second (%d keys, %d accounts, hot %d; %s s after %s s"
+                        + " warm-up per cell)%n",
+                keys,
+                accounts,
+                hot,
+                duration.toMillis() / 1000.0,
+                warmup.toMillis() / 1000.0));
         b.append(String.format(Locale.ROOT, "%-18s", "workload/threads"));
         for (Peer p : open.values()) {
             b.append(String.format(Locale.ROOT, "%18s", p.name()));
@@ -285,7 +332,10 @@ public final class Compare {
         for (int i = 0; i < largeTx.size(); i++) {
             b.append(String.format(Locale.ROOT, "%n%-18s", String.format(Locale.ROOT, "large tx %,d", largeTx.get(i))));
             for (String name : open.keySet()) {
-                b.append(String.format(Locale.ROOT, "%18s", String.format(Locale.ROOT, "%,.0f", largeRate.get(name).get(i))));
+                b.append(String.format(
+                        Locale.ROOT,
+                        "%18s",
+                        String.format(Locale.ROOT, "%,.0f", largeRate.get(name).get(i))));
             }
         }
         b.append("\n(load: inserts/s in transactions of 1,000 keys in key order; large tx: inserts/s, all keys in one"
@@ -307,44 +357,46 @@ public final class Compare {
             int slot = i * 16; // padding against false sharing
             SplittableRandom random = new SplittableRandom(seed * 1_000_003L + i);
             Zipfian zipf = Zipfian.scrambled(random);
-            workers[i] = new Thread(() -> {
-                try {
-                    while (!stop) {
-                        switch (workload) {
-                            case "get" -> peer.get(random.nextLong(keys));
-                            case "put" -> peer.put(random.nextLong(keys), random.nextLong(1_000_000));
-                            case "transfer", "transfer-hot" -> {
-                                long n = workload.equals("transfer") ? accounts : hot;
-                                long base = workload.equals("transfer") ? ACCOUNTS_BASE : HOT_BASE;
-                                long from = random.nextLong(n);
-                                long to = random.nextLong(n - 1);
-                                if (to >= from) {
-                                    to++;
+            workers[i] = new Thread(
+                    () -> {
+                        try {
+                            while (!stop) {
+                                switch (workload) {
+                                    case "get" -> peer.get(random.nextLong(keys));
+                                    case "put" -> peer.put(random.nextLong(keys), random.nextLong(1_000_000));
+                                    case "transfer", "transfer-hot" -> {
+                                        long n = workload.equals("transfer") ? accounts : hot;
+                                        long base = workload.equals("transfer") ? ACCOUNTS_BASE : HOT_BASE;
+                                        long from = random.nextLong(n);
+                                        long to = random.nextLong(n - 1);
+                                        if (to >= from) {
+                                            to++;
+                                        }
+                                        long amount = 1 + random.nextInt(10);
+                                        while (!peer.transfer(base + from, base + to, amount)) {
+                                            aborts.incrementAndGet(slot);
+                                        }
+                                    }
+                                    case "scan" -> peer.scan(random.nextLong(keys - 100), 100);
+                                    default -> {
+                                        long k = zipf.nextScrambled(keys);
+                                        if (random.nextBoolean()) {
+                                            peer.get(k);
+                                        } else {
+                                            peer.put(k, random.nextLong(1_000_000));
+                                        }
+                                    }
                                 }
-                                long amount = 1 + random.nextInt(10);
-                                while (!peer.transfer(base + from, base + to, amount)) {
-                                    aborts.incrementAndGet(slot);
-                                }
+                                commits.incrementAndGet(slot);
                             }
-                            case "scan" -> peer.scan(random.nextLong(keys - 100), 100);
-                            default -> {
-                                long k = zipf.nextScrambled(keys);
-                                if (random.nextBoolean()) {
-                                    peer.get(k);
-                                } else {
-                                    peer.put(k, random.nextLong(1_000_000));
-                                }
+                        } catch (Throwable t) {
+                            synchronized (failure) {
+                                failure[0] = t;
                             }
+                            stop = true;
                         }
-                        commits.incrementAndGet(slot);
-                    }
-                } catch (Throwable t) {
-                    synchronized (failure) {
-                        failure[0] = t;
-                    }
-                    stop = true;
-                }
-            }, "varve-compare-" + i);
+                    },
+                    "varve-compare-" + i);
             workers[i].setDaemon(true);
         }
         for (Thread t : workers) {

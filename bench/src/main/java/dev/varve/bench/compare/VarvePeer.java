@@ -9,7 +9,8 @@ import java.util.Map;
 
 /** Varve in memory: transfers and scans in SERIALIZABLE transactions, point operations autocommit. */
 final class VarvePeer implements Peer {
-    private final Database<Long, Long> db = Database.<Long, Long>builder().autoVacuum(Duration.ofMillis(200)).open();
+    private final Database<Long, Long> db =
+            Database.<Long, Long>builder().autoVacuum(Duration.ofMillis(200)).open();
 
     @Override
     public String name() {

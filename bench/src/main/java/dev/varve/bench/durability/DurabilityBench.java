@@ -95,15 +95,26 @@ public final class DurabilityBench {
                     Double.parseDouble(m.getOrDefault("warmup-seconds", "1")),
                     Double.parseDouble(m.getOrDefault("seconds", "5")),
                     Stream.of(m.getOrDefault("committers", "1,2,16,256").split(","))
-                            .mapToInt(s -> Integer.parseInt(s.trim())).toArray(),
+                            .mapToInt(s -> Integer.parseInt(s.trim()))
+                            .toArray(),
                     Stream.of(m.getOrDefault("modes", "memory,relaxed,full").split(","))
-                            .map(s -> s.trim().toLowerCase(Locale.ROOT)).toList(),
+                            .map(s -> s.trim().toLowerCase(Locale.ROOT))
+                            .toList(),
                     Integer.parseInt(m.getOrDefault("keys", "100000")),
                     Integer.parseInt(m.getOrDefault("recovery-records", "1000000")),
                     Boolean.parseBoolean(m.getOrDefault("skip-recovery", "false")));
             for (String k : m.keySet()) {
-                if (!List.of("dir", "fsync-seconds", "warmup-seconds", "seconds", "committers", "modes",
-                        "keys", "recovery-records", "skip-recovery").contains(k)) {
+                if (!List.of(
+                                "dir",
+                                "fsync-seconds",
+                                "warmup-seconds",
+                                "seconds",
+                                "committers",
+                                "modes",
+                                "keys",
+                                "recovery-records",
+                                "skip-recovery")
+                        .contains(k)) {
                     usage("unknown option --" + k);
                 }
             }
@@ -127,8 +138,17 @@ public final class DurabilityBench {
     }
 
     /** One measured row. */
-    private record Row(String mode, int committers, String driver, double commitsPerSec,
-            double p50Micros, double p99Micros, double p999Micros, long commits, long aborts, Cpu cpu) {}
+    private record Row(
+            String mode,
+            int committers,
+            String driver,
+            double commitsPerSec,
+            double p50Micros,
+            double p99Micros,
+            double p999Micros,
+            long commits,
+            long aborts,
+            Cpu cpu) {}
 
     /** Baseline fsync figures. */
     private record FsyncResult(String how, double perSec, double p50Micros, double p99Micros, long records) {}
@@ -141,19 +161,33 @@ public final class DurabilityBench {
 
         StringBuilder out = new StringBuilder();
         out.append("## Machine\n\n");
-        out.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
-                .append(System.getProperty("java.runtime.version")).append(" (")
-                .append(System.getProperty("java.vendor")).append("), max heap ")
-                .append(Runtime.getRuntime().maxMemory() >> 20).append(" MiB\n");
-        out.append("- nproc: ").append(command("nproc").trim())
-                .append(" (availableProcessors ").append(Runtime.getRuntime().availableProcessors())
+        out.append("- JDK: ")
+                .append(System.getProperty("java.vm.name"))
+                .append(' ')
+                .append(System.getProperty("java.runtime.version"))
+                .append(" (")
+                .append(System.getProperty("java.vendor"))
+                .append("), max heap ")
+                .append(Runtime.getRuntime().maxMemory() >> 20)
+                .append(" MiB\n");
+        out.append("- nproc: ")
+                .append(command("nproc").trim())
+                .append(" (availableProcessors ")
+                .append(Runtime.getRuntime().availableProcessors())
                 .append(")\n");
         out.append("- CPU: ").append(lscpuModel()).append('\n');
-        out.append("- OS: ").append(System.getProperty("os.name")).append(' ')
-                .append(System.getProperty("os.version")).append('\n');
+        out.append("- OS: ")
+                .append(System.getProperty("os.name"))
+                .append(' ')
+                .append(System.getProperty("os.version"))
+                .append('\n');
         out.append("- load average at start (/proc/loadavg): ")
-                .append(Files.readString(Path.of("/proc/loadavg")).trim()).append('\n');
-        out.append("- disk of ").append(root).append(":\n\n```\n").append(command("df", "-h", root.toString()))
+                .append(Files.readString(Path.of("/proc/loadavg")).trim())
+                .append('\n');
+        out.append("- disk of ")
+                .append(root)
+                .append(":\n\n```\n")
+                .append(command("df", "-h", root.toString()))
                 .append(command("findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", root.toString()))
                 .append("```\n\n");
         System.out.print(out);
@@ -166,25 +200,39 @@ public final class DurabilityBench {
         fsync.add(fsyncBaseline(root, true, o.fsyncSeconds));
         Cpu fsCpu = Cpu.between(fs0, Cpu.sample());
         double baseline = fsync.get(0).perSec;
-        StringBuilder b = new StringBuilder("## Baseline: fsync rate (one writer, ~100-byte append + force per record)\n\n");
+        StringBuilder b =
+                new StringBuilder("## Baseline: fsync rate (one writer, ~100-byte append + force per record)\n\n");
         b.append("| force | records/s | p50 µs | p99 µs | records |\n| --- | ---: | ---: | ---: | ---: |\n");
         for (FsyncResult f : fsync) {
-            b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %,.0f | %,d |%n",
-                    f.how, f.perSec, f.p50Micros, f.p99Micros, f.records));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %,.0f | %,.0f | %,.0f | %,d |%n",
+                    f.how,
+                    f.perSec,
+                    f.p50Micros,
+                    f.p99Micros,
+                    f.records));
         }
-        b.append("\nCPU during the baseline, this JVM / other processes: ").append(fsCpu).append(" cores.\n");
+        b.append("\nCPU during the baseline, this JVM / other processes: ")
+                .append(fsCpu)
+                .append(" cores.\n");
         b.append("\nThe ratio column below divides by the `force(false)` rate (")
-                .append(String.format(Locale.ROOT, "%,.0f", baseline)).append("/s).\n\n");
+                .append(String.format(Locale.ROOT, "%,.0f", baseline))
+                .append("/s).\n\n");
         System.out.print(b);
         System.out.flush();
 
         // 2. Commit throughput and latency.
         List<Row> rows = new ArrayList<>();
-        StringBuilder t = new StringBuilder(String.format(Locale.ROOT,
+        StringBuilder t = new StringBuilder(String.format(
+                Locale.ROOT,
                 "## Commits (%,d-key space, each txn reads 1 key and writes 2, SERIALIZABLE; %.0f s warm-up, %.0f s measured)%n%n",
-                o.keys, o.warmupSeconds, o.seconds));
-        t.append("| mode | committers | driver | commits/s | p50 µs | p99 µs | p99.9 µs | ratio to fsync baseline | aborts | CPU this JVM / other processes (cores of "
-                + Runtime.getRuntime().availableProcessors() + ") |\n");
+                o.keys,
+                o.warmupSeconds,
+                o.seconds));
+        t.append(
+                "| mode | committers | driver | commits/s | p50 µs | p99 µs | p99.9 µs | ratio to fsync baseline | aborts | CPU this JVM / other processes (cores of "
+                        + Runtime.getRuntime().availableProcessors() + ") |\n");
         t.append("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         System.out.print(t);
         System.out.flush();
@@ -194,10 +242,21 @@ public final class DurabilityBench {
                 Path dir = root.resolve("run-" + (run++) + "-" + mode + "-" + n);
                 Row r = commitRun(mode, n, dir, o);
                 rows.add(r);
-                String ratio = mode.equals("memory") ? "–"
-                        : String.format(Locale.ROOT, "%.1f×", r.commitsPerSec / baseline);
-                String line = String.format(Locale.ROOT, "| %s | %d | %s | %,.0f | %,.1f | %,.1f | %,.1f | %s | %,d | %s |%n",
-                        mode, n, r.driver, r.commitsPerSec, r.p50Micros, r.p99Micros, r.p999Micros, ratio, r.aborts, r.cpu);
+                String ratio =
+                        mode.equals("memory") ? "–" : String.format(Locale.ROOT, "%.1f×", r.commitsPerSec / baseline);
+                String line = String.format(
+                        Locale.ROOT,
+                        "| %s | %d | %s | %,.0f | %,.1f | %,.1f | %,.1f | %s | %,d | %s |%n",
+                        mode,
+                        n,
+                        r.driver,
+                        r.commitsPerSec,
+                        r.p50Micros,
+                        r.p99Micros,
+                        r.p999Micros,
+                        ratio,
+                        r.aborts,
+                        r.cpu);
                 t.append(line);
                 System.out.print(line);
                 System.out.flush();
@@ -208,13 +267,21 @@ public final class DurabilityBench {
 
         // The fsync rate of a virtual disk drifts (other I/O on the host): measure it again.
         FsyncResult again = fsyncBaseline(root, false, o.fsyncSeconds);
-        StringBuilder a = new StringBuilder(String.format(Locale.ROOT,
+        StringBuilder a = new StringBuilder(String.format(
+                Locale.ROOT,
                 "`force(false)` baseline re-measured after the table: %,.0f records/s (p50 %,.0f µs, p99 %,.0f µs).%n",
-                again.perSec, again.p50Micros, again.p99Micros));
+                again.perSec,
+                again.p50Micros,
+                again.p99Micros));
         for (Row r : rows) {
             if (r.mode.equals("full")) {
-                a.append(String.format(Locale.ROOT, "- full, %d committers: %,.0f commits/s = %.1f× the first baseline, %.1f× the second%n",
-                        r.committers, r.commitsPerSec, r.commitsPerSec / baseline, r.commitsPerSec / again.perSec));
+                a.append(String.format(
+                        Locale.ROOT,
+                        "- full, %d committers: %,.0f commits/s = %.1f× the first baseline, %.1f× the second%n",
+                        r.committers,
+                        r.commitsPerSec,
+                        r.commitsPerSec / baseline,
+                        r.commitsPerSec / again.perSec));
             }
         }
         System.out.println(a);
@@ -226,7 +293,8 @@ public final class DurabilityBench {
             System.out.flush();
             deleteTree(root.resolve("recovery"));
         }
-        System.out.println("Load average at end (/proc/loadavg): " + Files.readString(Path.of("/proc/loadavg")).trim());
+        System.out.println("Load average at end (/proc/loadavg): "
+                + Files.readString(Path.of("/proc/loadavg")).trim());
     }
 
     // ---- 1. baseline -------------------------------------------------------------------------
@@ -259,9 +327,12 @@ public final class DurabilityBench {
             end = now;
         }
         Files.deleteIfExists(file);
-        return new FsyncResult(metadata ? "`force(true)` (what the WAL calls)" : "`force(false)` (baseline)",
+        return new FsyncResult(
+                metadata ? "`force(true)` (what the WAL calls)" : "`force(false)` (baseline)",
                 records * (double) NANOS_PER_SECOND / (end - start),
-                h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0, records);
+                h.getValueAtPercentile(50) / 1000.0,
+                h.getValueAtPercentile(99) / 1000.0,
+                records);
     }
 
     // ---- 2. commits --------------------------------------------------------------------------
@@ -270,14 +341,18 @@ public final class DurabilityBench {
         return switch (mode) {
             case "relaxed" -> Wal.relaxed(dir, Codec.LONG, Codec.LONG);
             case "full" -> Wal.full(dir, Codec.LONG, Codec.LONG);
-            case "full-deferred" -> Wal.builder(dir, Codec.LONG, Codec.LONG).sync(Wal.Sync.FULL)
-                    .visibleOnlyWhenDurable(true).build();
+            case "full-deferred" ->
+                Wal.builder(dir, Codec.LONG, Codec.LONG)
+                        .sync(Wal.Sync.FULL)
+                        .visibleOnlyWhenDurable(true)
+                        .build();
             default -> Durability.inMemory();
         };
     }
 
     private static Row commitRun(String mode, int committers, Path dir, Options o) throws Exception {
-        Database<Long, Long> db = Database.<Long, Long>builder().durability(durability(mode, dir)).open();
+        Database<Long, Long> db =
+                Database.<Long, Long>builder().durability(durability(mode, dir)).open();
         try {
             preload(db, o.keys);
             Recorder recorder = new Recorder(3);
@@ -321,12 +396,19 @@ public final class DurabilityBench {
                 throw new IllegalStateException("a commit failed in " + mode + "/" + committers, failure.get());
             }
             long commits = h.getTotalCount();
-            return new Row(mode, committers,
-                    blocking ? committers + " thread" + (committers > 1 ? "s" : "") + ", `commit()`"
+            return new Row(
+                    mode,
+                    committers,
+                    blocking
+                            ? committers + " thread" + (committers > 1 ? "s" : "") + ", `commit()`"
                             : threads + " threads, `commitAsync()`, " + committers + " in flight",
                     commits * (double) NANOS_PER_SECOND / (end - start),
-                    h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
-                    h.getValueAtPercentile(99.9) / 1000.0, commits, abortCount, cpu);
+                    h.getValueAtPercentile(50) / 1000.0,
+                    h.getValueAtPercentile(99) / 1000.0,
+                    h.getValueAtPercentile(99.9) / 1000.0,
+                    commits,
+                    abortCount,
+                    cpu);
         } finally {
             db.close();
         }
@@ -358,8 +440,13 @@ public final class DurabilityBench {
         tx.put(k2, rnd.nextLong());
     }
 
-    private static void blockingCommitter(Database<Long, Long> db, int keys, Recorder recorder,
-            LongAdder aborts, AtomicReference<Throwable> failure, Phase phase) {
+    private static void blockingCommitter(
+            Database<Long, Long> db,
+            int keys,
+            Recorder recorder,
+            LongAdder aborts,
+            AtomicReference<Throwable> failure,
+            Phase phase) {
         try {
             while (!phase.stop) {
                 try (Transaction<Long, Long> tx = db.begin()) {
@@ -376,8 +463,14 @@ public final class DurabilityBench {
         }
     }
 
-    private static void asyncDriver(Database<Long, Long> db, int keys, Recorder recorder,
-            LongAdder aborts, AtomicReference<Throwable> failure, Phase phase, Semaphore inFlight) {
+    private static void asyncDriver(
+            Database<Long, Long> db,
+            int keys,
+            Recorder recorder,
+            LongAdder aborts,
+            AtomicReference<Throwable> failure,
+            Phase phase,
+            Semaphore inFlight) {
         try {
             while (!phase.stop) {
                 if (!inFlight.tryAcquire(10, TimeUnit.MILLISECONDS)) {
@@ -419,35 +512,43 @@ public final class DurabilityBench {
     // ---- 3. recovery and checkpoint ----------------------------------------------------------
 
     private static Durability<Long, Long> relaxedNoBackgroundCheckpoint(Path dir) {
-        return Wal.builder(dir, Codec.LONG, Codec.LONG).sync(Wal.Sync.RELAXED).checkpointEvery(0).build();
+        return Wal.builder(dir, Codec.LONG, Codec.LONG)
+                .sync(Wal.Sync.RELAXED)
+                .checkpointEvery(0)
+                .build();
     }
 
     private static String recovery(Path dir, int records) throws Exception {
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                "## Recovery and checkpoint (%,d single-key commits, RELAXED, background checkpoints off)%n%n", records));
+        StringBuilder s = new StringBuilder(String.format(
+                Locale.ROOT,
+                "## Recovery and checkpoint (%,d single-key commits, RELAXED, background checkpoints off)%n%n",
+                records));
         // Write: single-key commits, keys 0..records-1, two threads calling commit(). Not
         // commitAsync: on this machine each async completion starts a thread (see the draft),
         // which would make loading a million commits take minutes.
         long w0 = System.nanoTime();
         Cpu.Sample c = Cpu.sample();
         try (Database<Long, Long> db = Database.<Long, Long>builder()
-                .durability(relaxedNoBackgroundCheckpoint(dir)).open()) {
+                .durability(relaxedNoBackgroundCheckpoint(dir))
+                .open()) {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> loaders = new ArrayList<>();
             for (int i = 0; i < LOADERS; i++) {
                 int first = i;
-                Thread th = new Thread(() -> {
-                    try {
-                        for (long k = first; k < records && failure.get() == null; k += LOADERS) {
-                            try (Transaction<Long, Long> tx = db.begin()) {
-                                tx.put(k, k * 31);
-                                tx.commit();
+                Thread th = new Thread(
+                        () -> {
+                            try {
+                                for (long k = first; k < records && failure.get() == null; k += LOADERS) {
+                                    try (Transaction<Long, Long> tx = db.begin()) {
+                                        tx.put(k, k * 31);
+                                        tx.commit();
+                                    }
+                                }
+                            } catch (Throwable e) {
+                                failure.compareAndSet(null, e);
                             }
-                        }
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }, "durability-loader-" + i);
+                        },
+                        "durability-loader-" + i);
                 loaders.add(th);
                 th.start();
             }
@@ -461,7 +562,8 @@ public final class DurabilityBench {
         double writeSeconds = (System.nanoTime() - w0) / 1e9;
         String logFiles = describeFiles(dir);
 
-        s.append("| step | records/keys | seconds | per million | rate/s | files after | CPU this JVM / others (cores) |\n");
+        s.append(
+                "| step | records/keys | seconds | per million | rate/s | files after | CPU this JVM / others (cores) |\n");
         s.append("| --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
         s.append(rowOf("write (2 threads, `commit()`) + close", records, writeSeconds, logFiles, c));
 
@@ -469,10 +571,16 @@ public final class DurabilityBench {
         for (int i = 1; i <= 2; i++) {
             c = Cpu.sample();
             long t0 = System.nanoTime();
-            Database<Long, Long> db = Database.<Long, Long>builder().durability(relaxedNoBackgroundCheckpoint(dir)).open();
+            Database<Long, Long> db = Database.<Long, Long>builder()
+                    .durability(relaxedNoBackgroundCheckpoint(dir))
+                    .open();
             double secs = (System.nanoTime() - t0) / 1e9;
-            s.append(rowOf("`open()`: replay the log, no checkpoint (" + (i == 1 ? "1st, cold JIT" : "2nd") + ")",
-                    records, secs, describeFiles(dir), c));
+            s.append(rowOf(
+                    "`open()`: replay the log, no checkpoint (" + (i == 1 ? "1st, cold JIT" : "2nd") + ")",
+                    records,
+                    secs,
+                    describeFiles(dir),
+                    c));
             check(db, records);
             if (i == 2) {
                 c = Cpu.sample();
@@ -486,10 +594,16 @@ public final class DurabilityBench {
         for (int i = 1; i <= 2; i++) {
             c = Cpu.sample();
             long t0 = System.nanoTime();
-            Database<Long, Long> db = Database.<Long, Long>builder().durability(relaxedNoBackgroundCheckpoint(dir)).open();
+            Database<Long, Long> db = Database.<Long, Long>builder()
+                    .durability(relaxedNoBackgroundCheckpoint(dir))
+                    .open();
             double secs = (System.nanoTime() - t0) / 1e9;
-            s.append(rowOf("`open()`: load the checkpoint (" + (i == 1 ? "1st" : "2nd") + ")", records, secs,
-                    describeFiles(dir), c));
+            s.append(rowOf(
+                    "`open()`: load the checkpoint (" + (i == 1 ? "1st" : "2nd") + ")",
+                    records,
+                    secs,
+                    describeFiles(dir),
+                    c));
             check(db, records);
             db.close();
         }
@@ -499,8 +613,16 @@ public final class DurabilityBench {
 
     private static String rowOf(String step, int n, double secs, String files, Cpu.Sample from) {
         Cpu cpu = Cpu.between(from, Cpu.sample());
-        return String.format(Locale.ROOT, "| %s | %,d | %.3f | %.3f s | %,.0f | %s | %s |%n",
-                step, n, secs, secs * 1_000_000 / n, n / secs, files, cpu);
+        return String.format(
+                Locale.ROOT,
+                "| %s | %,d | %.3f | %.3f s | %,.0f | %s | %s |%n",
+                step,
+                n,
+                secs,
+                secs * 1_000_000 / n,
+                n / secs,
+                files,
+                cpu);
     }
 
     private static void check(Database<Long, Long> db, int records) {
@@ -518,7 +640,8 @@ public final class DurabilityBench {
     private static String describeFiles(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             List<Path> list = files.filter(p -> !p.getFileName().toString().equals("LOCK"))
-                    .sorted().toList();
+                    .sorted()
+                    .toList();
             long segBytes = 0;
             int segs = 0;
             long ckpBytes = 0;
@@ -533,8 +656,13 @@ public final class DurabilityBench {
                     ckpBytes += Files.size(p);
                 }
             }
-            return String.format(Locale.ROOT, "%d seg (%.1f MiB), %d ckp (%.1f MiB)",
-                    segs, segBytes / 1048576.0, ckps, ckpBytes / 1048576.0);
+            return String.format(
+                    Locale.ROOT,
+                    "%d seg (%.1f MiB), %d ckp (%.1f MiB)",
+                    segs,
+                    segBytes / 1048576.0,
+                    ckps,
+                    ckpBytes / 1048576.0);
         }
     }
 
@@ -550,7 +678,8 @@ public final class DurabilityBench {
             }
             long busy = -1;
             try {
-                String first = Files.readAllLines(Path.of("/proc/stat")).get(0); // cpu user nice system idle iowait irq softirq steal
+                String first = Files.readAllLines(Path.of("/proc/stat"))
+                        .get(0); // cpu user nice system idle iowait irq softirq steal
                 String[] f = first.trim().split("\\s+");
                 long total = 0;
                 for (int i = 1; i <= Math.min(8, f.length - 1); i++) {
@@ -566,7 +695,9 @@ public final class DurabilityBench {
         static Cpu between(Sample a, Sample b) {
             double wall = b.nanos - a.nanos;
             double own = a.ownCpuNanos < 0 ? Double.NaN : (b.ownCpuNanos - a.ownCpuNanos) / wall;
-            double busy = a.busyJiffies < 0 ? Double.NaN : (b.busyJiffies - a.busyJiffies) * 10_000_000.0 / wall; // USER_HZ 100
+            double busy = a.busyJiffies < 0
+                    ? Double.NaN
+                    : (b.busyJiffies - a.busyJiffies) * 10_000_000.0 / wall; // USER_HZ 100
             return new Cpu(own, Math.max(0, busy - own));
         }
 

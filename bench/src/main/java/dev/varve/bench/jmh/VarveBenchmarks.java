@@ -32,7 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 2)
 @Threads(1)
@@ -52,7 +54,9 @@ public class VarveBenchmarks {
 
         @Setup(Level.Trial)
         public void setUp() {
-            db = Database.<Long, Long>builder().autoVacuum(java.time.Duration.ofMillis(200)).open();
+            db = Database.<Long, Long>builder()
+                    .autoVacuum(java.time.Duration.ofMillis(200))
+                    .open();
             map = new ConcurrentSkipListMap<>();
             for (long from = 0; from < keys; from += 1000) {
                 try (Transaction<Long, Long> tx = db.begin()) {
@@ -169,7 +173,8 @@ public class VarveBenchmarks {
         try (Transaction<Long, Long> tx = d.db.begin(Isolation.SERIALIZABLE)) {
             long sum = 0;
             int n = 0;
-            for (Map.Entry<Long, Long> e : tx.asMap().tailMap(r.random.nextLong(d.keys - 100), true).entrySet()) {
+            for (Map.Entry<Long, Long> e :
+                    tx.asMap().tailMap(r.random.nextLong(d.keys - 100), true).entrySet()) {
                 sum += e.getValue();
                 if (++n == 100) {
                     break;

@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Threads(1)
@@ -48,7 +50,9 @@ public class CheapPathsBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        db = Database.<Long, Long>builder().autoVacuum(java.time.Duration.ofMillis(100)).open();
+        db = Database.<Long, Long>builder()
+                .autoVacuum(java.time.Duration.ofMillis(100))
+                .open();
         map = new ConcurrentSkipListMap<>();
         for (long from = 0; from < keys; from += 1000) {
             try (Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT)) {

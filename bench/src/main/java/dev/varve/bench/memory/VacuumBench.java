@@ -23,10 +23,12 @@ public final class VacuumBench {
             switch (args[i]) {
                 case "--keys" -> keys = Integer.parseInt(args[i + 1]);
                 case "--versions" -> versions = Integer.parseInt(args[i + 1]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--keys N, --versions N)");
+                default ->
+                    throw new IllegalArgumentException("unknown option " + args[i] + " (--keys N, --versions N)");
             }
         }
-        System.out.printf("vacuum throughput: %,d keys x %d extra versions, JDK %s, %d cores%n",
+        System.out.printf(
+                "vacuum throughput: %,d keys x %d extra versions, JDK %s, %d cores%n",
                 keys, versions, Runtime.version(), Runtime.getRuntime().availableProcessors());
         for (int round = 1; round <= 3; round++) {
             try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
@@ -39,9 +41,14 @@ public final class VacuumBench {
                 long start = System.nanoTime();
                 VacuumResult r = db.vacuum();
                 long nanos = System.nanoTime() - start;
-                System.out.printf("round %d: reclaimed %,d versions in %.1f ms = %,.0f versions/s"
+                System.out.printf(
+                        "round %d: reclaimed %,d versions in %.1f ms = %,.0f versions/s"
                                 + " (%,d retained, %,d live keys)%n",
-                        round, r.versions(), nanos / 1e6, r.versions() / (nanos / 1e9), r.retainedVersions(),
+                        round,
+                        r.versions(),
+                        nanos / 1e6,
+                        r.versions() / (nanos / 1e9),
+                        r.retainedVersions(),
                         r.liveKeys());
             }
         }

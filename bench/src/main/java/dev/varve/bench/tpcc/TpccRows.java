@@ -18,8 +18,18 @@ final class TpccRows {
     private TpccRows() {}
 
     /** A row of any TPC-C table. */
-    sealed interface Row permits Warehouse, District, Customer, CustomerName, History, NewOrder, Order,
-            OrderByCustomer, OrderLine, Item, Stock {}
+    sealed interface Row
+            permits Warehouse,
+                    District,
+                    Customer,
+                    CustomerName,
+                    History,
+                    NewOrder,
+                    Order,
+                    OrderByCustomer,
+                    OrderLine,
+                    Item,
+                    Stock {}
 
     record Warehouse(String name, String info, int taxBp, long ytd) implements Row {
         Warehouse withYtd(long newYtd) {
@@ -37,25 +47,69 @@ final class TpccRows {
         }
     }
 
-    record Customer(String first, String middle, String last, String info, long since, String credit,
-            long creditLimit, int discountBp, long balance, long ytdPayment, int paymentCount, int deliveryCount,
-            String data) implements Row {
+    record Customer(
+            String first,
+            String middle,
+            String last,
+            String info,
+            long since,
+            String credit,
+            long creditLimit,
+            int discountBp,
+            long balance,
+            long ytdPayment,
+            int paymentCount,
+            int deliveryCount,
+            String data)
+            implements Row {
         Customer afterPayment(long amount, String newData) {
-            return new Customer(first, middle, last, info, since, credit, creditLimit, discountBp, balance - amount,
-                    ytdPayment + amount, paymentCount + 1, deliveryCount, newData);
+            return new Customer(
+                    first,
+                    middle,
+                    last,
+                    info,
+                    since,
+                    credit,
+                    creditLimit,
+                    discountBp,
+                    balance - amount,
+                    ytdPayment + amount,
+                    paymentCount + 1,
+                    deliveryCount,
+                    newData);
         }
 
         Customer afterDelivery(long amount) {
-            return new Customer(first, middle, last, info, since, credit, creditLimit, discountBp, balance + amount,
-                    ytdPayment, paymentCount, deliveryCount + 1, data);
+            return new Customer(
+                    first,
+                    middle,
+                    last,
+                    info,
+                    since,
+                    credit,
+                    creditLimit,
+                    discountBp,
+                    balance + amount,
+                    ytdPayment,
+                    paymentCount,
+                    deliveryCount + 1,
+                    data);
         }
     }
 
     /** The by-last-name index entry: the key holds (w, d, last name, c_id), the value c_first. */
     record CustomerName(String first) implements Row {}
 
-    record History(int customer, int customerDistrict, int customerWarehouse, int district, int warehouse,
-            long date, long amount, String data) implements Row {}
+    record History(
+            int customer,
+            int customerDistrict,
+            int customerWarehouse,
+            int district,
+            int warehouse,
+            long date,
+            long amount,
+            String data)
+            implements Row {}
 
     /** A NEW-ORDER row: all its columns are in its key. */
     record NewOrder() implements Row {
@@ -187,14 +241,32 @@ final class TpccRows {
                 case 2:
                     return new District(in.readUTF(), in.readUTF(), in.readInt(), in.readLong(), in.readLong());
                 case 3:
-                    return new Customer(in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readLong(),
-                            in.readUTF(), in.readLong(), in.readInt(), in.readLong(), in.readLong(), in.readInt(),
-                            in.readInt(), in.readUTF());
+                    return new Customer(
+                            in.readUTF(),
+                            in.readUTF(),
+                            in.readUTF(),
+                            in.readUTF(),
+                            in.readLong(),
+                            in.readUTF(),
+                            in.readLong(),
+                            in.readInt(),
+                            in.readLong(),
+                            in.readLong(),
+                            in.readInt(),
+                            in.readInt(),
+                            in.readUTF());
                 case 4:
                     return new CustomerName(in.readUTF());
                 case 5:
-                    return new History(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(),
-                            in.readLong(), in.readLong(), in.readUTF());
+                    return new History(
+                            in.readInt(),
+                            in.readInt(),
+                            in.readInt(),
+                            in.readInt(),
+                            in.readInt(),
+                            in.readLong(),
+                            in.readLong(),
+                            in.readUTF());
                 case 6:
                     return NewOrder.INSTANCE;
                 case 7:
@@ -202,13 +274,13 @@ final class TpccRows {
                 case 8:
                     return OrderByCustomer.INSTANCE;
                 case 9:
-                    return new OrderLine(in.readInt(), in.readInt(), in.readLong(), in.readInt(), in.readLong(),
-                            in.readUTF());
+                    return new OrderLine(
+                            in.readInt(), in.readInt(), in.readLong(), in.readInt(), in.readLong(), in.readUTF());
                 case 10:
                     return new Item(in.readInt(), in.readUTF(), in.readLong(), in.readUTF());
                 case 11:
-                    return new Stock(in.readInt(), in.readLong(), in.readInt(), in.readInt(), in.readUTF(),
-                            in.readUTF());
+                    return new Stock(
+                            in.readInt(), in.readLong(), in.readInt(), in.readInt(), in.readUTF(), in.readUTF());
                 default:
                     throw new IllegalArgumentException("not a TPC-C row tag: " + tag);
             }

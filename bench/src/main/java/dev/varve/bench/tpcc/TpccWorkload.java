@@ -62,9 +62,11 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TpccWorkload implements Workload {
     /** The transaction types, in the order of {@link #transactionTypes()} and the report. */
     public static final List<String> TYPES = List.of("NewOrder", "Payment", "OrderStatus", "Delivery", "StockLevel");
+
     private static final int DISTRICTS = 10;
     private static final String[] SYLLABLES = {
-        "BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "ATION", "EING"};
+        "BAR", "OUGHT", "ABLE", "PRI", "PRES", "ESE", "ANTI", "CALLY", "ATION", "EING"
+    };
     private static final long MAX_ORDER = 0xffff_ffffL;
 
     private final Options options;
@@ -75,9 +77,11 @@ public final class TpccWorkload implements Workload {
     private final Path dir;
     /** Rank of each of the 1000 last names (by number) in their alphabetical order. */
     private final int[] lastNameRank = new int[1000];
+
     private final AtomicLong historySeq = new AtomicLong();
     /** The NURand run-time constants C (§2.1.6): for C_LAST, C_ID and OL_I_ID. */
     private final int cLast;
+
     private final int cId;
     private final int cItem;
     private final int cLastLoad;
@@ -119,7 +123,8 @@ public final class TpccWorkload implements Workload {
     @Override
     public String describe() {
         return "tpcc: " + warehouses + " warehouse" + (warehouses == 1 ? "" : "s") + ", " + items + " items, "
-                + customers + " customers per district" + (options.tpccScale() == 1 ? "" : " (scale 1/" + options.tpccScale() + ")");
+                + customers + " customers per district"
+                + (options.tpccScale() == 1 ? "" : " (scale 1/" + options.tpccScale() + ")");
     }
 
     @Override
@@ -163,8 +168,13 @@ public final class TpccWorkload implements Workload {
         Loader items = new Loader();
         for (int i = 1; i <= this.items; i++) {
             String data = astring(random, 26, 50);
-            items.put(item(i), new Item(1 + random.nextInt(10_000), astring(random, 14, 24),
-                    100 + random.nextInt(9_901), original(random, data)));
+            items.put(
+                    item(i),
+                    new Item(
+                            1 + random.nextInt(10_000),
+                            astring(random, 14, 24),
+                            100 + random.nextInt(9_901),
+                            original(random, data)));
         }
         items.finish();
         int loaders = Math.min(options.threads(), warehouses);
@@ -172,17 +182,19 @@ public final class TpccWorkload implements Workload {
         RuntimeException[] failure = new RuntimeException[1];
         for (int t = 0; t < loaders; t++) {
             int first = t;
-            threads[t] = new Thread(() -> {
-                try {
-                    for (int w = first + 1; w <= warehouses; w += loaders) {
-                        loadWarehouse(w, new SplittableRandom(options.seed() + w));
-                    }
-                } catch (RuntimeException e) {
-                    synchronized (failure) {
-                        failure[0] = e;
-                    }
-                }
-            }, "varve-tpcc-loader-" + t);
+            threads[t] = new Thread(
+                    () -> {
+                        try {
+                            for (int w = first + 1; w <= warehouses; w += loaders) {
+                                loadWarehouse(w, new SplittableRandom(options.seed() + w));
+                            }
+                        } catch (RuntimeException e) {
+                            synchronized (failure) {
+                                failure[0] = e;
+                            }
+                        }
+                    },
+                    "varve-tpcc-loader-" + t);
             threads[t].start();
         }
         for (Thread t : threads) {
@@ -202,26 +214,49 @@ public final class TpccWorkload implements Workload {
 
     private void loadWarehouse(int w, SplittableRandom random) {
         Loader l = new Loader();
-        l.put(warehouse(w), new Warehouse(astring(random, 6, 10), astring(random, 80, 80), random.nextInt(2001),
-                300_000_00L));
+        l.put(
+                warehouse(w),
+                new Warehouse(astring(random, 6, 10), astring(random, 80, 80), random.nextInt(2001), 300_000_00L));
         for (int i = 1; i <= items; i++) {
             String data = astring(random, 26, 50);
-            l.put(stock(w, i), new Stock(10 + random.nextInt(91), 0, 0, 0, astring(random, 240, 240),
-                    original(random, data)));
+            l.put(
+                    stock(w, i),
+                    new Stock(10 + random.nextInt(91), 0, 0, 0, astring(random, 240, 240), original(random, data)));
         }
         long now = System.currentTimeMillis();
         for (int d = 1; d <= DISTRICTS; d++) {
-            l.put(district(w, d), new District(astring(random, 6, 10), astring(random, 80, 80), random.nextInt(2001),
-                    30_000_00L, initialOrders + 1));
+            l.put(
+                    district(w, d),
+                    new District(
+                            astring(random, 6, 10),
+                            astring(random, 80, 80),
+                            random.nextInt(2001),
+                            30_000_00L,
+                            initialOrders + 1));
             for (int c = 1; c <= customers; c++) {
-                int nameNumber = c <= Math.min(1000, customers) ? c - 1 : nurand(random, 255, 0, lastNameLimit(), cLastLoad);
+                int nameNumber =
+                        c <= Math.min(1000, customers) ? c - 1 : nurand(random, 255, 0, lastNameLimit(), cLastLoad);
                 String first = astring(random, 8, 16);
-                l.put(customer(w, d, c), new Customer(first, "OE", lastName(nameNumber), astring(random, 100, 100), now,
-                        random.nextInt(10) == 0 ? "BC" : "GC", 50_000_00L, random.nextInt(5001), -10_00L, 10_00L, 1, 0,
-                        astring(random, 300, 500)));
+                l.put(
+                        customer(w, d, c),
+                        new Customer(
+                                first,
+                                "OE",
+                                lastName(nameNumber),
+                                astring(random, 100, 100),
+                                now,
+                                random.nextInt(10) == 0 ? "BC" : "GC",
+                                50_000_00L,
+                                random.nextInt(5001),
+                                -10_00L,
+                                10_00L,
+                                1,
+                                0,
+                                astring(random, 300, 500)));
                 l.put(customerByName(w, d, lastNameRank[nameNumber], c), new CustomerName(first));
-                l.put(history(historySeq.incrementAndGet()), new History(c, d, w, d, w, now, 10_00L,
-                        astring(random, 12, 24)));
+                l.put(
+                        history(historySeq.incrementAndGet()),
+                        new History(c, d, w, d, w, now, 10_00L, astring(random, 12, 24)));
             }
             int[] permutation = new int[customers];
             for (int i = 0; i < customers; i++) {
@@ -241,8 +276,15 @@ public final class TpccWorkload implements Workload {
                 l.put(order(w, d, o), new Order(c, now, old ? 1 + random.nextInt(10) : 0, lines, true));
                 l.put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
                 for (int ol = 1; ol <= lines; ol++) {
-                    l.put(orderLine(w, d, o, ol), new OrderLine(1 + random.nextInt(items), w, old ? now : 0, 5,
-                            old ? 0 : 1 + random.nextInt(999_999), astring(random, 24, 24)));
+                    l.put(
+                            orderLine(w, d, o, ol),
+                            new OrderLine(
+                                    1 + random.nextInt(items),
+                                    w,
+                                    old ? now : 0,
+                                    5,
+                                    old ? 0 : 1 + random.nextInt(999_999),
+                                    astring(random, 24, 24)));
                 }
                 if (!old) {
                     l.put(newOrder(w, d, o), NewOrder.INSTANCE);
@@ -370,13 +412,23 @@ public final class TpccWorkload implements Workload {
                     }
                     long sk = stock(supply[i], itemIds[i]);
                     Stock s = TpccTables.stock(tx, sk);
-                    int q = s.quantity() - quantity[i] >= 10 ? s.quantity() - quantity[i] : s.quantity() - quantity[i] + 91;
-                    tx.put(sk, new Stock(q, s.ytd() + quantity[i], s.orderCount() + 1,
-                            s.remoteCount() + (supply[i] == w ? 0 : 1), s.dists(), s.data()));
+                    int q = s.quantity() - quantity[i] >= 10
+                            ? s.quantity() - quantity[i]
+                            : s.quantity() - quantity[i] + 91;
+                    tx.put(
+                            sk,
+                            new Stock(
+                                    q,
+                                    s.ytd() + quantity[i],
+                                    s.orderCount() + 1,
+                                    s.remoteCount() + (supply[i] == w ? 0 : 1),
+                                    s.dists(),
+                                    s.data()));
                     long amount = quantity[i] * it.price();
                     total += amount;
-                    tx.put(orderLine(w, d, o, i + 1), new OrderLine(itemIds[i], supply[i], 0, quantity[i], amount,
-                            s.dist(d)));
+                    tx.put(
+                            orderLine(w, d, o, i + 1),
+                            new OrderLine(itemIds[i], supply[i], 0, quantity[i], amount, s.dist(d)));
                 }
                 long unused = total * (10_000 - cust.discountBp()) * (10_000 + wh.taxBp() + dist.taxBp());
                 return unused >= 0;
@@ -426,16 +478,18 @@ public final class TpccWorkload implements Workload {
         /** §2.5.2.2 / §2.6.2.2: the customer at position ceil(n/2) of those with the last name, by c_first. */
         private int customerByLastName(Transaction<Long, Row> tx, int cw, int cd, int nameNumber, int fallback) {
             int rank = lastNameRank[nameNumber];
-            NavigableMap<Long, Row> range = tx.asMap().subMap(customerByName(cw, cd, rank, 0), true,
-                    customerByName(cw, cd, rank, 0xfff), true);
+            NavigableMap<Long, Row> range =
+                    tx.asMap().subMap(customerByName(cw, cd, rank, 0), true, customerByName(cw, cd, rank, 0xfff), true);
             List<Map.Entry<Long, Row>> matches = new ArrayList<>(8);
             matches.addAll(range.entrySet());
             if (matches.isEmpty()) {
                 return fallback; // only at reduced scale, where some last names are unused
             }
-            matches.sort((a, b) -> TpccTables.customerName(a.getValue()).first()
+            matches.sort((a, b) -> TpccTables.customerName(a.getValue())
+                    .first()
                     .compareTo(TpccTables.customerName(b.getValue()).first()));
-            return TpccKeys.customerOfNameKey(matches.get((matches.size() - 1) / 2).getKey());
+            return TpccKeys.customerOfNameKey(
+                    matches.get((matches.size() - 1) / 2).getKey());
         }
 
         /** §2.6, read-only. */
@@ -447,14 +501,17 @@ public final class TpccWorkload implements Workload {
             counters.transact(db, isolation, tx -> {
                 int c = byName ? customerByLastName(tx, w, d, nameNumber, cByid) : cByid;
                 Customer cust = TpccTables.customer(tx, customer(w, d, c));
-                Map.Entry<Long, Row> latest = tx.asMap().subMap(orderByCustomer(w, d, c, 0), true,
-                        orderByCustomer(w, d, c, 0xfff_ffffL), true).lastEntry();
+                Map.Entry<Long, Row> latest = tx.asMap()
+                        .subMap(orderByCustomer(w, d, c, 0), true, orderByCustomer(w, d, c, 0xfff_ffffL), true)
+                        .lastEntry();
                 long sum = cust.balance();
                 if (latest != null) {
                     long o = TpccKeys.orderOfCustomerKey(latest.getKey());
                     Order order = TpccTables.order(tx, order(w, d, o));
                     sum += order.carrierId();
-                    for (Row r : tx.asMap().subMap(orderLine(w, d, o, 0), true, orderLine(w, d, o, 15), true).values()) {
+                    for (Row r : tx.asMap()
+                            .subMap(orderLine(w, d, o, 0), true, orderLine(w, d, o, 15), true)
+                            .values()) {
                         OrderLine line = TpccTables.orderLine(r);
                         sum += line.amount() + line.deliveryDate();
                     }
@@ -469,8 +526,9 @@ public final class TpccWorkload implements Workload {
             long now = System.currentTimeMillis();
             counters.transact(db, isolation, tx -> {
                 for (int d = 1; d <= DISTRICTS; d++) {
-                    Map.Entry<Long, Row> oldest = tx.asMap().subMap(newOrder(w, d, 0), true,
-                            newOrder(w, d, MAX_ORDER), true).firstEntry();
+                    Map.Entry<Long, Row> oldest = tx.asMap()
+                            .subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true)
+                            .firstEntry();
                     if (oldest == null) {
                         continue; // §2.7.4.2: skipped
                     }
@@ -502,8 +560,9 @@ public final class TpccWorkload implements Workload {
                 District dist = TpccTables.district(tx, district(w, d));
                 long next = dist.nextOrderId();
                 Set<Integer> itemIds = new HashSet<>();
-                for (Row r : tx.asMap().subMap(orderLine(w, d, Math.max(0, next - 20), 0), true,
-                        orderLine(w, d, next, 0), false).values()) {
+                for (Row r : tx.asMap()
+                        .subMap(orderLine(w, d, Math.max(0, next - 20), 0), true, orderLine(w, d, next, 0), false)
+                        .values()) {
                     itemIds.add(TpccTables.orderLine(r).item());
                 }
                 int low = 0;
@@ -536,7 +595,8 @@ public final class TpccWorkload implements Workload {
                     District dist = TpccTables.district(s, district(w, d));
                     dYtd += dist.ytd();
                     NavigableMap<Long, Row> orderRange = s.subMap(order(w, d, 0), true, order(w, d, MAX_ORDER), true);
-                    NavigableMap<Long, Row> noRange = s.subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true);
+                    NavigableMap<Long, Row> noRange =
+                            s.subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true);
                     long maxOrder = orderRange.isEmpty() ? 0 : TpccKeys.orderId(orderRange.lastKey());
                     long noCount = noRange.size();
                     newOrders += noCount;
@@ -555,10 +615,12 @@ public final class TpccWorkload implements Workload {
                         olCnt += TpccTables.order(r).lineCount();
                         orders++;
                     }
-                    long lineRows = s.subMap(orderLine(w, d, 0, 0), true, orderLine(w, d, MAX_ORDER, 15), true).size();
+                    long lineRows = s.subMap(orderLine(w, d, 0, 0), true, orderLine(w, d, MAX_ORDER, 15), true)
+                            .size();
                     lines += lineRows;
                     if (c4 == null && olCnt != lineRows) {
-                        c4 = "w " + w + " d " + d + ": sum(O_OL_CNT) = " + olCnt + " but " + lineRows + " ORDER-LINE rows";
+                        c4 = "w " + w + " d " + d + ": sum(O_OL_CNT) = " + olCnt + " but " + lineRows
+                                + " ORDER-LINE rows";
                     }
                 }
                 if (c1 == null && wYtd != dYtd) {
@@ -567,13 +629,21 @@ public final class TpccWorkload implements Workload {
             }
             int districts = warehouses * DISTRICTS;
             return List.of(
-                    new Check("TPC-C 3.3.2.1: W_YTD = sum(D_YTD)", c1 == null,
+                    new Check(
+                            "TPC-C 3.3.2.1: W_YTD = sum(D_YTD)",
+                            c1 == null,
                             c1 != null ? c1 : warehouses + " warehouses"),
-                    new Check("TPC-C 3.3.2.2: D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID)", c2 == null,
+                    new Check(
+                            "TPC-C 3.3.2.2: D_NEXT_O_ID - 1 = max(O_ID) = max(NO_O_ID)",
+                            c2 == null,
                             c2 != null ? c2 : districts + " districts, " + orders + " orders"),
-                    new Check("TPC-C 3.3.2.3: max(NO_O_ID) - min(NO_O_ID) + 1 = NEW-ORDER rows", c3 == null,
+                    new Check(
+                            "TPC-C 3.3.2.3: max(NO_O_ID) - min(NO_O_ID) + 1 = NEW-ORDER rows",
+                            c3 == null,
                             c3 != null ? c3 : newOrders + " undelivered orders"),
-                    new Check("TPC-C 3.3.2.4: sum(O_OL_CNT) = ORDER-LINE rows", c4 == null,
+                    new Check(
+                            "TPC-C 3.3.2.4: sum(O_OL_CNT) = ORDER-LINE rows",
+                            c4 == null,
                             c4 != null ? c4 : lines + " order lines"));
         }
     }

@@ -16,13 +16,29 @@ class CompareTest {
     @Test
     void everyPeerRunsEveryWorkloadAndConservesTheBankTotals() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int status = Compare.main(List.of("--keys", "2000", "--accounts", "200", "--hot", "10", "--threads", "2",
-                "--duration", "100ms", "--warmup", "0", "--large-tx", "300,1000"), new PrintStream(out, true, StandardCharsets.UTF_8),
+        int status = Compare.main(
+                List.of(
+                        "--keys",
+                        "2000",
+                        "--accounts",
+                        "200",
+                        "--hot",
+                        "10",
+                        "--threads",
+                        "2",
+                        "--duration",
+                        "100ms",
+                        "--warmup",
+                        "0",
+                        "--large-tx",
+                        "300,1000"),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         String report = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, report);
         for (String peer : List.of("Varve", "CSLM", "CSLM+lock", "H2-MVStore", "SQLite", "RocksDB-OCC")) {
-            assertTrue(report.contains("[ ok ] " + String.format("%-12s", peer) + " bank totals"), peer + "\n" + report);
+            assertTrue(
+                    report.contains("[ ok ] " + String.format("%-12s", peer) + " bank totals"), peer + "\n" + report);
         }
         assertTrue(report.contains("large tx 300") && report.contains("large tx 1,000"), report);
         for (String workload : Compare.WORKLOADS) {
@@ -32,11 +48,17 @@ class CompareTest {
 
     @Test
     void rejectsUnknownPeersAndOptions() {
-        assertEquals("--peers mysql is not one of [varve, cslm, cslm-lock, h2, sqlite, rocksdb]",
-                assertThrows(IllegalArgumentException.class,
-                        () -> Compare.main(List.of("--peers", "mysql"), System.out, System.err)).getMessage());
-        assertEquals("unknown compare option --fast (see compare --help)",
-                assertThrows(IllegalArgumentException.class,
-                        () -> Compare.main(List.of("--fast"), System.out, System.err)).getMessage());
+        assertEquals(
+                "--peers mysql is not one of [varve, cslm, cslm-lock, h2, sqlite, rocksdb]",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Compare.main(List.of("--peers", "mysql"), System.out, System.err))
+                        .getMessage());
+        assertEquals(
+                "unknown compare option --fast (see compare --help)",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Compare.main(List.of("--fast"), System.out, System.err))
+                        .getMessage());
     }
 }

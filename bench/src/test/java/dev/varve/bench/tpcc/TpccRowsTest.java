@@ -13,8 +13,8 @@ class TpccRowsTest {
         List<TpccRows.Row> rows = List.of(
                 new TpccRows.Warehouse("w", "info", 1200, 300_000_00L),
                 new TpccRows.District("d", "info", 800, 30_000_00L, 3001),
-                new TpccRows.Customer("first", "OE", "BARBARBAR", "info", 1L, "BC", 50_000_00L, 25, -10_00L, 10_00L, 1, 0,
-                        "data"),
+                new TpccRows.Customer(
+                        "first", "OE", "BARBARBAR", "info", 1L, "BC", 50_000_00L, 25, -10_00L, 10_00L, 1, 0, "data"),
                 new TpccRows.CustomerName("first"),
                 new TpccRows.History(1, 2, 3, 4, 5, 6L, 7L, "h"),
                 TpccRows.NewOrder.INSTANCE,

@@ -44,7 +44,9 @@ class TpccTablesTest {
         Row order = new TpccRows.Order(7, 8L, 0, 12, true);
         assertEquals(line, TpccTables.orderLine(line));
         assertEquals(order, TpccTables.order(order));
-        assertEquals("first", TpccTables.customerName(new TpccRows.CustomerName("first")).first());
+        assertEquals(
+                "first",
+                TpccTables.customerName(new TpccRows.CustomerName("first")).first());
         assertThrows(ClassCastException.class, () -> TpccTables.order(line));
     }
 }

@@ -15,8 +15,8 @@ import java.util.Comparator;
  * @param highInclusive whether the high end's key is in the range
  * @param highUnbounded whether the range has no high end
  */
-public record KeyRange<K>(K low, boolean lowInclusive, boolean lowUnbounded, K high, boolean highInclusive,
-        boolean highUnbounded) {
+public record KeyRange<K>(
+        K low, boolean lowInclusive, boolean lowUnbounded, K high, boolean highInclusive, boolean highUnbounded) {
     private static final KeyRange<Object> ALL = new KeyRange<>(null, false, true, null, false, true);
 
     /**

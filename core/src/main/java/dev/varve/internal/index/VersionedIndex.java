@@ -66,6 +66,7 @@ public final class VersionedIndex<K> {
 
     /** A value no entry can hold: the marker nodes' and the base head's. */
     private static final Object MARKER = new Object();
+
     private static final Object HEAD_VALUE = new Object();
 
     private static final VarHandle HEAD;
@@ -120,9 +121,11 @@ public final class VersionedIndex<K> {
 
         /** Null for the base head and for markers. */
         final K key;
+
         final long sortKey;
         /** The index entry; null once deleted; MARKER for a marker. */
         volatile Object value;
+
         volatile Node<K> next;
 
         Node(K key, long sortKey, Object value, Node<K> next) {
@@ -223,8 +226,9 @@ public final class VersionedIndex<K> {
     private int searchMode(Object key) {
         int m = mode;
         if (m >= LONG && key.getClass() != modeClass(m)) {
-            throw new ClassCastException("key " + key + " of " + key.getClass().getName()
-                    + " cannot be compared with this index's keys of " + modeClass(m).getName());
+            throw new ClassCastException(
+                    "key " + key + " of " + key.getClass().getName() + " cannot be compared with this index's keys of "
+                            + modeClass(m).getName());
         }
         return m;
     }
@@ -233,7 +237,8 @@ public final class VersionedIndex<K> {
     private int insertMode(Object key) {
         int m = mode;
         if (m == UNDECIDED) {
-            int wanted = key instanceof Long ? LONG : key instanceof Integer ? INT : key instanceof String ? STRING : NONE;
+            int wanted =
+                    key instanceof Long ? LONG : key instanceof Integer ? INT : key instanceof String ? STRING : NONE;
             if (!MODE.compareAndSet(this, UNDECIDED, wanted)) {
                 return searchMode(key);
             }
@@ -286,9 +291,9 @@ public final class VersionedIndex<K> {
      */
     private Node<K> findPredecessor(int m, K key, long sk, boolean clean) {
         restart:
-        for (;;) {
+        for (; ; ) {
             Index<K> q = head;
-            for (;;) {
+            for (; ; ) {
                 Index<K> r = q.right;
                 if (r != null) {
                     if (clean && r.node.value == null) {
@@ -318,10 +323,10 @@ public final class VersionedIndex<K> {
     private Node<K> findNode(int m, K key, long sk, Position<K> at) {
         boolean clean = false;
         restart:
-        for (;;) {
+        for (; ; ) {
             Node<K> b = findPredecessor(m, key, sk, clean);
             clean = true; // a retry cleans the path that sent it to a deleted node
-            for (;;) {
+            for (; ; ) {
                 Node<K> n = b.next;
                 if (n == null) {
                     if (b.value == null) {
@@ -379,7 +384,7 @@ public final class VersionedIndex<K> {
      * @return the entry, or null if absent
      */
     public Object get(K key) {
-        for (;;) {
+        for (; ; ) {
             Node<K> n = node(key);
             if (n == null) {
                 return null;
@@ -428,7 +433,7 @@ public final class VersionedIndex<K> {
      * @return the present entry, or null if {@code value} was installed
      */
     public Object putIfAbsent(K key, Object value) {
-        for (;;) {
+        for (; ; ) {
             if (insertIfAbsent(key, value, null) != null) {
                 return null;
             }
@@ -464,7 +469,7 @@ public final class VersionedIndex<K> {
             }
         }
         Position<K> at = new Position<>();
-        for (;;) {
+        for (; ; ) {
             Node<K> n = findNode(m, key, sk, at);
             if (n != null) {
                 if (n.value != null) {
@@ -549,7 +554,7 @@ public final class VersionedIndex<K> {
         int m = insertMode(key);
         long sk = sortKey(m, key);
         Position<K> at = new Position<>();
-        for (;;) {
+        for (; ; ) {
             Node<K> n = findNode(m, key, sk, at);
             if (n == null) {
                 Object created = remapping.apply(key, null);
@@ -705,7 +710,7 @@ public final class VersionedIndex<K> {
      * walking forward from it meets every node present for the whole walk.
      */
     private Node<K> livePredecessor(int m, K key, long sk) {
-        for (;;) {
+        for (; ; ) {
             Node<K> b = findPredecessor(m, key, sk, true);
             if (b.value != null) {
                 return b;
@@ -733,7 +738,7 @@ public final class VersionedIndex<K> {
     private Node<K> findBelow(K key, boolean inclusive) {
         int m = searchMode(key);
         long sk = sortKey(m, key);
-        for (;;) {
+        for (; ; ) {
             Node<K> b = livePredecessor(m, key, sk);
             Node<K> last = null;
             for (Node<K> n = b.key == null ? b.next : b; n != null; n = n.next) {
@@ -766,9 +771,9 @@ public final class VersionedIndex<K> {
     }
 
     private Node<K> lastNode() {
-        for (;;) {
+        for (; ; ) {
             Index<K> q = head;
-            for (;;) {
+            for (; ; ) {
                 Index<K> r = q.right;
                 if (r != null) {
                     if (r.node.value != null) {
@@ -904,7 +909,9 @@ public final class VersionedIndex<K> {
 
         private Node<K> first() {
             if (descending) {
-                return bounds.highUnbounded() ? index.lastNode() : index.findBelow(bounds.high(), bounds.highInclusive());
+                return bounds.highUnbounded()
+                        ? index.lastNode()
+                        : index.findBelow(bounds.high(), bounds.highInclusive());
             }
             return bounds.lowUnbounded() ? index.firstNode() : index.findAbove(bounds.low(), bounds.lowInclusive());
         }

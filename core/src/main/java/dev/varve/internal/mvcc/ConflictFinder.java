@@ -8,7 +8,6 @@ import dev.varve.internal.ssi.DangerousStructure;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
@@ -26,6 +25,7 @@ public final class ConflictFinder<K, V> {
     private final LongSupplier visible;
     /** The store's commit clock; read under the commit lock. */
     private final LongSupplier lastCommit;
+
     private final StoreCounters counters;
     private final ConflictGraph<ReadSet<K>> graph;
 
@@ -38,8 +38,12 @@ public final class ConflictFinder<K, V> {
      * @param counters where dangerous-structure aborts are counted
      * @param maxRetainedRecords the most committed-transaction records the conflict graph keeps
      */
-    public ConflictFinder(VersionedIndex<K> index, LongSupplier visible, LongSupplier lastCommit,
-            StoreCounters counters, int maxRetainedRecords) {
+    public ConflictFinder(
+            VersionedIndex<K> index,
+            LongSupplier visible,
+            LongSupplier lastCommit,
+            StoreCounters counters,
+            int maxRetainedRecords) {
         this.index = index;
         this.visible = visible;
         this.lastCommit = lastCommit;
@@ -138,7 +142,11 @@ public final class ConflictFinder<K, V> {
         ReadSet<K> reads = tx.readSet();
         reads.freeze();
         long written = ring.keysWrittenHint(s, through);
-        if (written >= 0 && written <= RING_KEYS_PER_READ * (reads.keyCount() + KEYS_PER_RANGE * reads.ranges().size())) {
+        if (written >= 0
+                && written
+                        <= RING_KEYS_PER_READ
+                                * (reads.keyCount()
+                                        + KEYS_PER_RANGE * reads.ranges().size())) {
             return new OutEdges(s); // the ring covers everything after the snapshot
         }
         OutEdges found = new OutEdges(through);

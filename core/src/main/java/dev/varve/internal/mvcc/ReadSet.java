@@ -23,6 +23,7 @@ public final class ReadSet<K> {
     private final List<LiveRange<K>> ranges = new ArrayList<>(0);
     /** After freeze: disjoint, non-empty intervals in ascending order, copied from the live ranges. */
     private KeyRange<K>[] intervals;
+
     private List<KeyRange<K>> intervalList;
     private boolean frozen;
     /** Above this many keys plus intervals, freeze summarizes the read set... */
@@ -54,8 +55,8 @@ public final class ReadSet<K> {
      */
     public ReadSet(Comparator<? super K> comparator, int summaryThreshold, int summaryTarget) {
         if (summaryTarget < 1 || summaryThreshold < summaryTarget) {
-            throw new IllegalArgumentException("summary target " + summaryTarget + " must be in [1, threshold "
-                    + summaryThreshold + "]");
+            throw new IllegalArgumentException(
+                    "summary target " + summaryTarget + " must be in [1, threshold " + summaryThreshold + "]");
         }
         this.comparator = comparator;
         this.summaryThreshold = summaryThreshold;

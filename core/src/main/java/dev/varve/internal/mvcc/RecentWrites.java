@@ -29,6 +29,7 @@ final class RecentWrites {
     private final int[] held = new int[RECENT];
     /** Keys written by all recorded commits up to and including that one. */
     private final long[] keysWrittenThrough = new long[RECENT];
+
     private long keysWritten;
     /** Keys the slots hold now (W3). */
     private long keysHeld;

@@ -38,6 +38,7 @@ public final class SnapshotPins {
     private volatile long prunableWatermark = Long.MAX_VALUE; // recovery keeps only the newest version
     /** The last watermark a refresh computed, and since when (System.nanoTime) it has stood. */
     private volatile long lastWatermark = -1;
+
     private volatile long lastWatermarkSinceNanos = System.nanoTime();
 
     /**

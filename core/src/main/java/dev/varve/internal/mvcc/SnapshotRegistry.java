@@ -15,6 +15,7 @@ public final class SnapshotRegistry {
     private static final int SLOTS = 128;
     /** Longs between two used slots: 64-byte spacing so neighbouring pins do not share a line. */
     private static final int STRIDE = 8;
+
     private static final long FREE = 0L;
 
     /** Slot i*STRIDE holds snapshotTs + 1 of a pinned snapshot, or FREE. */

@@ -1,17 +1,10 @@
 package dev.varve.internal.mvcc;
 
-import dev.varve.SerializationFailureException;
-import dev.varve.TransactionException;
 import dev.varve.VacuumResult;
 import dev.varve.internal.index.VersionedIndex;
 import dev.varve.spi.CommitLog;
-import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 
@@ -36,6 +29,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     final VersionedIndex<K> index;
     /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
     final SnapshotPins pins = new SnapshotPins(this::visibleTs);
+
     final ConflictFinder<K, V> ssi;
 
     final ReentrantLock commitLock = new ReentrantLock();
@@ -236,7 +230,6 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         return pins.noSnapshotOlderThan(snapshotTs);
     }
 
-
     /**
      * Pins a fresh snapshot at the visible timestamp (SnapshotPins P2).
      *
@@ -417,7 +410,6 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         }
     }
 
-
     /**
      * Links a new version of {@code key}; only the recovering thread calls it.
      * {@code head} is the entry the caller read under the lock; only vacuum can have changed it
@@ -550,8 +542,8 @@ public final class Store<K, V> implements StoreAccess<K, V> {
             throw new IllegalStateException("recoveredThrough is only allowed while the database is being opened");
         }
         if (commitTimestamp < lastCommitTs) {
-            throw new IllegalStateException("recovered timestamp " + commitTimestamp
-                    + " is below the last replayed one, " + lastCommitTs);
+            throw new IllegalStateException(
+                    "recovered timestamp " + commitTimestamp + " is below the last replayed one, " + lastCommitTs);
         }
         lastCommitTs = commitTimestamp;
         visibleTs = commitTimestamp;
@@ -596,5 +588,4 @@ public final class Store<K, V> implements StoreAccess<K, V> {
             commitLock.unlock();
         }
     }
-
 }

@@ -107,9 +107,16 @@ public final class StoreCounters {
      * @return the reading
      */
     public Reading read() {
-        return new Reading(commits.sum(), writeWriteAborts.sum(), dangerousStructureAborts.sum(), vacuumRuns.sum(),
-                vacuumedVersions.sum() + prunedByCommitters.sum(), vacuumedKeys.sum(), lastVacuumRetainedVersions,
-                lastVacuumLiveKeys, committerVacuumFailure);
+        return new Reading(
+                commits.sum(),
+                writeWriteAborts.sum(),
+                dangerousStructureAborts.sum(),
+                vacuumRuns.sum(),
+                vacuumedVersions.sum() + prunedByCommitters.sum(),
+                vacuumedKeys.sum(),
+                lastVacuumRetainedVersions,
+                lastVacuumLiveKeys,
+                committerVacuumFailure);
     }
 
     /**
@@ -125,7 +132,14 @@ public final class StoreCounters {
      * @param liveKeys live keys at the last full pass; 0 before the first
      * @param committerVacuumFailure the last failure of a committer's vacuum pass, or null
      */
-    public record Reading(long commits, long writeWriteAborts, long dangerousStructureAborts, long vacuumRuns,
-            long reclaimedVersions, long reclaimedKeys, long retainedVersions, long liveKeys,
+    public record Reading(
+            long commits,
+            long writeWriteAborts,
+            long dangerousStructureAborts,
+            long vacuumRuns,
+            long reclaimedVersions,
+            long reclaimedKeys,
+            long retainedVersions,
+            long liveKeys,
             Throwable committerVacuumFailure) {}
 }

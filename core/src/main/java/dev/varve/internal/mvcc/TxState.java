@@ -20,12 +20,14 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     private final ReadSet<K> readSet;
     /** Created at the first write. */
     private WriteSet<K, V> writeSet;
+
     private long commitTs = -1;
     /**
      * The index nodes of the last two keys read from the index, so that a commit latches a key
      * read just before without searching for it again.
      */
     private VersionedIndex.Node<K> recentRead0;
+
     private VersionedIndex.Node<K> recentRead1;
 
     /**

@@ -37,8 +37,14 @@ public final class Vacuum<K, V> {
     /** Forced-schedule tests pause passes here (set with the store's hook); {@link TestHook#NONE} otherwise. */
     TestHook hook = TestHook.NONE;
 
-    Vacuum(VersionedIndex<K> index, Comparator<? super K> comparator, SnapshotPins pins, StoreCounters counters,
-            ConflictFinder<K, V> ssi, ReentrantLock commitLock, LongSupplier versionsWritten) {
+    Vacuum(
+            VersionedIndex<K> index,
+            Comparator<? super K> comparator,
+            SnapshotPins pins,
+            StoreCounters counters,
+            ConflictFinder<K, V> ssi,
+            ReentrantLock commitLock,
+            LongSupplier versionsWritten) {
         this.index = index;
         this.comparator = comparator;
         this.pins = pins;
@@ -244,8 +250,12 @@ public final class Vacuum<K, V> {
         } finally {
             commitLock.unlock();
         }
-        full |= VACUUM_POLICY.fullPass(dirty == null, counters.vacuumRuns(), passesSinceFull,
-                written - versionsWrittenAtLastPass, written - versionsWrittenAtFullPass,
+        full |= VACUUM_POLICY.fullPass(
+                dirty == null,
+                counters.vacuumRuns(),
+                passesSinceFull,
+                written - versionsWrittenAtLastPass,
+                written - versionsWrittenAtFullPass,
                 counters.lastVacuumLiveKeys());
         versionsWrittenAtLastPass = written;
         if (full) {
@@ -282,8 +292,13 @@ public final class Vacuum<K, V> {
         if (full) {
             counters.fullPass(counts.retained, counts.live);
         }
-        return new VacuumResult(counts.versions, counts.keys, ssiRecords, watermark,
-                full ? counts.retained : -1, full ? counts.live : -1);
+        return new VacuumResult(
+                counts.versions,
+                counts.keys,
+                ssiRecords,
+                watermark,
+                full ? counts.retained : -1,
+                full ? counts.live : -1);
     }
 
     @SuppressWarnings("unchecked")
@@ -317,11 +332,13 @@ public final class Vacuum<K, V> {
      * pinned snapshot keeps longer than two versions; guarded by commitLock.
      */
     private ArrayList<Object> dirtyKeys = new ArrayList<>();
+
     private int dirtyCount;
     /** Set when dirtyKeys outgrew its bound: the next pass must visit everything. */
     private boolean dirtyOverflow = true; // the first pass is full
     /** Keys the last pass could not finish (versions above the watermark); vacuum thread only. */
     private ArrayList<Object> pendingKeys = new ArrayList<>();
+
     private static final int MAX_DIRTY_KEYS = 1 << 20;
 
     /** Records a key vacuum must visit; caller holds commitLock. */

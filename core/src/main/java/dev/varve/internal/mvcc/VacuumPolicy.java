@@ -61,13 +61,19 @@ public record VacuumPolicy(int fullPassEvery, int minPassesBetweenFull, long min
      * @param liveKeys live keys the last full pass counted (0 before the first)
      * @return true if the pass must visit every key
      */
-    public boolean fullPass(boolean markedKeysLost, long passesRun, int passesSinceFull, long writtenSinceLastPass,
-            long writtenSinceFullPass, long liveKeys) {
+    public boolean fullPass(
+            boolean markedKeysLost,
+            long passesRun,
+            int passesSinceFull,
+            long writtenSinceLastPass,
+            long writtenSinceFullPass,
+            long liveKeys) {
         if (markedKeysLost || passesRun % fullPassEvery == 0) {
             return true;
         }
         boolean quiet = writtenSinceLastPass < Math.max(minSettleDebt, liveKeys / 64);
-        return passesSinceFull >= minPassesBetweenFull && quiet
+        return passesSinceFull >= minPassesBetweenFull
+                && quiet
                 && writtenSinceFullPass >= Math.max(minSettleDebt, liveKeys / 4);
     }
 }

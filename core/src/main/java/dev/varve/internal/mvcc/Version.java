@@ -160,5 +160,4 @@ public final class Version<V> {
     public boolean isTombstone() {
         return value == null;
     }
-
 }

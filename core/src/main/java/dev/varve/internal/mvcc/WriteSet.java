@@ -23,16 +23,19 @@ public final class WriteSet<K, V> {
 
     /** Writes in key order: keys and values, sortedCount of them (array tier). */
     private Object[] sortedKeys = NONE;
+
     private Object[] sortedValues = NONE;
     private int sortedCount;
     /** Recent writes of keys not in the sorted part, in arrival order; merged when full (array tier). */
     private Object[] tailKeys = new Object[4];
+
     private Object[] tailValues = new Object[4];
     private int tailCount;
     /** The greatest key written, or null if none: a key above it needs no search (array tier). */
     private K greatestKey;
     /** Every write once the set outgrew the array tier (then the arrays are empty), else null. */
     private TreeMap<K, Object> tree;
+
     private final Comparator<? super K> comparator;
     private Object[] frozenKeys;
     private Object[] frozenValues;
@@ -220,8 +223,7 @@ public final class WriteSet<K, V> {
             int a = 0;
             int b = 0;
             for (int out = 0; out < n; out++) {
-                if (b >= tailCount || (a < sortedCount
-                        && comparator.compare((K) sortedKeys[a], (K) tailKeys[b]) < 0)) {
+                if (b >= tailCount || (a < sortedCount && comparator.compare((K) sortedKeys[a], (K) tailKeys[b]) < 0)) {
                     keys[out] = sortedKeys[a];
                     values[out] = sortedValues[a++];
                 } else {

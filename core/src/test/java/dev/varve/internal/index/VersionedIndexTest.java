@@ -1,8 +1,5 @@
 package dev.varve.internal.index;
 
-import dev.varve.testing.TestThreads;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.varve.testing.TestThreads;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,13 +19,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
-import java.util.Queue;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -60,45 +56,82 @@ final class VersionedIndexTest {
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 5, 0x5EED_CAFEL})
     void longKeysAgreeWithTreeMap(long seed) {
-        new ModelRun<Long>("Long natural", seed, new VersionedIndex<>(null), Comparator.naturalOrder(),
-                VersionedIndexTest::longPool, (k, r) -> r.nextBoolean() ? k + 1 : k - 1).run();
+        new ModelRun<Long>(
+                        "Long natural",
+                        seed,
+                        new VersionedIndex<>(null),
+                        Comparator.naturalOrder(),
+                        VersionedIndexTest::longPool,
+                        (k, r) -> r.nextBoolean() ? k + 1 : k - 1)
+                .run();
     }
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 5, 0x5EED_CAFEL})
     void stringKeysWithLongCommonPrefixesAgreeWithTreeMap(long seed) {
-        new ModelRun<String>("String natural", seed, new VersionedIndex<>(null), Comparator.naturalOrder(),
-                VersionedIndexTest::stringPool, VersionedIndexTest::stringNeighbour).run();
+        new ModelRun<String>(
+                        "String natural",
+                        seed,
+                        new VersionedIndex<>(null),
+                        Comparator.naturalOrder(),
+                        VersionedIndexTest::stringPool,
+                        VersionedIndexTest::stringNeighbour)
+                .run();
     }
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 5, 0x5EED_CAFEL})
     void integerKeysAgreeWithTreeMap(long seed) {
-        new ModelRun<Integer>("Integer natural", seed, new VersionedIndex<>(null), Comparator.naturalOrder(),
-                VersionedIndexTest::intPool, (k, r) -> r.nextBoolean() ? k + 1 : k - 1).run();
+        new ModelRun<Integer>(
+                        "Integer natural",
+                        seed,
+                        new VersionedIndex<>(null),
+                        Comparator.naturalOrder(),
+                        VersionedIndexTest::intPool,
+                        (k, r) -> r.nextBoolean() ? k + 1 : k - 1)
+                .run();
     }
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 5, 0x5EED_CAFEL})
     void longKeysInReverseComparatorOrderAgreeWithTreeMap(long seed) {
         Comparator<Long> reverse = Comparator.reverseOrder();
-        new ModelRun<Long>("Long reverseOrder()", seed, new VersionedIndex<>(reverse), reverse,
-                VersionedIndexTest::longPool, (k, r) -> r.nextBoolean() ? k + 1 : k - 1).run();
+        new ModelRun<Long>(
+                        "Long reverseOrder()",
+                        seed,
+                        new VersionedIndex<>(reverse),
+                        reverse,
+                        VersionedIndexTest::longPool,
+                        (k, r) -> r.nextBoolean() ? k + 1 : k - 1)
+                .run();
     }
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 5, 0x5EED_CAFEL})
     void stringKeysWithACustomComparatorAgreeWithTreeMap(long seed) {
-        Comparator<String> byLengthThenText = Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder());
-        new ModelRun<String>("String by length", seed, new VersionedIndex<>(byLengthThenText), byLengthThenText,
-                VersionedIndexTest::stringPool, VersionedIndexTest::stringNeighbour).run();
+        Comparator<String> byLengthThenText =
+                Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder());
+        new ModelRun<String>(
+                        "String by length",
+                        seed,
+                        new VersionedIndex<>(byLengthThenText),
+                        byLengthThenText,
+                        VersionedIndexTest::stringPool,
+                        VersionedIndexTest::stringNeighbour)
+                .run();
     }
 
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3})
     void naturallyOrderedKeysOfAnotherClassAgreeWithTreeMap(long seed) {
-        new ModelRun<BigInteger>("BigInteger natural", seed, new VersionedIndex<>(null), Comparator.naturalOrder(),
-                VersionedIndexTest::bigPool, (k, r) -> r.nextBoolean() ? k.add(BigInteger.ONE) : k.subtract(BigInteger.ONE)).run();
+        new ModelRun<BigInteger>(
+                        "BigInteger natural",
+                        seed,
+                        new VersionedIndex<>(null),
+                        Comparator.naturalOrder(),
+                        VersionedIndexTest::bigPool,
+                        (k, r) -> r.nextBoolean() ? k.add(BigInteger.ONE) : k.subtract(BigInteger.ONE))
+                .run();
     }
 
     /** One seeded random run of every operation against a TreeMap model, checked after every step. */
@@ -113,12 +146,18 @@ final class VersionedIndexTest {
         private final List<K> boundKeys;
         /** Keys the operations removed since it was last cleared (for the mutating cursors). */
         private final List<K> removedLog = new ArrayList<>();
+
         private long nextId;
         private int step;
         private String lastOp = "(none)";
 
-        ModelRun(String label, long seed, VersionedIndex<K> index, Comparator<? super K> order,
-                 BiFunction<SplittableRandom, Integer, List<K>> pool, BiFunction<K, SplittableRandom, K> neighbour) {
+        ModelRun(
+                String label,
+                long seed,
+                VersionedIndex<K> index,
+                Comparator<? super K> order,
+                BiFunction<SplittableRandom, Integer, List<K>> pool,
+                BiFunction<K, SplittableRandom, K> neighbour) {
             this.label = label;
             this.seed = seed;
             this.index = index;
@@ -135,7 +174,8 @@ final class VersionedIndexTest {
         }
 
         private String ctx() {
-            return label + " seed " + seed + " step " + step + " after " + lastOp + " (model size " + model.size() + ")";
+            return label + " seed " + seed + " step " + step + " after " + lastOp + " (model size " + model.size()
+                    + ")";
         }
 
         private Val newVal() {
@@ -204,13 +244,17 @@ final class VersionedIndexTest {
                     Val cur = model.get(k);
                     Val wrong = cur == null ? newVal() : new Val(cur.id()); // equal, not identical
                     lastOp = "replace(" + show(k) + ", wrong expected " + wrong + ")";
-                    assertFalse(index.replace(k, wrong, newVal()), () -> ctx() + ": replace with an equal but not identical expected entry succeeded");
+                    assertFalse(
+                            index.replace(k, wrong, newVal()),
+                            () -> ctx() + ": replace with an equal but not identical expected entry succeeded");
                 }
                 case 3 -> {
                     Val cur = model.get(k);
                     Val wrong = cur == null ? newVal() : new Val(cur.id());
                     lastOp = "remove(" + show(k) + ", wrong expected " + wrong + ")";
-                    assertFalse(index.remove(k, wrong), () -> ctx() + ": remove with an equal but not identical expected entry succeeded");
+                    assertFalse(
+                            index.remove(k, wrong),
+                            () -> ctx() + ": remove with an equal but not identical expected entry succeeded");
                 }
                 case 4 -> {
                     lastOp = "remove(" + show(k) + ", null)";
@@ -218,7 +262,9 @@ final class VersionedIndexTest {
                 }
                 case 5 -> {
                     lastOp = "replace(" + show(k) + ", null, v)";
-                    assertFalse(index.replace(k, null, newVal()), () -> ctx() + ": replace with a null expected entry succeeded");
+                    assertFalse(
+                            index.replace(k, null, newVal()),
+                            () -> ctx() + ": replace with a null expected entry succeeded");
                 }
                 case 6 -> compute(k, 0); // insert or update
                 case 7 -> compute(k, 2); // unchanged
@@ -252,7 +298,8 @@ final class VersionedIndexTest {
             VersionedIndex.Node<K> finger = below == null ? null : below.getValue();
             Val v = newVal();
             Val before = model.get(k);
-            lastOp = "insertIfAbsent(" + show(k) + ", " + v + ", finger " + (below == null ? "none" : show(below.getKey())) + ")";
+            lastOp = "insertIfAbsent(" + show(k) + ", " + v + ", finger "
+                    + (below == null ? "none" : show(below.getKey())) + ")";
             VersionedIndex.Node<K> z = index.insertIfAbsent(k, v, finger);
             if (before != null) {
                 assertNull(z, () -> ctx() + ": inserted over a present key");
@@ -295,7 +342,10 @@ final class VersionedIndexTest {
             Val v = newVal();
             Val before = model.get(k);
             lastOp = "putIfAbsent(" + show(k) + ", " + v + ") over " + before;
-            assertSame(before, index.putIfAbsent(k, v), () -> ctx() + ": putIfAbsent must return the present entry or null");
+            assertSame(
+                    before,
+                    index.putIfAbsent(k, v),
+                    () -> ctx() + ": putIfAbsent must return the present entry or null");
             if (before == null) {
                 model.put(k, v);
             }
@@ -308,7 +358,8 @@ final class VersionedIndexTest {
             if (cur == null) {
                 assertFalse(index.replace(k, newVal(), v), () -> ctx() + ": replace of an absent key succeeded");
             } else {
-                assertTrue(index.replace(k, cur, v), () -> ctx() + ": replace with the identical expected entry failed");
+                assertTrue(
+                        index.replace(k, cur, v), () -> ctx() + ": replace with the identical expected entry failed");
                 model.put(k, v);
             }
         }
@@ -375,10 +426,16 @@ final class VersionedIndexTest {
             for (int lowKind = 0; lowKind < 3; lowKind++) {
                 for (int highKind = 0; highKind < 3; highKind++) {
                     for (boolean desc : new boolean[] {false, true}) {
-                        KeyRange<K> bounds = new KeyRange<>(lowKind == 2 ? null : a, lowKind == 0, lowKind == 2,
-                                highKind == 2 ? null : b, highKind == 0, highKind == 2);
+                        KeyRange<K> bounds = new KeyRange<>(
+                                lowKind == 2 ? null : a,
+                                lowKind == 0,
+                                lowKind == 2,
+                                highKind == 2 ? null : b,
+                                highKind == 0,
+                                highKind == 2);
                         checkBounded(bounds, desc);
-                        checkBounded(new KeyRange<>(a, lowKind == 0, lowKind == 2, a, highKind == 0, highKind == 2), desc);
+                        checkBounded(
+                                new KeyRange<>(a, lowKind == 0, lowKind == 2, a, highKind == 0, highKind == 2), desc);
                     }
                 }
             }
@@ -405,8 +462,13 @@ final class VersionedIndexTest {
                 hi = t;
             }
             // an unbounded end sometimes still carries a key, which must then be ignored
-            return new KeyRange<>(lu && rnd.nextBoolean() ? null : lo, rnd.nextBoolean(), lu,
-                    hu && rnd.nextBoolean() ? null : hi, rnd.nextBoolean(), hu);
+            return new KeyRange<>(
+                    lu && rnd.nextBoolean() ? null : lo,
+                    rnd.nextBoolean(),
+                    lu,
+                    hu && rnd.nextBoolean() ? null : hi,
+                    rnd.nextBoolean(),
+                    hu);
         }
 
         private NavigableMap<K, Val> view(KeyRange<K> b) {
@@ -434,15 +496,22 @@ final class VersionedIndexTest {
                 boolean has = c.next();
                 int p = pos;
                 if (!it.hasNext()) {
-                    assertFalse(has, () -> ctx() + ": cursor " + what + " returned an extra key " + show(c.key())
-                            + " at position " + p + "; expected " + showKeys(expected.keySet()));
+                    assertFalse(
+                            has,
+                            () -> ctx() + ": cursor " + what + " returned an extra key " + show(c.key())
+                                    + " at position " + p + "; expected " + showKeys(expected.keySet()));
                     break;
                 }
                 Map.Entry<K, Val> e = it.next();
-                assertTrue(has, () -> ctx() + ": cursor " + what + " ended at position " + p + ", missing "
-                        + show(e.getKey()) + "; expected " + showKeys(expected.keySet()));
-                assertEquals(e.getKey(), c.key(), () -> ctx() + ": cursor " + what + " key at position " + p
-                        + " was " + show(c.key()) + ", expected " + show(e.getKey()) + "; expected " + showKeys(expected.keySet()));
+                assertTrue(
+                        has,
+                        () -> ctx() + ": cursor " + what + " ended at position " + p + ", missing " + show(e.getKey())
+                                + "; expected " + showKeys(expected.keySet()));
+                assertEquals(
+                        e.getKey(),
+                        c.key(),
+                        () -> ctx() + ": cursor " + what + " key at position " + p + " was " + show(c.key())
+                                + ", expected " + show(e.getKey()) + "; expected " + showKeys(expected.keySet()));
                 assertSame(e.getValue(), c.entry(), () -> ctx() + ": cursor " + what + " entry of " + show(e.getKey()));
                 pos++;
             }
@@ -488,20 +557,28 @@ final class VersionedIndexTest {
                 moves++;
                 K key = c.key();
                 K p = prev;
-                assertTrue(range.containsKey(key), () -> ctx() + ": " + what + " returned " + show(key)
-                        + ", which is absent or out of range");
-                assertSame(model.get(key), c.entry(), () -> ctx() + ": " + what + " entry of " + show(key) + " at the move");
+                assertTrue(
+                        range.containsKey(key),
+                        () -> ctx() + ": " + what + " returned " + show(key) + ", which is absent or out of range");
+                assertSame(
+                        model.get(key),
+                        c.entry(),
+                        () -> ctx() + ": " + what + " entry of " + show(key) + " at the move");
                 if (p != null) {
                     int cmp = order.compare(key, p);
-                    assertTrue(desc ? cmp < 0 : cmp > 0, () -> ctx() + ": " + what + " returned " + show(key)
-                            + " after " + show(p) + ", out of order");
+                    assertTrue(
+                            desc ? cmp < 0 : cmp > 0,
+                            () -> ctx() + ": " + what + " returned " + show(key) + " after " + show(p)
+                                    + ", out of order");
                 }
                 mustSee.remove(key);
                 prev = key;
             }
             int m = moves;
-            assertTrue(mustSee.isEmpty(), () -> ctx() + ": " + what + " (" + m + " moves) missed keys present for its whole run: "
-                    + showKeys(mustSee));
+            assertTrue(
+                    mustSee.isEmpty(),
+                    () -> ctx() + ": " + what + " (" + m + " moves) missed keys present for its whole run: "
+                            + showKeys(mustSee));
         }
 
         /** Empties the index in random order, then fills it a little again. */
@@ -576,9 +653,20 @@ final class VersionedIndexTest {
     private static final int[] POOL_SIZES = {24, 300, 2_000};
 
     private static List<Long> longPool(SplittableRandom rnd, int n) {
-        Set<Long> s = new LinkedHashSet<>(List.of(Long.MIN_VALUE, Long.MIN_VALUE + 1, -1L, 0L, 1L,
-                Long.MAX_VALUE - 1, Long.MAX_VALUE, (long) Integer.MIN_VALUE, (long) Integer.MAX_VALUE,
-                1L << 53, -(1L << 53), 1L << 32, -(1L << 32)));
+        Set<Long> s = new LinkedHashSet<>(List.of(
+                Long.MIN_VALUE,
+                Long.MIN_VALUE + 1,
+                -1L,
+                0L,
+                1L,
+                Long.MAX_VALUE - 1,
+                Long.MAX_VALUE,
+                (long) Integer.MIN_VALUE,
+                (long) Integer.MAX_VALUE,
+                1L << 53,
+                -(1L << 53),
+                1L << 32,
+                -(1L << 32)));
         while (s.size() < n) {
             s.add(rnd.nextBoolean() ? (long) rnd.nextInt(-n, n) : rnd.nextLong());
         }
@@ -586,8 +674,8 @@ final class VersionedIndexTest {
     }
 
     private static List<Integer> intPool(SplittableRandom rnd, int n) {
-        Set<Integer> s = new LinkedHashSet<>(List.of(Integer.MIN_VALUE, Integer.MIN_VALUE + 1, -1, 0, 1,
-                Integer.MAX_VALUE - 1, Integer.MAX_VALUE));
+        Set<Integer> s = new LinkedHashSet<>(
+                List.of(Integer.MIN_VALUE, Integer.MIN_VALUE + 1, -1, 0, 1, Integer.MAX_VALUE - 1, Integer.MAX_VALUE));
         while (s.size() < n) {
             s.add(rnd.nextBoolean() ? rnd.nextInt(-n, n) : rnd.nextInt());
         }
@@ -595,8 +683,12 @@ final class VersionedIndexTest {
     }
 
     private static List<BigInteger> bigPool(SplittableRandom rnd, int n) {
-        Set<BigInteger> s = new LinkedHashSet<>(List.of(BigInteger.ZERO, BigInteger.ONE, BigInteger.ONE.negate(),
-                BigInteger.ONE.shiftLeft(100), BigInteger.ONE.shiftLeft(100).negate()));
+        Set<BigInteger> s = new LinkedHashSet<>(List.of(
+                BigInteger.ZERO,
+                BigInteger.ONE,
+                BigInteger.ONE.negate(),
+                BigInteger.ONE.shiftLeft(100),
+                BigInteger.ONE.shiftLeft(100).negate()));
         while (s.size() < n) {
             BigInteger b = BigInteger.valueOf(rnd.nextLong());
             s.add(rnd.nextBoolean() ? b : b.shiftLeft(rnd.nextInt(80)));
@@ -608,13 +700,45 @@ final class VersionedIndexTest {
     private static final char[] ALPHABET = {'\u0000', '\u0001', 'a', 'b', '\u7FFF', '\u8000', '\uFFFE', '\uFFFF'};
 
     private static List<String> stringPool(SplittableRandom rnd, int n) {
-        Set<String> s = new LinkedHashSet<>(List.of("", "\u0000", "\u0000\u0000", "\u0000\u0000\u0000\u0000",
-                "\u0000\u0000\u0000\u0000\u0000", "a", "a\u0000", "ab", "ab\u0000", "ab\u0000\u0000",
-                "ab\u0000\u0000\u0000", "ab\u0000\u0000\u0000\u0000", "ab\u0000\u0000\u0000\u0001", "abc",
-                "abc\u0000", "abcd", "abcd\u0000", "abcde", "abcd\uFFFF", "abc\uFFFF", "ab\uFFFF", "\uFFFF",
-                "\uFFFF\uFFFF\uFFFF\uFFFF", "\uFFFF\uFFFF\uFFFF\uFFFF\u0000", "\uFFFF\uFFFF\uFFFF\uFFFF\uFFFF",
-                "\u7FFF", "\u8000", "\u8000\u0000", "\u7FFF\uFFFF\uFFFF\uFFFF\uFFFF", "\uD800\uDC00", "\uE000",
-                "user", "user0", "user0000", "user00000", "user0000123", "user0000124", "user00001230"));
+        Set<String> s = new LinkedHashSet<>(List.of(
+                "",
+                "\u0000",
+                "\u0000\u0000",
+                "\u0000\u0000\u0000\u0000",
+                "\u0000\u0000\u0000\u0000\u0000",
+                "a",
+                "a\u0000",
+                "ab",
+                "ab\u0000",
+                "ab\u0000\u0000",
+                "ab\u0000\u0000\u0000",
+                "ab\u0000\u0000\u0000\u0000",
+                "ab\u0000\u0000\u0000\u0001",
+                "abc",
+                "abc\u0000",
+                "abcd",
+                "abcd\u0000",
+                "abcde",
+                "abcd\uFFFF",
+                "abc\uFFFF",
+                "ab\uFFFF",
+                "\uFFFF",
+                "\uFFFF\uFFFF\uFFFF\uFFFF",
+                "\uFFFF\uFFFF\uFFFF\uFFFF\u0000",
+                "\uFFFF\uFFFF\uFFFF\uFFFF\uFFFF",
+                "\u7FFF",
+                "\u8000",
+                "\u8000\u0000",
+                "\u7FFF\uFFFF\uFFFF\uFFFF\uFFFF",
+                "\uD800\uDC00",
+                "\uE000",
+                "user",
+                "user0",
+                "user0000",
+                "user00000",
+                "user0000123",
+                "user0000124",
+                "user00001230"));
         while (s.size() < n) {
             switch (rnd.nextInt(4)) {
                 case 0 -> s.add(String.format("user%07d", rnd.nextInt(n * 4)));
@@ -653,9 +777,18 @@ final class VersionedIndexTest {
         Val one = new Val(1);
         assertNull(index.putIfAbsent(1L, one));
         assertThrows(ClassCastException.class, () -> index.get(1), "get with an Integer key in Long mode");
-        assertThrows(ClassCastException.class, () -> index.putIfAbsent(2, new Val(2)), "putIfAbsent with an Integer key in Long mode");
-        assertThrows(ClassCastException.class, () -> index.compute(2, (k, v) -> new Val(2)), "compute with an Integer key in Long mode");
-        assertThrows(ClassCastException.class, () -> index.replace(1, one, new Val(3)), "replace with an Integer key in Long mode");
+        assertThrows(
+                ClassCastException.class,
+                () -> index.putIfAbsent(2, new Val(2)),
+                "putIfAbsent with an Integer key in Long mode");
+        assertThrows(
+                ClassCastException.class,
+                () -> index.compute(2, (k, v) -> new Val(2)),
+                "compute with an Integer key in Long mode");
+        assertThrows(
+                ClassCastException.class,
+                () -> index.replace(1, one, new Val(3)),
+                "replace with an Integer key in Long mode");
         assertThrows(ClassCastException.class, () -> index.remove(1, one), "remove with an Integer key in Long mode");
         assertThrows(ClassCastException.class, () -> index.get("1"), "get with a String key in Long mode");
         assertEquals(1, index.size(), "a rejected key must leave the index unchanged");
@@ -665,7 +798,10 @@ final class VersionedIndexTest {
         assertTrue(index.remove(1L, one));
         assertEquals(0, index.size());
         assertThrows(ClassCastException.class, () -> index.get(1), "get with an Integer key in an emptied Long index");
-        assertThrows(ClassCastException.class, () -> index.putIfAbsent(1, one), "putIfAbsent with an Integer key in an emptied Long index");
+        assertThrows(
+                ClassCastException.class,
+                () -> index.putIfAbsent(1, one),
+                "putIfAbsent with an Integer key in an emptied Long index");
         assertEquals(0, index.size());
     }
 
@@ -674,12 +810,18 @@ final class VersionedIndexTest {
         VersionedIndex<Object> strings = new VersionedIndex<>(null);
         assertNull(strings.putIfAbsent("a", new Val(1)));
         assertThrows(ClassCastException.class, () -> strings.get(1L), "get with a Long key in String mode");
-        assertThrows(ClassCastException.class, () -> strings.putIfAbsent(1L, new Val(2)), "putIfAbsent with a Long key in String mode");
+        assertThrows(
+                ClassCastException.class,
+                () -> strings.putIfAbsent(1L, new Val(2)),
+                "putIfAbsent with a Long key in String mode");
 
         VersionedIndex<Object> ints = new VersionedIndex<>(null);
         assertNull(ints.putIfAbsent(7, new Val(1)));
         assertThrows(ClassCastException.class, () -> ints.get(7L), "get with a Long key in Integer mode");
-        assertThrows(ClassCastException.class, () -> ints.putIfAbsent(7L, new Val(2)), "putIfAbsent with a Long key in Integer mode");
+        assertThrows(
+                ClassCastException.class,
+                () -> ints.putIfAbsent(7L, new Val(2)),
+                "putIfAbsent with a Long key in Integer mode");
         assertEquals(1, ints.size());
     }
 
@@ -752,7 +894,8 @@ final class VersionedIndexTest {
                     Val cur = model.get(k);
                     Val v = new Val(id++);
                     int op = ops;
-                    Function<String, String> ctx0 = what -> "owner " + owner + " op " + op + " key " + k + " (own entry " + cur + "): " + what;
+                    Function<String, String> ctx0 =
+                            what -> "owner " + owner + " op " + op + " key " + k + " (own entry " + cur + "): " + what;
                     switch (rnd.nextInt(8)) {
                         case 0, 1 -> {
                             assertSame(cur, index.putIfAbsent(k, v), () -> ctx0.apply("putIfAbsent"));
@@ -762,7 +905,9 @@ final class VersionedIndexTest {
                         }
                         case 2, 3 -> {
                             if (cur != null) {
-                                assertFalse(index.remove(k, new Val(cur.id())), () -> ctx0.apply("remove with an equal copy"));
+                                assertFalse(
+                                        index.remove(k, new Val(cur.id())),
+                                        () -> ctx0.apply("remove with an equal copy"));
                                 assertTrue(index.remove(k, cur), () -> ctx0.apply("remove with the identical entry"));
                                 model.remove(k);
                             } else {
@@ -771,8 +916,11 @@ final class VersionedIndexTest {
                         }
                         case 4 -> {
                             if (cur != null) {
-                                assertFalse(index.replace(k, new Val(cur.id()), v), () -> ctx0.apply("replace with an equal copy"));
-                                assertTrue(index.replace(k, cur, v), () -> ctx0.apply("replace with the identical entry"));
+                                assertFalse(
+                                        index.replace(k, new Val(cur.id()), v),
+                                        () -> ctx0.apply("replace with an equal copy"));
+                                assertTrue(
+                                        index.replace(k, cur, v), () -> ctx0.apply("replace with the identical entry"));
                                 model.put(k, v);
                             } else {
                                 assertFalse(index.replace(k, v, v), () -> ctx0.apply("replace of an absent key"));
@@ -814,8 +962,14 @@ final class VersionedIndexTest {
         assertEquals(union.size(), index.size(), () -> ctx + ": size");
         assertCursorEquals(union, index.cursor(), ctx + " ascending");
         assertCursorEquals(union.descendingMap(), index.cursor(KeyRange.all(), true), ctx + " descending");
-        assertCursorEquals(union.subMap(-50L, true, 50L, false), index.cursor(new KeyRange<>(-50L, true, false, 50L, false, false), false), ctx + " [-50, 50)");
-        assertCursorEquals(union.subMap(-50L, false, 50L, true).descendingMap(), index.cursor(new KeyRange<>(-50L, false, false, 50L, true, false), true), ctx + " (-50, 50] descending");
+        assertCursorEquals(
+                union.subMap(-50L, true, 50L, false),
+                index.cursor(new KeyRange<>(-50L, true, false, 50L, false, false), false),
+                ctx + " [-50, 50)");
+        assertCursorEquals(
+                union.subMap(-50L, false, 50L, true).descendingMap(),
+                index.cursor(new KeyRange<>(-50L, false, false, 50L, true, false), true),
+                ctx + " (-50, 50] descending");
     }
 
     /** The cursor returns exactly the expected entries, in order (so keys strictly monotone). */
@@ -824,7 +978,9 @@ final class VersionedIndexTest {
         int pos = 0;
         for (Map.Entry<K, ?> e : expected.entrySet()) {
             int p = pos++;
-            assertTrue(c.next(), () -> what + ": cursor ended at position " + p + ", expected " + e.getKey() + "; got " + got);
+            assertTrue(
+                    c.next(),
+                    () -> what + ": cursor ended at position " + p + ", expected " + e.getKey() + "; got " + got);
             got.add(c.key());
             assertEquals(e.getKey(), c.key(), () -> what + ": key at position " + p + "; got so far " + got);
             assertSame(e.getValue(), c.entry(), () -> what + ": entry of " + e.getKey());
@@ -869,8 +1025,11 @@ final class VersionedIndexTest {
                 long e = expected;
                 int cc = c;
                 int r = round;
-                assertEquals(e, index.get(counterKey(c)), () -> "round " + r + " counter " + cc + " (key " + counterKey(cc)
-                        + "): lost or duplicated increments");
+                assertEquals(
+                        e,
+                        index.get(counterKey(c)),
+                        () -> "round " + r + " counter " + cc + " (key " + counterKey(cc)
+                                + "): lost or duplicated increments");
             }
             assertEquals((long) OWNERS * INCREMENTS, total);
             assertEquals(COUNTERS, index.size());
@@ -912,7 +1071,9 @@ final class VersionedIndexTest {
                         if (after == null) {
                             myFlushed[c] += limit; // only our function returns null, and only at the limit
                         } else {
-                            assertTrue(after instanceof Long && (Long) after >= 1 && (Long) after < limit, () -> "compute returned " + after);
+                            assertTrue(
+                                    after instanceof Long && (Long) after >= 1 && (Long) after < limit,
+                                    () -> "compute returned " + after);
                         }
                         mine[c]++;
                     }
@@ -934,8 +1095,11 @@ final class VersionedIndexTest {
                 long f = credited;
                 int cc = c;
                 int r = round;
-                assertEquals(e, f + now, () -> "round " + r + " counter " + cc + ": " + f + " flushed + " + now
-                        + " present != " + e + " increments");
+                assertEquals(
+                        e,
+                        f + now,
+                        () -> "round " + r + " counter " + cc + ": " + f + " flushed + " + now + " present != " + e
+                                + " increments");
             }
             assertEquals(present, index.size(), "size after the run");
         }
@@ -1004,14 +1168,20 @@ final class VersionedIndexTest {
                 if (ph == 2) {
                     assertNull(now, () -> "phase 2 key " + raceKey(ii) + " still present after its removal");
                 } else {
-                    assertSame(mine[w][i], now, () -> "phase " + ph + " key " + raceKey(ii) + ": the winner's entry is not installed");
+                    assertSame(
+                            mine[w][i],
+                            now,
+                            () -> "phase " + ph + " key " + raceKey(ii) + ": the winner's entry is not installed");
                 }
                 if (ph == 0 || ph == 3) {
                     for (int t = 0; t < OWNERS; t++) {
                         if (t != w) {
                             int tt = t;
-                            assertSame(now, returned[t][i], () -> "phase " + ph + " key " + raceKey(ii) + ": loser " + tt
-                                    + " must get the winner's entry");
+                            assertSame(
+                                    now,
+                                    returned[t][i],
+                                    () -> "phase " + ph + " key " + raceKey(ii) + ": loser " + tt
+                                            + " must get the winner's entry");
                         }
                     }
                 }
@@ -1040,7 +1210,9 @@ final class VersionedIndexTest {
                 try {
                     SplittableRandom rnd = new SplittableRandom(seed);
                     long id = 0;
-                    for (int ops = 0; ops < 5_000_000 && !stop.get() && ((ops & 255) != 0 || System.nanoTime() < deadline); ops++) {
+                    for (int ops = 0;
+                            ops < 5_000_000 && !stop.get() && ((ops & 255) != 0 || System.nanoTime() < deadline);
+                            ops++) {
                         Long k = (long) rnd.nextInt(keys);
                         Object cur = index.get(k);
                         if (cur == null) {
@@ -1143,18 +1315,25 @@ final class VersionedIndexTest {
                         Val v = new Val(id++);
                         switch (rnd.nextInt(4)) {
                             case 0 -> {
-                                assertSame(cur, index.putIfAbsent(k, v), () -> "writer " + writer + " putIfAbsent " + i);
+                                assertSame(
+                                        cur, index.putIfAbsent(k, v), () -> "writer " + writer + " putIfAbsent " + i);
                                 if (cur == null) {
                                     model.put(i, v);
                                 }
                             }
                             case 1 -> {
-                                assertEquals(cur != null, cur != null && index.remove(k, cur), () -> "writer " + writer + " remove " + i);
+                                assertEquals(
+                                        cur != null,
+                                        cur != null && index.remove(k, cur),
+                                        () -> "writer " + writer + " remove " + i);
                                 model.remove(i);
                             }
                             case 2 -> {
                                 Object installed = index.compute(k, (kk, old) -> old == null ? v : null);
-                                assertSame(cur == null ? v : null, installed, () -> "writer " + writer + " compute toggle " + i);
+                                assertSame(
+                                        cur == null ? v : null,
+                                        installed,
+                                        () -> "writer " + writer + " compute toggle " + i);
                                 if (cur == null) {
                                     model.put(i, v);
                                 } else {
@@ -1191,12 +1370,15 @@ final class VersionedIndexTest {
                     boolean li = rnd.nextBoolean();
                     boolean hiInc = rnd.nextBoolean();
                     boolean desc = rnd.nextBoolean();
-                    KeyRange<K> bounds = new KeyRange<>(lu ? null : keys.get(lo), li, lu, hu ? null : keys.get(hi), hiInc, hu);
+                    KeyRange<K> bounds =
+                            new KeyRange<>(lu ? null : keys.get(lo), li, lu, hu ? null : keys.get(hi), hiInc, hu);
                     String what = "reader " + reader + " round " + rounds + " " + describe(bounds, desc);
                     VersionedIndex.Cursor<K> c = index.cursor(bounds, desc);
                     int prev = desc ? n + 1 : -1;
                     // the next stable (even) position the cursor must reach
-                    int expectEven = desc ? lastEvenAtMost(Math.min(n - 1, hu ? n - 1 : hiInc ? hi : hi - 1)) : firstEvenAtLeast(lu ? 0 : li ? lo : lo + 1);
+                    int expectEven = desc
+                            ? lastEvenAtMost(Math.min(n - 1, hu ? n - 1 : hiInc ? hi : hi - 1))
+                            : firstEvenAtLeast(lu ? 0 : li ? lo : lo + 1);
                     long count = 0;
                     while (c.next()) {
                         count++;
@@ -1205,25 +1387,38 @@ final class VersionedIndexTest {
                         assertNotNull(pos, () -> what + ": unknown key " + show(k));
                         int p = pos;
                         int pr = prev;
-                        assertTrue(desc ? p < pr : p > pr, () -> what + ": key " + show(k) + " after " + show(keys.get(Math.min(pr, n))) + ", out of order");
-                        assertTrue((lu || p > lo || (p == lo && li)) && (hu || p < hi || (p == hi && hiInc)),
+                        assertTrue(
+                                desc ? p < pr : p > pr,
+                                () -> what + ": key " + show(k) + " after " + show(keys.get(Math.min(pr, n)))
+                                        + ", out of order");
+                        assertTrue(
+                                (lu || p > lo || (p == lo && li)) && (hu || p < hi || (p == hi && hiInc)),
                                 () -> what + ": key " + show(k) + " out of bounds");
                         Object entry = c.entry();
                         assertNotNull(entry, () -> what + ": null entry for " + show(k));
                         if (p % 2 == 0) {
                             int ee = expectEven;
-                            assertEquals(ee, p, () -> what + ": stable key " + show(keys.get(ee)) + " skipped (next was " + show(k) + ")");
+                            assertEquals(
+                                    ee,
+                                    p,
+                                    () -> what + ": stable key " + show(keys.get(ee)) + " skipped (next was " + show(k)
+                                            + ")");
                             assertSame(stable[p], entry, () -> what + ": entry of stable key " + show(k));
                             expectEven += desc ? -2 : 2;
                         } else {
                             // an odd position may have been skipped; the next even one must still come
                             int ee = expectEven;
-                            assertTrue(desc ? p > ee : p < ee, () -> what + ": stable key " + show(keys.get(ee)) + " skipped (next was " + show(k) + ")");
+                            assertTrue(
+                                    desc ? p > ee : p < ee,
+                                    () -> what + ": stable key " + show(keys.get(ee)) + " skipped (next was " + show(k)
+                                            + ")");
                         }
                         prev = p;
                     }
                     int ee = expectEven;
-                    boolean inRange = desc ? ee >= 0 && (lu || ee > lo || (ee == lo && li)) : ee < n && (hu || ee < hi || (ee == hi && hiInc));
+                    boolean inRange = desc
+                            ? ee >= 0 && (lu || ee > lo || (ee == lo && li))
+                            : ee < n && (hu || ee < hi || (ee == hi && hiInc));
                     assertFalse(inRange, () -> what + ": cursor ended before stable key " + show(keys.get(ee)));
                     assertNull(c.key());
                     seen.addAndGet(count);
@@ -1232,7 +1427,10 @@ final class VersionedIndexTest {
                         for (int i = 0; i < n; i += 2) {
                             K k = keys.get(i);
                             int ii = i;
-                            assertSame(stable[i], index.get(k), () -> "reader " + reader + ": get of stable key " + show(keys.get(ii)));
+                            assertSame(
+                                    stable[i],
+                                    index.get(k),
+                                    () -> "reader " + reader + ": get of stable key " + show(keys.get(ii)));
                         }
                     }
                 }
@@ -1257,7 +1455,9 @@ final class VersionedIndexTest {
         }
         assertFalse(c.next(), () -> "final cursor: extra key " + show(c.key()));
         assertEquals(expected.size(), index.size(), "final size");
-        System.out.printf("VersionedIndexTest readers/writers (%d stable): %d writes, %d cursors, %d entries read%n", half, writes.get(), cursors.get(), seen.get());
+        System.out.printf(
+                "VersionedIndexTest readers/writers (%d stable): %d writes, %d cursors, %d entries read%n",
+                half, writes.get(), cursors.get(), seen.get());
     }
 
     private static int firstEvenAtLeast(int i) {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Isolation;
 import dev.varve.Internals;
+import dev.varve.Isolation;
+import dev.varve.Transaction;
 import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -34,7 +34,8 @@ class AdversaryCommitterVacuumTest {
         public int compare(Long a, Long b) {
             Store<Long, Long> s = store.get();
             if (s != null && target > 0 && s.visibleTs() == target && thrown.compareAndSet(false, true)) {
-                throw new IllegalStateException("injected comparator failure after commit " + target + " became visible");
+                throw new IllegalStateException(
+                        "injected comparator failure after commit " + target + " became visible");
             }
             return Long.compare(a, b);
         }
@@ -113,7 +114,9 @@ class AdversaryCommitterVacuumTest {
                 thrown = e;
             }
             assertEquals(1L, db.get(700L), "the compute is visible");
-            assertNull(thrown, "compute threw although it committed at 512 (a caller would apply it twice): " + where(thrown));
+            assertNull(
+                    thrown,
+                    "compute threw although it committed at 512 (a caller would apply it twice): " + where(thrown));
         }
     }
 
@@ -148,8 +151,10 @@ class AdversaryCommitterVacuumTest {
                 db.put(1000L + (i % 50), i); // four more committer passes, no snapshot open
             }
             for (long k = 0; k < 55; k++) {
-                assertNull(store.index().get(k), "the tombstone of key " + k + " (removed at commit " + (201 + k)
-                        + ") is still in the index after four more committer passes");
+                assertNull(
+                        store.index().get(k),
+                        "the tombstone of key " + k + " (removed at commit " + (201 + k)
+                                + ") is still in the index after four more committer passes");
             }
         }
     }

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Isolation;
-import dev.varve.Snapshot;
-import dev.varve.SerializationFailureException;
 import dev.varve.Internals;
+import dev.varve.Isolation;
+import dev.varve.SerializationFailureException;
+import dev.varve.Snapshot;
+import dev.varve.Transaction;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -100,70 +100,79 @@ class AdversaryFailingComparatorBankTest {
             List<Thread> threads = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 Isolation iso = t == 0 ? Isolation.SNAPSHOT : Isolation.SERIALIZABLE;
-                threads.add(new Thread(() -> {
-                    ThreadLocalRandom r = ThreadLocalRandom.current();
-                    while (System.nanoTime() < end) {
-                        long from = r.nextLong(ACCOUNTS);
-                        long to = (from + 1 + r.nextLong(ACCOUNTS - 1)) % ACCOUNTS;
-                        long amount = r.nextLong(1, 20);
-                        try (Transaction<Long, Long> tx = db.begin(iso)) {
-                            long a = tx.get(from);
-                            long b = tx.get(to);
-                            tx.put(from, a - amount);
-                            tx.put(to, b + amount);
-                            tx.commit();
-                            transfers.incrementAndGet();
-                        } catch (SerializationFailureException e) {
-                            // retried by the next iteration
-                        } catch (RuntimeException | Error e) {
-                            if (!injected(e)) {
-                                unexpected.add(e);
+                threads.add(new Thread(
+                        () -> {
+                            ThreadLocalRandom r = ThreadLocalRandom.current();
+                            while (System.nanoTime() < end) {
+                                long from = r.nextLong(ACCOUNTS);
+                                long to = (from + 1 + r.nextLong(ACCOUNTS - 1)) % ACCOUNTS;
+                                long amount = r.nextLong(1, 20);
+                                try (Transaction<Long, Long> tx = db.begin(iso)) {
+                                    long a = tx.get(from);
+                                    long b = tx.get(to);
+                                    tx.put(from, a - amount);
+                                    tx.put(to, b + amount);
+                                    tx.commit();
+                                    transfers.incrementAndGet();
+                                } catch (SerializationFailureException e) {
+                                    // retried by the next iteration
+                                } catch (RuntimeException | Error e) {
+                                    if (!injected(e)) {
+                                        unexpected.add(e);
+                                    }
+                                }
                             }
-                        }
-                    }
-                }, "transfer-" + iso));
+                        },
+                        "transfer-" + iso));
             }
-            threads.add(new Thread(() -> {
-                ThreadLocalRandom r = ThreadLocalRandom.current();
-                while (System.nanoTime() < end) {
-                    try {
-                        if (r.nextBoolean()) {
-                            db.compute(COUNTER, v -> v + 1);
-                            computedOk.incrementAndGet();
-                        } else {
-                            db.compute(r.nextLong(ACCOUNTS), v -> v); // same value: a stale base would show in the total
-                        }
-                    } catch (RuntimeException | Error e) {
-                        if (!injected(e)) {
-                            unexpected.add(e);
-                        } else {
-                            computedUnknown.incrementAndGet(); // may or may not have committed (see the committer-vacuum test)
-                        }
-                    }
-                }
-            }, "compute"));
-            threads.add(new Thread(() -> {
-                while (System.nanoTime() < end) {
-                    try {
-                        if (!backgroundVacuum) {
-                            db.vacuum();
-                        }
-                        try (Snapshot<Long, Long> s = db.snapshot()) {
-                            long sum = 0;
-                            for (var e : s.headMap(ACCOUNTS, false).entrySet()) {
-                                sum += e.getValue();
-                            }
-                            if (sum != ACCOUNTS * INITIAL) {
-                                badSums.incrementAndGet();
+            threads.add(new Thread(
+                    () -> {
+                        ThreadLocalRandom r = ThreadLocalRandom.current();
+                        while (System.nanoTime() < end) {
+                            try {
+                                if (r.nextBoolean()) {
+                                    db.compute(COUNTER, v -> v + 1);
+                                    computedOk.incrementAndGet();
+                                } else {
+                                    db.compute(
+                                            r.nextLong(ACCOUNTS),
+                                            v -> v); // same value: a stale base would show in the total
+                                }
+                            } catch (RuntimeException | Error e) {
+                                if (!injected(e)) {
+                                    unexpected.add(e);
+                                } else {
+                                    computedUnknown.incrementAndGet(); // may or may not have committed (see the
+                                    // committer-vacuum test)
+                                }
                             }
                         }
-                    } catch (RuntimeException | Error e) {
-                        if (!injected(e)) {
-                            unexpected.add(e);
+                    },
+                    "compute"));
+            threads.add(new Thread(
+                    () -> {
+                        while (System.nanoTime() < end) {
+                            try {
+                                if (!backgroundVacuum) {
+                                    db.vacuum();
+                                }
+                                try (Snapshot<Long, Long> s = db.snapshot()) {
+                                    long sum = 0;
+                                    for (var e : s.headMap(ACCOUNTS, false).entrySet()) {
+                                        sum += e.getValue();
+                                    }
+                                    if (sum != ACCOUNTS * INITIAL) {
+                                        badSums.incrementAndGet();
+                                    }
+                                }
+                            } catch (RuntimeException | Error e) {
+                                if (!injected(e)) {
+                                    unexpected.add(e);
+                                }
+                            }
                         }
-                    }
-                }
-            }, "vacuum-and-sum"));
+                    },
+                    "vacuum-and-sum"));
             for (Thread t : threads) {
                 t.start();
             }
@@ -182,7 +191,8 @@ class AdversaryFailingComparatorBankTest {
             }
             assertEquals(ACCOUNTS * INITIAL, total, context + ": total");
             long counter = db.get(COUNTER);
-            assertTrue(counter >= computedOk.get() && counter <= computedOk.get() + computedUnknown.get(),
+            assertTrue(
+                    counter >= computedOk.get() && counter <= computedOk.get() + computedUnknown.get(),
                     context + ": counter " + counter + " outside [" + computedOk.get() + ", "
                             + (computedOk.get() + computedUnknown.get()) + "] (a lost or phantom update)");
             // every key writable again, by a transaction and by an autocommit write

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
+import dev.varve.Internals;
 import dev.varve.Transaction;
 import dev.varve.TransactionException;
-import dev.varve.Internals;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +27,6 @@ class AdversaryLatchInterruptTest {
             return Internals.store(tx);
         }
     }
-
 
     /** Interrupts the thread that first finds a latch busy, right there (before any spin). */
     private static void interruptAtFirstBusyLatch(Store<Long, Long> store, Thread waiter) {
@@ -57,28 +56,37 @@ class AdversaryLatchInterruptTest {
             Thread[] waiter = new Thread[1];
             CompletableFuture<Throwable> result = new CompletableFuture<>();
             CountDownLatch go = new CountDownLatch(1);
-            waiter[0] = new Thread(() -> {
-                try {
-                    go.await();
-                    try (Transaction<Long, Long> tx = db.begin()) {
-                        tx.put(-5L, 55L); // latched first (key order)
-                        tx.put(0L, 7L); // busy: the compute holds it
-                        tx.put(5L, 7L);
-                        tx.commit();
-                    }
-                    result.complete(null);
-                } catch (Throwable e) {
-                    result.complete(Thread.currentThread().isInterrupted() ? e : new AssertionError("interrupt status lost", e));
-                }
-            }, "interrupted-transaction");
+            waiter[0] = new Thread(
+                    () -> {
+                        try {
+                            go.await();
+                            try (Transaction<Long, Long> tx = db.begin()) {
+                                tx.put(-5L, 55L); // latched first (key order)
+                                tx.put(0L, 7L); // busy: the compute holds it
+                                tx.put(5L, 7L);
+                                tx.commit();
+                            }
+                            result.complete(null);
+                        } catch (Throwable e) {
+                            result.complete(
+                                    Thread.currentThread().isInterrupted()
+                                            ? e
+                                            : new AssertionError("interrupt status lost", e));
+                        }
+                    },
+                    "interrupted-transaction");
             interruptAtFirstBusyLatch(store, waiter[0]);
             Throwable t = start(waiter[0], go, result);
             store.hook(TestHook.NONE);
             assertInstanceOf(TransactionException.class, t, String.valueOf(t));
-            assertEquals("interrupted while waiting for the write latch of key 0, which another committer holds;"
-                    + " the transaction was rolled back", t.getMessage());
+            assertEquals(
+                    "interrupted while waiting for the write latch of key 0, which another committer holds;"
+                            + " the transaction was rolled back",
+                    t.getMessage());
             // key -5 was latched before the wait: released, and not aborted in a way a writer trips on
-            assertFalse(VersionChain.isLatched(store.index().get(-5L)), "key -5 still latched by the interrupted transaction");
+            assertFalse(
+                    VersionChain.isLatched(store.index().get(-5L)),
+                    "key -5 still latched by the interrupted transaction");
             assertEquals(-5L, db.get(-5L));
             assertNull(db.get(5L));
             CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(-5L, 6L));
@@ -101,15 +109,20 @@ class AdversaryLatchInterruptTest {
             Thread[] waiter = new Thread[1];
             CompletableFuture<Throwable> result = new CompletableFuture<>();
             CountDownLatch go = new CountDownLatch(1);
-            waiter[0] = new Thread(() -> {
-                try {
-                    go.await();
-                    db.compute(0L, v -> v + 100);
-                    result.complete(null);
-                } catch (Throwable e) {
-                    result.complete(Thread.currentThread().isInterrupted() ? e : new AssertionError("interrupt status lost", e));
-                }
-            }, "interrupted-compute");
+            waiter[0] = new Thread(
+                    () -> {
+                        try {
+                            go.await();
+                            db.compute(0L, v -> v + 100);
+                            result.complete(null);
+                        } catch (Throwable e) {
+                            result.complete(
+                                    Thread.currentThread().isInterrupted()
+                                            ? e
+                                            : new AssertionError("interrupt status lost", e));
+                        }
+                    },
+                    "interrupted-compute");
             interruptAtFirstBusyLatch(store, waiter[0]);
             Throwable t = start(waiter[0], go, result);
             store.hook(TestHook.NONE);

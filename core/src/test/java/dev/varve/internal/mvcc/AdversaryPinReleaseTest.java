@@ -158,8 +158,8 @@ class AdversaryPinReleaseTest {
         // (stats() would wait for the commit lock the paused committer holds: read the pins)
         assertEquals(1, store.pins().pinnedCount(), "the committer is still pinned");
         IllegalStateException refused = assertThrows(IllegalStateException.class, tx::close);
-        assertEquals("transaction is being committed by another thread: it cannot be rolled back",
-                refused.getMessage());
+        assertEquals(
+                "transaction is being committed by another thread: it cannot be rolled back", refused.getMessage());
         assertEquals(1, store.pins().pinnedCount(), "the refused close released the committer's pin");
         hook.release();
         commit.get(30, TimeUnit.SECONDS);
@@ -233,10 +233,12 @@ class AdversaryPinReleaseTest {
         leakSnapshotThatRead();
         fillRegistry(); // the leaked pin is one of FILL + 1
         assertEquals(FILL + 1, db.stats().openSnapshots());
-        await("the cleaner releases the leaked snapshot").atMost(Duration.ofSeconds(20)).until(() -> {
-            System.gc();
-            return db.stats().openSnapshots() <= FILL;
-        });
+        await("the cleaner releases the leaked snapshot")
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> {
+                    System.gc();
+                    return db.stats().openSnapshots() <= FILL;
+                });
         assertNothingReleasedTwice("a leaked snapshot's cleaner", 0, fillers.get(0), 10L);
     }
 
@@ -272,14 +274,17 @@ class AdversaryPinReleaseTest {
         db.put(1L, 10L);
         Snapshot<Long, Long> pinned = db.snapshot();
         int[] attempts = {0};
-        long result = db.transactAsync(tx -> {
-            long v = tx.get(1L);
-            if (++attempts[0] < 3) {
-                db.put(1L, v + 1);
-            }
-            tx.put(1L, v * 100);
-            return v;
-        }, Runnable::run).get(30, TimeUnit.SECONDS);
+        long result = db.transactAsync(
+                        tx -> {
+                            long v = tx.get(1L);
+                            if (++attempts[0] < 3) {
+                                db.put(1L, v + 1);
+                            }
+                            tx.put(1L, v * 100);
+                            return v;
+                        },
+                        Runnable::run)
+                .get(30, TimeUnit.SECONDS);
         assertEquals(3, attempts[0]);
         assertEquals(12L, result);
         assertEquals(1, db.stats().openSnapshots(), "transactAsync left or freed pins");

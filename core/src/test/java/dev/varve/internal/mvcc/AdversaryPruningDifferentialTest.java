@@ -3,10 +3,10 @@ package dev.varve.internal.mvcc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
+import dev.varve.Internals;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
-import dev.varve.Internals;
+import dev.varve.Transaction;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -67,7 +67,8 @@ class AdversaryPruningDifferentialTest {
             for (int step = 0; step < steps; step++) {
                 int op = r.nextInt(100);
                 long key = r.nextInt(KEYS);
-                String where = "seed " + seed + " step " + step + (serializableReaders ? " (serializable readers)" : "");
+                String where =
+                        "seed " + seed + " step " + step + (serializableReaders ? " (serializable readers)" : "");
                 if (op < 40) { // autocommit write or removal
                     if (r.nextInt(5) == 0) {
                         db.remove(key);
@@ -125,7 +126,9 @@ class AdversaryPruningDifferentialTest {
                     }
                     for (Transaction<Long, Long> tx : readers) {
                         long k = r.nextInt(KEYS);
-                        assertEquals(modelAt(k, tx.snapshotTimestamp()), tx.get(k),
+                        assertEquals(
+                                modelAt(k, tx.snapshotTimestamp()),
+                                tx.get(k),
                                 where + ": transaction at " + tx.snapshotTimestamp() + " key " + k);
                     }
                 }

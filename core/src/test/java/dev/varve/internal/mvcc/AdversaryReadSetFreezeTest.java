@@ -46,14 +46,19 @@ class AdversaryReadSetFreezeTest {
             }
             for (int i = rnd.nextInt(5); i > 0; i--) {
                 int a = rnd.nextInt(domain);
-                KeyRange<Integer> r = new KeyRange<>(a, rnd.nextBoolean(), false,
-                        a + rnd.nextInt(Math.max(1, domain / 4)), rnd.nextBoolean(), rnd.nextInt(10) == 0);
+                KeyRange<Integer> r = new KeyRange<>(
+                        a,
+                        rnd.nextBoolean(),
+                        false,
+                        a + rnd.nextInt(Math.max(1, domain / 4)),
+                        rnd.nextBoolean(),
+                        rnd.nextInt(10) == 0);
                 ranges.add(r);
                 rs.addRange(r);
             }
             rs.freeze();
-            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges
-                    + " frozen keys " + frozenKeys(rs) + " intervals " + rs.ranges();
+            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges + " frozen keys "
+                    + frozenKeys(rs) + " intervals " + rs.ranges();
             for (int i = 0; i < rs.keyCount(); i++) {
                 if (i > 0) {
                     assertTrue(COARSE.compare(rs.key(i - 1), rs.key(i)) < 0, where + ": I1 order/distinct at " + i);

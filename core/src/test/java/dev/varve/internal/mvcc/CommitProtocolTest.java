@@ -1,11 +1,5 @@
 package dev.varve.internal.mvcc;
 
-import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Isolation;
-import dev.varve.SerializationFailureException;
-import dev.varve.Internals;
-import dev.varve.testing.TestThreads;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,7 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Database;
+import dev.varve.Internals;
+import dev.varve.Isolation;
+import dev.varve.SerializationFailureException;
+import dev.varve.Transaction;
 import dev.varve.internal.index.VersionedIndex;
+import dev.varve.testing.TestThreads;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -47,8 +47,12 @@ class CommitProtocolTest {
     /** Links a PENDING version over {@code key}, as a committer does before taking the lock. */
     private Version<Long> holdLatch(long key, long value) {
         Object previous = store().index().get(key);
-        Version<Long> latch = new Version<>(value, Version.PENDING, previous == null ? null : VersionChain.asVersion(previous));
-        assertTrue(previous == null ? store().index().putIfAbsent(key, latch) == null : store().index().replace(key, previous, latch));
+        Version<Long> latch =
+                new Version<>(value, Version.PENDING, previous == null ? null : VersionChain.asVersion(previous));
+        assertTrue(
+                previous == null
+                        ? store().index().putIfAbsent(key, latch) == null
+                        : store().index().replace(key, previous, latch));
         return latch;
     }
 
@@ -66,13 +70,17 @@ class CommitProtocolTest {
         assertEquals(10L, db.get(1L)); // key 1 is latched by the waiting commit, still invisible
         // The holder commits (stamped above tx's snapshot): tx loses, first committer wins.
         latch.stamp(tx.snapshotTimestamp() + 1);
-        Throwable failure = assertThrows(java.util.concurrent.CompletionException.class,
-                () -> commit.orTimeout(10, TimeUnit.SECONDS).join()).getCause();
+        Throwable failure = assertThrows(
+                        java.util.concurrent.CompletionException.class,
+                        () -> commit.orTimeout(10, TimeUnit.SECONDS).join())
+                .getCause();
         SerializationFailureException e = assertInstanceOf(SerializationFailureException.class, failure);
         assertEquals(SerializationFailureException.Reason.WRITE_WRITE_CONFLICT, e.reason());
         assertEquals(List.of(2L), e.keys());
         assertFalse(VersionChain.isLatched(store().index().get(1L))); // key 1 was unlatched
-        assertEquals(Long.valueOf(10L), VersionChain.<Long>latestValue(store().index().get(1L)));
+        assertEquals(
+                Long.valueOf(10L),
+                VersionChain.<Long>latestValue(store().index().get(1L)));
     }
 
     @Test
@@ -141,7 +149,8 @@ class CommitProtocolTest {
     @Test
     void transactionsAndAutocommitWritesSharingHotKeysNeitherDeadlockNorLoseUpdates() throws Exception {
         // Every transaction writes the counter: retry for as long as it takes (the run is bounded).
-        try (Database<Long, Long> db = Database.<Long, Long>builder().maxAttempts(1_000_000).open()) {
+        try (Database<Long, Long> db =
+                Database.<Long, Long>builder().maxAttempts(1_000_000).open()) {
             hotKeys(db);
         }
     }
@@ -263,8 +272,8 @@ class CommitProtocolTest {
         ConflictFinder.OutEdges scanned = store().ssi().scanOutEdges(Internals.core(t2)); // sees nothing yet
         assertEquals(0, scanned.targets().length);
         t1.commit(); // lands after t2's scan: t2 ->rw t1 must come from the ring
-        SerializationFailureException e = assertThrows(SerializationFailureException.class,
-                () -> store().ssi().validate(Internals.core(t2), scanned));
+        SerializationFailureException e = assertThrows(
+                SerializationFailureException.class, () -> store().ssi().validate(Internals.core(t2), scanned));
         assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         assertTrue(e.keys().contains(1L), e.keys().toString()); // the out-edge, t2 read 1
         t2.rollback();

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Isolation;
 import dev.varve.Durability;
-import dev.varve.Snapshot;
+import dev.varve.Isolation;
 import dev.varve.SerializationFailureException;
+import dev.varve.Snapshot;
+import dev.varve.Transaction;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import java.util.ArrayList;
@@ -65,17 +65,19 @@ class DeferredVisibilityTest {
     }
 
     private static Database<Long, Long> open(HeldLog log) {
-        return Database.<Long, Long>builder().durability(new Durability<>() {
-            @Override
-            public CommitLog<Long, Long> open(dev.varve.spi.StoreAccess<Long, Long> store) {
-                return log;
-            }
+        return Database.<Long, Long>builder()
+                .durability(new Durability<>() {
+                    @Override
+                    public CommitLog<Long, Long> open(dev.varve.spi.StoreAccess<Long, Long> store) {
+                        return log;
+                    }
 
-            @Override
-            public String describe() {
-                return "held";
-            }
-        }).open();
+                    @Override
+                    public String describe() {
+                        return "held";
+                    }
+                })
+                .open();
     }
 
     private static void awaitPending(HeldLog log, int n) {
@@ -97,7 +99,9 @@ class DeferredVisibilityTest {
             }
             // A writer that writes nothing must not report the undurable value either.
             CompletableFuture<Long> putIfAbsent = CompletableFuture.supplyAsync(() -> db.putIfAbsent(1L, 99L));
-            org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(200)).atMost(5, TimeUnit.SECONDS)
+            org.awaitility.Awaitility.await()
+                    .during(java.time.Duration.ofMillis(200))
+                    .atMost(5, TimeUnit.SECONDS)
                     .until(() -> !putIfAbsent.isDone());
             log.makeDurable(1);
             assertNull(put.get(10, TimeUnit.SECONDS));
@@ -138,7 +142,9 @@ class DeferredVisibilityTest {
         try (Database<Long, Long> db = open(log)) {
             CompletableFuture<Long> put = CompletableFuture.supplyAsync(() -> db.put(1L, 10L));
             awaitPending(log, 1);
-            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> Long.valueOf(10L).equals(db.get(1L)));
+            org.awaitility.Awaitility.await()
+                    .atMost(10, TimeUnit.SECONDS)
+                    .until(() -> Long.valueOf(10L).equals(db.get(1L)));
             log.makeDurable(1);
             assertNull(put.get(10, TimeUnit.SECONDS));
         }
@@ -161,10 +167,11 @@ class DeferredVisibilityTest {
             first.get(10, TimeUnit.SECONDS);
             Transaction<Long, Long> newReceipt = db.begin(); // T2
             assertEquals(1L, newReceipt.get(control));
-            CompletableFuture<Void> closeBatch = CompletableFuture.runAsync(() -> db.transact(tx -> { // T3
-                tx.put(control, tx.get(control) + 1);
-                return null;
-            }));
+            CompletableFuture<Void> closeBatch = CompletableFuture.runAsync(() -> db.transact(
+                    tx -> { // T3
+                        tx.put(control, tx.get(control) + 1);
+                        return null;
+                    }));
             awaitPending(log, 1);
             log.makeDurable(1);
             closeBatch.get(10, TimeUnit.SECONDS);
@@ -174,7 +181,9 @@ class DeferredVisibilityTest {
             newReceipt.put(batch1 + 1, 42L);
             CompletableFuture<Void> pivot = CompletableFuture.runAsync(newReceipt::commit);
             awaitPending(log, 1); // T2 committed in memory and unpinned; its record is not durable
-            org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> db.stats().openSnapshots() == 1);
+            org.awaitility.Awaitility.await()
+                    .atMost(10, TimeUnit.SECONDS)
+                    .until(() -> db.stats().openSnapshots() == 1);
             boolean reportCommitted;
             try {
                 report.commit();

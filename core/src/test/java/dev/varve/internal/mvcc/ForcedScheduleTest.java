@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Snapshot;
-import dev.varve.SerializationFailureException;
 import dev.varve.Internals;
+import dev.varve.SerializationFailureException;
+import dev.varve.Snapshot;
+import dev.varve.Transaction;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * at a named point rather than hoped for.
  */
 class ForcedScheduleTest {
-    private final Database<Integer, Integer> db = Database.<Integer, Integer>builder().open();
+    private final Database<Integer, Integer> db =
+            Database.<Integer, Integer>builder().open();
 
     @AfterEach
     void tearDown() {
@@ -48,10 +49,11 @@ class ForcedScheduleTest {
         db.put(CONTROL, 1);
         Transaction<Integer, Integer> newReceipt = db.begin(); // T2
         assertEquals(1, newReceipt.get(CONTROL));
-        db.transact(tx -> { // T3, close-batch
-            tx.put(CONTROL, tx.get(CONTROL) + 1);
-            return null;
-        });
+        db.transact(
+                tx -> { // T3, close-batch
+                    tx.put(CONTROL, tx.get(CONTROL) + 1);
+                    return null;
+                });
         Transaction<Integer, Integer> report = db.begin(); // R: sees batch 2, so batch 1 is closed
         assertEquals(2, report.get(CONTROL));
         assertEquals(0, report.asMap().subMap(BATCH_1, BATCH_1 + 100).size());
@@ -79,7 +81,8 @@ class ForcedScheduleTest {
             assertInstanceOf(SerializationFailureException.class, e.getCause());
             reportCommitted = false;
         }
-        assertFalse(pivotCommitted && reportCommitted,
+        assertFalse(
+                pivotCommitted && reportCommitted,
                 "R (report: batch 1 empty) and T2 (receipt into batch 1 with the old batch number) both"
                         + " committed: R ->rw T2 ->rw T3 ->wr R is a cycle");
     }
@@ -95,7 +98,8 @@ class ForcedScheduleTest {
         CompletableFuture<Void> first = CompletableFuture.runAsync(tx::commit);
         pause.awaitReached(); // the first commit holds the latch of key 1
         IllegalStateException second = assertThrows(IllegalStateException.class, tx::commit);
-        assertEquals("transaction is being committed by another thread: it cannot be used any more", second.getMessage());
+        assertEquals(
+                "transaction is being committed by another thread: it cannot be used any more", second.getMessage());
         assertThrows(IllegalStateException.class, tx::rollback);
         assertThrows(IllegalStateException.class, () -> tx.get(1));
         pause.release();

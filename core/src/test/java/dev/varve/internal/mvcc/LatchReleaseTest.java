@@ -165,7 +165,8 @@ class LatchReleaseTest {
             assertEquals(2L, db.get(1L)); // both writes visible: published whole
             assertEquals(2L, db.get(2L));
             IllegalStateException refused = assertThrows(IllegalStateException.class, () -> db.put(3L, 3L));
-            assertTrue(refused.getMessage().startsWith("database is read-only: the commit log failed"),
+            assertTrue(
+                    refused.getMessage().startsWith("database is read-only: the commit log failed"),
                     refused.getMessage());
             for (long k = 1; k <= 2; k++) {
                 assertFalse(VersionChain.isLatched(store.index().get(k)), "key " + k + " still latched");

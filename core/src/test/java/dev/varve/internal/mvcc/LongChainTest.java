@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
-import dev.varve.Snapshot;
 import dev.varve.Internals;
+import dev.varve.Snapshot;
+import dev.varve.Transaction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,7 +37,8 @@ class LongChainTest {
                     }
                 }
                 long steps = store.committerPruneSteps() - before;
-                assertTrue(steps <= 3L * (writes + writes / 3),
+                assertTrue(
+                        steps <= 3L * (writes + writes / 3),
                         steps + " versions looked at by committers for " + writes + " writes of one key");
                 assertEquals(0L, old.get(1L)); // the old snapshot still reads its version
                 assertEquals(null, old.get(2L));

@@ -83,8 +83,8 @@ class ReadSetTest {
                 r.highUnbounded = true;
             }
             rs.addKey(domain + 5); // nothing added after freeze counts (a committing transaction reads no more)
-            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges
-                    + " frozen " + rs.ranges();
+            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges + " frozen "
+                    + rs.ranges();
             for (int k = -2; k <= domain + 2; k++) {
                 boolean expected = read(keys, ranges, k);
                 assertEquals(expected, rs.covers(k), where + " key " + k);
@@ -103,7 +103,8 @@ class ReadSetTest {
                 KeyRange<Integer> b = rl.get(i);
                 assertFalse(a.highUnbounded() || b.lowUnbounded(), where);
                 int c = a.high().compareTo(b.low());
-                assertTrue(c < 0 || (c == 0 && !a.highInclusive() && !b.lowInclusive()),
+                assertTrue(
+                        c < 0 || (c == 0 && !a.highInclusive() && !b.lowInclusive()),
                         where + ": " + a + " and " + b + " overlap or touch, so they should have been coalesced");
             }
         }
@@ -161,7 +162,8 @@ class ReadSetTest {
             java.util.Set<Integer> keys = new java.util.HashSet<>();
             for (int i = 0; i < r; i++) {
                 int a = rnd.nextInt(100_000_000);
-                KeyRange<Integer> range = new KeyRange<>(a, true, false, a + 1 + rnd.nextInt(10), rnd.nextBoolean(), false);
+                KeyRange<Integer> range =
+                        new KeyRange<>(a, true, false, a + 1 + rnd.nextInt(10), rnd.nextBoolean(), false);
                 ranges.add(range);
                 rs.addRange(range);
                 int k = rnd.nextInt(100_000_000);
@@ -171,7 +173,8 @@ class ReadSetTest {
             long n = 2L * r;
             int log = (int) Math.ceil(Math.log(n) / Math.log(2));
             String where = (summarized ? "default" : "never summarized") + " read set (seed " + seed + ")";
-            cmp.reset(40L * (CountingComparator.nLogN(n) + (long) q * log),
+            cmp.reset(
+                    40L * (CountingComparator.nLogN(n) + (long) q * log),
                     "for freezing " + r + " ranges and " + r + " keys and " + q + " covers() calls, " + where);
             rs.freeze();
             int[] probes = new int[q];
@@ -195,7 +198,8 @@ class ReadSetTest {
                     assertEquals(expected, rs.covers(p), where + " probe " + p);
                 }
             }
-            System.out.printf("ReadSet (%s): %d ranges + %d keys, freeze and %d covers() calls: %d comparator calls%n",
+            System.out.printf(
+                    "ReadSet (%s): %d ranges + %d keys, freeze and %d covers() calls: %d comparator calls%n",
                     summarized ? "default bounds" : "never summarized", r, r, q, calls);
         }
     }
@@ -226,8 +230,8 @@ class ReadSetTest {
                 rs.addRange(r);
             }
             rs.freeze();
-            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges
-                    + " frozen " + rs.ranges() + " + " + rs.keyCount() + " keys";
+            String where = "seed " + seed + " round " + round + " keys " + keys + " ranges " + ranges + " frozen "
+                    + rs.ranges() + " + " + rs.keyCount() + " keys";
             for (int k = -2; k <= domain + 2; k++) {
                 if (read(keys, ranges, k)) {
                     assertTrue(rs.covers(k), where + " lost key " + k);
@@ -235,7 +239,8 @@ class ReadSetTest {
                 }
             }
             assertDisjointAndSorted(rs, where);
-            assertTrue(rs.keyCount() + rs.ranges().size() <= threshold, where + ": more than the threshold " + threshold);
+            assertTrue(
+                    rs.keyCount() + rs.ranges().size() <= threshold, where + ": more than the threshold " + threshold);
         }
     }
 
@@ -282,11 +287,18 @@ class ReadSetTest {
                 int items = exact.keyCount() + exact.ranges().size();
                 boolean summarized = summary.keyCount() == 0 && summary.ranges().size() <= target;
                 assertEquals(items > threshold, summarized, reads + " reads, " + items + " distinct items");
-                System.out.printf("ReadSet summary (threshold %d, target %d): %,d %s over %,d keys -> %,d items -> %s;"
-                        + " a random write hits a key read %.2f %%, a false positive %.2f %%%n", threshold, target, reads,
-                        scans ? "short scans" : "point reads", domain, items,
+                System.out.printf(
+                        "ReadSet summary (threshold %d, target %d): %,d %s over %,d keys -> %,d items -> %s;"
+                                + " a random write hits a key read %.2f %%, a false positive %.2f %%%n",
+                        threshold,
+                        target,
+                        reads,
+                        scans ? "short scans" : "point reads",
+                        domain,
+                        items,
                         summarized ? summary.ranges().size() + " intervals" : "exact",
-                        100.0 * read / probes, 100.0 * falsePositive / probes);
+                        100.0 * read / probes,
+                        100.0 * falsePositive / probes);
             }
         }
     }
@@ -328,8 +340,9 @@ class ReadSetTest {
             int log = (int) Math.ceil(Math.log(n + floorCalls) / Math.log(2));
             // Each writer also tests its 5 keys against the read sets of the writers before it (all
             // overlap): the writers * writers term, a few comparisons per small read set.
-            cmp.reset(40L * writers * 5 * (log + writers), "for " + writers + " commits of 5 keys overlapping a reader of "
-                    + floorCalls + " ranges");
+            cmp.reset(
+                    40L * writers * 5 * (log + writers),
+                    "for " + writers + " commits of 5 keys overlapping a reader of " + floorCalls + " ranges");
             for (int i = 0; i < writers; i++) {
                 Transaction<Long, Long> w = overlapping.get(i);
                 for (int j = 0; j < 5; j++) {
@@ -343,8 +356,10 @@ class ReadSetTest {
             cmp.reset(Long.MAX_VALUE, "");
             assertEquals(-1L, db.get(0L));
             assertEquals(-3L, db.get(2L));
-            System.out.printf("ReadSet: %d commits of 5 keys overlapping a reader of %d floorKey ranges: %d comparator"
-                    + " calls%n", writers, floorCalls, calls);
+            System.out.printf(
+                    "ReadSet: %d commits of 5 keys overlapping a reader of %d floorKey ranges: %d comparator"
+                            + " calls%n",
+                    writers, floorCalls, calls);
         }
     }
 }

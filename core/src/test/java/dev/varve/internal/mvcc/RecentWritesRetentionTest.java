@@ -4,8 +4,8 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
 import dev.varve.SerializationFailureException;
+import dev.varve.Transaction;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,16 +41,19 @@ class RecentWritesRetentionTest {
             });
             db.vacuum();
             assertEquals(0, db.stats().indexedKeys());
-            await("every deleted key is unreachable").atMost(Duration.ofSeconds(20)).until(() -> {
-                System.gc();
-                return sample.stream().allMatch(r -> r.get() == null);
-            });
+            await("every deleted key is unreachable")
+                    .atMost(Duration.ofSeconds(20))
+                    .until(() -> {
+                        System.gc();
+                        return sample.stream().allMatch(r -> r.get() == null);
+                    });
         }
     }
 
     @Test
     void aCommitAboveTheRingsKeyBudgetIsStillValidated() {
-        try (Database<Integer, Integer> db = Database.<Integer, Integer>builder().open()) {
+        try (Database<Integer, Integer> db =
+                Database.<Integer, Integer>builder().open()) {
             db.put(-1, 0);
             db.put(-2, 0);
             // Write skew across a huge commit: T1 reads -1 and writes -2, T2 reads -2 and writes -1
@@ -65,8 +68,8 @@ class RecentWritesRetentionTest {
                 t2.put(i, i);
             }
             t2.commit();
-            SerializationFailureException e = org.junit.jupiter.api.Assertions.assertThrows(
-                    SerializationFailureException.class, t1::commit);
+            SerializationFailureException e =
+                    org.junit.jupiter.api.Assertions.assertThrows(SerializationFailureException.class, t1::commit);
             assertEquals(SerializationFailureException.Reason.DANGEROUS_STRUCTURE, e.reason());
         }
     }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
-import dev.varve.Transaction;
 import dev.varve.Isolation;
 import dev.varve.SerializationFailureException;
+import dev.varve.Transaction;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,7 +78,8 @@ class SsiMemoryTest {
             longReader.commit();
             db.vacuum();
             assertEquals(0, db.stats().ssiRecords(), "records should go once the long reader finished");
-            System.out.printf("SSI memory: %s run, %d commits, peak %d retained SSI records (cap %d)%n",
+            System.out.printf(
+                    "SSI memory: %s run, %d commits, peak %d retained SSI records (cap %d)%n",
                     duration, commits.get(), peak.get(), CAP);
             return peak.get();
         }

@@ -51,11 +51,17 @@ class VacuumPolicyTest {
 
     @Test
     void argumentsOutOfRangeAreRefusedByName() {
-        assertEquals("fullPassEvery must be at least 1: 0",
-                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(0, 8, 1)).getMessage());
-        assertEquals("minPassesBetweenFull must be at least 0: -1",
-                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(64, -1, 1)).getMessage());
-        assertEquals("minSettleDebt must be at least 0: -2",
-                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(64, 8, -2)).getMessage());
+        assertEquals(
+                "fullPassEvery must be at least 1: 0",
+                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(0, 8, 1))
+                        .getMessage());
+        assertEquals(
+                "minPassesBetweenFull must be at least 0: -1",
+                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(64, -1, 1))
+                        .getMessage());
+        assertEquals(
+                "minSettleDebt must be at least 0: -2",
+                assertThrows(IllegalArgumentException.class, () -> new VacuumPolicy(64, 8, -2))
+                        .getMessage());
     }
 }

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
 import dev.varve.Isolation;
-import dev.varve.Snapshot;
 import dev.varve.SerializationFailureException;
+import dev.varve.Snapshot;
 import dev.varve.VacuumResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +34,8 @@ class VacuumSoakTest {
     record Sample(long retainedVersions, long liveKeys) {}
 
     static void soak(Duration total, Duration warmup, Duration readerHold) throws Exception {
-        try (Database<Integer, Long> db = Database.<Integer, Long>builder().autoVacuum(VACUUM_PERIOD).open()) {
+        try (Database<Integer, Long> db =
+                Database.<Integer, Long>builder().autoVacuum(VACUUM_PERIOD).open()) {
             for (int from = 0; from < KEYS; from += 1000) {
                 int start = from;
                 db.transact(Isolation.SNAPSHOT, tx -> {
@@ -75,22 +76,33 @@ class VacuumSoakTest {
                 long lastRuns = db.stats().vacuumRuns();
                 while (System.nanoTime() - start < total.toNanos()) {
                     long runs = lastRuns;
-                    await().atMost(Duration.ofSeconds(10)).until(() -> db.stats().vacuumRuns() > runs);
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> db.stats().vacuumRuns() > runs);
                     VacuumResult s = db.vacuum(); // a full pass: counts every version
                     lastRuns = db.stats().vacuumRuns();
                     samples.add(new Sample(s.retainedVersions(), s.liveKeys()));
-                    assertTrue(s.retainedVersions() <= 2 * s.liveKeys(),
+                    assertTrue(
+                            s.retainedVersions() <= 2 * s.liveKeys(),
                             "versions " + s.retainedVersions() + " > 2x live keys " + s.liveKeys());
                     if (heapAfterWarmup < 0 && System.nanoTime() - start > warmup.toNanos()) {
                         heapAfterWarmup = heapAfterGc();
                     }
                 }
                 long heapAtEnd = heapAfterGc();
-                System.out.printf("vacuum soak %s: %d commits, %d vacuum passes, heap after GC %d MiB after"
+                System.out.printf(
+                        "vacuum soak %s: %d commits, %d vacuum passes, heap after GC %d MiB after"
                                 + " warm-up, %d MiB at the end, peak versions/live %.3f%n",
-                        total, commits.get(), samples.size(), heapAfterWarmup >> 20, heapAtEnd >> 20,
-                        samples.stream().mapToDouble(x -> x.retainedVersions() / (double) x.liveKeys()).max().orElse(0));
-                assertTrue(heapAtEnd <= heapAfterWarmup * 1.10 + (4L << 20),
+                        total,
+                        commits.get(),
+                        samples.size(),
+                        heapAfterWarmup >> 20,
+                        heapAtEnd >> 20,
+                        samples.stream()
+                                .mapToDouble(x -> x.retainedVersions() / (double) x.liveKeys())
+                                .max()
+                                .orElse(0));
+                assertTrue(
+                        heapAtEnd <= heapAfterWarmup * 1.10 + (4L << 20),
                         "heap grew: " + heapAfterWarmup + " -> " + heapAtEnd);
 
                 // A reader pins its snapshot: versions pile up while it is open ...
@@ -99,7 +111,8 @@ class VacuumSoakTest {
                 long peak = 0;
                 while (System.nanoTime() - pinnedAt < readerHold.toNanos()) {
                     long runs = lastRuns;
-                    await().atMost(Duration.ofSeconds(10)).until(() -> db.stats().vacuumRuns() > runs);
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> db.stats().vacuumRuns() > runs);
                     VacuumResult s = db.vacuum();
                     lastRuns = db.stats().vacuumRuns();
                     peak = Math.max(peak, s.retainedVersions());
@@ -107,7 +120,8 @@ class VacuumSoakTest {
                 }
                 long peakVersions = peak;
                 assertTrue(peakVersions > KEYS + KEYS / 10, "versions did not grow under a pinned snapshot: " + peak);
-                assertTrue(db.stats().oldestSnapshotAge().compareTo(readerHold.dividedBy(2)) >= 0,
+                assertTrue(
+                        db.stats().oldestSnapshotAge().compareTo(readerHold.dividedBy(2)) >= 0,
                         "age of the pinned snapshot: " + db.stats().oldestSnapshotAge());
                 reader.close();
                 // ... and fall back once it closes: the background passes reclaim them (the
@@ -116,11 +130,15 @@ class VacuumSoakTest {
                 long runsAtClose = db.stats().vacuumRuns();
                 await().atMost(Duration.ofSeconds(10)).until(() -> db.stats().vacuumRuns() >= runsAtClose + 2);
                 VacuumResult after = db.vacuum();
-                assertTrue(after.retainedVersions() <= 2 * after.liveKeys() && after.retainedVersions() < peakVersions,
+                assertTrue(
+                        after.retainedVersions() <= 2 * after.liveKeys() && after.retainedVersions() < peakVersions,
                         "after the reader closed: " + after);
-                System.out.printf("pinned snapshot held %s: versions peaked at %d (%.2fx live keys),"
+                System.out.printf(
+                        "pinned snapshot held %s: versions peaked at %d (%.2fx live keys),"
                                 + " back under 2x %d ms after close%n",
-                        readerHold, peakVersions, peakVersions / (double) KEYS,
+                        readerHold,
+                        peakVersions,
+                        peakVersions / (double) KEYS,
                         (System.nanoTime() - closedAt) / 1_000_000);
             } finally {
                 stop.set(true);

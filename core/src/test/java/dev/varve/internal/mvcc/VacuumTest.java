@@ -1,14 +1,15 @@
 package dev.varve.internal.mvcc;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
 import dev.varve.Internals;
-import dev.varve.Transaction;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
+import dev.varve.Transaction;
 import dev.varve.VacuumResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,8 +24,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
-
-import static org.awaitility.Awaitility.await;
 
 class VacuumTest {
 
@@ -148,7 +147,9 @@ class VacuumTest {
 
     @Test
     void snapshotsStayStableWhileVacuumRunsInTheBackground() throws Exception {
-        try (Database<Integer, Long> db = Database.<Integer, Long>builder().autoVacuum(Duration.ofMillis(1)).open()) {
+        try (Database<Integer, Long> db = Database.<Integer, Long>builder()
+                .autoVacuum(Duration.ofMillis(1))
+                .open()) {
             for (int k = 0; k < 100; k++) {
                 db.put(k, 0L);
             }

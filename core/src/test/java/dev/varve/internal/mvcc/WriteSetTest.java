@@ -6,7 +6,6 @@ import dev.varve.CountingComparator;
 import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Transaction;
-import dev.varve.internal.index.KeyRange;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -99,8 +98,8 @@ class WriteSetTest {
     }
 
     /** Walks part of the set from a random start in a random direction, writing as it goes. */
-    private static void walk(WriteSet<Integer, String> ws, TreeMap<Integer, Object> model, SplittableRandom rnd,
-            String where) {
+    private static void walk(
+            WriteSet<Integer, String> ws, TreeMap<Integer, Object> model, SplittableRandom rnd, String where) {
         boolean descending = rnd.nextBoolean();
         NavigableMap<Integer, Object> m = descending ? model.descendingMap() : model;
         Map.Entry<Integer, Object> w = ws.first(descending);
@@ -117,7 +116,7 @@ class WriteSetTest {
                     ws.put(other, "n" + step);
                     model.put(other, "n" + step);
                 }
-                default -> { }
+                default -> {}
             }
             w = ws.next(k, false, descending);
             assertEquals(m.higherEntry(k), w, where + " after " + k + (descending ? " descending" : ""));
@@ -181,8 +180,10 @@ class WriteSetTest {
         }
         long descendingPuts = cmp.calls();
         assertEquals(n, fresh.size());
-        System.out.printf("WriteSet comparator calls for n = %d: random puts %d, descending walk %d, descending puts"
-                + " between written keys with seeks %d (budget %d each)%n", n, puts, walk, descendingPuts, budget);
+        System.out.printf(
+                "WriteSet comparator calls for n = %d: random puts %d, descending walk %d, descending puts"
+                        + " between written keys with seeks %d (budget %d each)%n",
+                n, puts, walk, descendingPuts, budget);
     }
 
     /**

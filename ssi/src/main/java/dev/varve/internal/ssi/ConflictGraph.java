@@ -46,6 +46,7 @@ public final class ConflictGraph<P> {
     private long[] commitTimestamps;
     /** Full records in commit order, a power-of-two ring starting at {@link #head}. */
     private Record<P>[] records;
+
     private int head;
     private int size;
 
@@ -57,6 +58,7 @@ public final class ConflictGraph<P> {
 
     /** Highest watermark pruned at; no active transaction's snapshot may be below it. */
     private long prunedThrough = -1;
+
     private long lastRecordedCommitTs = -1;
     /** Counts mutations, to fail a visitor of {@link #forEachOverlapping} that mutates. */
     private int modCount;
@@ -167,8 +169,8 @@ public final class ConflictGraph<P> {
      */
     public ConflictGraph(int maxRetainedRecords) {
         if (maxRetainedRecords < 1 || maxRetainedRecords > MAX_CAP) {
-            throw new IllegalArgumentException("maxRetainedRecords must be between 1 and "
-                    + MAX_CAP + ": " + maxRetainedRecords);
+            throw new IllegalArgumentException(
+                    "maxRetainedRecords must be between 1 and " + MAX_CAP + ": " + maxRetainedRecords);
         }
         this.maxRetainedRecords = maxRetainedRecords;
         int capacity = Math.min(INITIAL_CAPACITY, ringCapacityFor(maxRetainedRecords));
@@ -193,20 +195,17 @@ public final class ConflictGraph<P> {
      *     already pruned at, if an edge's commit timestamp is not above {@code snapshotTs}, or
      *     if a read-only committer has an in-edge
      */
-    public DangerousStructure check(
-            long snapshotTs, boolean readOnly, long[] outEdgeTargets, long[] inEdgeSources) {
+    public DangerousStructure check(long snapshotTs, boolean readOnly, long[] outEdgeTargets, long[] inEdgeSources) {
         checkSnapshot(snapshotTs);
         checkEdges("outEdgeTargets", outEdgeTargets, snapshotTs, NONE);
         checkEdges("inEdgeSources", inEdgeSources, snapshotTs, NONE);
         if (readOnly && inEdgeSources.length > 0) {
-            throw new IllegalArgumentException("a read-only committer has no in-edges, got "
-                    + inEdgeSources.length);
+            throw new IllegalArgumentException("a read-only committer has no in-edges, got " + inEdgeSources.length);
         }
         if (outEdgeTargets.length == 0) {
             return null; // with no out-edge, T can be neither pivot nor T1
         }
-        DangerousStructure asPivot = readOnly ? null : checkAsPivot(snapshotTs, outEdgeTargets,
-                inEdgeSources);
+        DangerousStructure asPivot = readOnly ? null : checkAsPivot(snapshotTs, outEdgeTargets, inEdgeSources);
         return asPivot != null ? asPivot : checkAsFirstEdge(snapshotTs, readOnly, outEdgeTargets);
     }
 
@@ -219,8 +218,8 @@ public final class ConflictGraph<P> {
         for (long r : ins) {
             if (hasSummary && r <= summaryMaxCommitTs) {
                 if (earliestOut <= r) {
-                    return new DangerousStructure(DangerousStructure.Role.PIVOT, r,
-                            DangerousStructure.COMMITTING, earliestOut, false, true);
+                    return new DangerousStructure(
+                            DangerousStructure.Role.PIVOT, r, DangerousStructure.COMMITTING, earliestOut, false, true);
                 }
                 continue;
             }
@@ -228,13 +227,23 @@ public final class ConflictGraph<P> {
             boolean readerReadOnly = reader != null && reader.readOnly;
             long bound = readerReadOnly ? reader.snapshotTs : r;
             if (earliestOut <= bound) {
-                return new DangerousStructure(DangerousStructure.Role.PIVOT, r,
-                        DangerousStructure.COMMITTING, earliestOut, readerReadOnly, false);
+                return new DangerousStructure(
+                        DangerousStructure.Role.PIVOT,
+                        r,
+                        DangerousStructure.COMMITTING,
+                        earliestOut,
+                        readerReadOnly,
+                        false);
             }
         }
         if (summaryOverlaps(snapshotTs) && earliestOut <= summaryMaxCommitTs) {
-            return new DangerousStructure(DangerousStructure.Role.PIVOT, summaryMaxCommitTs,
-                    DangerousStructure.COMMITTING, earliestOut, false, true);
+            return new DangerousStructure(
+                    DangerousStructure.Role.PIVOT,
+                    summaryMaxCommitTs,
+                    DangerousStructure.COMMITTING,
+                    earliestOut,
+                    false,
+                    true);
         }
         return null;
     }
@@ -251,8 +260,8 @@ public final class ConflictGraph<P> {
                 x = pivot == null ? NONE : pivot.earliestOutConflict;
             }
             if (x < w && (!readOnly || x <= snapshotTs)) {
-                return new DangerousStructure(DangerousStructure.Role.FIRST_EDGE,
-                        DangerousStructure.COMMITTING, w, x, readOnly, summarized);
+                return new DangerousStructure(
+                        DangerousStructure.Role.FIRST_EDGE, DangerousStructure.COMMITTING, w, x, readOnly, summarized);
             }
         }
         return null;
@@ -274,8 +283,7 @@ public final class ConflictGraph<P> {
      *     timestamp recorded so far, or if an out-edge target is not between {@code snapshotTs}
      *     and {@code commitTs} (exclusive)
      */
-    public void recordCommit(
-            long commitTs, long snapshotTs, boolean readOnly, long[] outEdgeTargets, P payload) {
+    public void recordCommit(long commitTs, long snapshotTs, boolean readOnly, long[] outEdgeTargets, P payload) {
         Objects.requireNonNull(payload, "payload");
         checkSnapshot(snapshotTs);
         if (commitTs <= snapshotTs || commitTs <= lastRecordedCommitTs) {
@@ -306,16 +314,14 @@ public final class ConflictGraph<P> {
      * @param visitor receives each record; it must not change this graph
      * @throws ConcurrentModificationException if the visitor changed this graph
      */
-    public void forEachOverlapping(
-            long snapshotTs, Consumer<? super CommittedTransaction<P>> visitor) {
+    public void forEachOverlapping(long snapshotTs, Consumer<? super CommittedTransaction<P>> visitor) {
         Objects.requireNonNull(visitor, "visitor");
         int expectedModCount = modCount;
         int first = firstAbove(snapshotTs);
         for (int i = size - 1; i >= first; i--) {
             visitor.accept(records[slot(i)]);
             if (modCount != expectedModCount) {
-                throw new ConcurrentModificationException(
-                        "the visitor changed the conflict graph");
+                throw new ConcurrentModificationException("the visitor changed the conflict graph");
             }
         }
     }
@@ -385,8 +391,7 @@ public final class ConflictGraph<P> {
     private void foldOldest() {
         Record<P> oldest = records[head];
         summaryMaxCommitTs = oldest.commitTs; // the maximum folded so far, by I1
-        summaryEarliestOutConflict = Math.min(summaryEarliestOutConflict,
-                oldest.earliestOutConflict);
+        summaryEarliestOutConflict = Math.min(summaryEarliestOutConflict, oldest.earliestOutConflict);
         hasSummary = true;
         removeOldest();
     }
@@ -456,8 +461,8 @@ public final class ConflictGraph<P> {
             throw new IllegalArgumentException("snapshotTs must be non-negative: " + snapshotTs);
         }
         if (snapshotTs < prunedThrough) {
-            throw new IllegalArgumentException("snapshotTs " + snapshotTs
-                    + " is below the watermark already pruned at, " + prunedThrough);
+            throw new IllegalArgumentException(
+                    "snapshotTs " + snapshotTs + " is below the watermark already pruned at, " + prunedThrough);
         }
     }
 
@@ -479,10 +484,10 @@ public final class ConflictGraph<P> {
         final boolean readOnly;
         /** Least commit timestamp of an out-edge target (all committed earlier), or NONE. */
         final long earliestOutConflict;
+
         final P payload;
 
-        Record(long commitTs, long snapshotTs, boolean readOnly, long earliestOutConflict,
-                P payload) {
+        Record(long commitTs, long snapshotTs, boolean readOnly, long earliestOutConflict, P payload) {
             this.commitTs = commitTs;
             this.snapshotTs = snapshotTs;
             this.readOnly = readOnly;

@@ -21,8 +21,7 @@ import java.util.Objects;
  * @param t1ReadOnly whether T1 wrote nothing (then T3 committed at or before T1's snapshot)
  * @param summarized whether summarised records stood in for part of the structure
  */
-public record DangerousStructure(
-        Role role, long t1, long pivot, long t3, boolean t1ReadOnly, boolean summarized) {
+public record DangerousStructure(Role role, long t1, long pivot, long t3, boolean t1ReadOnly, boolean summarized) {
 
     /** Marks the committing transaction, which has no commit timestamp yet, in a position. */
     public static final long COMMITTING = -1L;
@@ -54,8 +53,8 @@ public record DangerousStructure(
                 ? pivot == COMMITTING && t1 >= 0 && t3 >= 0
                 : t1 == COMMITTING && pivot >= 0 && t3 >= 0;
         if (!shaped) {
-            throw new IllegalArgumentException("role " + role + " does not match t1=" + t1
-                    + ", pivot=" + pivot + ", t3=" + t3);
+            throw new IllegalArgumentException(
+                    "role " + role + " does not match t1=" + t1 + ", pivot=" + pivot + ", t3=" + t3);
         }
     }
 
@@ -67,13 +66,15 @@ public record DangerousStructure(
      * @return the message
      */
     public String describe() {
-        StringBuilder sb = new StringBuilder("dangerous structure T1(")
-                .append(term(t1));
+        StringBuilder sb = new StringBuilder("dangerous structure T1(").append(term(t1));
         if (t1ReadOnly) {
             sb.append(", read-only");
         }
-        sb.append(") ->rw pivot(").append(term(pivot))
-                .append(") ->rw T3(").append(term(t3)).append("): ");
+        sb.append(") ->rw pivot(")
+                .append(term(pivot))
+                .append(") ->rw T3(")
+                .append(term(t3))
+                .append("): ");
         if (t1 == t3) {
             sb.append("write skew, T1 = T3 committed first");
         } else if (t1ReadOnly) {

@@ -25,7 +25,11 @@ class ConflictGraphRandomizedTest {
     private static final int STREAMS = 300;
     private static final int STEPS = 400;
 
-    private enum Kind { READ_WRITE, READ_ONLY, UNRECORDED_WRITER }
+    private enum Kind {
+        READ_WRITE,
+        READ_ONLY,
+        UNRECORDED_WRITER
+    }
 
     private static final class Txn {
         final long snapshotTs;
@@ -40,10 +44,11 @@ class ConflictGraphRandomizedTest {
     }
 
     /** A committed transaction in the brute-force model. */
-    private record Node(long commitTs, long snapshotTs, boolean readOnly, boolean recorded) { }
+    private record Node(long commitTs, long snapshotTs, boolean readOnly, boolean recorded) {}
 
     /** Totals over all streams, to show the streams exercise what they claim to. */
     private long commits;
+
     private long uncappedAborts;
     private long cappedOnlyAborts;
     private long firstEdgeAborts;
@@ -60,20 +65,20 @@ class ConflictGraphRandomizedTest {
             try {
                 runStream(seed);
             } catch (AssertionError | RuntimeException e) {
-                throw new AssertionError("stream failed; rerun with -Dvarve.ssi.seed=" + seed
-                        + ": " + e.getMessage(), e);
+                throw new AssertionError(
+                        "stream failed; rerun with -Dvarve.ssi.seed=" + seed + ": " + e.getMessage(), e);
             }
         }
-        System.out.printf("ssi random streams: base seed %d, %d commits, %d aborts, %d more "
-                + "aborts when capped, %d first-edge, %d saved by the read-only rule%n",
+        System.out.printf(
+                "ssi random streams: base seed %d, %d commits, %d aborts, %d more "
+                        + "aborts when capped, %d first-edge, %d saved by the read-only rule%n",
                 base, commits, uncappedAborts, cappedOnlyAborts, firstEdgeAborts, readOnlySaves);
         if (only == null) { // the streams must reach every rule, or passing proves little
             assertTrue(commits > 10_000, "commits " + commits);
             assertTrue(uncappedAborts > 100, "uncapped aborts " + uncappedAborts);
             assertTrue(firstEdgeAborts > 10, "first-edge aborts " + firstEdgeAborts);
             assertTrue(readOnlySaves > 10, "read-only saves " + readOnlySaves);
-            assertTrue(summarisedDecisions > 100, "decisions through a summary "
-                    + summarisedDecisions);
+            assertTrue(summarisedDecisions > 100, "decisions through a summary " + summarisedDecisions);
         }
     }
 
@@ -134,10 +139,9 @@ class ConflictGraphRandomizedTest {
             boolean brute = bruteForceDangerous(nodes, outEdges, s, readOnly, outs, ins);
             DangerousStructure du = uncapped.check(s, readOnly, outArray, uncappedIns);
             DangerousStructure dc = capped.check(s, readOnly, outArray, cappedIns);
-            String where = " at step " + step + " (cap " + cap + ", snapshot " + s
-                    + ", readOnly " + readOnly + ", outs " + outs + ", ins " + ins + ")";
-            assertEquals(brute, du != null, "uncapped graph disagrees with brute force: " + du
-                    + where);
+            String where = " at step " + step + " (cap " + cap + ", snapshot " + s + ", readOnly " + readOnly
+                    + ", outs " + outs + ", ins " + ins + ")";
+            assertEquals(brute, du != null, "uncapped graph disagrees with brute force: " + du + where);
             if (du != null && dc == null) {
                 fail("capped graph let through " + du.describe() + where);
             }
@@ -169,8 +173,7 @@ class ConflictGraphRandomizedTest {
             }
             uncapped.recordCommit(c, s, readOnly, outArray, c);
             capped.recordCommit(c, s, readOnly, outArray, c);
-            assertTrue(capped.retainedRecords() <= cap + 1,
-                    "retained " + capped.retainedRecords() + where);
+            assertTrue(capped.retainedRecords() <= cap + 1, "retained " + capped.retainedRecords() + where);
 
             if (rnd.nextInt(4) == 0) {
                 long watermark = lastCommit;
@@ -202,8 +205,13 @@ class ConflictGraphRandomizedTest {
      * a == c committed before b), and c committed at or before a's snapshot if a is read-only.
      * Paths through T: a ->rw T ->rw c and T ->rw b ->rw c; T cannot be c, as it commits last.
      */
-    private static boolean bruteForceDangerous(Map<Long, Node> nodes, Map<Long, Set<Long>> edges,
-            long snapshotTs, boolean readOnly, List<Long> outs, Set<Long> ins) {
+    private static boolean bruteForceDangerous(
+            Map<Long, Node> nodes,
+            Map<Long, Set<Long>> edges,
+            long snapshotTs,
+            boolean readOnly,
+            List<Long> outs,
+            Set<Long> ins) {
         for (long a : ins) {
             Node na = nodes.get(a);
             for (long c : outs) {
@@ -223,8 +231,8 @@ class ConflictGraphRandomizedTest {
         return false;
     }
 
-    private static boolean bruteForceDangerousIgnoringReadOnly(Map<Long, Node> nodes,
-            Map<Long, Set<Long>> edges, List<Long> outs, Set<Long> ins) {
+    private static boolean bruteForceDangerousIgnoringReadOnly(
+            Map<Long, Node> nodes, Map<Long, Set<Long>> edges, List<Long> outs, Set<Long> ins) {
         Map<Long, Node> asReadWrite = new HashMap<>();
         nodes.forEach((c, n) -> asReadWrite.put(c, new Node(c, n.snapshotTs(), false, true)));
         return bruteForceDangerous(asReadWrite, edges, Long.MAX_VALUE, false, outs, ins);

@@ -44,8 +44,10 @@ class ConflictGraphTest {
         DangerousStructure d = graph.check(0, false, edges(1), edges(1));
 
         assertEquals(new DangerousStructure(Role.PIVOT, 1, C, 1, false, false), d);
-        assertEquals("dangerous structure T1(c=1) ->rw pivot(committing) ->rw T3(c=1): "
-                + "write skew, T1 = T3 committed first", d.describe());
+        assertEquals(
+                "dangerous structure T1(c=1) ->rw pivot(committing) ->rw T3(c=1): "
+                        + "write skew, T1 = T3 committed first",
+                d.describe());
     }
 
     @Test
@@ -56,8 +58,9 @@ class ConflictGraphTest {
         DangerousStructure d = graph.check(0, false, edges(1), edges(2));
 
         assertEquals(new DangerousStructure(Role.PIVOT, 2, C, 1, false, false), d);
-        assertEquals("dangerous structure T1(c=2) ->rw pivot(committing) ->rw T3(c=1): "
-                + "T3 committed first", d.describe());
+        assertEquals(
+                "dangerous structure T1(c=2) ->rw pivot(committing) ->rw T3(c=1): " + "T3 committed first",
+                d.describe());
     }
 
     @Test
@@ -95,8 +98,9 @@ class ConflictGraphTest {
         DangerousStructure d = graph.check(0, false, edges(1), edges(2));
 
         assertEquals(new DangerousStructure(Role.PIVOT, 2, C, 1, true, false), d);
-        assertEquals("dangerous structure T1(c=2, read-only) ->rw pivot(committing) "
-                + "->rw T3(c=1): T3 committed first, before read-only T1's snapshot",
+        assertEquals(
+                "dangerous structure T1(c=2, read-only) ->rw pivot(committing) "
+                        + "->rw T3(c=1): T3 committed first, before read-only T1's snapshot",
                 d.describe());
     }
 
@@ -128,8 +132,9 @@ class ConflictGraphTest {
         DangerousStructure d = graph.check(0, false, edges(2), NONE);
 
         assertEquals(new DangerousStructure(Role.FIRST_EDGE, C, 2, 1, false, false), d);
-        assertEquals("dangerous structure T1(committing) ->rw pivot(c=2) ->rw T3(c=1): "
-                + "T3 committed first", d.describe());
+        assertEquals(
+                "dangerous structure T1(committing) ->rw pivot(c=2) ->rw T3(c=1): " + "T3 committed first",
+                d.describe());
     }
 
     /** The receipts example again, with the read-only report committing last. */
@@ -182,8 +187,8 @@ class ConflictGraphTest {
 
     @Test
     void treatsUnrecordedInEdgeSourceAsReadWrite() {
-        assertEquals(new DangerousStructure(Role.PIVOT, 7, C, 5, false, false),
-                graph.check(0, false, edges(5), edges(7)));
+        assertEquals(
+                new DangerousStructure(Role.PIVOT, 7, C, 5, false, false), graph.check(0, false, edges(5), edges(7)));
         assertNull(graph.check(0, false, edges(7), edges(5)));
     }
 
@@ -201,8 +206,10 @@ class ConflictGraphTest {
             commitUnconflicted(c, c - 1, c % 2 == 0);
         }
         List<String> seen = new ArrayList<>();
-        graph.forEachOverlapping(2, t -> seen.add(t.payload() + "@" + t.commitTimestamp()
-                + "/" + t.snapshotTimestamp() + (t.readOnly() ? "ro" : "rw")));
+        graph.forEachOverlapping(
+                2,
+                t -> seen.add(t.payload() + "@" + t.commitTimestamp() + "/" + t.snapshotTimestamp()
+                        + (t.readOnly() ? "ro" : "rw")));
 
         assertEquals(List.of("T5@5/4rw", "T4@4/3ro", "T3@3/2rw"), seen);
     }
@@ -211,8 +218,8 @@ class ConflictGraphTest {
     void visitorThatMutatesFails() {
         commitUnconflicted(1, 0, false);
         commitUnconflicted(2, 0, false);
-        ConcurrentModificationException e = assertThrows(ConcurrentModificationException.class,
-                () -> graph.forEachOverlapping(0, t -> graph.prune(1)));
+        ConcurrentModificationException e = assertThrows(
+                ConcurrentModificationException.class, () -> graph.forEachOverlapping(0, t -> graph.prune(1)));
         assertEquals("the visitor changed the conflict graph", e.getMessage());
     }
 
@@ -237,11 +244,10 @@ class ConflictGraphTest {
     void rejectsSnapshotBelowPrunedWatermark() {
         commitUnconflicted(1, 0, false);
         graph.prune(4);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> graph.check(3, false, edges(5), NONE));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> graph.check(3, false, edges(5), NONE));
         assertEquals("snapshotTs 3 is below the watermark already pruned at, 4", e.getMessage());
-        assertThrows(IllegalArgumentException.class,
-                () -> graph.recordCommit(6, 3, false, NONE, "late"));
+        assertThrows(IllegalArgumentException.class, () -> graph.recordCommit(6, 3, false, NONE, "late"));
         assertNull(graph.check(4, false, edges(5), NONE));
     }
 
@@ -262,8 +268,7 @@ class ConflictGraphTest {
         assertFalse(capped.summaryOverlaps(9_992));
         List<Long> full = new ArrayList<>();
         capped.forEachOverlapping(0, t -> full.add(t.commitTimestamp()));
-        assertEquals(List.of(10_000L, 9_999L, 9_998L, 9_997L, 9_996L, 9_995L, 9_994L, 9_993L),
-                full);
+        assertEquals(List.of(10_000L, 9_999L, 9_998L, 9_997L, 9_996L, 9_995L, 9_994L, 9_993L), full);
         // The reader finishes; the summary goes with the records it covers.
         assertEquals(9, capped.prune(10_000));
         assertEquals(0, capped.retainedRecords());
@@ -280,8 +285,7 @@ class ConflictGraphTest {
 
         // T read x (out-edge to 1) and writes y: the in-edge from 1 can no longer be found,
         // so the summary stands in for it and the write skew is still caught.
-        assertEquals(new DangerousStructure(Role.PIVOT, 1, C, 1, false, true),
-                capped.check(0, false, edges(1), NONE));
+        assertEquals(new DangerousStructure(Role.PIVOT, 1, C, 1, false, true), capped.check(0, false, edges(1), NONE));
         // No out-edge at or below the summary's newest commit: no structure through it.
         assertNull(capped.check(0, false, edges(2), NONE));
         // A read-only committer writes nothing, so nothing reads what it writes.
@@ -302,8 +306,8 @@ class ConflictGraphTest {
         // T wrote what R read and read what 1 wrote: R read-only with snapshot 0 < 1, safe.
         assertNull(uncapped.check(0, false, edges(1), edges(2)));
         // Folded, R is taken to be read-write: a false positive, never a false negative.
-        assertEquals(new DangerousStructure(Role.PIVOT, 2, C, 1, false, true),
-                capped.check(0, false, edges(1), edges(2)));
+        assertEquals(
+                new DangerousStructure(Role.PIVOT, 2, C, 1, false, true), capped.check(0, false, edges(1), edges(2)));
     }
 
     @Test
@@ -317,58 +321,56 @@ class ConflictGraphTest {
         // would already abort as a pivot: the summary is an in-edge source of it.)
         DangerousStructure d = capped.check(1, true, edges(2), NONE);
         assertEquals(new DangerousStructure(Role.FIRST_EDGE, C, 2, 1, true, true), d);
-        assertEquals("dangerous structure T1(committing, read-only) ->rw pivot(c=2) ->rw T3(c=1): "
-                + "T3 committed first, before read-only T1's snapshot "
-                + "(summarised old transactions stood in; may be a false positive)", d.describe());
+        assertEquals(
+                "dangerous structure T1(committing, read-only) ->rw pivot(c=2) ->rw T3(c=1): "
+                        + "T3 committed first, before read-only T1's snapshot "
+                        + "(summarised old transactions stood in; may be a false positive)",
+                d.describe());
     }
 
     // ---- argument checks ----
 
     @Test
     void rejectsNonPositiveCap() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ConflictGraph<String>(0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ConflictGraph<String>(0));
         assertEquals("maxRetainedRecords must be between 1 and 1073741823: 0", e.getMessage());
     }
 
     @Test
     void rejectsCommitTimestampsOutOfOrder() {
         commitUnconflicted(5, 0, false);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> graph.recordCommit(5, 0, false, NONE, "again"));
-        assertEquals("commitTs 5 must be above snapshotTs 0 and the last recorded commitTs 5",
-                e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> graph.recordCommit(5, 0, false, NONE, "again"));
+        assertEquals("commitTs 5 must be above snapshotTs 0 and the last recorded commitTs 5", e.getMessage());
     }
 
     @Test
     void rejectsEdgeToTransactionTheCommitterSaw() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> graph.check(3, false, edges(3), NONE));
-        assertEquals("outEdgeTargets holds 3, which did not commit after snapshotTs 3",
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> graph.check(3, false, edges(3), NONE));
+        assertEquals("outEdgeTargets holds 3, which did not commit after snapshotTs 3", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> graph.recordCommit(9, 3, false, edges(9), "self"));
+        assertEquals(
+                "outEdgeTargets holds 9, which did not commit after snapshotTs 3 " + "and before commitTs 9",
                 e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> graph.recordCommit(9, 3, false, edges(9), "self"));
-        assertEquals("outEdgeTargets holds 9, which did not commit after snapshotTs 3 "
-                + "and before commitTs 9", e.getMessage());
     }
 
     @Test
     void rejectsInEdgeOfReadOnlyCommitter() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> graph.check(0, true, NONE, edges(1)));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> graph.check(0, true, NONE, edges(1)));
         assertEquals("a read-only committer has no in-edges, got 1", e.getMessage());
     }
 
     @Test
     void rejectsNullPayload() {
-        assertThrows(NullPointerException.class,
-                () -> graph.recordCommit(1, 0, false, NONE, null));
+        assertThrows(NullPointerException.class, () -> graph.recordCommit(1, 0, false, NONE, null));
     }
 
     @Test
     void rejectsStructureWithCommitterOutOfItsRole() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new DangerousStructure(Role.PIVOT, C, 2, 1, false, false));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> new DangerousStructure(Role.PIVOT, C, 2, 1, false, false));
         assertEquals("role PIVOT does not match t1=-1, pivot=2, t3=1", e.getMessage());
     }
 }

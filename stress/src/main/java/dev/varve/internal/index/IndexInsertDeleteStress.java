@@ -65,11 +65,19 @@ public final class IndexInsertDeleteStress {
     @JCStressTest
     @Outcome(id = "true, 0, 2", expect = Expect.ACCEPTABLE, desc = "remove, then the insert of B into the free key")
     @Outcome(id = "true, 1, 0", expect = Expect.ACCEPTABLE, desc = "putIfAbsent saw A (no insert), then remove")
-    @Outcome(id = "true, 0, 0", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "true, 0, 0",
+            expect = Expect.FORBIDDEN,
             desc = "LOST INSERT: putIfAbsent reported inserting B after the remove, but B is not in the index"
                     + " (linked to the deleted node, or unlinked with it)")
-    @Outcome(id = "true, 1, 2", expect = Expect.FORBIDDEN, desc = "B present although putIfAbsent saw A and did not insert")
-    @Outcome(id = "false, .*", expect = Expect.FORBIDDEN, desc = "remove(1, A) failed although only A was ever there before it")
+    @Outcome(
+            id = "true, 1, 2",
+            expect = Expect.FORBIDDEN,
+            desc = "B present although putIfAbsent saw A and did not insert")
+    @Outcome(
+            id = "false, .*",
+            expect = Expect.FORBIDDEN,
+            desc = "remove(1, A) failed although only A was ever there before it")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else")
     @State
     public static class SameKeyPutIfAbsent {
@@ -105,7 +113,9 @@ public final class IndexInsertDeleteStress {
     @JCStressTest
     @Outcome(id = "0, 2, 2", expect = Expect.ACCEPTABLE, desc = "delete, then the insert of B")
     @Outcome(id = "0, 1, 0", expect = Expect.ACCEPTABLE, desc = "the inserter saw A (kept it), then delete")
-    @Outcome(id = "0, 2, 0", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "0, 2, 0",
+            expect = Expect.FORBIDDEN,
             desc = "LOST INSERT: the inserter installed B after the delete, but the key is absent")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else (a deleter returning non-null, B installed over A, ...)")
     @State
@@ -141,11 +151,18 @@ public final class IndexInsertDeleteStress {
      * by get as bits, present keys by an ascending cursor as bits).
      */
     @JCStressTest
-    @Outcome(id = "true, 26, 26", expect = Expect.ACCEPTABLE, desc = "{1, 3, 4}: 2 removed, 3 inserted, in either order")
-    @Outcome(id = "true, 18, .*", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "true, 26, 26",
+            expect = Expect.ACCEPTABLE,
+            desc = "{1, 3, 4}: 2 removed, 3 inserted, in either order")
+    @Outcome(
+            id = "true, 18, .*",
+            expect = Expect.FORBIDDEN,
             desc = "LOST INSERT: 3 was linked after the deleted node 2 and unlinked with it")
     @Outcome(id = "true, 30, .*", expect = Expect.FORBIDDEN, desc = "2 still present after its removal succeeded")
-    @Outcome(expect = Expect.FORBIDDEN, desc = "anything else (keys lost, cursor out of order: -1, cursor and get disagree)")
+    @Outcome(
+            expect = Expect.FORBIDDEN,
+            desc = "anything else (keys lost, cursor out of order: -1, cursor and get disagree)")
     @State
     public static class InsertAfterDeleted {
         final VersionedIndex<Integer> index = indexOf(1, 2, 4);
@@ -170,7 +187,8 @@ public final class IndexInsertDeleteStress {
     /** Insert before and after a node being deleted: index {2, 4, 8}; remove 4, insert 3 and 5. */
     @JCStressTest
     @Outcome(id = "true, 300, 300", expect = Expect.ACCEPTABLE, desc = "{2, 3, 5, 8}")
-    @Outcome(expect = Expect.FORBIDDEN,
+    @Outcome(
+            expect = Expect.FORBIDDEN,
             desc = "LOST KEY: an insert next to the deleted node 4 lost (or 4 kept, or a neighbour lost)")
     @State
     public static class InsertAroundDeleted {
@@ -204,12 +222,23 @@ public final class IndexInsertDeleteStress {
      * increment exactly once. Index {1: 10}. Result: (remove succeeded, computeAt's return, final).
      */
     @JCStressTest
-    @Outcome(id = "false, 11, 11", expect = Expect.ACCEPTABLE, desc = "increment first (10 -> 11), so remove(1, 10) fails")
-    @Outcome(id = "true, 1, 1", expect = Expect.ACCEPTABLE, desc = "remove first; computeAt found the node deleted, searched, created 1")
-    @Outcome(id = "true, 11, .*", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "false, 11, 11",
+            expect = Expect.ACCEPTABLE,
+            desc = "increment first (10 -> 11), so remove(1, 10) fails")
+    @Outcome(
+            id = "true, 1, 1",
+            expect = Expect.ACCEPTABLE,
+            desc = "remove first; computeAt found the node deleted, searched, created 1")
+    @Outcome(
+            id = "true, 11, .*",
+            expect = Expect.FORBIDDEN,
             desc = "LOST UPDATE: the increment was applied to the removed node's value and the remove won anyway")
-    @Outcome(id = "true, 1, 0", expect = Expect.FORBIDDEN,
-            desc = "LOST INSERT: computeAt's fallback created 1 but the key is absent (installed into the removed node)")
+    @Outcome(
+            id = "true, 1, 0",
+            expect = Expect.FORBIDDEN,
+            desc =
+                    "LOST INSERT: computeAt's fallback created 1 but the key is absent (installed into the removed node)")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else (applied twice: 12 or 2, ...)")
     @State
     public static class ComputeAtRemovedNode {
@@ -240,7 +269,10 @@ public final class IndexInsertDeleteStress {
 
     /** Two computeAt increments through one node: both apply, each exactly once. Index {1: 10}. */
     @JCStressTest
-    @Outcome(id = {"11, 12, 12", "12, 11, 12"}, expect = Expect.ACCEPTABLE, desc = "both increments, in either order")
+    @Outcome(
+            id = {"11, 12, 12", "12, 11, 12"},
+            expect = Expect.ACCEPTABLE,
+            desc = "both increments, in either order")
     @Outcome(expect = Expect.FORBIDDEN, desc = "LOST UPDATE (final 11) or an increment applied twice")
     @State
     public static class ComputeAtTwice {

@@ -46,8 +46,8 @@ public final class PinVsHorizonStress {
             field.setAccessible(true);
             return field;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new IllegalStateException("cannot reach SnapshotPins.registry (renamed?); the overflow"
-                    + " test and the control need it", e);
+            throw new IllegalStateException(
+                    "cannot reach SnapshotPins.registry (renamed?); the overflow" + " test and the control need it", e);
         }
     }
 
@@ -56,8 +56,8 @@ public final class PinVsHorizonStress {
         try {
             return (SnapshotRegistry) REGISTRY.get(pins);
         } catch (IllegalAccessException | ClassCastException e) {
-            throw new IllegalStateException("SnapshotPins.registry of " + pins + " is not a readable"
-                    + " SnapshotRegistry", e);
+            throw new IllegalStateException(
+                    "SnapshotPins.registry of " + pins + " is not a readable" + " SnapshotRegistry", e);
         }
     }
 
@@ -66,8 +66,8 @@ public final class PinVsHorizonStress {
         int slotPins = 0;
         for (int attempt = 0; slotPins < REGISTRY_SLOTS; attempt++) {
             if (attempt > 1_000_000) {
-                throw new IllegalStateException("could not fill the registry's " + REGISTRY_SLOTS
-                        + " slots (" + slotPins + " filled): did SnapshotRegistry.SLOTS change?");
+                throw new IllegalStateException("could not fill the registry's " + REGISTRY_SLOTS + " slots ("
+                        + slotPins + " filled): did SnapshotRegistry.SLOTS change?");
             }
             Object token = registry.pin(FILLER_TS);
             if (token.getClass() == Object.class) { // an overflow token: the probed slots were taken
@@ -87,9 +87,18 @@ public final class PinVsHorizonStress {
     /** The pin lands in a registry slot (a CAS on an AtomicLongArray element). */
     @JCStressTest
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "pinned at 1 and vacuum saw the pin")
-    @Outcome(id = "2, 2", expect = Expect.ACCEPTABLE, desc = "pinned at 2 (read it first, or re-pinned above the horizon)")
-    @Outcome(id = "2, 1", expect = Expect.ACCEPTABLE, desc = "pinned at 1, vacuum saw that pin, then the pinner saw the horizon and re-pinned at 2: a conservative watermark")
-    @Outcome(id = "1, 2", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "2, 2",
+            expect = Expect.ACCEPTABLE,
+            desc = "pinned at 2 (read it first, or re-pinned above the horizon)")
+    @Outcome(
+            id = "2, 1",
+            expect = Expect.ACCEPTABLE,
+            desc =
+                    "pinned at 1, vacuum saw that pin, then the pinner saw the horizon and re-pinned at 2: a conservative watermark")
+    @Outcome(
+            id = "1, 2",
+            expect = Expect.FORBIDDEN,
             desc = "LOST SNAPSHOT: the pinner reads at 1 while vacuum's watermark is 2, so vacuum may cut the"
                     + " version at or below 1 that the pinned snapshot needs")
     @State
@@ -112,9 +121,18 @@ public final class PinVsHorizonStress {
     /** Every slot is taken: the pin goes to the overflow map (a ConcurrentHashMap put and a full fence). */
     @JCStressTest
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "pinned at 1 and vacuum saw the pin")
-    @Outcome(id = "2, 2", expect = Expect.ACCEPTABLE, desc = "pinned at 2 (read it first, or re-pinned above the horizon)")
-    @Outcome(id = "2, 1", expect = Expect.ACCEPTABLE, desc = "pinned at 1, vacuum saw that pin, then the pinner saw the horizon and re-pinned at 2: a conservative watermark")
-    @Outcome(id = "1, 2", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "2, 2",
+            expect = Expect.ACCEPTABLE,
+            desc = "pinned at 2 (read it first, or re-pinned above the horizon)")
+    @Outcome(
+            id = "2, 1",
+            expect = Expect.ACCEPTABLE,
+            desc =
+                    "pinned at 1, vacuum saw that pin, then the pinner saw the horizon and re-pinned at 2: a conservative watermark")
+    @Outcome(
+            id = "1, 2",
+            expect = Expect.FORBIDDEN,
             desc = "LOST SNAPSHOT (overflow pin): the pinner reads at 1 while vacuum's watermark is 2, so"
                     + " vacuum may cut the version at or below 1 that the pinned snapshot needs")
     @State
@@ -146,7 +164,9 @@ public final class PinVsHorizonStress {
     @JCStressTest
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "pinned at 1 and vacuum saw the pin")
     @Outcome(id = "2, 2", expect = Expect.ACCEPTABLE, desc = "pinned at 2")
-    @Outcome(id = "1, 2", expect = Expect.ACCEPTABLE_INTERESTING,
+    @Outcome(
+            id = "1, 2",
+            expect = Expect.ACCEPTABLE_INTERESTING,
             desc = "expected here: without the horizon check a pin published after vacuum's scan is missed")
     @State
     public static class ControlWithoutHorizonCheck {

@@ -45,13 +45,23 @@ public final class StampVsVisibleTsStress {
     @JCStressTest
     @Outcome(id = "1, 1, 1", expect = Expect.ACCEPTABLE, desc = "snapshot before commit 2: both old values")
     @Outcome(id = "2, 2, 2", expect = Expect.ACCEPTABLE, desc = "snapshot after commit 2: both of its values")
-    @Outcome(id = "2, 1, .*", expect = Expect.FORBIDDEN,
-            desc = "HALF-STAMPED COMMIT: visibleTs = 2 but key a's version of commit 2 not seen (its write lost to this reader)")
-    @Outcome(id = "2, .*, 1", expect = Expect.FORBIDDEN,
-            desc = "HALF-STAMPED COMMIT: visibleTs = 2 but key b's version of commit 2 not seen (its write lost to this reader)")
-    @Outcome(id = "1, 2, .*", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "2, 1, .*",
+            expect = Expect.FORBIDDEN,
+            desc =
+                    "HALF-STAMPED COMMIT: visibleTs = 2 but key a's version of commit 2 not seen (its write lost to this reader)")
+    @Outcome(
+            id = "2, .*, 1",
+            expect = Expect.FORBIDDEN,
+            desc =
+                    "HALF-STAMPED COMMIT: visibleTs = 2 but key b's version of commit 2 not seen (its write lost to this reader)")
+    @Outcome(
+            id = "1, 2, .*",
+            expect = Expect.FORBIDDEN,
             desc = "DIRTY READ: snapshot 1 sees key a's uncommitted version of commit 2")
-    @Outcome(id = "1, .*, 2", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "1, .*, 2",
+            expect = Expect.FORBIDDEN,
             desc = "DIRTY READ: snapshot 1 sees key b's uncommitted version of commit 2")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else: a value no commit wrote (0 = absent)")
     @State
@@ -84,9 +94,14 @@ public final class StampVsVisibleTsStress {
     @JCStressTest
     @Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "snapshot before commit 2: the old value")
     @Outcome(id = "2, 2", expect = Expect.ACCEPTABLE, desc = "snapshot after commit 2: its value")
-    @Outcome(id = "2, 0", expect = Expect.FORBIDDEN,
-            desc = "LOST WRITE: visibleTs = 2 and the stamp seen, but not the value written before it: the key reads as absent")
-    @Outcome(id = "2, 1", expect = Expect.FORBIDDEN,
+    @Outcome(
+            id = "2, 0",
+            expect = Expect.FORBIDDEN,
+            desc =
+                    "LOST WRITE: visibleTs = 2 and the stamp seen, but not the value written before it: the key reads as absent")
+    @Outcome(
+            id = "2, 1",
+            expect = Expect.FORBIDDEN,
             desc = "HALF-STAMPED COMMIT: visibleTs = 2 but the version of commit 2 not seen")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else (a dirty read at snapshot 1)")
     @State
@@ -116,7 +131,9 @@ public final class StampVsVisibleTsStress {
     @JCStressTest
     @Outcome(id = "1, 1, 1", expect = Expect.ACCEPTABLE, desc = "snapshot before commit 2")
     @Outcome(id = "2, 2, 2", expect = Expect.ACCEPTABLE, desc = "snapshot after commit 2")
-    @Outcome(id = "2, 2, 1", expect = Expect.ACCEPTABLE_INTERESTING,
+    @Outcome(
+            id = "2, 2, 1",
+            expect = Expect.ACCEPTABLE_INTERESTING,
             desc = "expected here: visibleTs published before key b was stamped, so a reader sees half of commit 2")
     @Outcome(expect = Expect.FORBIDDEN, desc = "anything else")
     @State

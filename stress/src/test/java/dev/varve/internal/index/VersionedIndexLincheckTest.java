@@ -63,10 +63,6 @@ public class VersionedIndexLincheckTest {
         return (Integer) index.get(key);
     }
 
-
-
-
-
     /** The sequential specification: the same operations on a TreeMap. */
     public static class Spec {
         private final TreeMap<Integer, Integer> map = new TreeMap<>();
@@ -87,10 +83,6 @@ public class VersionedIndexLincheckTest {
             return map.get(key);
         }
 
-
-
-
-
         @Override
         public boolean equals(Object o) {
             return o instanceof Spec && ((Spec) o).map.equals(map);
@@ -104,19 +96,29 @@ public class VersionedIndexLincheckTest {
 
     @Test
     void modelChecking() {
-        LinChecker.check(getClass(), new ModelCheckingOptions()
-                .iterations(Integer.getInteger("lincheck.iterations", 30))
-                .invocationsPerIteration(Integer.getInteger("lincheck.invocations", 1_000))
-                .threads(2).actorsPerThread(3).actorsBefore(3).actorsAfter(1)
-                .sequentialSpecification(Spec.class));
+        LinChecker.check(
+                getClass(),
+                new ModelCheckingOptions()
+                        .iterations(Integer.getInteger("lincheck.iterations", 30))
+                        .invocationsPerIteration(Integer.getInteger("lincheck.invocations", 1_000))
+                        .threads(2)
+                        .actorsPerThread(3)
+                        .actorsBefore(3)
+                        .actorsAfter(1)
+                        .sequentialSpecification(Spec.class));
     }
 
     @Test
     void stress() {
-        LinChecker.check(getClass(), new StressOptions()
-                .iterations(Integer.getInteger("lincheck.iterations", 30))
-                .invocationsPerIteration(Integer.getInteger("lincheck.invocations", 1_000))
-                .threads(2).actorsPerThread(3).actorsBefore(3).actorsAfter(1)
-                .sequentialSpecification(Spec.class));
+        LinChecker.check(
+                getClass(),
+                new StressOptions()
+                        .iterations(Integer.getInteger("lincheck.iterations", 30))
+                        .invocationsPerIteration(Integer.getInteger("lincheck.invocations", 1_000))
+                        .threads(2)
+                        .actorsPerThread(3)
+                        .actorsBefore(3)
+                        .actorsAfter(1)
+                        .sequentialSpecification(Spec.class));
     }
 }
