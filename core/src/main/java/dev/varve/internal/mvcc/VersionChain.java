@@ -52,7 +52,11 @@ public final class VersionChain {
         if (!(head instanceof Version)) {
             return (V) head; // null, or a settled value
         }
-        Version<V> v = newestAtOrBelow((Version<V>) head, snapshotTs);
+        // The walk of newestAtOrBelow, written out: this is every read's hot loop.
+        Version<V> v = (Version<V>) head;
+        while (v != null && v.commitTs > snapshotTs) {
+            v = v.getOlderAcquire();
+        }
         return v == null ? null : v.value;
     }
 
