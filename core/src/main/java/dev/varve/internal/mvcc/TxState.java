@@ -11,6 +11,11 @@ import java.util.Comparator;
  * <p>Not thread-safe: used by the transaction's thread (a commit runs on it too); the frozen read
  * and write sets are then read by later committers under the commit lock (see ReadSet, WriteSet).
  *
+ * <p>It is its transaction's snapshot pin (one object per transaction, not two). As a snapshot
+ * view's cleaner action it must never reference the public transaction or a view (SnapshotMap's
+ * notes): it holds the comparator, the read and write sets and index nodes only; a snapshot view
+ * records no index nodes.
+ *
  * @param <K> the key type
  * @param <V> the value type
  */
