@@ -524,6 +524,34 @@ class TupleTest {
         }
     }
 
+    /** The README's "Composite keys" example (in memory here; TupleKeysDurabilityTest runs it through the log). */
+    record OrderKey(long customer, long order) {
+        Tuple toTuple() {
+            return Tuple.of(customer, order);
+        }
+
+        static OrderKey of(Tuple t) {
+            return new OrderKey(t.getLong(0), t.getLong(1));
+        }
+    }
+
+    @Test
+    void readmeRecordKeyExampleRunsAsDocumented() {
+        try (Database<Tuple, Long> db = Database.<Tuple, Long>builder().open()) {
+            db.put(new OrderKey(42, 7).toTuple(), 1999L);
+            db.put(new OrderKey(42, 8).toTuple(), 2999L);
+            db.put(new OrderKey(43, 1).toTuple(), 5L);
+            db.put(new OrderKey(41, Long.MAX_VALUE).toTuple(), 6L);
+            List<OrderKey> seen = new ArrayList<>();
+            try (Snapshot<Tuple, Long> snap = db.snapshot()) {
+                for (var e : Tuple.withPrefix(snap, Tuple.of(42L)).entrySet()) {
+                    seen.add(OrderKey.of(e.getKey()));
+                }
+            }
+            assertEquals(List.of(new OrderKey(42, 7), new OrderKey(42, 8)), seen);
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------
 
     private static byte[] bytes(int... b) {
