@@ -51,6 +51,9 @@ import java.util.UUID;
  * <p><b>Prefix scans.</b> {@link #withPrefix(NavigableMap, Tuple)} is the view of every key that
  * starts with a tuple prefix; {@link #prefixEnd(Tuple)} is its exclusive upper bound.
  *
+ * <p><b>Nesting</b> is limited to {@value #MAX_DEPTH} levels (a tuple holding a tuple is one
+ * level), so that comparing, packing and unpacking never run out of stack, even on hostile bytes.
+ *
  * <p>Thread-safe: instances are immutable and can be shared freely without synchronization.
  */
 public final class Tuple implements Comparable<Tuple> {
@@ -59,6 +62,12 @@ public final class Tuple implements Comparable<Tuple> {
 
     /** Each element in its canonical type (I1); never changed after construction. */
     private final Object[] elements;
+
+    /** Levels of nested tuples below this one: 0 if it holds none (I5). */
+    private final int depth;
+
+    /** The deepest nesting {@code of}, {@code add} and {@code unpack} accept. */
+    public static final int MAX_DEPTH = 100;
 
     // Implementation notes.
     //
@@ -81,9 +90,18 @@ public final class Tuple implements Comparable<Tuple> {
     //     array it accepts, pack(unpack(b)) equals b, and unpack(pack(t)) equals t. It reads only
     //     after checking the bytes are there, so malformed input is an IllegalArgumentException,
     //     never an index exception.
+    // I5. depth <= MAX_DEPTH, checked where a tuple becomes an element (canonical) and where
+    //     unpack opens a nested tuple, so every recursion here is at most MAX_DEPTH + 1 deep.
 
     private Tuple(Object[] elements) {
         this.elements = elements;
+        int d = 0;
+        for (Object e : elements) {
+            if (e instanceof Tuple) {
+                d = Math.max(d, ((Tuple) e).depth + 1);
+            }
+        }
+        this.depth = d;
     }
 
     /**
@@ -390,7 +408,7 @@ public final class Tuple implements Comparable<Tuple> {
         Reader r = new Reader(bytes, offset, offset + length);
         List<Object> out = new ArrayList<>();
         while (r.pos < r.end) {
-            out.add(r.element(false));
+            out.add(r.element(0));
         }
         return out.isEmpty() ? EMPTY : new Tuple(out.toArray());
     }
@@ -491,6 +509,10 @@ public final class Tuple implements Comparable<Tuple> {
     private static final int ESCAPE = 0xFF;
 
     private static Object canonical(int index, Object e) {
+        if (e instanceof Tuple && ((Tuple) e).depth >= MAX_DEPTH) {
+            throw new IllegalArgumentException("element " + index + " is a tuple with " + ((Tuple) e).depth
+                    + " levels of nesting; a Tuple nests at most " + MAX_DEPTH + " levels");
+        }
         if (e == null || e instanceof Long || e instanceof Boolean || e instanceof UUID || e instanceof Tuple) {
             return e;
         }
@@ -782,7 +804,9 @@ public final class Tuple implements Comparable<Tuple> {
             return new IllegalArgumentException("not a packed Tuple: " + what);
         }
 
-        Object element(boolean nested) {
+        /** The element at {@code pos}, inside {@code level} nested tuples (0: top level). */
+        Object element(int level) {
+            boolean nested = level > 0;
             int at = pos;
             int code = b[pos++] & 0xFF; // callers checked pos < end
             if (code == NULL) {
@@ -805,6 +829,10 @@ public final class Tuple implements Comparable<Tuple> {
                     throw malformed("string with type code 0x02 at offset " + offset(at) + " is not valid UTF-8");
                 }
             } else if (code == NESTED) {
+                if (level == MAX_DEPTH) {
+                    throw malformed("nested tuple with type code 0x05 at offset " + offset(at)
+                            + " is nested deeper than " + MAX_DEPTH + " levels");
+                }
                 List<Object> items = new ArrayList<>();
                 while (true) {
                     if (pos >= end) {
@@ -813,13 +841,13 @@ public final class Tuple implements Comparable<Tuple> {
                     }
                     if (b[pos] == 0) {
                         if (pos + 1 < end && (b[pos + 1] & 0xFF) == ESCAPE) {
-                            items.add(element(true));
+                            items.add(element(level + 1));
                             continue;
                         }
                         pos++;
                         return items.isEmpty() ? EMPTY : new Tuple(items.toArray());
                     }
-                    items.add(element(true));
+                    items.add(element(level + 1));
                 }
             } else if (code >= INT_ZERO - 8 && code <= INT_ZERO + 8) {
                 return integer(at, code);

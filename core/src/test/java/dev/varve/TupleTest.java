@@ -437,6 +437,30 @@ class TupleTest {
                         .toString());
     }
 
+    @Test
+    void nestingIsLimitedSoHostileBytesCannotExhaustTheStack() {
+        Tuple deepest = Tuple.of();
+        for (int i = 0; i < Tuple.MAX_DEPTH; i++) {
+            deepest = Tuple.of(deepest);
+        }
+        assertEquals(deepest, Tuple.unpack(deepest.pack()));
+        Tuple full = deepest;
+        assertEquals(
+                "element 0 is a tuple with 100 levels of nesting; a Tuple nests at most 100 levels",
+                assertThrows(IllegalArgumentException.class, () -> Tuple.of(full))
+                        .getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Tuple.of(1).add(full));
+        byte[] tooDeep = new byte[2 * (Tuple.MAX_DEPTH + 1)];
+        Arrays.fill(tooDeep, 0, Tuple.MAX_DEPTH + 1, (byte) 0x05);
+        assertEquals(
+                "not a packed Tuple: nested tuple with type code 0x05 at offset 100 is nested deeper than 100 levels",
+                assertThrows(IllegalArgumentException.class, () -> Tuple.unpack(tooDeep))
+                        .getMessage());
+        byte[] hostile = new byte[1_000_000];
+        Arrays.fill(hostile, (byte) 0x05);
+        assertThrows(IllegalArgumentException.class, () -> Tuple.unpack(hostile));
+    }
+
     // ---- prefix ranges -----------------------------------------------------------------------
 
     @Test
