@@ -576,6 +576,27 @@ class TupleTest {
         }
     }
 
+    @Test
+    void prefixScansInSerializableTransactionsCatchWriteSkewThroughPhantoms() {
+        try (Database<Tuple, Long> db = Database.<Tuple, Long>builder().open()) {
+            db.put(Tuple.of(1L, 1L), 11L);
+            db.put(Tuple.of(2L, 1L), 21L);
+            // Each transaction counts one customer's orders and adds an order to the other one.
+            Transaction<Tuple, Long> t1 = db.begin(Isolation.SERIALIZABLE);
+            Transaction<Tuple, Long> t2 = db.begin(Isolation.SERIALIZABLE);
+            assertEquals(1, Tuple.withPrefix(t1.asMap(), Tuple.of(1L)).size());
+            assertEquals(1, Tuple.withPrefix(t2.asMap(), Tuple.of(2L)).size());
+            t1.put(Tuple.of(2L, 2L), 22L);
+            t2.put(Tuple.of(1L, 2L), 12L);
+            t1.commit();
+            assertThrows(SerializationFailureException.class, t2::commit);
+            try (Snapshot<Tuple, Long> snap = db.snapshot()) {
+                assertEquals(2, Tuple.withPrefix(snap, Tuple.of(2L)).size());
+                assertEquals(1, Tuple.withPrefix(snap, Tuple.of(1L)).size());
+            }
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------
 
     private static byte[] bytes(int... b) {
