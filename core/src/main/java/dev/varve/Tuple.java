@@ -48,7 +48,7 @@ import java.util.UUID;
  * UUID      0x30 b1..b16                most significant byte first
  * </pre>
  *
- * <p><b>Prefix scans.</b> {@link #withPrefix(NavigableMap, Tuple)} is the view of every key that
+ * <p><b>Prefix scans.</b> {@link #prefix(NavigableMap, Tuple)} is the view of every key that
  * starts with a tuple prefix; {@link #prefixEnd(Tuple)} is its exclusive upper bound.
  *
  * <p><b>Nesting</b> is limited to {@value #MAX_DEPTH} levels (a tuple holding a tuple is one
@@ -347,13 +347,13 @@ public final class Tuple implements Comparable<Tuple> {
      * @throws IllegalArgumentException if {@code map} has another order (a range of one order is
      *     not a prefix range of another)
      */
-    public static <V> NavigableMap<Tuple, V> withPrefix(NavigableMap<Tuple, V> map, Tuple prefix) {
+    public static <V> NavigableMap<Tuple, V> prefix(NavigableMap<Tuple, V> map, Tuple prefix) {
         Objects.requireNonNull(map, "map");
         Objects.requireNonNull(prefix, "prefix");
         Comparator<? super Tuple> order = map.comparator();
         if (order != null && order != Comparator.naturalOrder()) {
             throw new IllegalArgumentException(
-                    "Tuple.withPrefix needs a map in Tuple's natural order, not one ordered by " + order);
+                    "Tuple.prefix needs a map in Tuple's natural order, not one ordered by " + order);
         }
         Tuple end = prefixEnd(prefix);
         return end == null ? map.tailMap(prefix, true) : map.subMap(prefix, true, end, false);

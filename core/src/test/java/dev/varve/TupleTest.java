@@ -504,11 +504,11 @@ class TupleTest {
     @Test
     void withPrefixRefusesAMapInAnotherOrder() {
         NavigableMap<Tuple, Long> reversed = new TreeMap<>(Collections.reverseOrder());
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Tuple.withPrefix(reversed, Tuple.of(1)))
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Tuple.prefix(reversed, Tuple.of(1)))
                 .getMessage()
-                .startsWith("Tuple.withPrefix needs a map in Tuple's natural order, not one ordered by "));
+                .startsWith("Tuple.prefix needs a map in Tuple's natural order, not one ordered by "));
         NavigableMap<Tuple, Long> all = new TreeMap<>(Map.of(Tuple.of(MAX_UUID, 1), 1L, Tuple.of(true), 2L));
-        assertEquals(Map.of(Tuple.of(MAX_UUID, 1), 1L), Tuple.withPrefix(all, Tuple.of(MAX_UUID)));
+        assertEquals(Map.of(Tuple.of(MAX_UUID, 1), 1L), Tuple.prefix(all, Tuple.of(MAX_UUID)));
     }
 
     @Test
@@ -525,7 +525,7 @@ class TupleTest {
             try (Transaction<Tuple, Long> tx = db.begin()) {
                 tx.put(Tuple.of(2L, 9L), 209L); // own writes are in the scan
                 tx.remove(Tuple.of(2L, 1L));
-                NavigableMap<Tuple, Long> orders = Tuple.withPrefix(tx.asMap(), Tuple.of(2L));
+                NavigableMap<Tuple, Long> orders = Tuple.prefix(tx.asMap(), Tuple.of(2L));
                 assertEquals(
                         List.of(
                                 Tuple.of(2L),
@@ -539,11 +539,11 @@ class TupleTest {
                 tx.commit();
             }
             try (Snapshot<Tuple, Long> snap = db.snapshot()) {
-                NavigableMap<Tuple, Long> c3 = Tuple.withPrefix(snap, Tuple.of(3L));
+                NavigableMap<Tuple, Long> c3 = Tuple.prefix(snap, Tuple.of(3L));
                 assertEquals(List.of(301L, 302L, 303L, 304L), new ArrayList<>(c3.values()));
-                assertEquals(Map.of(Tuple.of(3L, 2L), 302L), Tuple.withPrefix(snap, Tuple.of(3L, 2L)));
-                assertEquals(Map.of(Tuple.of(Tuple.of(2L), 1L), -3L), Tuple.withPrefix(snap, Tuple.of(Tuple.of(2L))));
-                assertEquals(0, Tuple.withPrefix(snap, Tuple.of(4L)).size());
+                assertEquals(Map.of(Tuple.of(3L, 2L), 302L), Tuple.prefix(snap, Tuple.of(3L, 2L)));
+                assertEquals(Map.of(Tuple.of(Tuple.of(2L), 1L), -3L), Tuple.prefix(snap, Tuple.of(Tuple.of(2L))));
+                assertEquals(0, Tuple.prefix(snap, Tuple.of(4L)).size());
             }
         }
     }
@@ -568,7 +568,7 @@ class TupleTest {
             db.put(new OrderKey(41, Long.MAX_VALUE).toTuple(), 6L);
             List<OrderKey> seen = new ArrayList<>();
             try (Snapshot<Tuple, Long> snap = db.snapshot()) {
-                for (var e : Tuple.withPrefix(snap, Tuple.of(42L)).entrySet()) {
+                for (var e : Tuple.prefix(snap, Tuple.of(42L)).entrySet()) {
                     seen.add(OrderKey.of(e.getKey()));
                 }
             }
@@ -584,15 +584,15 @@ class TupleTest {
             // Each transaction counts one customer's orders and adds an order to the other one.
             Transaction<Tuple, Long> t1 = db.begin(Isolation.SERIALIZABLE);
             Transaction<Tuple, Long> t2 = db.begin(Isolation.SERIALIZABLE);
-            assertEquals(1, Tuple.withPrefix(t1.asMap(), Tuple.of(1L)).size());
-            assertEquals(1, Tuple.withPrefix(t2.asMap(), Tuple.of(2L)).size());
+            assertEquals(1, Tuple.prefix(t1.asMap(), Tuple.of(1L)).size());
+            assertEquals(1, Tuple.prefix(t2.asMap(), Tuple.of(2L)).size());
             t1.put(Tuple.of(2L, 2L), 22L);
             t2.put(Tuple.of(1L, 2L), 12L);
             t1.commit();
             assertThrows(SerializationFailureException.class, t2::commit);
             try (Snapshot<Tuple, Long> snap = db.snapshot()) {
-                assertEquals(2, Tuple.withPrefix(snap, Tuple.of(2L)).size());
-                assertEquals(1, Tuple.withPrefix(snap, Tuple.of(1L)).size());
+                assertEquals(2, Tuple.prefix(snap, Tuple.of(2L)).size());
+                assertEquals(1, Tuple.prefix(snap, Tuple.of(1L)).size());
             }
         }
     }

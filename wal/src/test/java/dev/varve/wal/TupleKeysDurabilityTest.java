@@ -63,7 +63,7 @@ class TupleKeysDurabilityTest {
             try (Snapshot<Tuple, Long> s = db.snapshot()) {
                 assertEquals(
                         Map.of(Tuple.of(1L, Long.MIN_VALUE), 1L, Tuple.of(1L, Long.MAX_VALUE), 2L),
-                        Tuple.withPrefix(s, Tuple.of(1L)));
+                        Tuple.prefix(s, Tuple.of(1L)));
             }
             db.put(Tuple.of(3L), 3L);
         }
