@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Tuple;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -112,6 +113,36 @@ public interface Codec<T> {
         @Override
         public String toString() {
             return "Codec.BYTES";
+        }
+    };
+
+    /**
+     * A {@link Tuple} as {@link Tuple#pack()}: the FoundationDB tuple layer's order-preserving
+     * encoding, whose unsigned byte order is the tuples' natural order, so a database keyed by
+     * tuples in natural order keeps composite keys in the same order in memory and in the log.
+     * Decoding bytes that {@link Tuple#unpack(byte[], int, int)} refuses throws an {@link
+     * IllegalArgumentException} whose message is {@code "Codec.TUPLE: "} followed by unpack's
+     * (which names the offset, counted from the value's first byte, and the byte found there),
+     * with unpack's exception as its cause.
+     */
+    Codec<Tuple> TUPLE = new Codec<>() {
+        @Override
+        public byte[] encode(Tuple value) {
+            return value.pack();
+        }
+
+        @Override
+        public Tuple decode(byte[] bytes, int offset, int length) {
+            try {
+                return Tuple.unpack(bytes, offset, length);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("Codec.TUPLE: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "Codec.TUPLE";
         }
     };
 

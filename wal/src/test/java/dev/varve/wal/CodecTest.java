@@ -3,8 +3,10 @@ package dev.varve.wal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.varve.Tuple;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -68,5 +70,26 @@ class CodecTest {
                 b -> java.util.UUID.fromString(new String(b, StandardCharsets.US_ASCII)));
         java.util.UUID u = java.util.UUID.randomUUID();
         assertEquals(u, roundTrip(uuid, u));
+    }
+
+    @Test
+    void tupleIsPackAndUnpack() {
+        Tuple t = Tuple.of(42L, "a\u0000b", new byte[] {0, -1}, null, true, java.util.UUID.randomUUID(), Tuple.of(-7));
+        assertEquals(t, roundTrip(Codec.TUPLE, t));
+        assertArrayEquals(t.pack(), Codec.TUPLE.encode(t));
+        assertEquals(Tuple.of(), roundTrip(Codec.TUPLE, Tuple.of()));
+        assertEquals("Codec.TUPLE", Codec.TUPLE.toString());
+    }
+
+    @Test
+    void tupleRejectsMalformedBytesWithUnpacksMessage() {
+        byte[] b = {9, 0x15, 0x01, 0x07, 9}; // the integer 1, then an unknown type code
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Codec.TUPLE.decode(b, 1, 3));
+        assertEquals(
+                "Codec.TUPLE: not a packed Tuple: unknown or unsupported type code 0x07 at offset 2", e.getMessage());
+        assertSame(IllegalArgumentException.class, e.getCause().getClass());
+        assertEquals(
+                "not a packed Tuple: unknown or unsupported type code 0x07 at offset 2",
+                e.getCause().getMessage());
     }
 }
