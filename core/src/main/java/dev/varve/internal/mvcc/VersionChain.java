@@ -52,7 +52,7 @@ public final class VersionChain {
         if (!(head instanceof Version)) {
             return (V) head; // null, or a settled value
         }
-        // The walk of newestAtOrBelow, written out: this is every read's hot loop.
+        // Every read's hot loop: the newest version at or below the snapshot.
         Version<V> v = (Version<V>) head;
         while (v != null && v.commitTs > snapshotTs) {
             v = v.getOlderAcquire();
@@ -156,23 +156,6 @@ public final class VersionChain {
     @SuppressWarnings("unchecked")
     public static <V> Version<V> chainOrNull(Object entry) {
         return entry instanceof Version ? (Version<V>) entry : null;
-    }
-
-    /**
-     * The newest version of the chain at {@code head} committed at or below {@code ts} (the
-     * keeper a cut at watermark {@code ts} keeps), or null if every version is newer.
-     *
-     * @param <V> the value type
-     * @param head a chain head
-     * @param ts a snapshot timestamp or watermark
-     * @return the keeper, or null
-     */
-    public static <V> Version<V> newestAtOrBelow(Version<V> head, long ts) {
-        Version<V> v = head;
-        while (v != null && v.commitTs > ts) {
-            v = v.getOlderAcquire();
-        }
-        return v;
     }
 
     /**
