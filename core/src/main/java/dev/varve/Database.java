@@ -1,13 +1,14 @@
 package dev.varve;
 
 import dev.varve.internal.mvcc.CommitProtocol;
+import dev.varve.internal.mvcc.MapIndex;
 import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.VacuumScheduler;
-import dev.varve.internal.mvcc.WriteSet;
 import dev.varve.spi.CommitLog;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.NavigableSet;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -52,11 +53,14 @@ public final class Database<K, V> implements AutoCloseable {
     private final Options<K, V> options;
     /** The background vacuum, or null when committers vacuum (no autoVacuum period). */
     private final VacuumScheduler vacuumScheduler;
+    /** The autocommit operations on the default map. */
+    private final MapOps<K, V> ops;
 
     private Database(Options<K, V> options) {
         this.options = options;
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
         this.commits = new CommitProtocol<>(store);
+        this.ops = new MapOps<>(commits, store.defaultMap());
         if (options.autoVacuum == null) {
             store.vacuumByCommitters(); // before recovery, and before any other thread sees the store
         }
@@ -476,9 +480,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed
      */
     public V get(K key) {
-        Objects.requireNonNull(key, "key");
-        store.checkOpen();
-        return store.readLatest(key);
+        return ops.get(key);
     }
 
     /**
@@ -491,7 +493,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed
      */
     public boolean containsKey(K key) {
-        return get(key) != null;
+        return ops.containsKey(key);
     }
 
     /**
@@ -507,8 +509,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public V put(K key, V value) {
-        Objects.requireNonNull(value, "value");
-        return autocommit(key, previous -> value).previous();
+        return ops.put(key, value);
     }
 
     /**
@@ -522,7 +523,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public V remove(K key) {
-        return autocommit(key, previous -> WriteSet.TOMBSTONE).previous();
+        return ops.remove(key);
     }
 
     /**
@@ -538,8 +539,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public V putIfAbsent(K key, V value) {
-        Objects.requireNonNull(value, "value");
-        return autocommit(key, previous -> previous == null ? value : null).previous();
+        return ops.putIfAbsent(key, value);
     }
 
     /**
@@ -554,8 +554,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public V replace(K key, V value) {
-        Objects.requireNonNull(value, "value");
-        return autocommit(key, previous -> previous == null ? null : value).previous();
+        return ops.replace(key, value);
     }
 
     /**
@@ -572,10 +571,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public boolean replace(K key, V expected, V newValue) {
-        Objects.requireNonNull(expected, "expected");
-        Objects.requireNonNull(newValue, "newValue");
-        CommitProtocol.AutocommitResult<V> r = autocommit(key, previous -> expected.equals(previous) ? newValue : null);
-        return r.durable() != null;
+        return ops.replace(key, expected, newValue);
     }
 
     /**
@@ -590,10 +586,7 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public boolean remove(K key, V expected) {
-        Objects.requireNonNull(expected, "expected");
-        CommitProtocol.AutocommitResult<V> r =
-                autocommit(key, previous -> expected.equals(previous) ? WriteSet.TOMBSTONE : null);
-        return r.durable() != null;
+        return ops.remove(key, expected);
     }
 
     /**
@@ -612,40 +605,138 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed or read-only after a log failure
      */
     public V compute(K key, UnaryOperator<V> update) {
-        Objects.requireNonNull(update, "update");
-        Object[] computed = new Object[1];
-        autocommit(key, previous -> {
-            @SuppressWarnings("unchecked")
-            V next = update.apply((V) previous);
-            computed[0] = next;
-            return next == null ? WriteSet.TOMBSTONE : next;
-        });
-        @SuppressWarnings("unchecked")
-        V result = (V) computed[0];
-        return result;
+        return ops.compute(key, update);
     }
 
-    private CommitProtocol.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
-        Objects.requireNonNull(key, "key");
-        store.index().checkKey(key); // reject keys the index cannot order before latching
-        CommitProtocol.AutocommitResult<V> r = commits.writeLatest(key, decide);
-        CompletableFuture<Void> durable = r.durable();
-        if (durable != null && !(durable.isDone() && !durable.isCompletedExceptionally())) {
-            try {
-                durable.join();
-            } catch (CompletionException e) {
-                throw new TransactionException(
-                        "autocommit write of " + key + " has an unknown outcome: the commit log"
-                                + " failed before it was durable (it is visible in memory and may or may not be recovered)",
-                        e.getCause());
-            }
+    // ---- named maps ----------------------------------------------------------------------------
+
+    /*
+     * Named maps share everything but their index with the default map (MapIndex's notes): the
+     * commit clock, the visible timestamp, the commit lock and its protocol, the snapshot pins,
+     * the conflict graph and the log. A commit's writes to any number of maps are latched map by
+     * map in id order (CommitProtocol L1 then holds over (map id, key)), validated together,
+     * stamped with one commit timestamp and published by one visibleTs write.
+     */
+
+    /**
+     * Opens the named map {@code name} with its keys' natural ordering, creating it (empty) if
+     * this database has none of that name. See {@link #openMap(String, Comparator)}.
+     *
+     * @param name the map's name (not empty)
+     * @param <K2> the map's key type (naturally ordered)
+     * @param <V2> the map's value type
+     * @return a handle to the map
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is empty, or the map exists with a
+     *     comparator
+     * @throws UnsupportedOperationException if the database is durable (named maps are not
+     *     logged yet)
+     * @throws IllegalStateException if the database is closed
+     */
+    public <K2 extends Comparable<? super K2>, V2> NamedMap<K2, V2> openMap(String name) {
+        return open(name, null);
+    }
+
+    /**
+     * Opens the named map {@code name} ordered by {@code comparator}, creating it (empty) if this
+     * database has none of that name. A database holds any number of named maps beside its
+     * default map (the keys of {@code Database}'s own methods), each with its own key and value
+     * types and order; one transaction reads and writes any of them ({@link
+     * Transaction#map(NamedMap)}) and commits them atomically, and a snapshot reads them all at
+     * one timestamp ({@link Snapshot#map(NamedMap)}). Opening an existing map again returns a new
+     * handle to the same map; its comparator must be the one it was created with (equal to it,
+     * or of the same class, as a lambda or method reference written at one place is). The key
+     * and value types are not known at run time: opening a map with other types than it holds
+     * fails later, with a ClassCastException.
+     *
+     * <p>Thread-safe; takes the commit lock briefly.
+     *
+     * @param name the map's name (not empty)
+     * @param comparator the key order
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return a handle to the map
+     * @throws NullPointerException if {@code name} or {@code comparator} is null
+     * @throws IllegalArgumentException if {@code name} is empty, or the map exists with natural
+     *     ordering or another comparator (the message says which)
+     * @throws UnsupportedOperationException if the database is durable (named maps are not
+     *     logged yet)
+     * @throws IllegalStateException if the database is closed
+     */
+    public <K2, V2> NamedMap<K2, V2> openMap(String name, Comparator<? super K2> comparator) {
+        Objects.requireNonNull(comparator, "comparator");
+        return open(name, comparator);
+    }
+
+    private <K2, V2> NamedMap<K2, V2> open(String name, Comparator<? super K2> comparator) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("a map name must not be empty");
         }
-        if (durable != null) {
-            store.publishVisible(r.commitTs()); // deferred visibility: the writer reads its own write
-        } else if (r.commitTs() > 0) {
-            commits.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
+        store.checkOpen();
+        if (!(store.log() instanceof dev.varve.internal.mvcc.InMemoryLog)) {
+            throw new UnsupportedOperationException("named maps are in-memory only so far: this database is "
+                    + durability() + ", and its log does not record named maps yet");
         }
-        return r;
+        Store.MapOpening opening = store.openMap(name, comparator);
+        @SuppressWarnings("unchecked")
+        MapIndex<K2, V2> map = (MapIndex<K2, V2>) opening.map();
+        if (!opening.created()) {
+            checkSameOrder(map, comparator);
+        }
+        return new NamedMap<>(this, new MapOps<>(commits, map), map);
+    }
+
+    /** Refuses to reopen {@code map} with another order than it was created with. */
+    private static void checkSameOrder(MapIndex<?, ?> map, Comparator<?> given) {
+        Comparator<?> existing = map.userComparator();
+        boolean same = existing == null
+                ? given == null
+                : given != null && (existing.equals(given) || existing.getClass() == given.getClass());
+        if (!same) {
+            throw new IllegalArgumentException(map.describe() + " exists with " + describeOrder(existing)
+                    + "; it cannot be opened with " + describeOrder(given));
+        }
+    }
+
+    private static String describeOrder(Comparator<?> comparator) {
+        return comparator == null
+                ? "natural ordering"
+                : "comparator " + comparator.getClass().getName();
+    }
+
+    /**
+     * The names of this database's named maps (not dropped), in ascending order.
+     *
+     * @return a new sorted set of the names (later opens and drops do not change it)
+     * @throws IllegalStateException if the database is closed
+     */
+    public NavigableSet<String> mapNames() {
+        store.checkOpen();
+        return store.mapNames();
+    }
+
+    /**
+     * Drops the named map {@code name} and everything in it. Not transactional: it takes effect at
+     * once, for every transaction. Afterwards every handle to the map, and every view of it in a
+     * transaction or snapshot, throws {@link IllegalStateException} at its next use; a
+     * transaction that wrote to it fails its commit with {@link IllegalStateException} (nothing of
+     * it is committed). Opening the name again creates a new, empty map. Thread-safe; takes the
+     * commit lock briefly.
+     *
+     * @param name the map's name
+     * @return whether a map of that name existed
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalStateException if the database is closed
+     */
+    public boolean dropMap(String name) {
+        Objects.requireNonNull(name, "name");
+        return store.dropMap(name);
+    }
+
+    /** The store, for the handles of this database's maps. */
+    Store<K, V> store() {
+        return store;
     }
 
     // ---- snapshots, maintenance --------------------------------------------------------------

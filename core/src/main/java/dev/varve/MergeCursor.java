@@ -16,7 +16,7 @@ import java.util.NoSuchElementException;
  * hide). Extends the transaction's read set with the range it has traversed so far.
  */
 final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
-    private final Transaction<K, V> tx;
+    private final TxMap<K, V> tx;
     private final Comparator<? super K> cmp;
     private final KeyRange<K> bounds;
     private final boolean descending;
@@ -56,13 +56,13 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
      * conflict with a later insert into it (phantom protection).
      */
 
-    MergeCursor(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
+    MergeCursor(TxMap<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
-        this.cmp = tx.store().comparator();
+        this.cmp = tx.comparator();
         this.bounds = bounds;
         this.descending = descending;
         this.snapshotTs = tx.snapshotTimestamp();
-        this.snapshotCursor = tx.store().index().cursor(bounds, descending);
+        this.snapshotCursor = tx.index().cursor(bounds, descending);
         advanceSnapshot();
     }
 
@@ -79,7 +79,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
                 }
             }
         } finally {
-            java.lang.ref.Reference.reachabilityFence(tx); // its pin keeps the chains walked here
+            java.lang.ref.Reference.reachabilityFence(tx.owner()); // its pin keeps the chains walked here
         }
     }
 

@@ -26,6 +26,21 @@ public interface Snapshot<K, V> extends NavigableMap<K, V>, AutoCloseable {
      */
     long snapshotTimestamp();
 
+    /**
+     * A read-only view of the named map {@code map} at this snapshot's timestamp, the one every
+     * map of the snapshot is read at (writes throw {@link UnsupportedOperationException}).
+     *
+     * @param map a handle from {@link Database#openMap(String)} of this snapshot's database
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the view (it keeps this snapshot reachable: the snapshot stays pinned while it is)
+     * @throws NullPointerException if {@code map} is null
+     * @throws IllegalArgumentException if {@code map} belongs to another database
+     * @throws IllegalStateException if the snapshot is closed, or the map was dropped (also
+     *     thrown by the view's later uses once it is dropped)
+     */
+    <K2, V2> NavigableMap<K2, V2> map(NamedMap<K2, V2> map);
+
     /** Releases the snapshot's pin on old versions. Idempotent. */
     @Override
     void close();

@@ -20,7 +20,7 @@ final class SnapshotMap<K, V> extends TransactionMap<K, V> implements Snapshot<K
     private final Cleaner.Cleanable cleanable;
 
     SnapshotMap(Transaction<K, V> reader) {
-        super(reader);
+        super(reader.main());
         this.reader = reader;
         this.cleanable = CLEANER.register(reader, reader.pinRelease());
     }
@@ -28,6 +28,11 @@ final class SnapshotMap<K, V> extends TransactionMap<K, V> implements Snapshot<K
     @Override
     public long snapshotTimestamp() {
         return reader.snapshotTimestamp();
+    }
+
+    @Override
+    public <K2, V2> java.util.NavigableMap<K2, V2> map(NamedMap<K2, V2> map) {
+        return new TransactionMap<>(reader.part(map));
     }
 
     @Override

@@ -1,13 +1,10 @@
 package dev.varve;
 
-import dev.varve.internal.index.KeyRange;
-import dev.varve.internal.index.VersionedIndex;
 import dev.varve.internal.mvcc.CommitProtocol;
-import dev.varve.internal.mvcc.ReadSet;
+import dev.varve.internal.mvcc.MapIndex;
 import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.TxState;
-import dev.varve.internal.mvcc.VersionChain;
 import dev.varve.internal.mvcc.WriteSet;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -56,6 +53,9 @@ public final class Transaction<K, V> implements AutoCloseable {
     /** Written with CAS or release stores (STATE); read plainly by the owning thread's checks. */
     private State state = State.ACTIVE;
 
+    /** The default map as this transaction sees it. */
+    private final TxMap<K, V> main;
+
     private TransactionMap<K, V> mapView;
 
     Transaction(CommitProtocol<K, V> commits, Isolation isolation, boolean readOnlyView) {
@@ -63,8 +63,9 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.store = commits.store();
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        this.core = new TxState<>(store.comparator(), store.pins(), isolation == Isolation.SERIALIZABLE);
+        this.core = new TxState<>(store.defaultMap(), store.pins(), isolation == Isolation.SERIALIZABLE);
         this.snapshotTs = core.snapshotTs();
+        this.main = new TxMap<>(this, core.main(), readOnlyView);
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -82,7 +83,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public V get(K key) {
         Objects.requireNonNull(key, "key");
         checkActive();
-        return read(key);
+        return main.read(key);
     }
 
     /**
@@ -116,8 +117,8 @@ public final class Transaction<K, V> implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         checkWritable();
-        store.index().checkKey(key); // fail fast on keys the index cannot order
-        writes().put(key, value);
+        main.checkKey(key); // fail fast on keys the index cannot order
+        main.write(key, value);
     }
 
     /**
@@ -133,8 +134,8 @@ public final class Transaction<K, V> implements AutoCloseable {
     public void remove(K key) {
         Objects.requireNonNull(key, "key");
         checkWritable();
-        store.index().checkKey(key);
-        writes().put(key, WriteSet.TOMBSTONE);
+        main.checkKey(key);
+        main.write(key, WriteSet.TOMBSTONE);
     }
 
     /**
@@ -157,9 +158,42 @@ public final class Transaction<K, V> implements AutoCloseable {
     public NavigableMap<K, V> asMap() {
         checkActive();
         if (mapView == null) {
-            mapView = new TransactionMap<>(this);
+            mapView = new TransactionMap<>(main);
         }
         return mapView;
+    }
+
+    /**
+     * A {@link NavigableMap} view of the named map {@code map} in this transaction, with exactly
+     * the semantics of {@link #asMap()}: this transaction's snapshot (the same timestamp for every
+     * map) merged with its own writes to that map, read and range tracking for SERIALIZABLE, and
+     * writes buffered until {@link #commit()}, which commits the writes to every map atomically.
+     * The same (map, key) conflicts between transactions; the same key in two maps never does.
+     *
+     * @param map a handle from {@link Database#openMap(String)} of this transaction's database
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the view (valid while this transaction is active)
+     * @throws NullPointerException if {@code map} is null
+     * @throws IllegalArgumentException if {@code map} belongs to another database
+     * @throws IllegalStateException if this transaction has finished, the database is closed, or
+     *     the map was dropped (also thrown by the view's later uses once it is dropped)
+     */
+    public <K2, V2> NavigableMap<K2, V2> map(NamedMap<K2, V2> map) {
+        return new TransactionMap<>(part(map));
+    }
+
+    /** This transaction's access to {@code map}, checked (see {@link #map}). */
+    <K2, V2> TxMap<K2, V2> part(NamedMap<K2, V2> map) {
+        Objects.requireNonNull(map, "map");
+        checkActive();
+        MapIndex<K2, V2> index = map.index();
+        if (!store.owns(index)) {
+            throw new IllegalArgumentException(
+                    "map '" + map.name() + "' belongs to another database than this transaction's");
+        }
+        index.checkNotDropped();
+        return new TxMap<>(this, core.part(index), readOnlyView);
     }
 
     // ---- completion ----------------------------------------------------------------------
@@ -410,61 +444,13 @@ public final class Transaction<K, V> implements AutoCloseable {
         return core;
     }
 
-    WriteSet<K, V> writeSet() {
-        return core.writeSet();
-    }
-
-    ReadSet<K> readSet() {
-        return core.readSet();
-    }
-
     Store<K, V> store() {
         return store;
     }
 
-    boolean isReadOnlyView() {
-        return readOnlyView;
-    }
-
-    private WriteSet<K, V> writes() {
-        return core.writes();
-    }
-
-    /** Reads {@code key} through the write set, recording a snapshot read. Caller checked state. */
-    @SuppressWarnings("unchecked")
-    V read(K key) {
-        WriteSet<K, V> writeSet = core.writeSet();
-        if (writeSet != null) {
-            Object own = writeSet.get(key);
-            if (own != null) {
-                return own == WriteSet.TOMBSTONE ? null : (V) own;
-            }
-        }
-        VersionedIndex.Node<K> node = store.index().node(key);
-        V value = node == null ? null : VersionChain.valueAt(node.entry(), snapshotTs); // null: removed since
-        if (node != null && !readOnlyView) {
-            core.readNode(node);
-        }
-        ReadSet<K> readSet = core.readSet();
-        if (readSet != null) {
-            readSet.addKey(key);
-        }
-        java.lang.ref.Reference.reachabilityFence(this); // keeps the pin until the chain walk is done
-        return value;
-    }
-
-    /** Buffers a write from a view; returns the previous value as this transaction sees it. */
-    V writeThrough(K key, Object valueOrTombstone) {
-        checkWritable();
-        V previous = read(key);
-        writes().put(key, valueOrTombstone);
-        return previous;
-    }
-
-    /** A merged cursor over the snapshot and the write set, in natural-order bounds. */
-    MergeCursor<K, V> cursor(KeyRange<K> bounds, boolean descending) {
-        checkActive();
-        return new MergeCursor<>(this, bounds, descending);
+    /** The default map as this transaction sees it. */
+    TxMap<K, V> main() {
+        return main;
     }
 
     void checkActive() {
@@ -477,7 +463,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         store.checkOpen();
     }
 
-    private void checkWritable() {
+    void checkWritable() {
         if (readOnlyView) {
             throw new UnsupportedOperationException("a snapshot is read-only");
         }

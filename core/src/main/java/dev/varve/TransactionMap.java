@@ -21,18 +21,18 @@ import java.util.SortedMap;
  * takes its first entry, so each one records exactly the range it read.
  */
 class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, V> {
-    private final Transaction<K, V> tx;
+    private final TxMap<K, V> tx;
     private final Comparator<? super K> cmp;
     private final KeyRange<K> bounds;
     private final boolean descending;
 
-    TransactionMap(Transaction<K, V> tx) {
+    TransactionMap(TxMap<K, V> tx) {
         this(tx, KeyRange.all(), false);
     }
 
-    private TransactionMap(Transaction<K, V> tx, KeyRange<K> bounds, boolean descending) {
+    private TransactionMap(TxMap<K, V> tx, KeyRange<K> bounds, boolean descending) {
         this.tx = tx;
-        this.cmp = tx.store().comparator();
+        this.cmp = tx.comparator();
         this.bounds = bounds;
         this.descending = descending;
     }
@@ -246,7 +246,7 @@ class TransactionMap<K, V> extends AbstractMap<K, V> implements NavigableMap<K, 
 
     @Override
     public Comparator<? super K> comparator() {
-        Comparator<? super K> user = tx.store().userComparator();
+        Comparator<? super K> user = tx.userComparator();
         return descending ? Collections.reverseOrder(user) : user;
     }
 

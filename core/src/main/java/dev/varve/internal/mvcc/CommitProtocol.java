@@ -171,49 +171,32 @@ public final class CommitProtocol<K, V> {
      */
     public CompletableFuture<Void> commit(TxState<K, V> tx, boolean blockingWaiter) {
         store.checkWritable();
-        WriteSet<K, V> writes = tx.writeSet();
-        int n = writes.size();
-        Object[] previous = new Object[n];
-        /* The latches, or candidates for them: each is recorded here before the index operation
-         * that may link it, so the rollback below aborts it whatever that operation threw. */
-        @SuppressWarnings("unchecked")
-        Version<V>[] linked = (Version<V>[]) new Version<?>[n];
+        int n = tx.writeCount();
+        /* The latches, or candidates for them, over every map in latch order (TxState X2): each
+         * is recorded here before the index operation that may link it, so the rollback below
+         * aborts it whatever that operation threw. */
+        Version<?>[] linked = new Version<?>[n];
         long snapshotTs = tx.snapshotTs();
-        Latcher latcher = new Latcher(snapshotTs);
-        int attempted = 0;
+        Attempt attempt = new Attempt(linked, snapshotTs);
         boolean done = false;
         try {
-            // 1. write-write check and write latch, one skiplist traversal per key, in key order
-            //    and without the commit lock: a PENDING version per key, invisible to readers.
-            List<K> conflicts = null;
-            for (int i = 0; i < n; i++) {
-                K key = writes.key(i);
-                if (conflicts != null) { // already failing: only collect the other committed conflicts
-                    Object head = store.index.get(key);
-                    if (!VersionChain.isLatched(head) && VersionChain.headCommitTs(head) > snapshotTs) {
-                        conflicts.add(key);
-                    }
-                    continue;
-                }
-                Version<V> latch = new Version<>(writes.value(i), Version.PENDING, null);
-                linked[i] = latch;
-                attempted = i + 1;
-                boolean afterInsert = i > 0 && previous[i - 1] == null;
-                boolean latched = latchIfUnchangedSince(
-                        key, latch, latcher, previous, i, afterInsert, tx.recentlyReadNode(store.index, key));
-                store.hook.at(TestHook.Point.AFTER_LATCH);
-                if (!latched) {
-                    linked[i] = null; // not linked: nothing to abort
-                    conflicts = new ArrayList<>();
-                    conflicts.add(key);
+            // 1. write-write check and write latch, one skiplist traversal per key, map by map in
+            //    id order and in key order within a map, without the commit lock: a PENDING
+            //    version per key, invisible to readers.
+            for (int m = 0; m < tx.partBound(); m++) {
+                MapTx<?, ?> part = tx.partOrNull(m);
+                if (part != null && !part.writesNothing()) {
+                    part.map().checkNotDropped();
+                    latchPart(part, attempt);
                 }
             }
-            if (conflicts != null) {
+            if (attempt.conflicts != null) {
                 store.counters.writeWriteAbort();
                 throw new SerializationFailureException(
                         SerializationFailureException.Reason.WRITE_WRITE_CONFLICT,
-                        conflicts,
-                        "write-write conflict: keys " + conflicts + " were committed by another transaction"
+                        attempt.conflicts,
+                        "write-write conflict: keys " + attempt.conflicts
+                                + " were committed by another transaction"
                                 + " after this transaction's snapshot " + snapshotTs + " (first committer wins)");
             }
             // 2a. SSI out-edges, the index part, still without the lock (see ConflictFinder).
@@ -223,6 +206,9 @@ public final class CommitProtocol<K, V> {
             lockCommits();
             try {
                 store.checkWritable();
+                if (tx.spansMaps()) {
+                    checkNoneDropped(tx); // MapIndex M3: under the lock dropMap takes
+                }
                 long commitTs = store.lastCommitTs + 1;
                 // 2b. SSI: rw-antidependencies with committed transactions (PENDING versions,
                 //     ours included, are not committed and are skipped).
@@ -231,7 +217,7 @@ public final class CommitProtocol<K, V> {
                     edges = store.ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-                durable = store.inMemory ? DURABLE_NOW : append(writes.toRecord(commitTs), blockingWaiter);
+                durable = store.inMemory ? DURABLE_NOW : append(record(tx, commitTs), blockingWaiter);
                 store.lastCommitTs = commitTs;
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
@@ -240,10 +226,21 @@ public final class CommitProtocol<K, V> {
                         linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
                     store.hook.at(TestHook.Point.AFTER_STAMP);
-                    for (int i = 0; i < n; i++) {
-                        pruneStamped(linked[i], writes.key(i));
+                    int g = 0;
+                    for (int m = 0; m < tx.partBound(); m++) {
+                        MapTx<?, ?> part = tx.partOrNull(m);
+                        if (part != null && !part.writesNothing()) {
+                            WriteSet<?, ?> writes = part.writeSet();
+                            for (int i = 0; i < writes.size(); i++) {
+                                pruneStamped(part.map(), linked[g++], writes.key(i));
+                            }
+                        }
                     }
-                    store.ssi.recordWrites(commitTs, writes);
+                    if (tx.spansMaps()) {
+                        store.ssi.recordWrites(commitTs, tx, n);
+                    } else {
+                        store.ssi.recordWrites(commitTs, tx.writeSet());
+                    }
                     store.ssi.releaseRecentWrites(store.pins.prunableWatermark());
                     store.versionsWritten += n;
                     if (edges != null) {
@@ -263,18 +260,108 @@ public final class CommitProtocol<K, V> {
             return durable;
         } finally {
             if (!done) {
-                for (int i = 0; i < attempted; i++) {
-                    if (linked[i] != null) {
-                        linked[i].abort(); // first: cannot fail, and releases the latch
-                    }
-                }
-                for (int i = 0; i < attempted; i++) {
-                    if (linked[i] != null) {
-                        removeAborted(writes.key(i), linked[i]);
-                    }
-                }
+                rollBack(tx, attempt);
             }
         }
+    }
+
+    /** Refuses a commit that writes a dropped map; caller holds the commit lock (MapIndex M3). */
+    private static void checkNoneDropped(TxState<?, ?> tx) {
+        for (int m = 1; m < tx.partBound(); m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part != null && !part.writesNothing()) {
+                part.map().checkNotDropped();
+            }
+        }
+    }
+
+    /** Step 1's progress over every map of one commit (its latches, in latch order). */
+    private static final class Attempt {
+        final Version<?>[] linked;
+        final long snapshotTs;
+        /** Latches tried so far, over every map. */
+        int attempted;
+        /** Keys committed after the snapshot; null while there is no conflict. */
+        List<Object> conflicts;
+
+        Attempt(Version<?>[] linked, long snapshotTs) {
+            this.linked = linked;
+            this.snapshotTs = snapshotTs;
+        }
+    }
+
+    /**
+     * Step 1 for one map's writes, in key order; once a conflict is found, only collects the
+     * other committed conflicts (no latch).
+     */
+    private <K2, V2> void latchPart(MapTx<K2, V2> part, Attempt attempt) {
+        VersionedIndex<K2> index = part.map().index();
+        WriteSet<K2, V2> writes = part.writeSet();
+        int n = writes.size();
+        boolean named = part.map().id() != MapIndex.DEFAULT;
+        Object[] previous = new Object[n];
+        Latcher<K2, V2> latcher = new Latcher<>(attempt.snapshotTs);
+        for (int i = 0; i < n; i++) {
+            K2 key = writes.key(i);
+            if (attempt.conflicts != null) { // already failing: only collect the other committed conflicts
+                Object head = index.get(key);
+                if (!VersionChain.isLatched(head) && VersionChain.headCommitTs(head) > attempt.snapshotTs) {
+                    attempt.conflicts.add(named ? new MapKey(part.map(), key) : key);
+                }
+                continue;
+            }
+            Version<V2> latch = new Version<>(writes.value(i), Version.PENDING, null);
+            int g = attempt.attempted++;
+            attempt.linked[g] = latch;
+            boolean afterInsert = i > 0 && previous[i - 1] == null;
+            boolean latched = latchIfUnchangedSince(
+                    index, key, latch, latcher, previous, i, afterInsert, part.recentlyReadNode(key));
+            store.hook.at(TestHook.Point.AFTER_LATCH);
+            if (!latched) {
+                attempt.linked[g] = null; // not linked: nothing to abort
+                attempt.conflicts = new ArrayList<>();
+                attempt.conflicts.add(named ? new MapKey(part.map(), key) : key);
+            }
+        }
+    }
+
+    /**
+     * Aborts what step 1 latched: every latch first (cannot fail, and releases it), then a
+     * best-effort restore of each entry (Version A1-A3).
+     */
+    private void rollBack(TxState<K, V> tx, Attempt attempt) {
+        for (int i = 0; i < attempt.attempted; i++) {
+            if (attempt.linked[i] != null) {
+                attempt.linked[i].abort();
+            }
+        }
+        int g = 0;
+        for (int m = 0; m < tx.partBound() && g < attempt.attempted; m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part != null && !part.writesNothing()) {
+                g = removeAborted(part, attempt, g);
+            }
+        }
+    }
+
+    /** Restores the entries of one map's aborted latches from global slot {@code g}; returns the next slot. */
+    private <K2, V2> int removeAborted(MapTx<K2, V2> part, Attempt attempt, int g) {
+        WriteSet<K2, V2> writes = part.writeSet();
+        for (int i = 0; i < writes.size() && g < attempt.attempted; i++, g++) {
+            if (attempt.linked[g] != null) {
+                removeAborted(part.map().index(), writes.key(i), attempt.linked[g]);
+            }
+        }
+        return g;
+    }
+
+    /** The commit record of {@code tx} (step 3): one record for every map it wrote. */
+    @SuppressWarnings("unchecked")
+    private CommitRecord<K, V> record(TxState<K, V> tx, long commitTs) {
+        if (!tx.spansMaps()) {
+            return tx.writeSet().toRecord(commitTs);
+        }
+        return (CommitRecord<K, V>) new MapsRecord(commitTs, tx);
     }
 
     /**
@@ -289,10 +376,11 @@ public final class CommitProtocol<K, V> {
         return watchForFailure(blockingWaiter ? store.log.appendForBlockingWaiter(record) : store.log.append(record));
     }
 
-    /** Prunes the chain under a version just stamped, and hands {@code key} to vacuum if needed. */
-    private void pruneStamped(Version<V> stamped, K key) {
-        if (store.pruneBelowWatermark(stamped)) {
-            store.markDirty(key);
+    /** Prunes the chain under a version just stamped, and hands {@code key} of {@code map} to vacuum if needed. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void pruneStamped(MapIndex<?, ?> map, Version<?> stamped, Object key) {
+        if (store.pruneBelowWatermark((Version) stamped)) {
+            store.markDirty(map, key);
         }
     }
 
@@ -359,23 +447,24 @@ public final class CommitProtocol<K, V> {
      * @return whether {@code latch} was linked; false on a write-write conflict (nothing linked)
      * @throws TransactionException if interrupted while waiting for another committer's latch
      */
-    private boolean latchIfUnchangedSince(
-            K key,
-            Version<V> latch,
-            Latcher latcher,
+    private <K2, V2> boolean latchIfUnchangedSince(
+            VersionedIndex<K2> index,
+            K2 key,
+            Version<V2> latch,
+            Latcher<K2, V2> latcher,
             Object[] previous,
             int slot,
             boolean expectAbsent,
-            VersionedIndex.Node<K> hint) {
+            VersionedIndex.Node<K2> hint) {
         latcher.candidate = latch;
         if (expectAbsent) {
-            VersionedIndex.Node<K> node = store.index.insertIfAbsent(key, latch, latcher.lastInserted);
+            VersionedIndex.Node<K2> node = index.insertIfAbsent(key, latch, latcher.lastInserted);
             if (node != null) { // linearization point of the latch if absent
                 latcher.lastInserted = node;
                 return true;
             }
         }
-        boolean linked = latchWhenFree(key, latcher, hint);
+        boolean linked = latchWhenFree(index, key, latcher, hint);
         previous[slot] = latcher.previous;
         return linked;
     }
@@ -388,12 +477,13 @@ public final class CommitProtocol<K, V> {
      * @return whether the latcher's candidate was linked; false on a write-write conflict
      * @throws TransactionException if interrupted while waiting
      */
-    private boolean latchWhenFree(K key, Latcher latcher, VersionedIndex.Node<K> hint) {
+    private <K2, V2> boolean latchWhenFree(
+            VersionedIndex<K2> index, K2 key, Latcher<K2, V2> latcher, VersionedIndex.Node<K2> hint) {
         for (int attempt = 0; ; attempt++) {
             if (hint != null) {
-                store.index.computeAt(hint, key, latcher);
+                index.computeAt(hint, key, latcher);
             } else {
-                store.index.compute(key, latcher);
+                index.compute(key, latcher);
             }
             if (!latcher.busy) {
                 return latcher.linked;
@@ -410,7 +500,7 @@ public final class CommitProtocol<K, V> {
      * candidate version is reused across those calls: it is only published by the CAS that links
      * it, so until then its older link may be rewritten.
      */
-    private final class Latcher implements java.util.function.BiFunction<K, Object, Object> {
+    private static final class Latcher<K, V> implements java.util.function.BiFunction<K, Object, Object> {
         private final long snapshotTs;
         /** The PENDING version to link for the current key. */
         Version<V> candidate;
@@ -492,13 +582,13 @@ public final class CommitProtocol<K, V> {
      * since the abort already released the latch and the next writer or vacuum replaces an
      * aborted head.
      */
-    private void removeAborted(K key, Version<V> latch) {
+    private static <K2> void removeAborted(VersionedIndex<K2> index, K2 key, Version<?> latch) {
         try {
-            Version<V> older = latch.getOlderAcquire();
+            Version<?> older = latch.getOlderAcquire();
             if (older == null) {
-                store.index.remove(key, latch);
+                index.remove(key, latch);
             } else {
-                store.index.replace(key, latch, older);
+                index.replace(key, latch, older);
             }
         } catch (RuntimeException | Error e) {
             // NOTE: dropped on purpose (A3): the latch is released; only the cleanup failed.
@@ -548,16 +638,36 @@ public final class CommitProtocol<K, V> {
      * @throws TransactionException if interrupted while waiting for the key's latch
      */
     public AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
+        return writeLatest(store.main, key, decide);
+    }
+
+    /**
+     * Applies a single-key write to {@code map} atomically at the latest state, as {@link
+     * #writeLatest(Object, java.util.function.UnaryOperator)} does for the default map.
+     *
+     * @param map the map (of this store)
+     * @param key the key
+     * @param decide maps the latest value (or null) to the new value, TOMBSTONE, or null for no write
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the previous latest value, and the durability future (null if nothing was written)
+     * @throws TransactionException if interrupted while waiting for the key's latch
+     * @throws IllegalStateException if the map was dropped, or the store is closed or read-only
+     */
+    public <K2, V2> AutocommitResult<V2> writeLatest(
+            MapIndex<K2, V2> map, K2 key, java.util.function.UnaryOperator<Object> decide) {
         store.checkWritable();
-        Latcher latcher = new Latcher(LATEST);
-        Version<V> latch = new Version<>(null, Version.PENDING, null); // value filled in once decided
+        map.checkNotDropped();
+        VersionedIndex<K2> index = map.index();
+        Latcher<K2, V2> latcher = new Latcher<>(LATEST);
+        Version<V2> latch = new Version<>(null, Version.PENDING, null); // value filled in once decided
         latcher.candidate = latch;
         boolean done = false;
         try {
-            latchWhenFree(key, latcher, null); // at the latest state: always links
+            latchWhenFree(index, key, latcher, null); // at the latest state: always links
             store.hook.at(TestHook.Point.AFTER_LATCH);
             // The latch makes previous the latest committed entry until we stamp or abort.
-            V previous = VersionChain.latestValue(latcher.previous);
+            V2 previous = VersionChain.latestValue(latcher.previous);
             Object update = decide.apply(previous);
             // What the caller learns without writing must not come from an undurable commit.
             long readTs = store.deferVisibility ? VersionChain.headCommitTs(latcher.previous) : 0;
@@ -565,7 +675,7 @@ public final class CommitProtocol<K, V> {
                 return new AutocommitResult<>(previous, null, readTs);
             }
             @SuppressWarnings("unchecked")
-            V value = update == WriteSet.TOMBSTONE ? null : (V) update;
+            V2 value = update == WriteSet.TOMBSTONE ? null : (V2) update;
             if (value == null && previous == null) {
                 return new AutocommitResult<>(null, null, readTs); // removing an absent key writes nothing
             }
@@ -576,14 +686,15 @@ public final class CommitProtocol<K, V> {
             lockCommits();
             try {
                 store.checkWritable();
+                map.checkNotDropped(); // M3
                 long commitTs = store.lastCommitTs + 1;
-                durable = store.inMemory ? DURABLE_NOW : append(new SingleWrite<>(commitTs, key, value), true);
+                durable = store.inMemory ? DURABLE_NOW : append(singleWrite(map, commitTs, key, value), true);
                 store.lastCommitTs = commitTs;
                 done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);
-                    pruneStamped(latch, key);
-                    store.ssi.recordWrite(commitTs, key);
+                    pruneStamped(map, latch, key);
+                    store.ssi.recordWrite(commitTs, map, key);
                     store.ssi.releaseRecentWrites(store.pins.prunableWatermark());
                     store.versionsWritten++;
                 } catch (Throwable t) {
@@ -601,7 +712,7 @@ public final class CommitProtocol<K, V> {
         } finally {
             if (!done) {
                 latch.abort();
-                removeAborted(key, latch);
+                removeAborted(index, key, latch);
             }
         }
     }
@@ -650,11 +761,23 @@ public final class CommitProtocol<K, V> {
         }
     }
 
+    /** The record of an autocommit write to {@code map}. */
+    @SuppressWarnings("unchecked")
+    private CommitRecord<K, V> singleWrite(MapIndex<?, ?> map, long commitTs, Object key, Object value) {
+        return new SingleWrite<>(commitTs, map.id(), (K) key, (V) value);
+    }
+
     /** A commit record holding one write (autocommit). */
-    private record SingleWrite<K, V>(long commitTimestamp, K key, V value) implements CommitRecord<K, V> {
+    private record SingleWrite<K, V>(long commitTimestamp, int mapId, K key, V value) implements CommitRecord<K, V> {
         @Override
         public int size() {
             return 1;
+        }
+
+        @Override
+        public int map(int i) {
+            java.util.Objects.checkIndex(i, 1);
+            return mapId;
         }
 
         @Override
@@ -667,6 +790,62 @@ public final class CommitProtocol<K, V> {
         public V value(int i) {
             java.util.Objects.checkIndex(i, 1);
             return value;
+        }
+    }
+
+    /**
+     * The record of a commit that wrote named maps: its writes map by map in id order (TxState
+     * X2), each write's key and value of its own map's types (CommitRecord#map).
+     */
+    private static final class MapsRecord implements CommitRecord<Object, Object> {
+        private final long commitTs;
+        private final int[] mapIds;
+        private final Object[] keys;
+        private final Object[] values;
+
+        MapsRecord(long commitTs, TxState<?, ?> tx) {
+            this.commitTs = commitTs;
+            int n = tx.writeCount();
+            mapIds = new int[n];
+            keys = new Object[n];
+            values = new Object[n];
+            int g = 0;
+            for (int m = 0; m < tx.partBound(); m++) {
+                MapTx<?, ?> part = tx.partOrNull(m);
+                if (part != null && !part.writesNothing()) {
+                    WriteSet<?, ?> writes = part.writeSet();
+                    for (int i = 0; i < writes.size(); i++, g++) {
+                        mapIds[g] = m;
+                        keys[g] = writes.key(i);
+                        values[g] = writes.value(i);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public long commitTimestamp() {
+            return commitTs;
+        }
+
+        @Override
+        public int size() {
+            return keys.length;
+        }
+
+        @Override
+        public Object key(int i) {
+            return keys[i];
+        }
+
+        @Override
+        public Object value(int i) {
+            return values[i];
+        }
+
+        @Override
+        public int map(int i) {
+            return mapIds[i];
         }
     }
 }

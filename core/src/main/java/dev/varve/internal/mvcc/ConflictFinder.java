@@ -20,31 +20,25 @@ import java.util.function.LongSupplier;
  * lock, which guards the conflict graph and the ring.
  */
 public final class ConflictFinder<K, V> {
-    private final VersionedIndex<K> index;
     /** The store's visible timestamp (a volatile read). */
     private final LongSupplier visible;
     /** The store's commit clock; read under the commit lock. */
     private final LongSupplier lastCommit;
 
     private final StoreCounters counters;
-    private final ConflictGraph<ReadSet<K>> graph;
+    /** Each record's payload is its transaction's frozen reads (TxState#frozenReads). */
+    private final ConflictGraph<Object> graph;
 
     /**
      * A conflict finder for one store.
      *
-     * @param index the store's index
      * @param visible reads the store's visible timestamp
      * @param lastCommit reads the store's commit clock (called under the commit lock)
      * @param counters where dangerous-structure aborts are counted
      * @param maxRetainedRecords the most committed-transaction records the conflict graph keeps
      */
     public ConflictFinder(
-            VersionedIndex<K> index,
-            LongSupplier visible,
-            LongSupplier lastCommit,
-            StoreCounters counters,
-            int maxRetainedRecords) {
-        this.index = index;
+            LongSupplier visible, LongSupplier lastCommit, StoreCounters counters, int maxRetainedRecords) {
         this.visible = visible;
         this.lastCommit = lastCommit;
         this.counters = counters;
@@ -68,6 +62,13 @@ public final class ConflictFinder<K, V> {
      * The later committer records every edge, so the graph only joins T to committed
      * transactions; the commit lock orders committers, so no two can miss each other. Out-edges
      * are found without traversing the index under the lock (see scanOutEdges).
+     *
+     * Maps. A transaction's reads and writes are kept per map (TxState X1), and every key is
+     * compared only with keys of its own map (MapIndex M2): each map's read set is scanned in that
+     * map's index, the ring holds named maps' keys as MapKeys, and a read set covers only keys of
+     * its map. So an edge arises exactly where the same (map, key) is read by one transaction and
+     * written by another, and the graph, which knows only transactions, finds dangerous
+     * structures whose edges sit in different maps.
      */
 
     /**
@@ -139,14 +140,18 @@ public final class ConflictFinder<K, V> {
     public OutEdges scanOutEdges(TxState<K, V> tx) {
         long through = visible.getAsLong();
         long s = tx.snapshotTs();
-        ReadSet<K> reads = tx.readSet();
-        reads.freeze();
+        long readCost = 0;
+        for (int m = 0; m < tx.partBound(); m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part != null && part.readSet() != null) {
+                ReadSet<?> reads = part.readSet();
+                reads.freeze();
+                readCost += reads.keyCount()
+                        + (long) KEYS_PER_RANGE * reads.ranges().size();
+            }
+        }
         long written = ring.keysWrittenHint(s, through);
-        if (written >= 0
-                && written
-                        <= RING_KEYS_PER_READ
-                                * (reads.keyCount()
-                                        + KEYS_PER_RANGE * reads.ranges().size())) {
+        if (written >= 0 && written <= RING_KEYS_PER_READ * readCost) {
             return new OutEdges(s); // the ring covers everything after the snapshot
         }
         OutEdges found = new OutEdges(through);
@@ -160,20 +165,30 @@ public final class ConflictFinder<K, V> {
     private static final int KEYS_PER_RANGE = 64;
 
     private void collectOutEdges(TxState<K, V> tx, long through, OutEdges found) {
-        long s = tx.snapshotTs();
-        ReadSet<K> reads = tx.readSet();
+        for (int m = 0; m < tx.partBound(); m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part != null && part.readsAnything()) {
+                collectOutEdges(part, tx.snapshotTs(), through, found);
+            }
+        }
+    }
+
+    /** Out-edges from one map's reads, scanned in that map's index. */
+    private static <K2> void collectOutEdges(MapTx<K2, ?> part, long s, long through, OutEdges found) {
+        VersionedIndex<K2> index = part.map().index();
+        ReadSet<K2> reads = part.readSet();
         reads.freeze();
-        WriteSet<K, V> ownWrites = tx.writeSet();
+        WriteSet<K2, ?> ownWrites = part.writeSet();
         for (int i = 0; i < reads.keyCount(); i++) {
-            K key = reads.key(i);
+            K2 key = reads.key(i);
             if (ownWrites != null && ownWrites.get(key) != null) {
                 continue; // written too: the write-write check already proved no newer version
             }
-            collectWritersAfter(key, index.get(key), s, through, found);
+            collectWritersAfter(part.map(), key, index.get(key), s, through, found);
         }
-        for (KeyRange<K> range : reads.ranges()) {
-            for (VersionedIndex.Cursor<K> c = index.cursor(range, false); c.next(); ) {
-                collectWritersAfter(c.key(), c.entry(), s, through, found);
+        for (KeyRange<K2> range : reads.ranges()) {
+            for (VersionedIndex.Cursor<K2> c = index.cursor(range, false); c.next(); ) {
+                collectWritersAfter(part.map(), c.key(), c.entry(), s, through, found);
             }
         }
     }
@@ -195,21 +210,27 @@ public final class ConflictFinder<K, V> {
     private Edges validate(TxState<K, V> tx, boolean readOnly, OutEdges scanned) {
         long s = tx.snapshotTs();
         OutEdges found = scanned;
-        if (!addRecentWriters(tx.readSet(), scanned)) {
+        if (!addRecentWriters(tx, scanned)) {
             found = new OutEdges(lastCommit.getAsLong()); // the ring lost some: scan again, all of it
             collectOutEdges(tx, found.scannedThrough, found);
         }
         LongList in = new LongList();
         KeyList inKeys = new KeyList();
         if (!readOnly) {
-            WriteSet<K, V> writes = tx.writeSet();
             graph.forEachOverlapping(s, reader -> {
-                ReadSet<K> theirs = reader.payload();
-                for (int i = 0; i < writes.size(); i++) {
-                    if (theirs.covers(writes.key(i))) {
-                        in.add(reader.commitTimestamp());
-                        inKeys.add(writes.key(i));
-                        return;
+                Object theirs = reader.payload();
+                for (int m = 0; m < tx.partBound(); m++) {
+                    MapTx<?, ?> part = tx.partOrNull(m);
+                    if (part == null || part.writesNothing()) {
+                        continue;
+                    }
+                    WriteSet<?, ?> writes = part.writeSet();
+                    for (int i = 0; i < writes.size(); i++) {
+                        if (TxState.covers(theirs, m, writes.key(i))) {
+                            in.add(reader.commitTimestamp());
+                            inKeys.add(messageKey(part.map(), writes.key(i)));
+                            return;
+                        }
                     }
                 }
             });
@@ -262,6 +283,30 @@ public final class ConflictFinder<K, V> {
     }
 
     /**
+     * Remembers what a commit that wrote several maps, or a named one, wrote; caller holds the
+     * commit lock. Named maps' keys are held as MapKeys (MapIndex M2).
+     *
+     * @param commitTs the commit timestamp
+     * @param tx the committer
+     * @param count the number of keys it wrote, over every map
+     */
+    public void recordWrites(long commitTs, TxState<K, V> tx, int count) {
+        Object[] keys = new Object[count];
+        int k = 0;
+        for (int m = 0; m < tx.partBound(); m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part == null || part.writesNothing()) {
+                continue;
+            }
+            WriteSet<?, ?> writes = part.writeSet();
+            for (int i = 0; i < writes.size(); i++) {
+                keys[k++] = m == MapIndex.DEFAULT ? writes.key(i) : new MapKey(part.map(), writes.key(i));
+            }
+        }
+        ring.record(commitTs, keys, k);
+    }
+
+    /**
      * Remembers a single-key commit (autocommit); caller holds the commit lock.
      *
      * @param commitTs the commit timestamp
@@ -272,13 +317,28 @@ public final class ConflictFinder<K, V> {
     }
 
     /**
+     * Remembers a single-key commit (autocommit) to {@code map}; caller holds the commit lock.
+     *
+     * @param commitTs the commit timestamp
+     * @param map the key's map
+     * @param key the key it wrote
+     * @param <K2> the map's key type
+     */
+    public <K2> void recordWrite(long commitTs, MapIndex<K2, ?> map, K2 key) {
+        if (map.id() == MapIndex.DEFAULT) {
+            ring.record(commitTs, key instanceof Object[] ? new Object[] {key} : key, 1);
+        } else {
+            ring.record(commitTs, new MapKey(map, key), 1);
+        }
+    }
+
+    /**
      * Adds the out-edges to commits after {@code scanned.scannedThrough}, from the ring; caller
      * holds the commit lock.
      *
      * @return false if the ring no longer holds every such commit
      */
-    @SuppressWarnings("unchecked")
-    private boolean addRecentWriters(ReadSet<K> reads, OutEdges scanned) {
+    private boolean addRecentWriters(TxState<K, V> tx, OutEdges scanned) {
         long last = lastCommit.getAsLong();
         if (last - scanned.scannedThrough > RecentWrites.RECENT) {
             return false;
@@ -296,10 +356,10 @@ public final class ConflictFinder<K, V> {
                 continue; // a read-only SERIALIZABLE commit: it wrote nothing
             }
             if (!(keys instanceof Object[])) {
-                addIfRead(reads, (K) keys, c, scanned);
+                addIfRead(tx, keys, c, scanned);
             } else {
                 for (Object key : (Object[]) keys) {
-                    if (addIfRead(reads, (K) key, c, scanned)) {
+                    if (addIfRead(tx, key, c, scanned)) {
                         break; // one edge per writer is enough
                     }
                 }
@@ -308,18 +368,36 @@ public final class ConflictFinder<K, V> {
         return true;
     }
 
-    private static <K> boolean addIfRead(ReadSet<K> reads, K key, long commitTs, OutEdges found) {
-        if (!reads.covers(key)) {
+    /** Adds an edge to commit {@code commitTs} if {@code ringKey} (bare or a MapKey) was read. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static boolean addIfRead(TxState<?, ?> tx, Object ringKey, long commitTs, OutEdges found) {
+        MapTx<?, ?> part;
+        Object key;
+        if (ringKey instanceof MapKey mk) {
+            part = tx.partOrNull(mk.map().id());
+            key = mk.key();
+        } else {
+            part = tx.main();
+            key = ringKey;
+        }
+        ReadSet reads = part == null ? null : part.readSet();
+        if (reads == null || reads.isEmpty() || !reads.covers(key)) {
             return false;
         }
         found.targets.add(commitTs);
-        found.keys.add(key);
+        found.keys.add(ringKey);
         return true;
     }
 
-    private void collectWritersAfter(K key, Object head, long s, long through, OutEdges found) {
+    /** A key as messages show it: bare for the default map, with its map's name otherwise. */
+    private static Object messageKey(MapIndex<?, ?> map, Object key) {
+        return map.id() == MapIndex.DEFAULT ? key : new MapKey(map, key);
+    }
+
+    private static <K> void collectWritersAfter(
+            MapIndex<K, ?> map, K key, Object head, long s, long through, OutEdges found) {
         if (VersionChain.forEachCommittedBetween(head, s, through, found.targets)) {
-            found.keys.add(key);
+            found.keys.add(messageKey(map, key));
         }
     }
 
@@ -332,7 +410,7 @@ public final class ConflictFinder<K, V> {
      * @param edges what {@link #validate} returned
      */
     public void record(TxState<K, V> tx, long commitTs, Edges edges) {
-        graph.recordCommit(commitTs, tx.snapshotTs(), false, edges.out, tx.readSet());
+        graph.recordCommit(commitTs, tx.snapshotTs(), false, edges.out, tx.frozenReads());
     }
 
     /**
@@ -358,7 +436,7 @@ public final class ConflictFinder<K, V> {
      */
     public void recordReadOnly(TxState<K, V> tx, long commitTs, Edges edges) {
         ring.record(commitTs, null, 0);
-        graph.recordCommit(commitTs, tx.snapshotTs(), true, edges.out, tx.readSet());
+        graph.recordCommit(commitTs, tx.snapshotTs(), true, edges.out, tx.frozenReads());
     }
 
     /**

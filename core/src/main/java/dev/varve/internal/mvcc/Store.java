@@ -27,6 +27,17 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      * its settled value (see Version's notes).
      */
     final VersionedIndex<K> index;
+    /** The default map (id 0), whose index is {@link #index}. */
+    final MapIndex<K, V> main;
+    /**
+     * Every map by id, null where dropped (the default map at 0): copied on write under
+     * commitLock, read without it (M1: ids are never reused).
+     */
+    private volatile MapIndex<?, ?>[] maps;
+    /** Named maps by name; guarded by commitLock. */
+    private final java.util.Map<String, MapIndex<?, ?>> mapsByName = new java.util.TreeMap<>();
+    /** The next named map's id; guarded by commitLock. */
+    private int nextMapId = 1;
     /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
     final SnapshotPins pins = new SnapshotPins(this::visibleTs);
 
@@ -82,9 +93,11 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         this.comparator = userComparator != null
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
-        this.index = new VersionedIndex<>(userComparator);
-        this.ssi = new ConflictFinder<>(index, this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
-        this.vacuum = new Vacuum<>(index, comparator, pins, counters, ssi, commitLock, () -> versionsWritten);
+        this.main = new MapIndex<>(this, MapIndex.DEFAULT, null, userComparator);
+        this.index = main.index;
+        this.maps = new MapIndex<?, ?>[] {main};
+        this.ssi = new ConflictFinder<>(this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
+        this.vacuum = new Vacuum<>(main, () -> maps, pins, counters, ssi, commitLock, () -> versionsWritten);
     }
 
     /*
@@ -183,6 +196,128 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         return committerPruneSteps;
     }
 
+    // ---- maps ----------------------------------------------------------------------------
+
+    /**
+     * The default map.
+     *
+     * @return the map with id 0
+     */
+    public MapIndex<K, V> defaultMap() {
+        return main;
+    }
+
+    /**
+     * The named map called {@code name}, created (empty, with the next id) if there is none.
+     * Takes the commit lock.
+     *
+     * @param name the map's name
+     * @param userComparator its key order, or null for natural ordering (used only if created)
+     * @return the map, and whether this call created it
+     * @throws IllegalStateException if the store is closed
+     */
+    public MapOpening openMap(String name, Comparator<?> userComparator) {
+        commitLock.lock();
+        try {
+            checkOpen();
+            MapIndex<?, ?> existing = mapsByName.get(name);
+            if (existing != null) {
+                return new MapOpening(existing, false);
+            }
+            @SuppressWarnings({"unchecked", "rawtypes"})
+            MapIndex<?, ?> created = new MapIndex(this, nextMapId++, name, userComparator);
+            mapsByName.put(name, created);
+            MapIndex<?, ?>[] grown = java.util.Arrays.copyOf(maps, created.id() + 1);
+            grown[created.id()] = created;
+            maps = grown;
+            return new MapOpening(created, true);
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * What {@link #openMap} found or created.
+     *
+     * @param map the map
+     * @param created whether it was created by that call
+     */
+    public record MapOpening(MapIndex<?, ?> map, boolean created) {}
+
+    /**
+     * Drops the named map {@code name}: it is gone from the catalog at once, commits that write
+     * it refuse from now on (MapIndex M3), and vacuum lets its keys go. Takes the commit lock.
+     *
+     * @param name the map's name
+     * @return whether a map of that name existed
+     * @throws IllegalStateException if the store is closed
+     */
+    public boolean dropMap(String name) {
+        commitLock.lock();
+        try {
+            checkOpen();
+            MapIndex<?, ?> map = mapsByName.remove(name);
+            if (map == null) {
+                return false;
+            }
+            map.markDropped();
+            MapIndex<?, ?>[] shrunk = maps.clone();
+            shrunk[map.id()] = null;
+            maps = shrunk;
+            return true;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * The named map called {@code name}.
+     *
+     * @param name the name
+     * @return the map, or null if there is none
+     */
+    public MapIndex<?, ?> namedMap(String name) {
+        commitLock.lock();
+        try {
+            return mapsByName.get(name);
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * The names of the named maps, in ascending order.
+     *
+     * @return a new sorted set of the names
+     */
+    public java.util.NavigableSet<String> mapNames() {
+        commitLock.lock();
+        try {
+            return new java.util.TreeSet<>(mapsByName.keySet());
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * Every map not dropped, by id (null where dropped).
+     *
+     * @return the current array (do not modify)
+     */
+    public MapIndex<?, ?>[] maps() {
+        return maps;
+    }
+
+    /**
+     * Whether {@code map} is one of this store's maps.
+     *
+     * @param map a map
+     * @return true if this store created it (dropped or not)
+     */
+    public boolean owns(MapIndex<?, ?> map) {
+        return map.owner == this;
+    }
+
     // ---- timestamps and snapshots -------------------------------------------------------
 
     /**
@@ -274,9 +409,23 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      * @return the value, or null if the key is absent
      */
     public V readLatest(K key) {
+        return readLatest(main, key);
+    }
+
+    /**
+     * The latest committed value of {@code key} in {@code map}, without pinning a snapshot.
+     *
+     * @param map a map of this store
+     * @param key the key
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the value, or null if the key is absent
+     */
+    public <K2, V2> V2 readLatest(MapIndex<K2, V2> map, K2 key) {
+        VersionedIndex<K2> index = map.index;
         while (true) {
             long ts = visibleTs;
-            V value = VersionChain.valueAt(index.get(key), ts);
+            V2 value = VersionChain.valueAt(index.get(key), ts);
             if (value != null || !pins.cutMayHide(ts)) { // SnapshotPins P4
                 return value;
             }
@@ -515,6 +664,11 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     /** Records a key vacuum must visit; caller holds commitLock. */
     void markDirty(Object key) {
         vacuum.markDirty(key);
+    }
+
+    /** Records a key of {@code map} vacuum must visit (a MapKey for a named map); caller holds commitLock. */
+    void markDirty(MapIndex<?, ?> map, Object key) {
+        vacuum.markDirty(map.id() == MapIndex.DEFAULT ? key : new MapKey(map, key));
     }
 
     // ---- StoreAccess (recovery and checkpoints) -------------------------------------------

@@ -1,7 +1,6 @@
 package dev.varve.internal.mvcc;
 
 import dev.varve.internal.index.VersionedIndex;
-import java.util.Comparator;
 
 /**
  * What the engine knows of one transaction: its pinned snapshot, its read set (SERIALIZABLE
@@ -20,33 +19,39 @@ import java.util.Comparator;
  * @param <V> the value type
  */
 public final class TxState<K, V> extends SnapshotPins.Pin {
-    private final Comparator<? super K> comparator;
-    /** Non-null only for SERIALIZABLE transactions, which track what they read. */
-    private final ReadSet<K> readSet;
-    /** Created at the first write. */
-    private WriteSet<K, V> writeSet;
+    /** The default map's part (id 0), for the fast path of single-map transactions. */
+    private final MapTx<K, V> main;
+
+    private final boolean tracksReads;
+    /**
+     * Every part by map id, [0] being {@link #main}; null while the transaction used only the
+     * default map.
+     */
+    private MapTx<?, ?>[] parts;
 
     private long commitTs = -1;
-    /**
-     * The index nodes of the last two keys read from the index, so that a commit latches a key
-     * read just before without searching for it again.
-     */
-    private VersionedIndex.Node<K> recentRead0;
-
-    private VersionedIndex.Node<K> recentRead1;
 
     /**
      * The state of a transaction that just pinned its snapshot.
      *
-     * @param comparator the key order (never null)
+     * @param main the store's default map
      * @param pins where it pins its snapshot (at the visible timestamp): this state is the pin
-     * @param tracksReads whether to keep a read set (SERIALIZABLE)
+     * @param tracksReads whether to keep read sets (SERIALIZABLE)
      */
-    public TxState(Comparator<? super K> comparator, SnapshotPins pins, boolean tracksReads) {
+    public TxState(MapIndex<K, V> main, SnapshotPins pins, boolean tracksReads) {
         super(pins);
-        this.comparator = comparator;
-        this.readSet = tracksReads ? new ReadSet<>(comparator) : null;
+        this.tracksReads = tracksReads;
+        this.main = new MapTx<>(main, tracksReads);
     }
+
+    /*
+     * Implementation notes.
+     *
+     * X1. One part per map the transaction used, found by map id; the default map's part always
+     *     exists. Parts are only added, never removed, so a view's part stays this transaction's.
+     * X2. Iterating parts by ascending id (parts(), partCount()) is the order in which a commit
+     *     latches its writes: map by map, each map's keys ascending (CommitProtocol L1).
+     */
 
     /**
      * The snapshot pin (its release is the cleaner action of a snapshot view).
@@ -58,51 +63,165 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
-     * The read set.
+     * The default map's part.
+     *
+     * @return the part (never null)
+     */
+    public MapTx<K, V> main() {
+        return main;
+    }
+
+    /**
+     * This transaction's part of {@code map}, created at the first use (X1).
+     *
+     * @param map a map of the same store
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the part
+     */
+    @SuppressWarnings("unchecked")
+    public <K2, V2> MapTx<K2, V2> part(MapIndex<K2, V2> map) {
+        int id = map.id();
+        if (id == MapIndex.DEFAULT) {
+            return (MapTx<K2, V2>) main;
+        }
+        MapTx<?, ?>[] p = parts;
+        if (p == null) {
+            p = new MapTx<?, ?>[Math.max(4, id + 1)];
+            p[0] = main;
+            parts = p;
+        } else if (id >= p.length) {
+            p = java.util.Arrays.copyOf(p, Math.max(id + 1, p.length * 2));
+            parts = p;
+        }
+        MapTx<K2, V2> part = (MapTx<K2, V2>) p[id];
+        if (part == null) {
+            part = new MapTx<>(map, tracksReads);
+            p[id] = part;
+        }
+        return part;
+    }
+
+    /**
+     * The part of the map with id {@code id} if this transaction used it.
+     *
+     * @param id a map id
+     * @return the part, or null
+     */
+    public MapTx<?, ?> partOrNull(int id) {
+        if (id == MapIndex.DEFAULT) {
+            return main;
+        }
+        MapTx<?, ?>[] p = parts;
+        return p == null || id >= p.length ? null : p[id];
+    }
+
+    /**
+     * One more than the largest map id this transaction may have a part of (X2).
+     *
+     * @return the bound for {@link #partOrNull}
+     */
+    public int partBound() {
+        MapTx<?, ?>[] p = parts;
+        return p == null ? 1 : p.length;
+    }
+
+    /**
+     * Whether the transaction used maps other than the default one.
+     *
+     * @return true if it has parts beyond the default map's
+     */
+    public boolean spansMaps() {
+        return parts != null;
+    }
+
+    /**
+     * The default map's read set.
      *
      * @return the read set, or null if reads are not tracked
      */
     public ReadSet<K> readSet() {
-        return readSet;
+        return main.readSet();
     }
 
     /**
-     * Whether commit must look for conflicts with what was read: a read set that is not empty.
+     * Whether commit must look for conflicts with what was read: a read set that is not empty,
+     * in any map.
      *
-     * @return true if the read set records anything
+     * @return true if a read set records anything
      */
     public boolean tracksReads() {
-        return readSet != null && !readSet.isEmpty();
+        if (!tracksReads) {
+            return false;
+        }
+        if (main.readsAnything()) {
+            return true;
+        }
+        MapTx<?, ?>[] p = parts;
+        if (p != null) {
+            for (int i = 1; i < p.length; i++) {
+                if (p[i] != null && p[i].readsAnything()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
-     * The buffered writes.
+     * The default map's buffered writes.
      *
      * @return the write set, or null before the first write
      */
     public WriteSet<K, V> writeSet() {
-        return writeSet;
+        return main.writeSet();
     }
 
     /**
-     * The buffered writes, created if there are none yet.
+     * The default map's buffered writes, created if there are none yet.
      *
      * @return the write set
      */
     public WriteSet<K, V> writes() {
-        if (writeSet == null) {
-            writeSet = new WriteSet<>(comparator);
-        }
-        return writeSet;
+        return main.writes();
     }
 
     /**
-     * Whether nothing is written (so far).
+     * Whether nothing is written (so far), in any map.
      *
-     * @return true while the write set is empty
+     * @return true while every write set is empty
      */
     public boolean writesNothing() {
-        return writeSet == null || writeSet.isEmpty();
+        if (!main.writesNothing()) {
+            return false;
+        }
+        MapTx<?, ?>[] p = parts;
+        if (p != null) {
+            for (int i = 1; i < p.length; i++) {
+                if (p[i] != null && !p[i].writesNothing()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The number of keys written, over every map.
+     *
+     * @return the count
+     */
+    public int writeCount() {
+        int n = main.writesNothing() ? 0 : main.writeSet().size();
+        MapTx<?, ?>[] p = parts;
+        if (p != null) {
+            for (int i = 1; i < p.length; i++) {
+                if (p[i] != null && !p[i].writesNothing()) {
+                    n += p[i].writeSet().size();
+                }
+            }
+        }
+        return n;
     }
 
     /**
@@ -124,29 +243,64 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
-     * Remembers the index node of a key just read, as a hint for the commit's latch.
+     * Remembers the index node of a default-map key just read, as a hint for the commit's latch.
      *
      * @param node the node
      */
     public void readNode(VersionedIndex.Node<K> node) {
-        recentRead1 = recentRead0;
-        recentRead0 = node;
+        main.readNode(node);
     }
 
     /**
-     * The index node of {@code key} if it was one of the last two keys read, else null.
+     * The index node of default-map {@code key} if it was one of the last two keys read, else
+     * null.
      *
-     * @param index the index the nodes belong to
+     * @param index the index the nodes belong to (the default map's)
      * @param key the key
      * @return the node, or null
      */
     public VersionedIndex.Node<K> recentlyReadNode(VersionedIndex<K> index, K key) {
-        if (recentRead0 != null && index.isNodeOf(recentRead0, key)) {
-            return recentRead0;
+        return main.recentlyReadNode(key);
+    }
+
+    /**
+     * What the conflict graph keeps of this transaction's reads (frozen read sets): the default
+     * map's read set alone, or, when the transaction spans maps, an array of read sets by map id.
+     *
+     * @return the reads, for {@link #covers}
+     */
+    Object frozenReads() {
+        MapTx<?, ?>[] p = parts;
+        if (p == null) {
+            return main.readSet();
         }
-        if (recentRead1 != null && index.isNodeOf(recentRead1, key)) {
-            return recentRead1;
+        ReadSet<?>[] reads = new ReadSet<?>[p.length];
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] != null && p[i].readsAnything()) {
+                reads[i] = p[i].readSet();
+            }
         }
-        return null;
+        return reads;
+    }
+
+    /**
+     * Whether frozen reads (see {@link #frozenReads}) cover {@code key} of map {@code mapId}.
+     *
+     * @param reads what {@link #frozenReads} returned
+     * @param mapId the key's map
+     * @param key the key
+     * @return true if a read of that map covers the key
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static boolean covers(Object reads, int mapId, Object key) {
+        if (reads instanceof ReadSet<?> single) {
+            return mapId == MapIndex.DEFAULT && ((ReadSet) single).covers(key);
+        }
+        ReadSet<?>[] byMap = (ReadSet<?>[]) reads;
+        if (byMap == null || mapId >= byMap.length) {
+            return false;
+        }
+        ReadSet rs = byMap[mapId];
+        return rs != null && rs.covers(key);
     }
 }

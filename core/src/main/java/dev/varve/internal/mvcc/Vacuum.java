@@ -3,9 +3,9 @@ package dev.varve.internal.mvcc;
 import dev.varve.VacuumResult;
 import dev.varve.internal.index.VersionedIndex;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Vacuum of a store: the keys committers hand it (dirty keys) and those a pass could not finish
@@ -23,10 +23,16 @@ import java.util.function.LongSupplier;
  *  U2. Pending keys, the pass counts and the policy's inputs are guarded by vacuumLock.
  *  U3. The conflict graph and the ring of recent write sets are touched only under the commit
  *      lock (ConflictFinder).
+ *  U4. Keys of named maps are held as MapKeys in the dirty and pending lists (MapIndex M2) and
+ *      visited in their own map's index; a dropped map's keys are let go, and a full pass visits
+ *      every map that is not dropped.
  */
 public final class Vacuum<K, V> {
-    private final VersionedIndex<K> index;
-    private final Comparator<? super K> comparator;
+    /** The default map. */
+    private final MapIndex<K, V> main;
+    /** Every map not dropped, by id (null where dropped), read when a pass starts. */
+    private final Supplier<MapIndex<?, ?>[]> maps;
+
     private final SnapshotPins pins;
     private final StoreCounters counters;
     private final ConflictFinder<K, V> ssi;
@@ -38,15 +44,15 @@ public final class Vacuum<K, V> {
     TestHook hook = TestHook.NONE;
 
     Vacuum(
-            VersionedIndex<K> index,
-            Comparator<? super K> comparator,
+            MapIndex<K, V> main,
+            Supplier<MapIndex<?, ?>[]> maps,
             SnapshotPins pins,
             StoreCounters counters,
             ConflictFinder<K, V> ssi,
             ReentrantLock commitLock,
             LongSupplier versionsWritten) {
-        this.index = index;
-        this.comparator = comparator;
+        this.main = main;
+        this.maps = maps;
         this.pins = pins;
         this.counters = counters;
         this.ssi = ssi;
@@ -137,7 +143,14 @@ public final class Vacuum<K, V> {
      * @return true if the key still holds versions a later pass must look at again (its chain is
      *     not yet a single settled value, and not removed)
      */
-    private boolean vacuumKey(K key, Object entry, long watermark, PassCounts counts, boolean settle) {
+    private static <K> boolean vacuumKey(
+            VersionedIndex<K> index,
+            K key,
+            Object entry,
+            long watermark,
+            PassCounts counts,
+            boolean settle,
+            TestHook hook) {
         if (VersionChain.isAborted(entry)) { // a latch whose committer failed to restore the entry (A3)
             Object older = VersionChain.live(entry);
             if (older == null ? !index.remove(key, entry) : !index.replace(key, entry, older)) {
@@ -148,7 +161,7 @@ public final class Vacuum<K, V> {
             }
             entry = older;
         }
-        Version<V> head = VersionChain.chainOrNull(entry);
+        Version<?> head = VersionChain.chainOrNull(entry);
         if (head == null) {
             if (entry != null) {
                 counts.retained++; // already settled: one version, live
@@ -159,7 +172,7 @@ public final class Vacuum<K, V> {
         // One walk finds the keeper and counts what is above it: a committer may cut this chain
         // meanwhile (below a version above our keeper, when its watermark is newer than ours), so
         // a second walk from the head might never reach the keeper again.
-        Version<V> keeper = head;
+        Version<?> keeper = head;
         while (keeper != null && keeper.commitTs > watermark) {
             counts.retained++; // newer than the watermark: a pinned snapshot may read it
             keeper = keeper.getOlderAcquire();
@@ -171,7 +184,7 @@ public final class Vacuum<K, V> {
         if (keeper == null) {
             return true;
         }
-        for (Version<V> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
+        for (Version<?> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
             counts.versions++;
         }
         VersionChain.cutBelow(keeper);
@@ -267,9 +280,9 @@ public final class Vacuum<K, V> {
         PassCounts counts = new PassCounts();
         ArrayList<Object> unfinished = new ArrayList<>();
         if (full) {
-            for (VersionedIndex.Cursor<K> c = index.cursor(); c.next(); ) {
-                if (vacuumKey(c.key(), c.entry(), watermark, counts, true)) {
-                    unfinished.add(c.key());
+            for (MapIndex<?, ?> map : maps.get()) {
+                if (map != null) {
+                    fullPass(map, watermark, counts, unfinished);
                 }
             }
         } else {
@@ -301,23 +314,56 @@ public final class Vacuum<K, V> {
                 full ? counts.live : -1);
     }
 
-    @SuppressWarnings("unchecked")
+    /** Visits every key of {@code map}; keys to look at again go to {@code unfinished} (U4). */
+    private <K2> void fullPass(MapIndex<K2, ?> map, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
+        VersionedIndex<K2> index = map.index();
+        boolean named = map.id() != MapIndex.DEFAULT;
+        for (VersionedIndex.Cursor<K2> c = index.cursor(); c.next(); ) {
+            if (vacuumKey(index, c.key(), c.entry(), watermark, counts, true, hook)) {
+                unfinished.add(named ? new MapKey(map, c.key()) : c.key());
+            }
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private void visitKeys(ArrayList<Object> keys, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
         for (Object key : keys) {
-            if (vacuumKey((K) key, index.get((K) key), watermark, counts, false)) {
+            VersionedIndex index;
+            Object k;
+            if (key instanceof MapKey mk) {
+                if (mk.map().isDropped()) {
+                    continue; // U4: nothing can read it any more
+                }
+                index = mk.map().index();
+                k = mk.key();
+            } else {
+                index = main.index();
+                k = key;
+            }
+            if (vacuumKey(index, k, index.get(k), watermark, counts, false, hook)) {
                 unfinished.add(key);
             }
         }
     }
 
+    /** Orders keys of every map: the default map's first, then by map id, each in its map's order. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private int compareAcrossMaps(Object a, Object b) {
+        MapIndex ma = a instanceof MapKey mk ? mk.map() : main;
+        MapIndex mb = b instanceof MapKey mk ? mk.map() : main;
+        if (ma != mb) {
+            return Integer.compare(ma.id(), mb.id());
+        }
+        return ma.comparator().compare(a instanceof MapKey mk ? mk.key() : a, b instanceof MapKey mk ? mk.key() : b);
+    }
+
     /** The keys without duplicates (sorted), so a key pinned for long is carried once per pass. */
-    @SuppressWarnings("unchecked")
     private ArrayList<Object> distinct(ArrayList<Object> keys) {
         if (keys.size() < 2) {
             return keys;
         }
         Object[] sorted = keys.toArray();
-        int n = SortedKeys.sortDistinct(sorted, sorted.length, comparator);
+        int n = SortedKeys.sortDistinct(sorted, sorted.length, this::compareAcrossMaps);
         ArrayList<Object> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(sorted[i]);

@@ -1,0 +1,152 @@
+package dev.varve.internal.mvcc;
+
+import dev.varve.internal.index.VersionedIndex;
+import java.util.Comparator;
+
+/**
+ * One map of a {@link Store}: its id, its name, its key order and its own versioned index. The
+ * default map (the database's own keys) has id 0 and no name; named maps get ids 1, 2, ... in the
+ * order they are first opened. Every map shares the store's commit clock, visible timestamp,
+ * commit lock, snapshot pins, conflict graph and log: a commit spans maps, a snapshot reads every
+ * map at one timestamp.
+ *
+ * <p>Thread-safe: immutable but for {@link #dropped}, which only rises, under the commit lock.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+public final class MapIndex<K, V> {
+
+    /*
+     * Implementation notes.
+     *
+     * M1. An id names one map for the life of the store: a dropped map's id is never reused, so
+     *     a write recorded under an id (the ring of recent writes, vacuum's dirty keys, a read
+     *     set) can never be mistaken for a write to another map.
+     * M2. Keys of different maps never compare: every structure that holds keys of several maps
+     *     holds them per map (TxState's parts) or wrapped with their map (MapKey).
+     * M3. dropped is set under the commit lock; a commit that writes a map checks it under the
+     *     same lock, so no commit installs into a map after its drop.
+     */
+
+    /** The default map's id. */
+    public static final int DEFAULT = 0;
+
+    /** The store this map belongs to (a handle of another database is refused by it). */
+    final Object owner;
+
+    private final int id;
+    private final String name;
+    /** The comparator the user gave, or null for natural ordering (what SortedMap reports). */
+    private final Comparator<? super K> userComparator;
+    /** The total order the engine uses: the user's comparator, or natural ordering. */
+    private final Comparator<? super K> comparator;
+
+    final VersionedIndex<K> index;
+
+    private volatile boolean dropped;
+
+    /**
+     * An empty map.
+     *
+     * @param owner the store it belongs to
+     * @param id its id (M1)
+     * @param name its name, or null for the default map
+     * @param userComparator the key order, or null for the keys' natural order
+     */
+    @SuppressWarnings("unchecked")
+    public MapIndex(Object owner, int id, String name, Comparator<? super K> userComparator) {
+        this.owner = owner;
+        this.id = id;
+        this.name = name;
+        this.userComparator = userComparator;
+        this.comparator = userComparator != null
+                ? userComparator
+                : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
+        this.index = new VersionedIndex<>(userComparator);
+    }
+
+    /**
+     * The map's id.
+     *
+     * @return 0 for the default map, positive for a named one
+     */
+    public int id() {
+        return id;
+    }
+
+    /**
+     * The map's name.
+     *
+     * @return the name, or null for the default map
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * The versioned index.
+     *
+     * @return the index
+     */
+    public VersionedIndex<K> index() {
+        return index;
+    }
+
+    /**
+     * The comparator the user gave.
+     *
+     * @return it, or null for natural ordering
+     */
+    public Comparator<? super K> userComparator() {
+        return userComparator;
+    }
+
+    /**
+     * The total key order (never null).
+     *
+     * @return the comparator
+     */
+    public Comparator<? super K> comparator() {
+        return comparator;
+    }
+
+    /**
+     * Whether the map was dropped (M3).
+     *
+     * @return true once dropped
+     */
+    public boolean isDropped() {
+        return dropped;
+    }
+
+    /** Marks the map dropped; caller holds the commit lock (M3). */
+    void markDropped() {
+        dropped = true;
+    }
+
+    /**
+     * Refuses use of a dropped map.
+     *
+     * @throws IllegalStateException if the map was dropped
+     */
+    public void checkNotDropped() {
+        if (dropped) {
+            throw new IllegalStateException("map '" + name + "' was dropped: its handle cannot be used any more");
+        }
+    }
+
+    /**
+     * How messages name the map.
+     *
+     * @return "the default map" or "map 'name'"
+     */
+    public String describe() {
+        return name == null ? "the default map" : "map '" + name + "'";
+    }
+
+    @Override
+    public String toString() {
+        return "MapIndex[" + id + (name == null ? "" : ", " + name) + "]";
+    }
+}

@@ -1,0 +1,108 @@
+package dev.varve.internal.mvcc;
+
+import dev.varve.internal.index.VersionedIndex;
+
+/**
+ * One map's part of a transaction: its read set in that map (SERIALIZABLE only), its buffered
+ * writes to it, and the index nodes it read last there. Part of {@link TxState}; same thread
+ * rules (the owning thread, then, frozen, later committers under the commit lock).
+ *
+ * @param <K> the map's key type
+ * @param <V> the map's value type
+ */
+public final class MapTx<K, V> {
+    private final MapIndex<K, V> map;
+    /** Non-null only for SERIALIZABLE transactions, which track what they read. */
+    private final ReadSet<K> readSet;
+    /** Created at the first write. */
+    private WriteSet<K, V> writeSet;
+    /**
+     * The index nodes of the last two keys read from the index, so that a commit latches a key
+     * read just before without searching for it again.
+     */
+    private VersionedIndex.Node<K> recentRead0;
+
+    private VersionedIndex.Node<K> recentRead1;
+
+    MapTx(MapIndex<K, V> map, boolean tracksReads) {
+        this.map = map;
+        this.readSet = tracksReads ? new ReadSet<>(map.comparator()) : null;
+    }
+
+    /**
+     * The map this part is of.
+     *
+     * @return the map
+     */
+    public MapIndex<K, V> map() {
+        return map;
+    }
+
+    /**
+     * The read set in this map.
+     *
+     * @return the read set, or null if reads are not tracked
+     */
+    public ReadSet<K> readSet() {
+        return readSet;
+    }
+
+    /** Whether the read set records anything. */
+    boolean readsAnything() {
+        return readSet != null && !readSet.isEmpty();
+    }
+
+    /**
+     * The buffered writes.
+     *
+     * @return the write set, or null before the first write
+     */
+    public WriteSet<K, V> writeSet() {
+        return writeSet;
+    }
+
+    /**
+     * The buffered writes, created if there are none yet.
+     *
+     * @return the write set
+     */
+    public WriteSet<K, V> writes() {
+        if (writeSet == null) {
+            writeSet = new WriteSet<>(map.comparator());
+        }
+        return writeSet;
+    }
+
+    /** Whether nothing is written to this map (so far). */
+    boolean writesNothing() {
+        return writeSet == null || writeSet.isEmpty();
+    }
+
+    /**
+     * Remembers the index node of a key just read, as a hint for the commit's latch.
+     *
+     * @param node the node
+     */
+    public void readNode(VersionedIndex.Node<K> node) {
+        recentRead1 = recentRead0;
+        recentRead0 = node;
+    }
+
+    /**
+     * The index node of {@code key} if it was one of the last two keys read in this map, else
+     * null.
+     *
+     * @param key the key
+     * @return the node, or null
+     */
+    public VersionedIndex.Node<K> recentlyReadNode(K key) {
+        VersionedIndex<K> index = map.index;
+        if (recentRead0 != null && index.isNodeOf(recentRead0, key)) {
+            return recentRead0;
+        }
+        if (recentRead1 != null && index.isNodeOf(recentRead1, key)) {
+            return recentRead1;
+        }
+        return null;
+    }
+}
