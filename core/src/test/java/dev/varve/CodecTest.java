@@ -1,4 +1,4 @@
-package dev.varve.wal;
+package dev.varve;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.varve.Tuple;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,5 @@
-package dev.varve.wal;
+package dev.varve;
 
-import dev.varve.Tuple;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
