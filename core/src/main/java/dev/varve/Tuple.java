@@ -15,8 +15,8 @@ import java.util.UUID;
 /**
  * An immutable ordered list of typed elements, for composite keys: its natural order is exactly
  * the unsigned lexicographic order of its {@link #pack() encoding}, so it can be a {@link
- * Database}'s key with natural ordering and, through the write-ahead log's {@code Codec.TUPLE},
- * its key codec.
+ * Database}'s key with natural ordering, and {@link Codec#TUPLE} writes it to the write-ahead log
+ * in that same order.
  *
  * <p><b>Elements.</b> Each element is {@code null}, a {@code byte[]} (copied in and out), a {@code
  * String} (without unpaired surrogates, since it is stored as UTF-8), a {@code Long} ({@code

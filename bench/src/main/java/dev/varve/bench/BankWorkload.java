@@ -1,10 +1,10 @@
 package dev.varve.bench;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
-import dev.varve.wal.Codec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

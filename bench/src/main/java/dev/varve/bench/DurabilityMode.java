@@ -1,7 +1,7 @@
 package dev.varve.bench;
 
+import dev.varve.Codec;
 import dev.varve.Durability;
-import dev.varve.wal.Codec;
 import dev.varve.wal.Wal;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -104,10 +104,7 @@ public enum DurabilityMode {
      * @return the open database
      */
     public static <K extends Comparable<? super K>, V> dev.varve.Database<K, V> openWorkload(
-            Options options,
-            java.nio.file.Path dir,
-            dev.varve.wal.Codec<K> keyCodec,
-            dev.varve.wal.Codec<V> valueCodec) {
+            Options options, java.nio.file.Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
         dev.varve.Database.Builder<K, V> b = dev.varve.Database.<K, V>builder()
                 .durability(options.durability().create(dir, keyCodec, valueCodec));
         if (!options.vacuum().isZero()) {

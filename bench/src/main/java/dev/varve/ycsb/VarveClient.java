@@ -1,10 +1,10 @@
 package dev.varve.ycsb;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Durability;
 import dev.varve.Isolation;
 import dev.varve.SerializationFailureException;
-import dev.varve.wal.Codec;
 import dev.varve.wal.Wal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -3,6 +3,7 @@ package dev.varve.wal;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.varve.Codec;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;

@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.spi.StoreAccess;
 import dev.varve.wal.Checkpoints.StoreUnavailableException;
 import java.io.IOException;

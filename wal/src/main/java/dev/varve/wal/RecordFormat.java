@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.spi.CommitRecord;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

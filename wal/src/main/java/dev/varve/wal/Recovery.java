@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.spi.StoreAccess;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.Durability;
 import java.nio.file.Path;
 import java.time.Duration;

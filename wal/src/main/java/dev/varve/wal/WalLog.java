@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;

@@ -1,6 +1,6 @@
 /**
  * The write-ahead log for Varve databases: {@link dev.varve.wal.Wal} builds the durability
- * setting, {@link dev.varve.wal.Codec} turns keys and values into bytes, {@link
+ * setting (its key and value codecs are {@link dev.varve.Codec}s), {@link
  * dev.varve.wal.CorruptLogException} reports damage found on open.
  *
  * <p>Nullness: no parameter or return value in this package is {@code null} unless its

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Codec;
 import dev.varve.spi.CommitLog;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;

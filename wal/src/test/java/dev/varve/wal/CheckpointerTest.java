@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Codec;
 import dev.varve.wal.Checkpoints.StoreUnavailableException;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -3,6 +3,7 @@ package dev.varve.wal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Transaction;
 import java.nio.file.Path;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Transaction;
 import java.nio.file.Path;

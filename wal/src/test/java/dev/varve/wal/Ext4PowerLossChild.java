@@ -2,6 +2,7 @@ package dev.varve.wal;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.varve.Codec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

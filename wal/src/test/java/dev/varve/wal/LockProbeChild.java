@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import java.nio.file.Path;
 
 /** Child JVM of {@code WalLogTest}: tries to open a log directory and prints the outcome. */

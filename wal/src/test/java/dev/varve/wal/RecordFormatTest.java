@@ -3,6 +3,7 @@ package dev.varve.wal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.varve.Codec;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.varve.wal;
 
+import dev.varve.Codec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package dev.varve.wal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Snapshot;
 import dev.varve.Tuple;

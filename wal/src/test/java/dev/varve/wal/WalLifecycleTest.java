@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.Codec;
 import dev.varve.wal.WalTestSupport.Gate;
 import java.io.IOException;
 import java.io.UncheckedIOException;

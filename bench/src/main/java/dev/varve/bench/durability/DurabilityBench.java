@@ -1,10 +1,10 @@
 package dev.varve.bench.durability;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Durability;
 import dev.varve.SerializationFailureException;
 import dev.varve.Transaction;
-import dev.varve.wal.Codec;
 import dev.varve.wal.Wal;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package dev.varve.bench.tpcc;
 
-import dev.varve.wal.Codec;
+import dev.varve.Codec;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

@@ -12,6 +12,7 @@ import static dev.varve.bench.tpcc.TpccKeys.orderLine;
 import static dev.varve.bench.tpcc.TpccKeys.stock;
 import static dev.varve.bench.tpcc.TpccKeys.warehouse;
 
+import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
@@ -32,7 +33,6 @@ import dev.varve.bench.tpcc.TpccRows.OrderLine;
 import dev.varve.bench.tpcc.TpccRows.Row;
 import dev.varve.bench.tpcc.TpccRows.Stock;
 import dev.varve.bench.tpcc.TpccRows.Warehouse;
-import dev.varve.wal.Codec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,6 +1,5 @@
-package dev.varve.wal;
+package dev.varve;
 
-import dev.varve.Tuple;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -13,7 +12,8 @@ import java.util.function.Function;
  * Turns keys or values into bytes for the write-ahead log and its checkpoints, and back.
  *
  * <p>A codec must be a pure function: {@code decode(encode(x))} equals {@code x}, and the same
- * codec must be given when the directory is reopened. Implementations must be thread-safe
+ * codec (the same byte format, which {@link #id()} names) must be given when the directory is
+ * reopened. Implementations must be thread-safe
  * (encoding runs on committing threads, decoding on the opening thread). Neither method is ever
  * called with {@code null}.
  *
@@ -35,6 +35,11 @@ public interface Codec<T> {
         }
 
         @Override
+        public String id() {
+            return "varve.long/1";
+        }
+
+        @Override
         public String toString() {
             return "Codec.LONG";
         }
@@ -51,6 +56,11 @@ public interface Codec<T> {
         public Integer decode(byte[] bytes, int offset, int length) {
             requireLength(length, Integer.BYTES, "INT");
             return ByteBuffer.wrap(bytes, offset, length).getInt();
+        }
+
+        @Override
+        public String id() {
+            return "varve.int/1";
         }
 
         @Override
@@ -93,6 +103,11 @@ public interface Codec<T> {
         }
 
         @Override
+        public String id() {
+            return "varve.string/1";
+        }
+
+        @Override
         public String toString() {
             return "Codec.STRING";
         }
@@ -108,6 +123,11 @@ public interface Codec<T> {
         @Override
         public byte[] decode(byte[] bytes, int offset, int length) {
             return Arrays.copyOfRange(bytes, offset, offset + length);
+        }
+
+        @Override
+        public String id() {
+            return "varve.bytes/1";
         }
 
         @Override
@@ -141,6 +161,11 @@ public interface Codec<T> {
         }
 
         @Override
+        public String id() {
+            return "varve.tuple/1";
+        }
+
+        @Override
         public String toString() {
             return "Codec.TUPLE";
         }
@@ -169,7 +194,32 @@ public interface Codec<T> {
     T decode(byte[] bytes, int offset, int length);
 
     /**
-     * A codec from two functions, for types without a built-in codec.
+     * Names this codec's byte format: a stable name and version, such as {@code "varve.long/1"},
+     * to be stored in the log and its checkpoints so that reopening a directory with a codec of
+     * another format is refused rather than misread. A codec whose byte format changes must change
+     * its id (a new version); one whose format stays the same must keep it.
+     *
+     * <p>The empty string means <em>undeclared</em>: an undeclared id is not checked on reopen,
+     * only declared ones are. This default method returns {@code ""}, so a codec implemented
+     * directly is undeclared unless it overrides {@code id()}; an override must return the same
+     * string every time, never {@code null}, and should follow the rules {@link #of(String,
+     * Function, Function)} enforces (at most 255 UTF-8 bytes, no control characters). The
+     * built-ins declare {@code "varve.long/1"}, {@code "varve.int/1"}, {@code "varve.string/1"},
+     * {@code "varve.bytes/1"} and {@code "varve.tuple/1"}; {@link #of(Function, Function)} is
+     * undeclared.
+     *
+     * <p>{@code varve-wal} does not record ids yet; until it does, no id is checked.
+     *
+     * @return the id of this codec's byte format, {@code ""} if undeclared
+     */
+    default String id() {
+        return "";
+    }
+
+    /**
+     * A codec from two functions, for types without a built-in codec, with an undeclared {@link
+     * #id() id} ({@code ""}): its format is not checked on reopen. {@link #of(String, Function,
+     * Function)} declares one.
      *
      * @param <T> the encoded type
      * @param encoder returns the bytes of a value
@@ -178,9 +228,37 @@ public interface Codec<T> {
      * @throws NullPointerException if either function is {@code null}
      */
     static <T> Codec<T> of(Function<? super T, byte[]> encoder, Function<byte[], ? extends T> decoder) {
+        return of("", encoder, decoder);
+    }
+
+    /**
+     * A codec from two functions whose byte format is named by {@code id} (see {@link #id()}), for
+     * types without a built-in codec. An {@code id} of {@code ""} declares nothing, as {@link
+     * #of(Function, Function)}.
+     *
+     * @param <T> the encoded type
+     * @param id the stable name and version of the byte format, such as {@code "app.order/1"}: at
+     *     most 255 bytes in UTF-8, with no control character (U+0000 to U+001F, U+007F to U+009F)
+     *     and no unpaired surrogate
+     * @param encoder returns the bytes of a value
+     * @param decoder returns the value of exactly the bytes given (a fresh array it may keep)
+     * @return the codec, whose {@link #id()} returns {@code id}
+     * @throws NullPointerException if {@code id} or either function is {@code null}
+     * @throws IllegalArgumentException if {@code id} has more than 255 UTF-8 bytes ({@code "Codec
+     *     id has 256 UTF-8 bytes, more than 255"}), a control character ({@code "Codec id has
+     *     control character U+000A at index 3"}) or an unpaired surrogate ({@code "Codec id has an
+     *     unpaired surrogate U+D800 at index 3"})
+     */
+    static <T> Codec<T> of(String id, Function<? super T, byte[]> encoder, Function<byte[], ? extends T> decoder) {
+        requireValidId(id);
         Objects.requireNonNull(encoder, "encoder");
         Objects.requireNonNull(decoder, "decoder");
         return new Codec<>() {
+            @Override
+            public String id() {
+                return id;
+            }
+
             @Override
             public byte[] encode(T value) {
                 return Objects.requireNonNull(encoder.apply(value), "encoder returned null");
@@ -192,6 +270,33 @@ public interface Codec<T> {
                         decoder.apply(Arrays.copyOfRange(bytes, offset, offset + length)), "decoder returned null");
             }
         };
+    }
+
+    private static void requireValidId(String id) {
+        Objects.requireNonNull(id, "id");
+        int utf8Bytes = 0;
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (Character.isISOControl(c)) {
+                throw new IllegalArgumentException("Codec id has control character " + codePoint(c) + " at index " + i);
+            }
+            if (Character.isHighSurrogate(c) && i + 1 < id.length() && Character.isLowSurrogate(id.charAt(i + 1))) {
+                utf8Bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(
+                        "Codec id has an unpaired surrogate " + codePoint(c) + " at index " + i);
+            } else {
+                utf8Bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+            }
+        }
+        if (utf8Bytes > 255) {
+            throw new IllegalArgumentException("Codec id has " + utf8Bytes + " UTF-8 bytes, more than 255");
+        }
+    }
+
+    private static String codePoint(char c) {
+        return String.format("U+%04X", (int) c);
     }
 
     private static void requireLength(int actual, int expected, String codec) {
