@@ -82,10 +82,11 @@ public final class CommitProtocol<K, V> {
      * L1. Waiting for a latch cannot deadlock. The commit lock's holder waits for nothing (its
      *     critical section takes no latch and does no I/O), so the lock is always released. A
      *     committer waits for a latch only while not holding the lock, and a transaction latches
-     *     its keys in ascending key order: while it waits for key k it holds only keys below k,
-     *     and the holder of k waits, if at all, for a key above k. An autocommit waits only
-     *     before it holds its single latch. Along any chain of waiting committers the awaited key
-     *     strictly rises, so there is no cycle.
+     *     its keys in ascending (map id, key) order (map by map in id order, each map's keys in
+     *     that map's order: TxState X2): while it waits for (m, k) it holds only pairs below it,
+     *     and the holder of (m, k) waits, if at all, for a pair above it. An autocommit waits only
+     *     before it holds its single latch. Along any chain of waiting committers the awaited
+     *     pair strictly rises, so there is no cycle.
      *
      * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1: a read-only T1 can only be the
      * first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
