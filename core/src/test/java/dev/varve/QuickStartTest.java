@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** The README's quick-start, kept compiling and true. Keep the two in sync. */
 class QuickStartTest {
+    record Order(String item, int quantity) {}
 
     @Test
     void readmeQuickStartRunsAsDocumented() throws Exception {
@@ -49,9 +50,23 @@ class QuickStartTest {
                     tx.commit(); // may throw SerializationFailureException
                 }
 
+                // Named maps: any number, each with its own key and value types and order.
+                NamedMap<String, Integer> stock = db.openMap("stock");
+                NamedMap<Long, Order> orders = db.openMap("orders");
+                stock.put("apple", 10); // autocommit on a named map
+                db.transact(tx -> {
+                    int left = tx.map(stock).get("apple"); // NavigableMap<String, Integer>
+                    tx.map(stock).put("apple", left - 3);
+                    tx.map(orders).put(1L, new Order("apple", 3));
+                    return null; // one atomic commit across both maps
+                });
+
                 try (Snapshot<String, Long> snap = db.snapshot()) { // read-only, consistent, never aborts
                     moved.join();
+                    Order first = snap.map(orders).firstEntry().getValue(); // every map at one timestamp
                     // --- README quick-start ends ---
+                    assertEquals(new Order("apple", 3), first);
+                    assertEquals(7, snap.map(stock).get("apple"));
                     assertEquals(150L, total);
                     assertEquals(30L, moved.get(10, TimeUnit.SECONDS));
                     assertNull(snap.get("carol"));
