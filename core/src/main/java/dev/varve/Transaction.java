@@ -57,6 +57,8 @@ public final class Transaction<K, V> implements AutoCloseable {
     private final TxMap<K, V> main;
 
     private TransactionMap<K, V> mapView;
+    /** The views of named maps, by map id (plain transactions only: one thread at a time). */
+    private TransactionMap<?, ?>[] namedViews;
 
     Transaction(CommitProtocol<K, V> commits, Isolation isolation, boolean readOnlyView) {
         this.commits = commits;
@@ -179,12 +181,25 @@ public final class Transaction<K, V> implements AutoCloseable {
      * @throws IllegalStateException if this transaction has finished, the database is closed, or
      *     the map was dropped (also thrown by the view's later uses once it is dropped)
      */
+    @SuppressWarnings("unchecked")
     public <K2, V2> NavigableMap<K2, V2> map(NamedMap<K2, V2> map) {
-        return new TransactionMap<>(part(map));
+        MapIndex<K2, V2> index = check(map);
+        int id = index.id();
+        TransactionMap<?, ?>[] views = namedViews;
+        if (views != null && id < views.length && views[id] != null) {
+            return (TransactionMap<K2, V2>) views[id]; // ids are never reused (MapIndex M1)
+        }
+        TransactionMap<K2, V2> view = new TransactionMap<>(new TxMap<>(this, core.part(index), readOnlyView));
+        if (views == null || id >= views.length) {
+            views = views == null ? new TransactionMap<?, ?>[id + 4] : java.util.Arrays.copyOf(views, id + 4);
+            namedViews = views;
+        }
+        views[id] = view;
+        return view;
     }
 
-    /** This transaction's access to {@code map}, checked (see {@link #map}). */
-    <K2, V2> TxMap<K2, V2> part(NamedMap<K2, V2> map) {
+    /** Checks {@code map} can be used by this transaction (see {@link #map}); returns its engine map. */
+    private <K2, V2> MapIndex<K2, V2> check(NamedMap<K2, V2> map) {
         Objects.requireNonNull(map, "map");
         checkActive();
         MapIndex<K2, V2> index = map.index();
@@ -193,7 +208,15 @@ public final class Transaction<K, V> implements AutoCloseable {
                     "map '" + map.name() + "' belongs to another database than this transaction's");
         }
         index.checkNotDropped();
-        return new TxMap<>(this, core.part(index), readOnlyView);
+        return index;
+    }
+
+    /** This transaction's access to {@code map}, checked (see {@link #map}). */
+    <K2, V2> TxMap<K2, V2> part(NamedMap<K2, V2> map) {
+        MapIndex<K2, V2> index = check(map);
+        // A snapshot may be read by several threads: its parts track nothing, so each view gets
+        // one of its own instead of one registered in the (single-threaded) TxState.
+        return new TxMap<>(this, readOnlyView ? TxState.untrackedPart(index) : core.part(index), readOnlyView);
     }
 
     // ---- completion ----------------------------------------------------------------------

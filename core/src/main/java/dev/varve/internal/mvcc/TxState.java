@@ -103,6 +103,19 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
+     * A part of {@code map} that belongs to no transaction and tracks nothing: what a read-only
+     * snapshot view reads through (it records no reads, writes or nodes).
+     *
+     * @param map a map
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return a new untracked part
+     */
+    public static <K2, V2> MapTx<K2, V2> untrackedPart(MapIndex<K2, V2> map) {
+        return new MapTx<>(map, false);
+    }
+
+    /**
      * The part of the map with id {@code id} if this transaction used it.
      *
      * @param id a map id
