@@ -55,6 +55,8 @@ public final class Database<K, V> implements AutoCloseable {
     private final VacuumScheduler vacuumScheduler;
     /** The autocommit operations on the default map. */
     private final MapOps<K, V> ops;
+    /** Serializes openMap and dropMap (the store's catalog and the log's). */
+    private final Object mapCatalogLock = new Object();
 
     private Database(Options<K, V> options) {
         this.options = options;
@@ -619,37 +621,35 @@ public final class Database<K, V> implements AutoCloseable {
      */
 
     /**
-     * Opens the named map {@code name} with its keys' natural ordering, creating it (empty) if
-     * this database has none of that name. See {@link #openMap(String, Comparator)}.
+     * Opens the named map {@code name} of an in-memory database with its keys' natural ordering,
+     * creating it (empty) if there is none of that name. See {@link #openMap(String, Comparator)}.
      *
      * @param name the map's name (not empty)
      * @param <K2> the map's key type (naturally ordered)
      * @param <V2> the map's value type
      * @return a handle to the map
      * @throws NullPointerException if {@code name} is null
-     * @throws IllegalArgumentException if {@code name} is empty, or the map exists with a
-     *     comparator
-     * @throws UnsupportedOperationException if the database is durable (named maps are not
-     *     logged yet)
+     * @throws IllegalArgumentException if {@code name} is empty, the map exists with a comparator,
+     *     or the database is durable (its maps need codecs: {@link #openMap(String, Codec, Codec)})
      * @throws IllegalStateException if the database is closed
      */
     public <K2 extends Comparable<? super K2>, V2> NamedMap<K2, V2> openMap(String name) {
-        return open(name, null);
+        return open(name, null, null, null);
     }
 
     /**
-     * Opens the named map {@code name} ordered by {@code comparator}, creating it (empty) if this
-     * database has none of that name. A database holds any number of named maps beside its
-     * default map (the keys of {@code Database}'s own methods), each with its own key and value
-     * types and order; one transaction reads and writes any of them ({@link
+     * Opens the named map {@code name} of an in-memory database ordered by {@code comparator},
+     * creating it (empty) if there is none of that name. A database holds any number of named
+     * maps beside its default map (the keys of {@code Database}'s own methods), each with its own
+     * key and value types and order; one transaction reads and writes any of them ({@link
      * Transaction#map(NamedMap)}) and commits them atomically, and a snapshot reads them all at
      * one timestamp ({@link Snapshot#map(NamedMap)}). Opening an existing map again returns a new
      * handle to the same map; its comparator must be the one it was created with (equal to it,
      * or of the same class, as a lambda or method reference written at one place is). The key
      * and value types are not known at run time: opening a map with other types than it holds
-     * fails later, with a ClassCastException.
+     * fails later, with a ClassCastException (a durable map's codec ids are checked instead).
      *
-     * <p>Thread-safe; takes the commit lock briefly.
+     * <p>Thread-safe; opens and drops are serialized, and take the commit lock briefly.
      *
      * @param name the map's name (not empty)
      * @param comparator the key order
@@ -657,38 +657,115 @@ public final class Database<K, V> implements AutoCloseable {
      * @param <V2> the map's value type
      * @return a handle to the map
      * @throws NullPointerException if {@code name} or {@code comparator} is null
-     * @throws IllegalArgumentException if {@code name} is empty, or the map exists with natural
-     *     ordering or another comparator (the message says which)
-     * @throws UnsupportedOperationException if the database is durable (named maps are not
-     *     logged yet)
+     * @throws IllegalArgumentException if {@code name} is empty, the map exists with natural
+     *     ordering or another comparator (the message says which), or the database is durable
      * @throws IllegalStateException if the database is closed
      */
     public <K2, V2> NamedMap<K2, V2> openMap(String name, Comparator<? super K2> comparator) {
         Objects.requireNonNull(comparator, "comparator");
-        return open(name, comparator);
+        return open(name, comparator, null, null);
     }
 
-    private <K2, V2> NamedMap<K2, V2> open(String name, Comparator<? super K2> comparator) {
+    /**
+     * Opens the named map {@code name} with its keys' natural ordering and the codecs a durable
+     * database writes it to its log with; see {@link #openMap(String, Comparator, Codec, Codec)}.
+     *
+     * @param name the map's name (not empty)
+     * @param keyCodec the codec of its keys
+     * @param valueCodec the codec of its values
+     * @param <K2> the map's key type (naturally ordered)
+     * @param <V2> the map's value type
+     * @return a handle to the map
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException as {@link #openMap(String, Comparator, Codec, Codec)}
+     * @throws IllegalStateException if the database is closed
+     * @throws java.io.UncheckedIOException if the log could not record a new map
+     */
+    public <K2 extends Comparable<? super K2>, V2> NamedMap<K2, V2> openMap(
+            String name, Codec<K2> keyCodec, Codec<V2> valueCodec) {
+        Objects.requireNonNull(keyCodec, "keyCodec");
+        Objects.requireNonNull(valueCodec, "valueCodec");
+        return open(name, null, keyCodec, valueCodec);
+    }
+
+    /**
+     * Opens the named map {@code name}, ordered by {@code comparator}, with the codecs a durable
+     * database writes it to its log with (an in-memory database only checks them on a reopen).
+     * In a durable database the log records the map's name, its codecs' {@link Codec#id() ids}
+     * and its order when the map is created, and its writes, atomically with every other map's in
+     * the same commit; after a restart, the first {@code openMap} of the name gets the map's
+     * recovered state. Opening it with codecs or an order other than those it was created with
+     * is refused, with a message that names the map, what the log holds and what was given (an
+     * undeclared codec id, "", is not compared; see {@link
+     * dev.varve.spi.MapDefinition#comparatorId}).
+     *
+     * @param name the map's name (not empty)
+     * @param comparator the key order
+     * @param keyCodec the codec of its keys
+     * @param valueCodec the codec of its values
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return a handle to the map
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code name} is empty, or the map exists with another
+     *     order or other codecs, or its recovered bytes do not decode with these codecs
+     * @throws IllegalStateException if the database is closed
+     * @throws java.io.UncheckedIOException if the log could not record a new map
+     */
+    public <K2, V2> NamedMap<K2, V2> openMap(
+            String name, Comparator<? super K2> comparator, Codec<K2> keyCodec, Codec<V2> valueCodec) {
+        Objects.requireNonNull(comparator, "comparator");
+        Objects.requireNonNull(keyCodec, "keyCodec");
+        Objects.requireNonNull(valueCodec, "valueCodec");
+        return open(name, comparator, keyCodec, valueCodec);
+    }
+
+    private boolean inMemory() {
+        return store.log() instanceof dev.varve.internal.mvcc.InMemoryLog;
+    }
+
+    private <K2, V2> NamedMap<K2, V2> open(
+            String name, Comparator<? super K2> comparator, Codec<K2> keyCodec, Codec<V2> valueCodec) {
         Objects.requireNonNull(name, "name");
         if (name.isEmpty()) {
             throw new IllegalArgumentException("a map name must not be empty");
         }
         store.checkOpen();
-        if (!(store.log() instanceof dev.varve.internal.mvcc.InMemoryLog)) {
-            throw new UnsupportedOperationException("named maps are in-memory only so far: this database is "
-                    + durability() + ", and its log does not record named maps yet");
+        boolean durable = !inMemory();
+        if (durable && keyCodec == null) {
+            throw new IllegalArgumentException("map '" + name + "': this database is durable (" + durability()
+                    + "), so its maps need codecs: openMap(name, keyCodec, valueCodec)");
         }
-        Store.MapOpening opening = store.openMap(name, comparator);
-        @SuppressWarnings("unchecked")
-        MapIndex<K2, V2> map = (MapIndex<K2, V2>) opening.map();
-        if (!opening.created()) {
-            checkSameOrder(map, comparator);
+        String keyId = keyCodec == null ? "" : keyCodec.id();
+        String valueId = valueCodec == null ? "" : valueCodec.id();
+        synchronized (mapCatalogLock) {
+            @SuppressWarnings("unchecked")
+            MapIndex<K2, V2> map = (MapIndex<K2, V2>) store.namedMap(name);
+            if (map != null) {
+                checkSameMap(map, comparator, keyId, valueId);
+            } else if (durable) {
+                dev.varve.spi.MapDefinition<K2, V2> definition =
+                        new dev.varve.spi.MapDefinition<>(name, keyCodec, valueCodec, comparator);
+                java.util.List<Object[]> recovered = new java.util.ArrayList<>();
+                int id = store.log().openMap(definition, (ts, k, v) -> recovered.add(new Object[] {ts, k, v}));
+                map = store.createMap(id, name, comparator, keyId, valueId, sink -> {
+                    for (Object[] r : recovered) {
+                        @SuppressWarnings("unchecked")
+                        K2 k = (K2) r[1];
+                        @SuppressWarnings("unchecked")
+                        V2 v = (V2) r[2];
+                        sink.replay((Long) r[0], k, v);
+                    }
+                });
+            } else {
+                map = store.createMap(store.nextMapId(), name, comparator, keyId, valueId, null);
+            }
+            return new NamedMap<>(this, new MapOps<>(commits, map), map);
         }
-        return new NamedMap<>(this, new MapOps<>(commits, map), map);
     }
 
-    /** Refuses to reopen {@code map} with another order than it was created with. */
-    private static void checkSameOrder(MapIndex<?, ?> map, Comparator<?> given) {
+    /** Refuses to reopen {@code map} with another order or other (declared) codecs than it has. */
+    private static void checkSameMap(MapIndex<?, ?> map, Comparator<?> given, String keyId, String valueId) {
         Comparator<?> existing = map.userComparator();
         boolean same = existing == null
                 ? given == null
@@ -697,6 +774,16 @@ public final class Database<K, V> implements AutoCloseable {
             throw new IllegalArgumentException(map.describe() + " exists with " + describeOrder(existing)
                     + "; it cannot be opened with " + describeOrder(given));
         }
+        if (differs(map.keyCodecId(), keyId) || differs(map.valueCodecId(), valueId)) {
+            throw new IllegalArgumentException(map.describe() + " exists with key codec '" + map.keyCodecId()
+                    + "' and value codec '" + map.valueCodecId() + "'; it cannot be opened with key codec '"
+                    + keyId + "' and value codec '" + valueId + "'");
+        }
+    }
+
+    /** Whether two codec ids are both declared and differ. */
+    private static boolean differs(String a, String b) {
+        return !a.isEmpty() && !b.isEmpty() && !a.equals(b);
     }
 
     private static String describeOrder(Comparator<?> comparator) {
@@ -731,7 +818,16 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public boolean dropMap(String name) {
         Objects.requireNonNull(name, "name");
-        return store.dropMap(name);
+        synchronized (mapCatalogLock) {
+            MapIndex<?, ?> map = store.namedMap(name);
+            if (map == null || !store.dropMap(name)) {
+                return false;
+            }
+            if (!inMemory()) {
+                store.log().dropMap(map.id(), name); // after the drop: no commit writes it any more
+            }
+            return true;
+        }
     }
 
     /** The store, for the handles of this database's maps. */

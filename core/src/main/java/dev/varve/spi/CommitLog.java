@@ -75,4 +75,40 @@ public interface CommitLog<K, V> extends AutoCloseable {
      */
     @Override
     void close();
+
+    /**
+     * Opens the named map {@code map} in the log: if the log (or its checkpoint) holds a map of
+     * that name, checks that it was created with the same codec ids and comparator id and gives
+     * its recovered state to {@code replay} (before returning); otherwise records the new map
+     * durably, so that every later record that writes it can be recovered. Later records carry
+     * the returned id ({@link CommitRecord#map}), encoded with these codecs.
+     *
+     * <p>Called by the database, one call at a time, before the map is used; may run while other
+     * threads append and checkpoint.
+     *
+     * @param map the map's name, codecs and order
+     * @param replay receives the map's recovered state
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the map's id, at least 1 (never one of a map dropped before)
+     * @throws IllegalArgumentException if the log holds the map with other codecs or another
+     *     order (the message names the map, what the log holds and what was given), or its
+     *     recovered bytes do not decode with the given codecs
+     * @throws UnsupportedOperationException if this log cannot record named maps (the default)
+     * @throws java.io.UncheckedIOException if recording the map failed
+     */
+    default <K2, V2> int openMap(MapDefinition<K2, V2> map, MapReplay<K2, V2> replay) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not record named maps");
+    }
+
+    /**
+     * Records durably that the named map {@code id} was dropped: recovery then skips its records,
+     * and its name may be opened again as a new map (with a new id). Called after the database
+     * stopped every commit that writes it.
+     *
+     * @param id the map's id
+     * @param name the map's name
+     * @throws java.io.UncheckedIOException if recording the drop failed
+     */
+    default void dropMap(int id, String name) {}
 }

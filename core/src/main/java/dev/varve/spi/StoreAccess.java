@@ -54,4 +54,35 @@ public interface StoreAccess<K, V> {
      * @return the comparator; natural ordering is returned as a comparator too
      */
     java.util.Comparator<? super K> comparator();
+
+    /**
+     * Reads every live key-value pair of every map (the default map, id 0, first, then each
+     * named map by ascending id) at one consistent snapshot, without blocking readers or writers.
+     *
+     * @param consumer receives each map's id, then its live pairs in that map's key order
+     * @return the snapshot timestamp of the image (as {@link #readSnapshot(BiConsumer)})
+     * @throws IllegalStateException if the database is closed
+     */
+    default long readSnapshot(MapSnapshotConsumer consumer) {
+        consumer.beginMap(0);
+        return readSnapshot((BiConsumer<K, V>) consumer::accept);
+    }
+
+    /** Receives a snapshot of every map ({@link #readSnapshot(MapSnapshotConsumer)}). */
+    interface MapSnapshotConsumer {
+        /**
+         * The pairs that follow belong to map {@code mapId}.
+         *
+         * @param mapId 0 for the default map, a named map's id otherwise
+         */
+        void beginMap(int mapId);
+
+        /**
+         * One live pair of the current map.
+         *
+         * @param key the key (of the current map's key type)
+         * @param value the value (of its value type)
+         */
+        void accept(Object key, Object value);
+    }
 }

@@ -44,6 +44,9 @@ public final class MapIndex<K, V> {
 
     final VersionedIndex<K> index;
 
+    private final String keyCodecId;
+    private final String valueCodecId;
+
     private volatile boolean dropped;
 
     /**
@@ -53,9 +56,19 @@ public final class MapIndex<K, V> {
      * @param id its id (M1)
      * @param name its name, or null for the default map
      * @param userComparator the key order, or null for the keys' natural order
+     * @param keyCodecId the id of the key codec it was opened with ("" for none)
+     * @param valueCodecId the id of the value codec it was opened with ("" for none)
      */
     @SuppressWarnings("unchecked")
-    public MapIndex(Object owner, int id, String name, Comparator<? super K> userComparator) {
+    public MapIndex(
+            Object owner,
+            int id,
+            String name,
+            Comparator<? super K> userComparator,
+            String keyCodecId,
+            String valueCodecId) {
+        this.keyCodecId = keyCodecId;
+        this.valueCodecId = valueCodecId;
         this.owner = owner;
         this.id = id;
         this.name = name;
@@ -109,6 +122,24 @@ public final class MapIndex<K, V> {
      */
     public Comparator<? super K> comparator() {
         return comparator;
+    }
+
+    /**
+     * The id of the key codec the map was created with.
+     *
+     * @return the id, "" if it was opened without codecs or with an undeclared one
+     */
+    public String keyCodecId() {
+        return keyCodecId;
+    }
+
+    /**
+     * The id of the value codec the map was created with.
+     *
+     * @return the id, "" if it was opened without codecs or with an undeclared one
+     */
+    public String valueCodecId() {
+        return valueCodecId;
     }
 
     /**

@@ -93,7 +93,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         this.comparator = userComparator != null
                 ? userComparator
                 : (Comparator<? super K>) (Comparator<?>) Comparator.naturalOrder();
-        this.main = new MapIndex<>(this, MapIndex.DEFAULT, null, userComparator);
+        this.main = new MapIndex<>(this, MapIndex.DEFAULT, null, userComparator, "", "");
         this.index = main.index;
         this.maps = new MapIndex<?, ?>[] {main};
         this.ssi = new ConflictFinder<>(this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
@@ -208,41 +208,73 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * The named map called {@code name}, created (empty, with the next id) if there is none.
-     * Takes the commit lock.
+     * The id the next new named map gets in a store whose log does not give ids (in memory);
+     * takes the commit lock.
      *
-     * @param name the map's name
-     * @param userComparator its key order, or null for natural ordering (used only if created)
-     * @return the map, and whether this call created it
-     * @throws IllegalStateException if the store is closed
+     * @return an id no map of this store had
      */
-    public MapOpening openMap(String name, Comparator<?> userComparator) {
+    public int nextMapId() {
         commitLock.lock();
         try {
-            checkOpen();
-            MapIndex<?, ?> existing = mapsByName.get(name);
-            if (existing != null) {
-                return new MapOpening(existing, false);
-            }
-            @SuppressWarnings({"unchecked", "rawtypes"})
-            MapIndex<?, ?> created = new MapIndex(this, nextMapId++, name, userComparator);
-            mapsByName.put(name, created);
-            MapIndex<?, ?>[] grown = java.util.Arrays.copyOf(maps, created.id() + 1);
-            grown[created.id()] = created;
-            maps = grown;
-            return new MapOpening(created, true);
+            return nextMapId;
         } finally {
             commitLock.unlock();
         }
     }
 
     /**
-     * What {@link #openMap} found or created.
+     * Creates the named map {@code name} with id {@code id}, installs its recovered state, then
+     * publishes it (catalog and vacuum). The caller serializes creations and checked that no map
+     * of that name exists. Takes the commit lock.
      *
-     * @param map the map
-     * @param created whether it was created by that call
+     * @param id the map's id (from the log, or {@link #nextMapId})
+     * @param name the map's name
+     * @param userComparator its key order, or null for natural ordering
+     * @param keyCodecId the id of its key codec ("" if none or undeclared)
+     * @param valueCodecId the id of its value codec ("" if none or undeclared)
+     * @param recovered fills the new map with its recovered state (latest value per key, at
+     *     timestamps at or below the visible one), or null
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return the map
+     * @throws IllegalStateException if the store is closed, or a map has that name or id
      */
-    public record MapOpening(MapIndex<?, ?> map, boolean created) {}
+    public <K2, V2> MapIndex<K2, V2> createMap(
+            int id,
+            String name,
+            Comparator<? super K2> userComparator,
+            String keyCodecId,
+            String valueCodecId,
+            java.util.function.Consumer<dev.varve.spi.MapReplay<K2, V2>> recovered) {
+        MapIndex<K2, V2> created = new MapIndex<>(this, id, name, userComparator, keyCodecId, valueCodecId);
+        if (recovered != null) {
+            // Nobody can read the map before it is published below: plain installs, one version each.
+            recovered.accept((ts, key, value) -> {
+                if (ts > visibleTs) {
+                    throw new IllegalStateException("recovered commit " + ts + " of map '" + name
+                            + "' is above the recovered timestamp " + visibleTs);
+                }
+                Version<V2> version = new Version<>(value, ts, null);
+                created.index.compute(key, (k, current) -> version); // one per key: the latest
+            });
+        }
+        commitLock.lock();
+        try {
+            checkOpen();
+            MapIndex<?, ?>[] current = maps;
+            if (id <= 0 || mapsByName.containsKey(name) || id < current.length && current[id] != null) {
+                throw new IllegalStateException("map '" + name + "' (id " + id + ") exists already");
+            }
+            mapsByName.put(name, created);
+            MapIndex<?, ?>[] grown = java.util.Arrays.copyOf(current, Math.max(current.length, id + 1));
+            grown[id] = created;
+            maps = grown;
+            nextMapId = Math.max(nextMapId, id + 1);
+            return created;
+        } finally {
+            commitLock.unlock();
+        }
+    }
 
     /**
      * Drops the named map {@code name}: it is gone from the catalog at once, commits that write
@@ -713,6 +745,31 @@ public final class Store<K, V> implements StoreAccess<K, V> {
                 V value = VersionChain.valueAt(c.entry(), ts);
                 if (value != null) {
                     consumer.accept(c.key(), value);
+                }
+            }
+            return ts;
+        } finally {
+            pin.run();
+        }
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public long readSnapshot(MapSnapshotConsumer consumer) {
+        checkOpen();
+        SnapshotPins.Pin pin = pinSnapshot();
+        try {
+            long ts = pin.snapshotTs();
+            for (MapIndex<?, ?> map : maps) {
+                if (map == null) {
+                    continue;
+                }
+                consumer.beginMap(map.id());
+                for (VersionedIndex.Cursor c = map.index.cursor(); c.next(); ) {
+                    Object value = VersionChain.valueAt(c.entry(), ts);
+                    if (value != null) {
+                        consumer.accept(c.key(), value);
+                    }
                 }
             }
             return ts;
