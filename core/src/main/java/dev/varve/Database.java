@@ -644,8 +644,9 @@ public final class Database<K, V> implements AutoCloseable {
      * key and value types and order; one transaction reads and writes any of them ({@link
      * Transaction#map(NamedMap)}) and commits them atomically, and a snapshot reads them all at
      * one timestamp ({@link Snapshot#map(NamedMap)}). Opening an existing map again returns a new
-     * handle to the same map; its comparator must be the one it was created with (equal to it,
-     * or of the same class, as a lambda or method reference written at one place is). The key
+     * handle to the same map; its comparator must be the one it was created with (the same
+     * instance, or one that {@code equals} it: keep the comparator in a constant, since two
+     * lambdas written in two places are never equal). The key
      * and value types are not known at run time: opening a map with other types than it holds
      * fails later, with a ClassCastException (a durable map's codec ids are checked instead).
      *
@@ -767,9 +768,9 @@ public final class Database<K, V> implements AutoCloseable {
     /** Refuses to reopen {@code map} with another order or other (declared) codecs than it has. */
     private static void checkSameMap(MapIndex<?, ?> map, Comparator<?> given, String keyId, String valueId) {
         Comparator<?> existing = map.userComparator();
-        boolean same = existing == null
-                ? given == null
-                : given != null && (existing.equals(given) || existing.getClass() == given.getClass());
+        // Equal, not "of the same class": Comparator.comparing(...) returns one lambda class for
+        // every key extractor, so the class says nothing about the order.
+        boolean same = existing == null ? given == null : existing.equals(given);
         if (!same) {
             throw new IllegalArgumentException(map.describe() + " exists with " + describeOrder(existing)
                     + "; it cannot be opened with " + describeOrder(given));

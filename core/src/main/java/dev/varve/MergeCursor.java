@@ -142,13 +142,13 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
 
     @Override
     public boolean hasNext() {
+        tx.checkActive(); // first: a looked-ahead entry of a finished transaction or dropped map is not returned
         if (next != null) {
             return true;
         }
         if (exhausted) {
             return false;
         }
-        tx.checkActive();
         next = computeNext();
         if (next == null) {
             exhausted = true;

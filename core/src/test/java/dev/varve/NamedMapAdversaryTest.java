@@ -34,7 +34,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -603,11 +602,6 @@ class NamedMapAdversaryTest {
         snapshot.close();
     }
 
-    @Disabled("BUG: MergeCursor.hasNext() returns its buffered entry (next != null) or false (exhausted)"
-            + " before tx.checkActive(), so an iterator of a named map's view that was advanced by"
-            + " hasNext() before dropMap returns that entry from next() after the drop, and an exhausted"
-            + " one answers hasNext() == false, instead of throwing IllegalStateException as Database#dropMap"
-            + " documents for every view's next use (the same holds for an iterator of a finished transaction)")
     @Test
     void anIteratorThatLookedAheadBeforeTheDropThrowsAtItsNextUse() {
         a.put(1, 1L);
@@ -760,12 +754,6 @@ class NamedMapAdversaryTest {
     /** Two orders by different fields, built by the same JDK factory. */
     private record Pair(int left, int right) {}
 
-    @Disabled("BUG: Database#checkSameOrder accepts any comparator of the existing one's class, and every"
-            + " Comparator.comparing/comparingInt/thenComparing result of one JDK factory has the same lambda"
-            + " class: openMap(\"pairs\", comparingInt(Pair::right)) on a map created with"
-            + " comparingInt(Pair::left) succeeds, and the new handle silently orders by left"
-            + " (the javadoc's \"of the same class, as a lambda written at one place is\" heuristic lets it"
-            + " through)")
     @Test
     void reopeningWithAComparatorOfTheSameFactoryButAnotherKeyIsRefused() {
         db.openMap("pairs", Comparator.comparingInt(Pair::left));

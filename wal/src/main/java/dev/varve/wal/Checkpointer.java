@@ -72,8 +72,9 @@ final class Checkpointer<K, V> {
     private final FileIo io;
     private final Path dir;
     private final StoreAccess<K, V> store;
-    private final Codec<K> keyCodec;
-    private final Codec<V> valueCodec;
+    /** The codecs of every open map, and the recovered bytes of the others (MapCatalog). */
+    private final MapCatalog maps;
+
     private final long checkpointEvery;
     private final Owner owner;
     /** {@code null} when background checkpoints are off. */
@@ -151,11 +152,22 @@ final class Checkpointer<K, V> {
             long checkpointEvery,
             Recovery.Result recovered,
             Owner owner) {
+        this(io, dir, store, MapCatalog.unsaved(keyCodec, valueCodec), checkpointEvery, recovered, owner);
+    }
+
+    /** As above, for every map of {@code maps}. */
+    Checkpointer(
+            FileIo io,
+            Path dir,
+            StoreAccess<K, V> store,
+            MapCatalog maps,
+            long checkpointEvery,
+            Recovery.Result recovered,
+            Owner owner) {
         this.io = io;
         this.dir = dir;
         this.store = store;
-        this.keyCodec = keyCodec;
-        this.valueCodec = valueCodec;
+        this.maps = maps;
         this.checkpointEvery = checkpointEvery;
         this.owner = owner;
         this.checkpointTs = recovered.checkpointTs();
@@ -349,7 +361,7 @@ final class Checkpointer<K, V> {
     }
 
     private void run() throws IOException {
-        Checkpoints.Written w = Checkpoints.write(io, dir, store, keyCodec, valueCodec, checkpointTs);
+        Checkpoints.Written w = Checkpoints.write(io, dir, store, maps, checkpointTs);
         if (w == null) {
             return;
         }

@@ -18,8 +18,13 @@ import java.util.zip.CRC32C;
  *   | magic "VRVC"  | format version| entry | entry | ...
  *   +---------------+---------------+------------------------------------------
  *   entry:   | key length (int32 &gt;= 0) | key bytes | value length (int32 &gt;= 0) | value bytes |
+ *   map:     | -2 (int32) | map id (int32 &gt; 0) |      (version 2: the entries after it are that map's)
  *   trailer: | -1 (int32) | entry count (int64) | snapshot ts (int64) | CRC32C of all bytes before it |
  * </pre>
+ * Entries before the first map mark are the default map's (version 1 files hold no map mark).
+ * Each map's entries are in its key order, encoded with its codecs (MapCatalog); a named map not
+ * opened in the run that writes the checkpoint is written from its recovered bytes (MapCatalog
+ * C3), at this checkpoint's snapshot timestamp like every entry.
  *
  * A checkpoint is written as {@code checkpoint.tmp}, forced, renamed atomically to {@code
  * checkpoint-<snapshotTs, 20 digits>.ckp}, and the directory forced; only then are older
@@ -29,7 +34,10 @@ import java.util.zip.CRC32C;
 final class Checkpoints {
 
     static final int MAGIC = 0x56525643; // "VRVC"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    /** Marks the start of a named map's entries (version 2). */
+    static final int MAP_MARK = -2;
+
     static final int HEADER_BYTES = 8;
     static final int END_MARK = -1;
     static final int TRAILER_BYTES = 4 + 8 + 8 + 4;
@@ -127,10 +135,25 @@ final class Checkpoints {
     static <K, V> Written write(
             FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec, long newerThan)
             throws IOException {
+        return write(io, dir, store, MapCatalog.unsaved(keyCodec, valueCodec), newerThan);
+    }
+
+    /**
+     * Writes a checkpoint of every map (see {@link #write(FileIo, Path, StoreAccess, Codec, Codec,
+     * long)}), each with its codecs from {@code maps}; once it is durable, lets go of the recovered
+     * bytes of the maps it took from the store (MapCatalog C3).
+     */
+    static Written write(FileIo io, Path dir, StoreAccess<?, ?> store, MapCatalog maps, long newerThan)
+            throws IOException {
         Path tmp = dir.resolve(TEMP_NAME);
         io.delete(tmp);
         try {
-            return writeTemp(io, dir, tmp, store, keyCodec, valueCodec, newerThan);
+            java.util.Set<Integer> inStore = new java.util.HashSet<>();
+            Written w = writeTemp(io, dir, tmp, store, maps, inStore, newerThan);
+            if (w != null) {
+                maps.releaseOpened(inStore);
+            }
+            return w;
         } catch (IOException | RuntimeException | Error e) {
             try {
                 io.delete(tmp); // no-op once renamed
@@ -141,13 +164,13 @@ final class Checkpoints {
         }
     }
 
-    private static <K, V> Written writeTemp(
+    private static Written writeTemp(
             FileIo io,
             Path dir,
             Path tmp,
-            StoreAccess<K, V> store,
-            Codec<K> keyCodec,
-            Codec<V> valueCodec,
+            StoreAccess<?, ?> store,
+            MapCatalog maps,
+            java.util.Set<Integer> inStore,
             long newerThan)
             throws IOException {
         long snapshotTs;
@@ -158,19 +181,47 @@ final class Checkpoints {
             out.putInt(VERSION);
             long[] n = {0};
             try {
-                snapshotTs = store.readSnapshot((k, v) -> {
-                    byte[] kb = encode(keyCodec, k, n[0], "key");
-                    byte[] vb = encode(valueCodec, v, n[0], "value");
-                    try {
-                        out.putInt(kb.length);
-                        out.put(kb);
-                        out.putInt(vb.length);
-                        out.put(vb);
-                    } catch (IOException e) {
-                        throw new EntryFailure(e);
+                snapshotTs = store.readSnapshot(new StoreAccess.MapSnapshotConsumer() {
+                    private Codec<Object> keyCodec = maps.keyCodec(0);
+                    private Codec<Object> valueCodec = maps.valueCodec(0);
+
+                    /** The map whose mark is due before its first entry (a map without entries gets none). */
+                    private int unmarked;
+
+                    @Override
+                    public void beginMap(int mapId) {
+                        inStore.add(mapId);
+                        if (mapId != 0) {
+                            keyCodec = maps.keyCodec(mapId);
+                            valueCodec = maps.valueCodec(mapId);
+                            unmarked = mapId;
+                        }
                     }
-                    n[0]++;
+
+                    @Override
+                    public void accept(Object k, Object v) {
+                        byte[] kb = encode(keyCodec, k, n[0], "key");
+                        byte[] vb = encode(valueCodec, v, n[0], "value");
+                        if (unmarked != 0) {
+                            mark(out, unmarked);
+                            unmarked = 0;
+                        }
+                        entry(out, kb, vb);
+                        n[0]++;
+                    }
                 });
+                // Named maps not opened in this run (or opened after the snapshot's start): their
+                // recovered bytes are their state at snapshotTs (MapCatalog C3).
+                for (var e : maps.recoveredNotIn(inStore).entrySet()) {
+                    if (e.getValue().isEmpty()) {
+                        continue;
+                    }
+                    mark(out, e.getKey());
+                    for (MapCatalog.RawWrite w : e.getValue()) {
+                        entry(out, w.key(), w.value());
+                        n[0]++;
+                    }
+                }
             } catch (EntryFailure e) {
                 throw e.io();
             } catch (IllegalStateException e) { // from the store itself: our callback's are EntryFailures
@@ -197,6 +248,28 @@ final class Checkpoints {
         return new Written(target, snapshotTs, count);
     }
 
+    /** Writes a map mark; an I/O failure leaves as {@link EntryFailure}. */
+    private static void mark(Out out, int mapId) {
+        try {
+            out.putInt(MAP_MARK);
+            out.putInt(mapId);
+        } catch (IOException e) {
+            throw new EntryFailure(e);
+        }
+    }
+
+    /** Writes one entry; an I/O failure leaves as {@link EntryFailure}. */
+    private static void entry(Out out, byte[] kb, byte[] vb) {
+        try {
+            out.putInt(kb.length);
+            out.put(kb);
+            out.putInt(vb.length);
+            out.put(vb);
+        } catch (IOException e) {
+            throw new EntryFailure(e);
+        }
+    }
+
     /** A codec's bytes for entry {@code index}; its exceptions leave as {@link EntryFailure}. */
     private static <T> byte[] encode(Codec<T> codec, T value, long index, String what) {
         try {
@@ -214,6 +287,19 @@ final class Checkpoints {
      * @throws CorruptLogException if the file is damaged or a codec cannot decode it
      */
     static <K, V> long load(FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec)
+            throws IOException {
+        return load(io, file, store, keyCodec, valueCodec, MapCatalog.unsaved(keyCodec, valueCodec));
+    }
+
+    /**
+     * Loads a checkpoint: the default map's entries into the store, a named map's into {@code
+     * maps} as recovered bytes (MapCatalog C3), skipping maps dropped since (C1).
+     *
+     * @return the snapshot timestamp
+     * @throws CorruptLogException if the file is damaged or a codec cannot decode it
+     */
+    static <K, V> long load(
+            FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec, MapCatalog maps)
             throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long size = ch.size();
@@ -243,13 +329,25 @@ final class Checkpoints {
             long snapshotTs = trailer.readLong();
             // pass 2: entries
             In body = new In(ch, 0);
-            if (body.readInt() != MAGIC || body.readInt() != VERSION) {
+            int version;
+            if (body.readInt() != MAGIC || (version = body.readInt()) < 1 || version > VERSION) {
                 throw new CorruptLogException(file, 0, "checkpoint has a bad magic number or version", null);
             }
             long limit = size - TRAILER_BYTES;
-            for (long i = 0; i < count; i++) {
+            int map = 0;
+            MapCatalog.Route route = MapCatalog.Route.STORE;
+            for (long i = 0; i < count; ) { // a map mark is always followed by an entry of its map
                 long at = body.position();
                 int kl = body.readInt();
+                if (kl == MAP_MARK && version >= 2 && at + 8 <= limit) {
+                    map = body.readInt();
+                    route = map <= 0 ? MapCatalog.Route.UNKNOWN : maps.route(map);
+                    if (route == MapCatalog.Route.UNKNOWN) {
+                        throw new CorruptLogException(
+                                file, at, "checkpoint holds map id " + map + ", which no map ever had", null);
+                    }
+                    continue;
+                }
                 if (kl < 0 || at + 8 + kl > limit) {
                     throw new CorruptLogException(file, at, "checkpoint entry " + i + " has key length " + kl, null);
                 }
@@ -261,6 +359,13 @@ final class Checkpoints {
                 }
                 byte[] vb = new byte[vl];
                 body.readFully(vb, 0, vl);
+                i++; // NOTE: not in the for statement: a map mark is not an entry
+                if (route == MapCatalog.Route.PENDING) {
+                    maps.recovered(map, snapshotTs, kb, vb);
+                    continue;
+                } else if (route == MapCatalog.Route.SKIP) {
+                    continue; // dropped since
+                }
                 K k;
                 V v;
                 try {

@@ -22,7 +22,7 @@ import java.util.zip.CRC32C;
  * timestamps. A segment is created, its header written and forced, and the directory forced,
  * before any record goes in.
  *
- * <h2>Records (format version 3)</h2>
+ * <h2>Records (format version 4; version 3, which has no type 3, is read too)</h2>
  * Every record starts with the same frame; the type byte after it says what follows.
  * <pre>
  *   commit record (type 1):
@@ -38,6 +38,10 @@ import java.util.zip.CRC32C;
  *   | key length    | key bytes         | value length  | value bytes       |
  *   +---------------+-------------------+---------------+-------------------+
  *   value length = -1 (no value bytes) marks a tombstone (the key was removed).
+ *
+ *   commit record across maps (type 3): as type 1, but each write starts with its map id
+ *   (int32; 0 = the default map, others as in the map catalog, MapCatalog), keys and values
+ *   encoded with that map's codecs. A commit that writes only the default map is type 1.
  *
  *   forced marker (type 2), 29 bytes:
  *   0               4               8               12  13                             21                             29
@@ -82,7 +86,10 @@ import java.util.zip.CRC32C;
 final class RecordFormat {
 
     static final int SEGMENT_MAGIC = 0x5652564C; // "VRVL"
-    static final int FORMAT_VERSION = 3;
+    static final int FORMAT_VERSION = 4;
+    /** The oldest format version recovery reads (3: no records of type 3). */
+    static final int OLDEST_READ_VERSION = 3;
+
     static final int SEGMENT_HEADER_BYTES = 28;
     static final int HDR_MAGIC = 0;
     static final int HDR_VERSION = 4;
@@ -115,6 +122,7 @@ final class RecordFormat {
 
     static final byte TYPE_COMMIT = 1;
     static final byte TYPE_FORCED = 2;
+    static final byte TYPE_COMMIT_MAPS = 3;
     static final int TOMBSTONE = -1;
 
     private static final ThreadLocal<CRC32C> CRC = ThreadLocal.withInitial(CRC32C::new);
@@ -160,22 +168,49 @@ final class RecordFormat {
      * @throws IllegalArgumentException if a codec refuses a key or value, or the record is too big
      */
     static <K, V> byte[] encode(CommitRecord<K, V> record, Codec<K> keyCodec, Codec<V> valueCodec) {
+        return encode(record, MapCatalog.unsaved(keyCodec, valueCodec));
+    }
+
+    /** Whether a format version is one recovery reads. */
+    static boolean readable(int version) {
+        return version >= OLDEST_READ_VERSION && version <= FORMAT_VERSION;
+    }
+
+    /**
+     * Encodes one commit into a framed record, each write with its map's codecs from {@code
+     * maps}: type 1 if every write is to the default map, type 3 otherwise.
+     *
+     * @throws IllegalArgumentException if a codec refuses a key or value, or the record is too big
+     * @throws IllegalStateException if a write's map is not open in {@code maps}
+     */
+    static byte[] encode(CommitRecord<?, ?> record, MapCatalog maps) {
         int n = record.size();
         if (n < 1) {
             throw new IllegalArgumentException("commit " + record.commitTimestamp() + " has no writes");
         }
         byte[][] keys = new byte[n][];
         byte[][] values = new byte[n][];
+        int[] mapIds = null;
         long total = WRITES_OFFSET;
         for (int i = 0; i < n; i++) {
-            K k = record.key(i);
+            Object k = record.key(i);
             if (k == null) {
                 throw new NullPointerException("key " + i + " of commit " + record.commitTimestamp() + " is null");
             }
-            keys[i] = keyCodec.encode(k);
-            V v = record.value(i);
-            values[i] = v == null ? null : valueCodec.encode(v);
+            int map = record.map(i);
+            if (map != 0 && mapIds == null) {
+                mapIds = new int[n];
+            }
+            if (mapIds != null) {
+                mapIds[i] = map;
+            }
+            keys[i] = maps.keyCodec(map).encode(k);
+            Object v = record.value(i);
+            values[i] = v == null ? null : maps.valueCodec(map).encode(v);
             total += 8L + keys[i].length + (values[i] == null ? 0 : values[i].length);
+        }
+        if (mapIds != null) {
+            total += 4L * n;
         }
         if (total - FRAME_BYTES > MAX_BODY_BYTES) {
             throw new IllegalArgumentException("commit " + record.commitTimestamp() + " encodes to " + total
@@ -184,11 +219,14 @@ final class RecordFormat {
         byte[] out = new byte[(int) total];
         ByteBuffer b = ByteBuffer.wrap(out);
         b.putInt(LENGTH_OFFSET, out.length - FRAME_BYTES);
-        b.put(TYPE_OFFSET, TYPE_COMMIT)
+        b.put(TYPE_OFFSET, mapIds == null ? TYPE_COMMIT : TYPE_COMMIT_MAPS)
                 .putLong(TS_OFFSET, record.commitTimestamp())
                 .putInt(COUNT_OFFSET, n);
         b.position(WRITES_OFFSET);
         for (int i = 0; i < n; i++) {
+            if (mapIds != null) {
+                b.putInt(mapIds[i]);
+            }
             b.putInt(keys[i].length).put(keys[i]);
             if (values[i] == null) {
                 b.putInt(TOMBSTONE);
@@ -253,8 +291,8 @@ final class RecordFormat {
     static int intactFrameLength(byte[] buf, int off) {
         int len = getInt(buf, off + LENGTH_OFFSET);
         byte type = buf[off + TYPE_OFFSET];
-        boolean shaped = type == TYPE_COMMIT
-                ? len >= MIN_BODY_BYTES && len <= MAX_BODY_BYTES
+        boolean shaped = isCommit(type)
+                ? len >= minBodyBytes(type) && len <= MAX_BODY_BYTES
                 : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
         return shaped && getInt(buf, off + FRAME_CRC_OFFSET) == crc(buf, off, FRAME_CRC_OFFSET) ? len : -1;
     }
@@ -286,7 +324,7 @@ final class RecordFormat {
         }
         int len = getInt(buf, off + LENGTH_OFFSET);
         byte type = buf[off + TYPE_OFFSET];
-        boolean shaped = type == TYPE_COMMIT ? len >= MIN_BODY_BYTES : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
+        boolean shaped = isCommit(type) ? len >= minBodyBytes(type) : type == TYPE_FORCED && len == MARKER_BODY_BYTES;
         if (!shaped || len > available - FRAME_BYTES) {
             return -1;
         }
@@ -301,6 +339,16 @@ final class RecordFormat {
         return getInt(buf, off + CRC_OFFSET) == crc(buf, off + FRAME_BYTES, len);
     }
 
+    /** Whether a record type is a commit (type 1 or 3). */
+    static boolean isCommit(byte type) {
+        return type == TYPE_COMMIT || type == TYPE_COMMIT_MAPS;
+    }
+
+    /** The smallest body of a commit record of {@code type}. */
+    private static int minBodyBytes(byte type) {
+        return type == TYPE_COMMIT_MAPS ? MIN_BODY_BYTES + 4 : MIN_BODY_BYTES;
+    }
+
     private static int getInt(byte[] b, int at) {
         return (b[at] & 0xFF) << 24 | (b[at + 1] & 0xFF) << 16 | (b[at + 2] & 0xFF) << 8 | (b[at + 3] & 0xFF);
     }
@@ -308,6 +356,11 @@ final class RecordFormat {
     /** Receives the decoded writes of one record. */
     interface WriteSink {
         void write(long commitTs, int keyOff, int keyLen, int valueOff, int valueLen);
+    }
+
+    /** Receives the decoded writes of one record, with each write's map id. */
+    interface MapWriteSink {
+        void write(long commitTs, int mapId, int keyOff, int keyLen, int valueOff, int valueLen);
     }
 
     /**
@@ -318,7 +371,19 @@ final class RecordFormat {
      * @throws IllegalArgumentException describing the structural problem
      */
     static long walk(byte[] buf, int off, int total, WriteSink sink) {
+        return walk(buf, off, total, (ts, map, ko, kl, vo, vl) -> sink.write(ts, ko, kl, vo, vl));
+    }
+
+    /**
+     * Walks the writes of a checksum-valid commit record (type 1 or 3), with their map ids (0 for
+     * every write of a type 1 record); checks its structure.
+     *
+     * @return the commit timestamp
+     * @throws IllegalArgumentException describing the structural problem
+     */
+    static long walk(byte[] buf, int off, int total, MapWriteSink sink) {
         ByteBuffer b = ByteBuffer.wrap(buf);
+        boolean withMaps = buf[off + TYPE_OFFSET] == TYPE_COMMIT_MAPS;
         int end = off + total;
         long ts = b.getLong(off + TS_OFFSET);
         int count = b.getInt(off + COUNT_OFFSET);
@@ -327,6 +392,17 @@ final class RecordFormat {
         }
         int p = off + WRITES_OFFSET;
         for (int i = 0; i < count; i++) {
+            int map = 0;
+            if (withMaps) {
+                if (end - p < 12) {
+                    throw new IllegalArgumentException("write " + i + " of " + count + " runs past the record");
+                }
+                map = b.getInt(p);
+                if (map < 0) {
+                    throw new IllegalArgumentException("map id " + map + " of write " + i);
+                }
+                p += 4;
+            }
             if (end - p < 8) {
                 throw new IllegalArgumentException("write " + i + " of " + count + " runs past the record");
             }
@@ -342,7 +418,7 @@ final class RecordFormat {
             }
             int vo = p + 4;
             p = vo + Math.max(vl, 0);
-            sink.write(ts, ko, kl, vo, vl);
+            sink.write(ts, map, ko, kl, vo, vl);
         }
         if (p != end) {
             throw new IllegalArgumentException((end - p) + " bytes left after " + count + " writes");

@@ -32,6 +32,8 @@ final class Recovery<K, V> {
     private final StoreAccess<K, V> store;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
+    /** Where each write's map goes (MapCatalog C1, C3). */
+    private final MapCatalog maps;
     /** See {@link #scanCrcBytes()}; confined to the thread running {@link #run()}. */
     private long scanCrcBytes;
     /** See {@link #coveredSkipped()}; confined like {@link #scanCrcBytes}. */
@@ -96,11 +98,16 @@ final class Recovery<K, V> {
      */
 
     Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec) {
+        this(io, dir, store, keyCodec, valueCodec, MapCatalog.unsaved(keyCodec, valueCodec));
+    }
+
+    Recovery(FileIo io, Path dir, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec, MapCatalog maps) {
         this.io = io;
         this.dir = dir;
         this.store = store;
         this.keyCodec = keyCodec;
         this.valueCodec = valueCodec;
+        this.maps = maps;
     }
 
     /**
@@ -169,7 +176,7 @@ final class Recovery<K, V> {
         }
         Map.Entry<Long, Path> newest = checkpoints.lastEntry();
         Path checkpoint = newest.getValue();
-        long checkpointTs = Checkpoints.load(io, checkpoint, store, keyCodec, valueCodec);
+        long checkpointTs = Checkpoints.load(io, checkpoint, store, keyCodec, valueCodec, maps);
         if (checkpointTs != newest.getKey()) {
             throw new CorruptLogException(
                     checkpoint,
@@ -272,7 +279,7 @@ final class Recovery<K, V> {
             return -1;
         }
         int version = getInt(w.buf, RecordFormat.HDR_VERSION);
-        if (version != RecordFormat.FORMAT_VERSION) {
+        if (!RecordFormat.readable(version)) {
             throw new CorruptLogException(
                     file,
                     RecordFormat.HDR_VERSION,
@@ -280,7 +287,8 @@ final class Recovery<K, V> {
                             + (version > 0 && version < RecordFormat.FORMAT_VERSION
                                     ? ", written by an older release"
                                     : "")
-                            + "; this release reads format version " + RecordFormat.FORMAT_VERSION
+                            + "; this release reads format versions " + RecordFormat.OLDEST_READ_VERSION + " to "
+                            + RecordFormat.FORMAT_VERSION
                             + " only (no conversion: recover the directory with the release that wrote it)",
                     null);
         }
@@ -533,7 +541,7 @@ final class Recovery<K, V> {
 
     private void replayRecord(Path file, long off, byte[] buf, int at, int total, boolean apply) {
         try {
-            RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> {});
+            RecordFormat.walk(buf, at, total, (ts, map, ko, kl, vo, vl) -> {});
         } catch (IllegalArgumentException ex) {
             throw new CorruptLogException(
                     file, off, "record passes its CRC32C but is malformed: " + ex.getMessage(), ex);
@@ -541,7 +549,24 @@ final class Recovery<K, V> {
         if (!apply) {
             return; // covered by the checkpoint
         }
-        RecordFormat.walk(buf, at, total, (ts, ko, kl, vo, vl) -> {
+        boolean[] toStore = {false};
+        long ts = RecordFormat.walk(buf, at, total, (ts1, map, ko, kl, vo, vl) -> {
+            if (map != 0) {
+                switch (maps.route(map)) {
+                    case PENDING ->
+                        maps.recovered(
+                                map,
+                                ts1,
+                                java.util.Arrays.copyOfRange(buf, ko, ko + kl),
+                                vl == RecordFormat.TOMBSTONE ? null : java.util.Arrays.copyOfRange(buf, vo, vo + vl));
+                    case SKIP -> {} // a map dropped since (MapCatalog C1)
+                    default ->
+                        throw new CorruptLogException(
+                                file, off, "commit " + ts1 + " writes map id " + map + ", which no map ever had", null);
+                }
+                return;
+            }
+            toStore[0] = true;
             K k;
             V v;
             try {
@@ -551,12 +576,15 @@ final class Recovery<K, V> {
                 throw new CorruptLogException(
                         file,
                         off,
-                        "cannot decode a write of commit " + ts + " with " + keyCodec + "/" + valueCodec + ": "
+                        "cannot decode a write of commit " + ts1 + " with " + keyCodec + "/" + valueCodec + ": "
                                 + ex.getMessage(),
                         ex);
             }
-            store.replay(ts, k, v);
+            store.replay(ts1, k, v);
         });
+        if (!toStore[0]) {
+            store.recoveredThrough(ts); // only named maps: the clock still moves past it
+        }
     }
 
     /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
@@ -574,7 +602,7 @@ final class Recovery<K, V> {
         }
         boolean intact = !h.hasRemaining()
                 && h.getInt(RecordFormat.HDR_MAGIC) == RecordFormat.SEGMENT_MAGIC
-                && h.getInt(RecordFormat.HDR_VERSION) == RecordFormat.FORMAT_VERSION
+                && RecordFormat.readable(h.getInt(RecordFormat.HDR_VERSION))
                 && h.getInt(RecordFormat.HDR_CRC) == RecordFormat.crc(h.array(), 0, RecordFormat.HDR_CRC);
         return intact ? h.getLong(RecordFormat.HDR_PREV_TS) : -1;
     }

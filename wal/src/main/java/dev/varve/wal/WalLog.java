@@ -73,6 +73,9 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final FileIo io;
     private final Codec<K> keyCodec;
     private final Codec<V> valueCodec;
+    /** Every map's entry and codecs, and the recovered bytes of maps not opened yet. */
+    private final MapCatalog maps;
+
     private final FlushPolicy policy;
     private final boolean full;
     private final DirectoryLock lock;
@@ -219,6 +222,18 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             StoreAccess<K, V> store,
             DirectoryLock lock,
             Recovery.Result recovered) {
+        this(options, keyCodec, valueCodec, store, lock, recovered, MapCatalog.unsaved(keyCodec, valueCodec));
+    }
+
+    WalLog(
+            WalOptions options,
+            Codec<K> keyCodec,
+            Codec<V> valueCodec,
+            StoreAccess<K, V> store,
+            DirectoryLock lock,
+            Recovery.Result recovered,
+            MapCatalog maps) {
+        this.maps = maps;
         this.options = options;
         this.dir = options.dir();
         this.io = options.io();
@@ -238,8 +253,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         });
         this.writer = new Thread(this::writerMain, "varve-wal-writer[" + dir + "]");
         this.writer.setDaemon(true);
-        this.checkpointer = new Checkpointer<>(
-                io, dir, store, keyCodec, valueCodec, options.checkpointEvery(), recovered, new CheckpointerOwner());
+        this.checkpointer =
+                new Checkpointer<>(io, dir, store, maps, options.checkpointEvery(), recovered, new CheckpointerOwner());
         this.writer.start();
         checkpointer.start();
     }
@@ -276,6 +291,43 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         return append(record, true);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The map catalog file ({@link MapCatalog}) is written and forced before this returns for
+     * a new map.
+     */
+    @Override
+    public <K2, V2> int openMap(dev.varve.spi.MapDefinition<K2, V2> map, dev.varve.spi.MapReplay<K2, V2> replay) {
+        Objects.requireNonNull(map, "map");
+        Throwable f = getFailureAcquire();
+        if (f != null) {
+            throw refused(f);
+        }
+        if (closing) {
+            throw new IllegalStateException("write-ahead log " + dir + " is closed");
+        }
+        int id;
+        try {
+            id = maps.open(map);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(
+                    "cannot record map '" + map.name() + "' in the catalog of " + dir + ": " + e, e);
+        }
+        maps.replayRecovered(id, map, replay);
+        return id;
+    }
+
+    @Override
+    public void dropMap(int id, String name) {
+        try {
+            maps.drop(id);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(
+                    "cannot record the drop of map '" + name + "' in the catalog of " + dir + ": " + e, e);
+        }
+    }
+
     private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean direct) {
         Objects.requireNonNull(record, "record");
         Throwable f = getFailureAcquire();
@@ -292,7 +344,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
         byte[] bytes;
         try {
-            bytes = RecordFormat.encode(record, keyCodec, valueCodec);
+            bytes = RecordFormat.encode(record, maps);
         } catch (RuntimeException e) {
             throw new IllegalStateException("cannot log commit " + ts + ": " + e.getMessage(), e);
         }

@@ -143,8 +143,8 @@ class RecoveryTest {
                     CorruptLogException.class, () -> open(builder(dir, Wal.Sync.FULL, FileIo.REAL), new FakeStore<>()));
             assertEquals(
                     "corrupt write-ahead log: segment has format version " + version + ", written by an older release;"
-                            + " this release reads format version 3 only (no conversion: recover the directory with the release that"
-                            + " wrote it) in " + seg + " at offset " + RecordFormat.HDR_VERSION,
+                            + " this release reads format versions 3 to 4 only (no conversion: recover the directory with the"
+                            + " release that wrote it) in " + seg + " at offset " + RecordFormat.HDR_VERSION,
                     e.getMessage());
         }
     }
@@ -354,17 +354,30 @@ class RecoveryTest {
     }
 
     @Test
-    void wrongCodecOnReopenIsReportedNotMisread() throws Exception {
+    void aDeclaredCodecOfAnotherFormatOnReopenIsRefusedAsAMismatchNotAsDamage() throws Exception {
         writeLog(dir, 3, 1 << 20);
         Wal.Builder<String, Integer> b =
                 Wal.builder(dir, Codec.STRING, Codec.INT).checkpointEvery(0);
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> b.build().open(new FakeStore<>()));
+        assertTrue(e.getMessage().contains("the default map in " + dir), e.getMessage());
+        assertTrue(e.getMessage().contains("value codec 'varve.long/1'"), e.getMessage());
+        assertTrue(e.getMessage().contains("value codec 'varve.int/1'"), e.getMessage());
+        FakeStore<String, Long> s = new FakeStore<>();
+        open(builder(dir, Wal.Sync.FULL, FileIo.REAL), s).close(); // the refusal changed nothing
+        assertEquals(3, s.lastTs());
+    }
+
+    @Test
+    void anUndeclaredCodecThatCannotDecodeTheLogIsReportedNotMisread() throws Exception {
+        writeLog(dir, 3, 1 << 20);
+        Codec<Integer> undeclared = Codec.of(Codec.INT::encode, bytes -> Codec.INT.decode(bytes, 0, bytes.length));
+        Wal.Builder<String, Integer> b =
+                Wal.builder(dir, Codec.STRING, undeclared).checkpointEvery(0);
         CorruptLogException e =
                 assertThrows(CorruptLogException.class, () -> b.build().open(new FakeStore<>()));
-        assertTrue(
-                e.getMessage()
-                        .contains(
-                                "cannot decode a write of commit 1 with Codec.STRING/Codec.INT: Codec.INT expects 4 bytes, found 8"),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("cannot decode a write of commit 1 with Codec.STRING/"), e.getMessage());
+        assertTrue(e.getMessage().contains("Codec.INT expects 4 bytes, found 8"), e.getMessage());
     }
 
     @Test
