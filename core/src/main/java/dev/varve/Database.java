@@ -831,6 +831,17 @@ public final class Database<K, V> implements AutoCloseable {
         }
     }
 
+    /** Keys in every map's index (saturating at Integer.MAX_VALUE). */
+    private int indexedKeys() {
+        long n = 0;
+        for (MapIndex<?, ?> map : store.maps()) {
+            if (map != null) {
+                n += map.index().size();
+            }
+        }
+        return (int) Math.min(Integer.MAX_VALUE, n);
+    }
+
     /** The store, for the handles of this database's maps. */
     Store<K, V> store() {
         return store;
@@ -904,7 +915,7 @@ public final class Database<K, V> implements AutoCloseable {
                 oldest,
                 Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
                 store.pins().pinnedCount(),
-                store.index().size(),
+                indexedKeys(),
                 store.ssiRetainedRecords(),
                 counted.vacuumRuns(),
                 counted.reclaimedVersions(),
@@ -927,7 +938,8 @@ public final class Database<K, V> implements AutoCloseable {
      *     the last vacuum pass or watermark refresh saw (a lower bound); zero when none is older
      *     than the visible timestamp
      * @param openSnapshots open transactions and snapshots
-     * @param indexedKeys keys in the index, including those whose latest version is a tombstone
+     * @param indexedKeys keys in the indexes of every map (the default map and each named map not
+     *     dropped), including those whose latest version is a tombstone
      *     not yet vacuumed
      * @param ssiRecords committed-transaction records the SSI conflict graph keeps (at most the
      *     configured {@code maxRetainedSsiRecords} plus one summary)
