@@ -63,6 +63,7 @@ class WorkloadsTest {
         Result r = run("--workload", "tpcc", "--tpcc-scale", "20", "--duration", "1500ms");
         assertHealthy(r);
         assertEquals(4, r.checks().size());
+        assertTrue(r.workload().endsWith(", a named map per table"), r.workload());
         for (int t = 0; t < TpccWorkload.TYPES.size(); t++) {
             assertTrue(r.committedByType()[t] > 0, TpccWorkload.TYPES.get(t) + " never committed\n" + r.text());
         }
@@ -91,8 +92,8 @@ class WorkloadsTest {
     }
 
     @Test
-    void durableTpccRoundTripsRowsThroughTheLog(@TempDir Path dir) {
-        assertHealthy(run(
+    void durableTpccRoundTripsRowsThroughTheLogInOneTaggedMap(@TempDir Path dir) {
+        Result r = run(
                 "--workload",
                 "tpcc",
                 "--tpcc-scale",
@@ -102,7 +103,10 @@ class WorkloadsTest {
                 "--dir",
                 dir.resolve("log").toString(),
                 "--duration",
-                "500ms"));
+                "500ms");
+        assertHealthy(r);
+        assertEquals(4, r.checks().size());
+        assertTrue(r.workload().endsWith(", one map, keys tagged by table"), r.workload());
     }
 
     @Test

@@ -1,15 +1,13 @@
 package dev.varve.bench.tpcc;
 
 /**
- * TPC-C's nine tables (plus Silo's two secondary indexes) packed into one ordered {@code long}
- * key space, following Silo's mapping of each table to an ordered map with composite keys
- * (Tu et al., "Speedy transactions in multicore in-memory databases", SOSP 2013, §5): the table id
- * in the top byte, then the primary-key columns from most to least significant, so that a key
- * range is a prefix scan (all new orders of one district, all order lines of one order, a
- * customer's orders newest last).
+ * The keys of TPC-C's nine tables (plus Silo's two secondary indexes): each table's primary-key
+ * columns packed into one {@code long}, most significant column first, following Silo's mapping of
+ * each table to an ordered map with composite keys (Tu et al., "Speedy transactions in multicore
+ * in-memory databases", SOSP 2013, §5), so that a key range is a prefix scan (all new orders of
+ * one district, all order lines of one order, a customer's orders newest last).
  *
  * <pre>
- * bits 63..56  table id
  * WAREHOUSE    w
  * DISTRICT     w:12 d:4
  * CUSTOMER     w:12 d:4 c:12
@@ -21,6 +19,15 @@ package dev.varve.bench.tpcc;
  * ORDER_LINE   w:12 d:4 o:32 ol:4
  * ITEM         i
  * STOCK        w:12 i:17
+ * </pre>
+ *
+ * Every key fits in the low 56 bits. In the named-map layout ({@link NamedMapStore}) each table is
+ * its own map and these are its keys; in the single-map layout ({@link PrefixedStore}) every table
+ * shares one key space and a key carries its table id in the top byte ({@link #tagged}):
+ *
+ * <pre>
+ * bits 63..56  table id ({@link #WAREHOUSE} .. {@link #STOCK})
+ * bits 55..0   the table's key, as above
  * </pre>
  * Warehouses are 1..4095, districts 1..10, customers 1..3000, items 1..100000.
  */
@@ -37,26 +44,37 @@ final class TpccKeys {
     static final long ITEM = 10;
     static final long STOCK = 11;
 
+    /** Where the table id starts in a tagged key. */
+    static final int TABLE_SHIFT = 56;
+    /** The bits of a tagged key that hold the table's own key. */
+    static final long COLUMNS = (1L << TABLE_SHIFT) - 1;
+
     private TpccKeys() {}
 
-    static long table(long table) {
-        return table << 56;
+    /** The key {@code key} of table {@code table} in the shared key space of the single-map layout. */
+    static long tagged(long table, long key) {
+        return (table << TABLE_SHIFT) | key;
+    }
+
+    /** The table's own key in a tagged key (the inverse of {@link #tagged}). */
+    static long untagged(long taggedKey) {
+        return taggedKey & COLUMNS;
     }
 
     static long warehouse(int w) {
-        return table(WAREHOUSE) | w;
+        return w;
     }
 
     static long district(int w, int d) {
-        return table(DISTRICT) | ((long) w << 4) | d;
+        return ((long) w << 4) | d;
     }
 
     static long customer(int w, int d, int c) {
-        return table(CUSTOMER) | ((long) w << 16) | ((long) d << 12) | c;
+        return ((long) w << 16) | ((long) d << 12) | c;
     }
 
     static long customerByName(int w, int d, int lastRank, int c) {
-        return table(CUSTOMER_BY_NAME) | ((long) w << 26) | ((long) d << 22) | ((long) lastRank << 12) | c;
+        return ((long) w << 26) | ((long) d << 22) | ((long) lastRank << 12) | c;
     }
 
     static int customerOfNameKey(long key) {
@@ -64,15 +82,15 @@ final class TpccKeys {
     }
 
     static long history(long seq) {
-        return table(HISTORY) | seq;
+        return seq;
     }
 
     static long newOrder(int w, int d, long o) {
-        return table(NEW_ORDER) | ((long) w << 36) | ((long) d << 32) | o;
+        return ((long) w << 36) | ((long) d << 32) | o;
     }
 
     static long order(int w, int d, long o) {
-        return table(ORDER) | ((long) w << 36) | ((long) d << 32) | o;
+        return ((long) w << 36) | ((long) d << 32) | o;
     }
 
     /** The order id in a NEW_ORDER or ORDER key. */
@@ -81,7 +99,7 @@ final class TpccKeys {
     }
 
     static long orderByCustomer(int w, int d, int c, long o) {
-        return table(ORDER_BY_CUSTOMER) | ((long) w << 44) | ((long) d << 40) | ((long) c << 28) | o;
+        return ((long) w << 44) | ((long) d << 40) | ((long) c << 28) | o;
     }
 
     static long orderOfCustomerKey(long key) {
@@ -89,7 +107,7 @@ final class TpccKeys {
     }
 
     static long orderLine(int w, int d, long o, int ol) {
-        return table(ORDER_LINE) | ((long) w << 40) | ((long) d << 36) | (o << 4) | ol;
+        return ((long) w << 40) | ((long) d << 36) | (o << 4) | ol;
     }
 
     static long orderLineOrder(long key) {
@@ -97,11 +115,11 @@ final class TpccKeys {
     }
 
     static long item(int i) {
-        return table(ITEM) | i;
+        return i;
     }
 
     static long stock(int w, int i) {
-        return table(STOCK) | ((long) w << 17) | i;
+        return ((long) w << 17) | i;
     }
 
     static int warehouseOfStock(long key) {

@@ -8,8 +8,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * TPC-C rows as small immutable records (one per table; the value type of the TPC-C database is
- * {@link Row}). Money is in cents ({@code long}) so the consistency sums are exact; rates
+ * TPC-C rows as small immutable records, one type per table: the value type of the table's named
+ * map, or, in the single-map layout ({@link PrefixedStore}), one of the {@link Row}s of the shared
+ * map. Money is in cents ({@code long}) so the consistency sums are exact; rates
  * (tax, discount) are in basis points; dates are epoch milliseconds, 0 standing for SQL NULL.
  * Columns no transaction reads (addresses, phone numbers) are folded into one {@code info} string
  * of the spec's length so rows keep a realistic size.
@@ -143,7 +144,10 @@ final class TpccRows {
         }
     }
 
-    /** Encodes rows for the write-ahead log: a tag byte, then the fields in order. */
+    /**
+     * Encodes rows for the write-ahead log of the single-map layout: a tag byte, then the fields in
+     * order.
+     */
     static final Codec<Row> CODEC = Codec.of(TpccRows::encode, TpccRows::decode);
 
     static byte[] encode(Row row) {

@@ -5,97 +5,199 @@ import dev.varve.Transaction;
 import dev.varve.bench.tpcc.TpccRows.Customer;
 import dev.varve.bench.tpcc.TpccRows.CustomerName;
 import dev.varve.bench.tpcc.TpccRows.District;
+import dev.varve.bench.tpcc.TpccRows.History;
 import dev.varve.bench.tpcc.TpccRows.Item;
+import dev.varve.bench.tpcc.TpccRows.NewOrder;
 import dev.varve.bench.tpcc.TpccRows.Order;
+import dev.varve.bench.tpcc.TpccRows.OrderByCustomer;
 import dev.varve.bench.tpcc.TpccRows.OrderLine;
 import dev.varve.bench.tpcc.TpccRows.Row;
 import dev.varve.bench.tpcc.TpccRows.Stock;
 import dev.varve.bench.tpcc.TpccRows.Warehouse;
 
 /**
- * Typed reads of the TPC-C tables: the one place where a {@link Row} read from the shared key
- * space is cast to its table's row type. Each row type has one cast method ({@code
- * warehouse(Row)}, ...), and the point reads ({@code warehouse(tx, key)}, ...) go through it; the
- * transactions and checks call these instead of casting.
+ * The TPC-C tables of one transaction or one snapshot, each a typed {@link TpccTable}: what the
+ * workload's transactions, loader and checks are written against, whatever the layout ({@link
+ * TpccStore}). A table is opened at its first use in the transaction (a transaction that never
+ * touches a table's map leaves it out of its commit) and the same table is returned afterwards.
  *
- * <p>Keys are built by {@link TpccKeys}; a key of another table, or of a row that is missing,
- * gives what the plain cast would ({@link ClassCastException}, or null). Stateless; thread-safe
- * as far as the {@link Transaction} or {@link Snapshot} passed in is.
+ * <p>Used by one thread at a time, like its transaction; valid until the transaction finishes or
+ * the snapshot is closed.
  */
-final class TpccTables {
-    private TpccTables() {}
+abstract class TpccTables implements AutoCloseable {
+    private final Transaction<Long, Row> tx;
+    private final Snapshot<Long, Row> snapshot;
 
-    // ---- one cast per row type -------------------------------------------------------------
+    private TpccTable<Warehouse> warehouse;
+    private TpccTable<District> district;
+    private TpccTable<Customer> customer;
+    private TpccTable<CustomerName> customerByName;
+    private TpccTable<History> history;
+    private TpccTable<NewOrder> newOrder;
+    private TpccTable<Order> order;
+    private TpccTable<OrderByCustomer> orderByCustomer;
+    private TpccTable<OrderLine> orderLine;
+    private TpccTable<Item> item;
+    private TpccTable<Stock> stock;
 
-    static Warehouse warehouse(Row row) {
-        return (Warehouse) row;
+    /**
+     * The tables of {@code tx}, or of {@code snapshot} (exactly one is not null).
+     *
+     * @param tx the transaction, or null
+     * @param snapshot the snapshot, or null
+     */
+    TpccTables(Transaction<Long, Row> tx, Snapshot<Long, Row> snapshot) {
+        if ((tx == null) == (snapshot == null)) {
+            throw new IllegalArgumentException("tables read either a transaction or a snapshot");
+        }
+        this.tx = tx;
+        this.snapshot = snapshot;
     }
 
-    static District district(Row row) {
-        return (District) row;
+    /** The transaction, or null for a snapshot's tables. */
+    final Transaction<Long, Row> transaction() {
+        return tx;
     }
 
-    static Customer customer(Row row) {
-        return (Customer) row;
+    /** The snapshot, or null for a transaction's tables. */
+    final Snapshot<Long, Row> snapshot() {
+        return snapshot;
     }
 
-    /** The by-last-name index entry (a value of a {@link TpccKeys#customerByName} range). */
-    static CustomerName customerName(Row row) {
-        return (CustomerName) row;
+    // ---- the tables --------------------------------------------------------------------------
+
+    final TpccTable<Warehouse> warehouse() {
+        if (warehouse == null) {
+            warehouse = openWarehouse();
+        }
+        return warehouse;
     }
 
-    static Order order(Row row) {
-        return (Order) row;
+    final TpccTable<District> district() {
+        if (district == null) {
+            district = openDistrict();
+        }
+        return district;
     }
 
-    static OrderLine orderLine(Row row) {
-        return (OrderLine) row;
+    final TpccTable<Customer> customer() {
+        if (customer == null) {
+            customer = openCustomer();
+        }
+        return customer;
     }
 
-    static Item item(Row row) {
-        return (Item) row;
+    /** The customers-by-last-name index (Silo's customer_name_idx). */
+    final TpccTable<CustomerName> customerByName() {
+        if (customerByName == null) {
+            customerByName = openCustomerByName();
+        }
+        return customerByName;
     }
 
-    static Stock stock(Row row) {
-        return (Stock) row;
+    final TpccTable<History> history() {
+        if (history == null) {
+            history = openHistory();
+        }
+        return history;
     }
 
-    // ---- point reads, by a key from the TpccKeys method of the same name ---------------------
-
-    static Warehouse warehouse(Transaction<Long, Row> tx, long key) {
-        return warehouse(tx.get(key));
+    final TpccTable<NewOrder> newOrder() {
+        if (newOrder == null) {
+            newOrder = openNewOrder();
+        }
+        return newOrder;
     }
 
-    static Warehouse warehouse(Snapshot<Long, Row> snapshot, long key) {
-        return warehouse(snapshot.get(key));
+    final TpccTable<Order> order() {
+        if (order == null) {
+            order = openOrder();
+        }
+        return order;
     }
 
-    static District district(Transaction<Long, Row> tx, long key) {
-        return district(tx.get(key));
+    /** The orders-by-customer index (Silo's oorder_c_id_idx). */
+    final TpccTable<OrderByCustomer> orderByCustomer() {
+        if (orderByCustomer == null) {
+            orderByCustomer = openOrderByCustomer();
+        }
+        return orderByCustomer;
     }
 
-    static District district(Snapshot<Long, Row> snapshot, long key) {
-        return district(snapshot.get(key));
+    final TpccTable<OrderLine> orderLine() {
+        if (orderLine == null) {
+            orderLine = openOrderLine();
+        }
+        return orderLine;
     }
 
-    static Customer customer(Transaction<Long, Row> tx, long key) {
-        return customer(tx.get(key));
+    final TpccTable<Item> item() {
+        if (item == null) {
+            item = openItem();
+        }
+        return item;
     }
 
-    static Order order(Transaction<Long, Row> tx, long key) {
-        return order(tx.get(key));
+    final TpccTable<Stock> stock() {
+        if (stock == null) {
+            stock = openStock();
+        }
+        return stock;
     }
 
-    static OrderLine orderLine(Transaction<Long, Row> tx, long key) {
-        return orderLine(tx.get(key));
+    // ---- the layout's side: one opener per table ----------------------------------------------
+
+    abstract TpccTable<Warehouse> openWarehouse();
+
+    abstract TpccTable<District> openDistrict();
+
+    abstract TpccTable<Customer> openCustomer();
+
+    abstract TpccTable<CustomerName> openCustomerByName();
+
+    abstract TpccTable<History> openHistory();
+
+    abstract TpccTable<NewOrder> openNewOrder();
+
+    abstract TpccTable<Order> openOrder();
+
+    abstract TpccTable<OrderByCustomer> openOrderByCustomer();
+
+    abstract TpccTable<OrderLine> openOrderLine();
+
+    abstract TpccTable<Item> openItem();
+
+    abstract TpccTable<Stock> openStock();
+
+    // ---- the transaction ----------------------------------------------------------------------
+
+    /**
+     * Commits the transaction (every table's writes at once).
+     *
+     * @throws dev.varve.SerializationFailureException if the commit would break isolation
+     * @throws IllegalStateException for a snapshot's tables, or a finished transaction
+     */
+    final void commit() {
+        if (tx == null) {
+            throw new IllegalStateException("a snapshot's tables have no transaction to commit");
+        }
+        tx.commit();
     }
 
-    /** The ITEM row, or null for an unused item number (NewOrder's rollback, §2.4.2.3). */
-    static Item item(Transaction<Long, Row> tx, long key) {
-        return item(tx.get(key));
+    /** Rolls the transaction back; does nothing for a snapshot's tables (see {@link #close()}). */
+    final void rollback() {
+        if (tx != null) {
+            tx.rollback();
+        }
     }
 
-    static Stock stock(Transaction<Long, Row> tx, long key) {
-        return stock(tx.get(key));
+    /** Ends the transaction (rolling it back if still active) or closes the snapshot. Idempotent. */
+    @Override
+    public final void close() {
+        if (tx != null) {
+            tx.close();
+        } else {
+            snapshot.close();
+        }
     }
 }

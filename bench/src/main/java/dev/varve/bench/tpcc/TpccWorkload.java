@@ -15,8 +15,6 @@ import static dev.varve.bench.tpcc.TpccKeys.warehouse;
 import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Isolation;
-import dev.varve.Snapshot;
-import dev.varve.Transaction;
 import dev.varve.bench.Counters;
 import dev.varve.bench.DurabilityMode;
 import dev.varve.bench.Options;
@@ -30,16 +28,14 @@ import dev.varve.bench.tpcc.TpccRows.NewOrder;
 import dev.varve.bench.tpcc.TpccRows.Order;
 import dev.varve.bench.tpcc.TpccRows.OrderByCustomer;
 import dev.varve.bench.tpcc.TpccRows.OrderLine;
-import dev.varve.bench.tpcc.TpccRows.Row;
 import dev.varve.bench.tpcc.TpccRows.Stock;
 import dev.varve.bench.tpcc.TpccRows.Warehouse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -50,9 +46,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * Payment 43 %, OrderStatus 4 %, Delivery 4 %, StockLevel 4 %), each one Varve transaction, with
  * the spec's input rules — NURand customer and item choice, 1 % NewOrder rollbacks (an unused
  * item id), 1 % remote supply warehouses per order line, 15 % remote Payment customers, 60 %
- * by-last-name customer lookups in Payment and OrderStatus. Tables map to ranges of one ordered
- * key space ({@link TpccKeys}, after Silo); rows are immutable records ({@link TpccRows}), read
- * through the typed accessors of {@link TpccTables}.
+ * by-last-name customer lookups in Payment and OrderStatus. Each table is an ordered map with
+ * composite {@code long} keys ({@link TpccKeys}, after Silo) and immutable records as rows ({@link
+ * TpccRows}), read and written through the typed tables of a {@link TpccStore}: in memory one
+ * named map per table, in a durable run (whose log cannot record named maps yet) ranges of the
+ * default map under table-tagged keys ({@link TpccStore.Layout}).
  *
  * <p>As in Silo, there are no terminals and no think or keying time: each worker thread runs
  * transactions back to back against its home warehouse ({@code thread % warehouses + 1}) and its
@@ -75,6 +73,7 @@ public final class TpccWorkload implements Workload {
     private final int customers;
     private final int initialOrders;
     private final Path dir;
+    private final TpccStore.Layout layout;
     /** Rank of each of the 1000 last names (by number) in their alphabetical order. */
     private final int[] lastNameRank = new int[1000];
 
@@ -85,15 +84,28 @@ public final class TpccWorkload implements Workload {
     private final int cId;
     private final int cItem;
     private final int cLastLoad;
-    private Database<Long, Row> db;
+    private Database<Long, TpccRows.Row> db;
+    private TpccStore store;
 
     /**
-     * A TPC-C workload with the options' warehouses (default one per thread) and scale.
+     * A TPC-C workload with the options' warehouses (default one per thread) and scale, laid out
+     * as its durability allows ({@link TpccStore.Layout#of}).
      *
      * @param options the settings
      */
     public TpccWorkload(Options options) {
+        this(options, TpccStore.Layout.of(options.durability()));
+    }
+
+    /**
+     * A TPC-C workload with the tables in {@code layout} (tests compare the layouts in memory).
+     *
+     * @param options the settings
+     * @param layout the layout; {@link TpccStore.Layout#NAMED_MAPS} only in memory
+     */
+    TpccWorkload(Options options, TpccStore.Layout layout) {
         this.options = options;
+        this.layout = layout;
         this.warehouses = options.effectiveWarehouses();
         this.items = 100_000 / options.tpccScale();
         this.customers = 3_000 / options.tpccScale();
@@ -124,7 +136,8 @@ public final class TpccWorkload implements Workload {
     public String describe() {
         return "tpcc: " + warehouses + " warehouse" + (warehouses == 1 ? "" : "s") + ", " + items + " items, "
                 + customers + " customers per district"
-                + (options.tpccScale() == 1 ? "" : " (scale 1/" + options.tpccScale() + ")");
+                + (options.tpccScale() == 1 ? "" : " (scale 1/" + options.tpccScale() + ")") + ", "
+                + layout.describe();
     }
 
     @Override
@@ -138,43 +151,44 @@ public final class TpccWorkload implements Workload {
 
     // ---- loading (§4.3.3.1) ---------------------------------------------------------------
 
-    /** Puts rows in transactions of a thousand blind writes. */
+    /** Puts rows in transactions of a thousand writes: one {@link #next()} per row. */
     private final class Loader {
-        private Transaction<Long, Row> tx = db.begin(Isolation.SNAPSHOT);
+        private TpccTables tables = store.begin(Isolation.SNAPSHOT);
         private int pending;
 
-        void put(long key, Row row) {
-            tx.put(key, row);
-            if (++pending == 1000) {
-                flush();
+        /** The tables to put the next row into (of a new transaction after each thousand rows). */
+        TpccTables next() {
+            if (pending == 1000) {
+                tables.commit();
+                tables = store.begin(Isolation.SNAPSHOT);
+                pending = 0;
             }
-        }
-
-        void flush() {
-            tx.commit();
-            tx = db.begin(Isolation.SNAPSHOT);
-            pending = 0;
+            pending++;
+            return tables;
         }
 
         void finish() {
-            tx.commit();
+            tables.commit();
         }
     }
 
     @Override
     public void load() {
         db = DurabilityMode.openWorkload(options, dir, Codec.LONG, TpccRows.CODEC);
+        store = layout.open(db);
         SplittableRandom random = new SplittableRandom(options.seed());
         Loader items = new Loader();
         for (int i = 1; i <= this.items; i++) {
             String data = astring(random, 26, 50);
-            items.put(
-                    item(i),
-                    new Item(
-                            1 + random.nextInt(10_000),
-                            astring(random, 14, 24),
-                            100 + random.nextInt(9_901),
-                            original(random, data)));
+            items.next()
+                    .item()
+                    .put(
+                            item(i),
+                            new Item(
+                                    1 + random.nextInt(10_000),
+                                    astring(random, 14, 24),
+                                    100 + random.nextInt(9_901),
+                                    original(random, data)));
         }
         items.finish();
         int loaders = Math.min(options.threads(), warehouses);
@@ -214,49 +228,68 @@ public final class TpccWorkload implements Workload {
 
     private void loadWarehouse(int w, SplittableRandom random) {
         Loader l = new Loader();
-        l.put(
-                warehouse(w),
-                new Warehouse(astring(random, 6, 10), astring(random, 80, 80), random.nextInt(2001), 300_000_00L));
+        l.next()
+                .warehouse()
+                .put(
+                        warehouse(w),
+                        new Warehouse(
+                                astring(random, 6, 10), astring(random, 80, 80), random.nextInt(2001), 300_000_00L));
         for (int i = 1; i <= items; i++) {
             String data = astring(random, 26, 50);
-            l.put(
-                    stock(w, i),
-                    new Stock(10 + random.nextInt(91), 0, 0, 0, astring(random, 240, 240), original(random, data)));
+            l.next()
+                    .stock()
+                    .put(
+                            stock(w, i),
+                            new Stock(
+                                    10 + random.nextInt(91),
+                                    0,
+                                    0,
+                                    0,
+                                    astring(random, 240, 240),
+                                    original(random, data)));
         }
         long now = System.currentTimeMillis();
         for (int d = 1; d <= DISTRICTS; d++) {
-            l.put(
-                    district(w, d),
-                    new District(
-                            astring(random, 6, 10),
-                            astring(random, 80, 80),
-                            random.nextInt(2001),
-                            30_000_00L,
-                            initialOrders + 1));
+            l.next()
+                    .district()
+                    .put(
+                            district(w, d),
+                            new District(
+                                    astring(random, 6, 10),
+                                    astring(random, 80, 80),
+                                    random.nextInt(2001),
+                                    30_000_00L,
+                                    initialOrders + 1));
             for (int c = 1; c <= customers; c++) {
                 int nameNumber =
                         c <= Math.min(1000, customers) ? c - 1 : nurand(random, 255, 0, lastNameLimit(), cLastLoad);
                 String first = astring(random, 8, 16);
-                l.put(
-                        customer(w, d, c),
-                        new Customer(
-                                first,
-                                "OE",
-                                lastName(nameNumber),
-                                astring(random, 100, 100),
-                                now,
-                                random.nextInt(10) == 0 ? "BC" : "GC",
-                                50_000_00L,
-                                random.nextInt(5001),
-                                -10_00L,
-                                10_00L,
-                                1,
-                                0,
-                                astring(random, 300, 500)));
-                l.put(customerByName(w, d, lastNameRank[nameNumber], c), new CustomerName(first));
-                l.put(
-                        history(historySeq.incrementAndGet()),
-                        new History(c, d, w, d, w, now, 10_00L, astring(random, 12, 24)));
+                l.next()
+                        .customer()
+                        .put(
+                                customer(w, d, c),
+                                new Customer(
+                                        first,
+                                        "OE",
+                                        lastName(nameNumber),
+                                        astring(random, 100, 100),
+                                        now,
+                                        random.nextInt(10) == 0 ? "BC" : "GC",
+                                        50_000_00L,
+                                        random.nextInt(5001),
+                                        -10_00L,
+                                        10_00L,
+                                        1,
+                                        0,
+                                        astring(random, 300, 500)));
+                l.next()
+                        .customerByName()
+                        .put(customerByName(w, d, lastNameRank[nameNumber], c), new CustomerName(first));
+                l.next()
+                        .history()
+                        .put(
+                                history(historySeq.incrementAndGet()),
+                                new History(c, d, w, d, w, now, 10_00L, astring(random, 12, 24)));
             }
             int[] permutation = new int[customers];
             for (int i = 0; i < customers; i++) {
@@ -273,21 +306,23 @@ public final class TpccWorkload implements Workload {
                 int c = permutation[(o - 1) % customers];
                 int lines = 5 + random.nextInt(11);
                 boolean old = o <= delivered;
-                l.put(order(w, d, o), new Order(c, now, old ? 1 + random.nextInt(10) : 0, lines, true));
-                l.put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
+                l.next().order().put(order(w, d, o), new Order(c, now, old ? 1 + random.nextInt(10) : 0, lines, true));
+                l.next().orderByCustomer().put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
                 for (int ol = 1; ol <= lines; ol++) {
-                    l.put(
-                            orderLine(w, d, o, ol),
-                            new OrderLine(
-                                    1 + random.nextInt(items),
-                                    w,
-                                    old ? now : 0,
-                                    5,
-                                    old ? 0 : 1 + random.nextInt(999_999),
-                                    astring(random, 24, 24)));
+                    l.next()
+                            .orderLine()
+                            .put(
+                                    orderLine(w, d, o, ol),
+                                    new OrderLine(
+                                            1 + random.nextInt(items),
+                                            w,
+                                            old ? now : 0,
+                                            5,
+                                            old ? 0 : 1 + random.nextInt(999_999),
+                                            astring(random, 24, 24)));
                 }
                 if (!old) {
-                    l.put(newOrder(w, d, o), NewOrder.INSTANCE);
+                    l.next().newOrder().put(newOrder(w, d, o), NewOrder.INSTANCE);
                 }
             }
         }
@@ -394,41 +429,44 @@ public final class TpccWorkload implements Workload {
             }
             boolean local = allLocal;
             long now = System.currentTimeMillis();
-            return counters.transact(db, isolation, tx -> {
-                Warehouse wh = TpccTables.warehouse(tx, warehouse(w));
-                District dist = TpccTables.district(tx, district(w, d));
+            return store.transact(counters, isolation, t -> {
+                Warehouse wh = t.warehouse().get(warehouse(w));
+                long dk = district(w, d);
+                District dist = t.district().get(dk);
                 long o = dist.nextOrderId();
-                tx.put(district(w, d), dist.withNextOrderId(o + 1));
-                Customer cust = TpccTables.customer(tx, customer(w, d, c));
-                tx.put(order(w, d, o), new Order(c, now, 0, lines, local));
-                tx.put(newOrder(w, d, o), NewOrder.INSTANCE);
-                tx.put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
+                t.district().put(dk, dist.withNextOrderId(o + 1));
+                Customer cust = t.customer().get(customer(w, d, c));
+                t.order().put(order(w, d, o), new Order(c, now, 0, lines, local));
+                t.newOrder().put(newOrder(w, d, o), NewOrder.INSTANCE);
+                t.orderByCustomer().put(orderByCustomer(w, d, c, o), OrderByCustomer.INSTANCE);
                 long total = 0;
                 for (int i = 0; i < lines; i++) {
-                    Item it = TpccTables.item(tx, item(itemIds[i]));
+                    Item it = t.item().get(item(itemIds[i]));
                     if (it == null) {
-                        tx.rollback(); // §2.4.2.3: "Item number is not valid"
+                        t.rollback(); // §2.4.2.3: "Item number is not valid"
                         return false;
                     }
                     long sk = stock(supply[i], itemIds[i]);
-                    Stock s = TpccTables.stock(tx, sk);
+                    Stock s = t.stock().get(sk);
                     int q = s.quantity() - quantity[i] >= 10
                             ? s.quantity() - quantity[i]
                             : s.quantity() - quantity[i] + 91;
-                    tx.put(
-                            sk,
-                            new Stock(
-                                    q,
-                                    s.ytd() + quantity[i],
-                                    s.orderCount() + 1,
-                                    s.remoteCount() + (supply[i] == w ? 0 : 1),
-                                    s.dists(),
-                                    s.data()));
+                    t.stock()
+                            .put(
+                                    sk,
+                                    new Stock(
+                                            q,
+                                            s.ytd() + quantity[i],
+                                            s.orderCount() + 1,
+                                            s.remoteCount() + (supply[i] == w ? 0 : 1),
+                                            s.dists(),
+                                            s.data()));
                     long amount = quantity[i] * it.price();
                     total += amount;
-                    tx.put(
-                            orderLine(w, d, o, i + 1),
-                            new OrderLine(itemIds[i], supply[i], 0, quantity[i], amount, s.dist(d)));
+                    t.orderLine()
+                            .put(
+                                    orderLine(w, d, o, i + 1),
+                                    new OrderLine(itemIds[i], supply[i], 0, quantity[i], amount, s.dist(d)));
                 }
                 long unused = total * (10_000 - cust.discountBp()) * (10_000 + wh.taxBp() + dist.taxBp());
                 return unused >= 0;
@@ -453,14 +491,16 @@ public final class TpccWorkload implements Workload {
             long amount = 100 + random.nextInt(500_000 - 100 + 1);
             long now = System.currentTimeMillis();
             String historyData = astring(random, 12, 24);
-            counters.transact(db, isolation, tx -> {
-                Warehouse wh = TpccTables.warehouse(tx, warehouse(w));
-                tx.put(warehouse(w), wh.withYtd(wh.ytd() + amount));
-                District dist = TpccTables.district(tx, district(w, d));
-                tx.put(district(w, d), dist.withYtd(dist.ytd() + amount));
-                int c = byName ? customerByLastName(tx, cw, cd, nameNumber, cByid) : cByid;
+            store.transact(counters, isolation, t -> {
+                long wk = warehouse(w);
+                Warehouse wh = t.warehouse().get(wk);
+                t.warehouse().put(wk, wh.withYtd(wh.ytd() + amount));
+                long dk = district(w, d);
+                District dist = t.district().get(dk);
+                t.district().put(dk, dist.withYtd(dist.ytd() + amount));
+                int c = byName ? customerByLastName(t, cw, cd, nameNumber, cByid) : cByid;
                 long ck = customer(cw, cd, c);
-                Customer cust = TpccTables.customer(tx, ck);
+                Customer cust = t.customer().get(ck);
                 String data = cust.data();
                 if (cust.credit().equals("BC")) {
                     String prefix = c + " " + cd + " " + cw + " " + d + " " + w + " " + amount + " ";
@@ -469,27 +509,29 @@ public final class TpccWorkload implements Workload {
                         data = data.substring(0, 500);
                     }
                 }
-                tx.put(ck, cust.afterPayment(amount, data));
-                tx.put(history(historySeq.incrementAndGet()), new History(c, cd, cw, d, w, now, amount, historyData));
+                t.customer().put(ck, cust.afterPayment(amount, data));
+                t.history()
+                        .put(
+                                history(historySeq.incrementAndGet()),
+                                new History(c, cd, cw, d, w, now, amount, historyData));
                 return null;
             });
         }
 
         /** §2.5.2.2 / §2.6.2.2: the customer at position ceil(n/2) of those with the last name, by c_first. */
-        private int customerByLastName(Transaction<Long, Row> tx, int cw, int cd, int nameNumber, int fallback) {
+        private int customerByLastName(TpccTables t, int cw, int cd, int nameNumber, int fallback) {
             int rank = lastNameRank[nameNumber];
-            NavigableMap<Long, Row> range =
-                    tx.asMap().subMap(customerByName(cw, cd, rank, 0), true, customerByName(cw, cd, rank, 0xfff), true);
-            List<Map.Entry<Long, Row>> matches = new ArrayList<>(8);
-            matches.addAll(range.entrySet());
+            List<NameMatch> matches = new ArrayList<>(8);
+            t.customerByName()
+                    .forEach(
+                            customerByName(cw, cd, rank, 0),
+                            customerByName(cw, cd, rank, 0xfff),
+                            (key, row) -> matches.add(new NameMatch(TpccKeys.customerOfNameKey(key), row.first())));
             if (matches.isEmpty()) {
                 return fallback; // only at reduced scale, where some last names are unused
             }
-            matches.sort((a, b) -> TpccTables.customerName(a.getValue())
-                    .first()
-                    .compareTo(TpccTables.customerName(b.getValue()).first()));
-            return TpccKeys.customerOfNameKey(
-                    matches.get((matches.size() - 1) / 2).getKey());
+            matches.sort(NameMatch.BY_FIRST_NAME);
+            return matches.get((matches.size() - 1) / 2).customer();
         }
 
         /** §2.6, read-only. */
@@ -498,21 +540,17 @@ public final class TpccWorkload implements Workload {
             boolean byName = random.nextInt(100) < 60;
             int nameNumber = nurand(random, 255, 0, lastNameLimit(), cLast);
             int cByid = nurand(random, 1023, 1, customers, cId);
-            counters.transact(db, isolation, tx -> {
-                int c = byName ? customerByLastName(tx, w, d, nameNumber, cByid) : cByid;
-                Customer cust = TpccTables.customer(tx, customer(w, d, c));
-                Map.Entry<Long, Row> latest = tx.asMap()
-                        .subMap(orderByCustomer(w, d, c, 0), true, orderByCustomer(w, d, c, 0xfff_ffffL), true)
-                        .lastEntry();
+            store.transact(counters, isolation, t -> {
+                int c = byName ? customerByLastName(t, w, d, nameNumber, cByid) : cByid;
+                Customer cust = t.customer().get(customer(w, d, c));
+                long latest =
+                        t.orderByCustomer().lastKey(orderByCustomer(w, d, c, 0), orderByCustomer(w, d, c, 0xfff_ffffL));
                 long sum = cust.balance();
-                if (latest != null) {
-                    long o = TpccKeys.orderOfCustomerKey(latest.getKey());
-                    Order order = TpccTables.order(tx, order(w, d, o));
+                if (latest != TpccTable.NONE) {
+                    long o = TpccKeys.orderOfCustomerKey(latest);
+                    Order order = t.order().get(order(w, d, o));
                     sum += order.carrierId();
-                    for (Row r : tx.asMap()
-                            .subMap(orderLine(w, d, o, 0), true, orderLine(w, d, o, 15), true)
-                            .values()) {
-                        OrderLine line = TpccTables.orderLine(r);
+                    for (OrderLine line : t.orderLine().values(orderLine(w, d, o, 0), orderLine(w, d, o, 15))) {
                         sum += line.amount() + line.deliveryDate();
                     }
                 }
@@ -524,29 +562,27 @@ public final class TpccWorkload implements Workload {
         void delivery() {
             int carrier = 1 + random.nextInt(10);
             long now = System.currentTimeMillis();
-            counters.transact(db, isolation, tx -> {
+            store.transact(counters, isolation, t -> {
                 for (int d = 1; d <= DISTRICTS; d++) {
-                    Map.Entry<Long, Row> oldest = tx.asMap()
-                            .subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true)
-                            .firstEntry();
-                    if (oldest == null) {
+                    long oldest = t.newOrder().firstKey(newOrder(w, d, 0), newOrder(w, d, MAX_ORDER));
+                    if (oldest == TpccTable.NONE) {
                         continue; // §2.7.4.2: skipped
                     }
-                    long o = TpccKeys.orderId(oldest.getKey());
-                    tx.remove(oldest.getKey());
+                    long o = TpccKeys.orderId(oldest);
+                    t.newOrder().remove(oldest);
                     long ok = order(w, d, o);
-                    Order order = TpccTables.order(tx, ok);
-                    tx.put(ok, order.withCarrier(carrier));
+                    Order order = t.order().get(ok);
+                    t.order().put(ok, order.withCarrier(carrier));
                     long total = 0;
                     for (int ol = 1; ol <= order.lineCount(); ol++) {
                         long lk = orderLine(w, d, o, ol);
-                        OrderLine line = TpccTables.orderLine(tx, lk);
+                        OrderLine line = t.orderLine().get(lk);
                         total += line.amount();
-                        tx.put(lk, line.delivered(now));
+                        t.orderLine().put(lk, line.delivered(now));
                     }
                     long ck = customer(w, d, order.customer());
-                    Customer cust = TpccTables.customer(tx, ck);
-                    tx.put(ck, cust.afterDelivery(total));
+                    Customer cust = t.customer().get(ck);
+                    t.customer().put(ck, cust.afterDelivery(total));
                 }
                 return null;
             });
@@ -556,18 +592,17 @@ public final class TpccWorkload implements Workload {
         void stockLevel() {
             int threshold = 10 + random.nextInt(11);
             int d = stockLevelDistrict;
-            counters.transact(db, isolation, tx -> {
-                District dist = TpccTables.district(tx, district(w, d));
+            store.transact(counters, isolation, t -> {
+                District dist = t.district().get(district(w, d));
                 long next = dist.nextOrderId();
                 Set<Integer> itemIds = new HashSet<>();
-                for (Row r : tx.asMap()
-                        .subMap(orderLine(w, d, Math.max(0, next - 20), 0), true, orderLine(w, d, next, 0), false)
-                        .values()) {
-                    itemIds.add(TpccTables.orderLine(r).item());
+                for (OrderLine line : t.orderLine()
+                        .values(orderLine(w, d, Math.max(0, next - 20), 0), orderLine(w, d, next - 1, 15))) {
+                    itemIds.add(line.item());
                 }
                 int low = 0;
                 for (int i : itemIds) {
-                    if (TpccTables.stock(tx, stock(w, i)).quantity() < threshold) {
+                    if (t.stock().get(stock(w, i)).quantity() < threshold) {
                         low++;
                     }
                 }
@@ -576,11 +611,16 @@ public final class TpccWorkload implements Workload {
         }
     }
 
+    /** A customer with the last name looked up, and its first name (the order of §2.5.2.2). */
+    private record NameMatch(int customer, String first) {
+        static final Comparator<NameMatch> BY_FIRST_NAME = Comparator.comparing(NameMatch::first);
+    }
+
     // ---- consistency (§3.3.2.1–3.3.2.4) ------------------------------------------------------
 
     @Override
     public List<Check> checkAfterRun() {
-        try (Snapshot<Long, Row> s = db.snapshot()) {
+        try (TpccTables s = store.snapshot()) {
             String c1 = null;
             String c2 = null;
             String c3 = null;
@@ -589,19 +629,21 @@ public final class TpccWorkload implements Workload {
             long orders = 0;
             long lines = 0;
             for (int w = 1; w <= warehouses; w++) {
-                long wYtd = TpccTables.warehouse(s, warehouse(w)).ytd();
+                long wYtd = s.warehouse().get(warehouse(w)).ytd();
                 long dYtd = 0;
                 for (int d = 1; d <= DISTRICTS; d++) {
-                    District dist = TpccTables.district(s, district(w, d));
+                    District dist = s.district().get(district(w, d));
                     dYtd += dist.ytd();
-                    NavigableMap<Long, Row> orderRange = s.subMap(order(w, d, 0), true, order(w, d, MAX_ORDER), true);
-                    NavigableMap<Long, Row> noRange =
-                            s.subMap(newOrder(w, d, 0), true, newOrder(w, d, MAX_ORDER), true);
-                    long maxOrder = orderRange.isEmpty() ? 0 : TpccKeys.orderId(orderRange.lastKey());
-                    long noCount = noRange.size();
+                    long lastOrder = s.order().lastKey(order(w, d, 0), order(w, d, MAX_ORDER));
+                    long maxOrder = lastOrder == TpccTable.NONE ? 0 : TpccKeys.orderId(lastOrder);
+                    long noCount = s.newOrder().count(newOrder(w, d, 0), newOrder(w, d, MAX_ORDER));
                     newOrders += noCount;
-                    long maxNo = noCount == 0 ? maxOrder : TpccKeys.orderId(noRange.lastKey());
-                    long minNo = noCount == 0 ? 0 : TpccKeys.orderId(noRange.firstKey());
+                    long maxNo = noCount == 0
+                            ? maxOrder
+                            : TpccKeys.orderId(s.newOrder().lastKey(newOrder(w, d, 0), newOrder(w, d, MAX_ORDER)));
+                    long minNo = noCount == 0
+                            ? 0
+                            : TpccKeys.orderId(s.newOrder().firstKey(newOrder(w, d, 0), newOrder(w, d, MAX_ORDER)));
                     if (c2 == null && (dist.nextOrderId() - 1 != maxOrder || maxNo != maxOrder)) {
                         c2 = "w " + w + " d " + d + ": D_NEXT_O_ID - 1 = " + (dist.nextOrderId() - 1) + ", max(O_ID) = "
                                 + maxOrder + ", max(NO_O_ID) = " + maxNo;
@@ -611,12 +653,11 @@ public final class TpccWorkload implements Workload {
                                 + " but " + noCount + " NEW-ORDER rows";
                     }
                     long olCnt = 0;
-                    for (Row r : orderRange.values()) {
-                        olCnt += TpccTables.order(r).lineCount();
+                    for (Order order : s.order().values(order(w, d, 0), order(w, d, MAX_ORDER))) {
+                        olCnt += order.lineCount();
                         orders++;
                     }
-                    long lineRows = s.subMap(orderLine(w, d, 0, 0), true, orderLine(w, d, MAX_ORDER, 15), true)
-                            .size();
+                    long lineRows = s.orderLine().count(orderLine(w, d, 0, 0), orderLine(w, d, MAX_ORDER, 15));
                     lines += lineRows;
                     if (c4 == null && olCnt != lineRows) {
                         c4 = "w " + w + " d " + d + ": sum(O_OL_CNT) = " + olCnt + " but " + lineRows
@@ -646,6 +687,16 @@ public final class TpccWorkload implements Workload {
                             c4 == null,
                             c4 != null ? c4 : lines + " order lines"));
         }
+    }
+
+    /** The tables' layout in the database. */
+    TpccStore.Layout layout() {
+        return layout;
+    }
+
+    /** The store, once loaded (for tests). */
+    TpccStore store() {
+        return store;
     }
 
     @Override

@@ -33,11 +33,35 @@ class TpccRowsTest {
     void keysOfOneTableSortTogetherAndByTheirColumns() {
         assertTrue(TpccKeys.orderLine(1, 10, 5, 15) < TpccKeys.orderLine(1, 10, 6, 1));
         assertTrue(TpccKeys.orderLine(1, 10, 0xffff_ffffL, 15) < TpccKeys.orderLine(2, 1, 0, 0));
-        assertTrue(TpccKeys.newOrder(4095, 10, 0xffff_ffffL) < TpccKeys.order(1, 1, 1));
+        assertTrue(TpccKeys.tagged(TpccKeys.NEW_ORDER, TpccKeys.newOrder(4095, 10, 0xffff_ffffL))
+                < TpccKeys.tagged(TpccKeys.ORDER, TpccKeys.order(1, 1, 1)));
         assertEquals(3000, TpccKeys.customerOfNameKey(TpccKeys.customerByName(4095, 10, 999, 3000)));
         assertEquals(12345, TpccKeys.orderOfCustomerKey(TpccKeys.orderByCustomer(4095, 10, 3000, 12345)));
         assertEquals(77, TpccKeys.orderId(TpccKeys.newOrder(3, 4, 77)));
         assertEquals(4095, TpccKeys.warehouseOfStock(TpccKeys.stock(4095, 100_000)));
+    }
+
+    @Test
+    void everyTablesLargestKeyFitsBelowTheTableTag() {
+        long[] largest = {
+            TpccKeys.warehouse(4095),
+            TpccKeys.district(4095, 10),
+            TpccKeys.customer(4095, 10, 3000),
+            TpccKeys.customerByName(4095, 10, 999, 3000),
+            TpccKeys.history(TpccKeys.COLUMNS),
+            TpccKeys.newOrder(4095, 10, 0xffff_ffffL),
+            TpccKeys.order(4095, 10, 0xffff_ffffL),
+            TpccKeys.orderByCustomer(4095, 10, 3000, 0xfff_ffffL),
+            TpccKeys.orderLine(4095, 10, 0xffff_ffffL, 15),
+            TpccKeys.item(100_000),
+            TpccKeys.stock(4095, 100_000)
+        };
+        for (int t = 0; t < largest.length; t++) {
+            long table = t + 1;
+            long tagged = TpccKeys.tagged(table, largest[t]);
+            assertEquals(largest[t], TpccKeys.untagged(tagged), "table " + table);
+            assertEquals(table, tagged >>> TpccKeys.TABLE_SHIFT, "table " + table);
+        }
     }
 
     @Test
