@@ -54,11 +54,13 @@ public final class Transaction<K, V> implements AutoCloseable {
     private State state = State.ACTIVE;
 
     /** The default map as this transaction sees it. */
-    private final TxMap<K, V> main;
+    private TxMap<K, V> main; // created at first use: an empty transaction needs none
 
     private TransactionMap<K, V> mapView;
     /** The views of named maps, by map id (plain transactions only: one thread at a time). */
     private TransactionMap<?, ?>[] namedViews;
+    /** This transaction's access to each named map it used, by map id (plain transactions only). */
+    private TxMap<?, ?>[] namedParts;
 
     Transaction(CommitProtocol<K, V> commits, Isolation isolation, boolean readOnlyView) {
         this.commits = commits;
@@ -67,7 +69,6 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.readOnlyView = readOnlyView;
         this.core = new TxState<>(store.defaultMap(), store.pins(), isolation == Isolation.SERIALIZABLE);
         this.snapshotTs = core.snapshotTs();
-        this.main = new TxMap<>(this, core.main(), readOnlyView);
     }
 
     // ---- reads ---------------------------------------------------------------------------
@@ -85,7 +86,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public V get(K key) {
         Objects.requireNonNull(key, "key");
         checkActive();
-        return main.read(key);
+        return main().read(key);
     }
 
     /**
@@ -119,8 +120,9 @@ public final class Transaction<K, V> implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
         checkWritable();
-        main.checkKey(key); // fail fast on keys the index cannot order
-        main.write(key, value);
+        TxMap<K, V> m = main();
+        m.checkKey(key); // fail fast on keys the index cannot order
+        m.write(key, value);
     }
 
     /**
@@ -136,8 +138,9 @@ public final class Transaction<K, V> implements AutoCloseable {
     public void remove(K key) {
         Objects.requireNonNull(key, "key");
         checkWritable();
-        main.checkKey(key);
-        main.write(key, WriteSet.TOMBSTONE);
+        TxMap<K, V> m = main();
+        m.checkKey(key);
+        m.write(key, WriteSet.TOMBSTONE);
     }
 
     /**
@@ -160,7 +163,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public NavigableMap<K, V> asMap() {
         checkActive();
         if (mapView == null) {
-            mapView = new TransactionMap<>(main);
+            mapView = new TransactionMap<>(main());
         }
         return mapView;
     }
@@ -189,13 +192,79 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (views != null && id < views.length && views[id] != null) {
             return (TransactionMap<K2, V2>) views[id]; // ids are never reused (MapIndex M1)
         }
-        TransactionMap<K2, V2> view = new TransactionMap<>(new TxMap<>(this, core.part(index), readOnlyView));
+        TransactionMap<K2, V2> view = new TransactionMap<>(tracked(index));
         if (views == null || id >= views.length) {
             views = views == null ? new TransactionMap<?, ?>[id + 4] : java.util.Arrays.copyOf(views, id + 4);
             namedViews = views;
         }
         views[id] = view;
         return view;
+    }
+
+    /**
+     * Sets {@code key} to {@code value} in the named map {@code map} when this transaction
+     * commits: a blind write, as {@link #put(Object, Object)} is for the default map (it reads
+     * nothing and adds nothing to the read set; {@code map(handle).put} also returns the previous
+     * value, which is a read).
+     *
+     * @param map a handle of this transaction's database
+     * @param key the key
+     * @param value the value
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @throws NullPointerException if an argument is null
+     * @throws ClassCastException if {@code key} cannot be compared with the map's keys
+     * @throws IllegalArgumentException if {@code map} belongs to another database
+     * @throws IllegalStateException if this transaction has finished, the database is closed, or
+     *     the map was dropped
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public <K2, V2> void put(NamedMap<K2, V2> map, K2 key, V2 value) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, "value");
+        checkWritable();
+        TxMap<K2, V2> part = tracked(check(map));
+        part.checkKey(key);
+        part.write(key, value);
+    }
+
+    /**
+     * Removes {@code key} from the named map {@code map} when this transaction commits: a blind
+     * write, like {@link #put(NamedMap, Object, Object)}.
+     *
+     * @param map a handle of this transaction's database
+     * @param key the key
+     * @param <K2> the map's key type
+     * @throws NullPointerException if an argument is null
+     * @throws ClassCastException if {@code key} cannot be compared with the map's keys
+     * @throws IllegalArgumentException if {@code map} belongs to another database
+     * @throws IllegalStateException if this transaction has finished, the database is closed, or
+     *     the map was dropped
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public <K2> void remove(NamedMap<K2, ?> map, K2 key) {
+        Objects.requireNonNull(key, "key");
+        checkWritable();
+        TxMap<K2, ?> part = tracked(check(map));
+        part.checkKey(key);
+        part.write(key, WriteSet.TOMBSTONE);
+    }
+
+    /** This transaction's (tracked) access to {@code index}, one per map (ids are never reused). */
+    @SuppressWarnings("unchecked")
+    private <K2, V2> TxMap<K2, V2> tracked(MapIndex<K2, V2> index) {
+        int id = index.id();
+        TxMap<?, ?>[] parts = namedParts;
+        if (parts != null && id < parts.length && parts[id] != null) {
+            return (TxMap<K2, V2>) parts[id];
+        }
+        TxMap<K2, V2> part = new TxMap<>(this, core.part(index), readOnlyView);
+        if (parts == null || id >= parts.length) {
+            parts = parts == null ? new TxMap<?, ?>[id + 4] : java.util.Arrays.copyOf(parts, id + 4);
+            namedParts = parts;
+        }
+        parts[id] = part;
+        return part;
     }
 
     /** Checks {@code map} can be used by this transaction (see {@link #map}); returns its engine map. */
@@ -473,7 +542,12 @@ public final class Transaction<K, V> implements AutoCloseable {
 
     /** The default map as this transaction sees it. */
     TxMap<K, V> main() {
-        return main;
+        TxMap<K, V> m = main;
+        if (m == null) {
+            m = new TxMap<>(this, core.main(), readOnlyView);
+            main = m; // NOTE: a snapshot read by several threads may make two; they are equivalent
+        }
+        return m;
     }
 
     void checkActive() {

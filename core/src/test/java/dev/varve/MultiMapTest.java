@@ -186,6 +186,35 @@ class MultiMapTest {
     }
 
     @Test
+    void blindWritesToANamedMapReadNothingAndCommitWithTheRest() {
+        try (Database<String, Long> db = open()) {
+            NamedMap<Integer, String> a = db.openMap("a");
+            a.put(1, "old");
+            Transaction<String, Long> writer = db.begin(Isolation.SERIALIZABLE);
+            Transaction<String, Long> reader = db.begin(Isolation.SERIALIZABLE);
+            writer.put(a, 1, "blind"); // reads nothing: no rw-antidependency from what it overwrote
+            writer.remove(a, 2);
+            writer.put("x", 1L);
+            assertEquals("blind", writer.map(a).get(1)); // read-your-writes through the view
+            assertEquals("old", reader.map(a).get(1));
+            reader.put("y", 1L);
+            writer.commit();
+            reader.commit(); // reader ->rw writer only: no dangerous structure
+            assertEquals("blind", a.get(1));
+            assertEquals(1L, db.get("x"));
+            try (Snapshot<String, Long> s = db.snapshot()) {
+                assertThrows(UnsupportedOperationException.class, () -> s.map(a).put(3, "no"));
+            }
+            Transaction<String, Long> late = db.begin();
+            db.dropMap("a");
+            assertThrows(IllegalStateException.class, () -> late.put(a, 5, "dropped"));
+            assertThrows(NullPointerException.class, () -> late.put(null, 5, "x"));
+            late.rollback();
+            assertThrows(IllegalStateException.class, () -> late.remove(a, 5));
+        }
+    }
+
+    @Test
     void aSnapshotReadsEveryMapAtOneTimestamp() {
         try (Database<String, Long> db = open()) {
             NamedMap<Integer, Long> a = db.openMap("a");

@@ -105,7 +105,7 @@ final class NamedMapStore extends TpccStore {
 
         private <R> TpccTable<R> table(NamedMap<Long, R> map) {
             Transaction<Long, Row> tx = transaction();
-            return new MapTable<>(tx != null ? tx.map(map) : snapshot().map(map));
+            return new MapTable<>(tx, map, tx != null ? tx.map(map) : snapshot().map(map));
         }
 
         @Override
@@ -164,11 +164,18 @@ final class NamedMapStore extends TpccStore {
         }
     }
 
-    /** A table that is a map view: every operation is the view's own. */
+    /**
+     * A table that is a map view; writes are the transaction's blind writes (as the single-map
+     * layout's tx.put), reads the view's own.
+     */
     private static final class MapTable<R> implements TpccTable<R> {
+        private final Transaction<Long, Row> tx;
+        private final NamedMap<Long, R> handle;
         private final NavigableMap<Long, R> map;
 
-        MapTable(NavigableMap<Long, R> map) {
+        MapTable(Transaction<Long, Row> tx, NamedMap<Long, R> handle, NavigableMap<Long, R> map) {
+            this.tx = tx;
+            this.handle = handle;
             this.map = map;
         }
 
@@ -183,12 +190,18 @@ final class NamedMapStore extends TpccStore {
 
         @Override
         public void put(long key, R row) {
-            map.put(key, row);
+            if (tx == null) {
+                throw new UnsupportedOperationException("a snapshot is read-only");
+            }
+            tx.put(handle, key, row);
         }
 
         @Override
         public void remove(long key) {
-            map.remove(key);
+            if (tx == null) {
+                throw new UnsupportedOperationException("a snapshot is read-only");
+            }
+            tx.remove(handle, key);
         }
 
         @Override
