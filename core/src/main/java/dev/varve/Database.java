@@ -794,19 +794,27 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
-     * The names of this database's named maps (not dropped), in ascending order.
+     * The names of this database's named maps (not dropped), in ascending order; in a durable
+     * database, also those its log holds that were not opened since it was reopened.
      *
      * @return a new sorted set of the names (later opens and drops do not change it)
      * @throws IllegalStateException if the database is closed
      */
     public NavigableSet<String> mapNames() {
         store.checkOpen();
-        return store.mapNames();
+        NavigableSet<String> names = store.mapNames();
+        if (!inMemory()) {
+            names.addAll(store.log().recordedMapNames()); // also those not opened since the restart
+        }
+        return names;
     }
 
     /**
-     * Drops the named map {@code name} and everything in it. Not transactional: it takes effect at
-     * once, for every transaction. Afterwards every handle to the map, and every view of it in a
+     * Drops the named map {@code name} and everything in it (in a durable database, also a map
+     * its log holds that was not opened since it was reopened). Not transactional: it takes effect
+     * at once, for every transaction; in a durable database it is durable when this returns, and
+     * never before the commits that preceded it (their records are forced first, also under
+     * RELAXED). Afterwards every handle to the map, and every view of it in a
      * transaction or snapshot, throws {@link IllegalStateException} at its next use; a
      * transaction that wrote to it fails its commit with {@link IllegalStateException} (nothing of
      * it is committed). Opening the name again creates a new, empty map. Thread-safe; takes the
@@ -821,13 +829,22 @@ public final class Database<K, V> implements AutoCloseable {
         Objects.requireNonNull(name, "name");
         synchronized (mapCatalogLock) {
             MapIndex<?, ?> map = store.namedMap(name);
-            if (map == null || !store.dropMap(name)) {
-                return false;
+            if (map == null) {
+                int recorded = inMemory() ? -1 : store.log().recordedMapId(name);
+                if (recorded < 0) {
+                    return false;
+                }
+                // Not opened since the restart: only the log holds it.
+                store.log().dropMap(recorded, name, store.lastCommitTimestamp());
+                return true;
             }
             if (!inMemory()) {
-                store.log().dropMap(map.id(), name); // after the drop: no commit writes it any more
+                // The log first: once the drop is durable recovery skips the map's records, so the
+                // commits still writing it until the store's drop below are dropped with it; and
+                // if the log cannot record it, nothing is dropped.
+                store.log().dropMap(map.id(), name, store.lastCommitTimestamp());
             }
-            return true;
+            return store.dropMap(name);
         }
     }
 

@@ -102,13 +102,37 @@ public interface CommitLog<K, V> extends AutoCloseable {
     }
 
     /**
-     * Records durably that the named map {@code id} was dropped: recovery then skips its records,
-     * and its name may be opened again as a new map (with a new id). Called after the database
-     * stopped every commit that writes it.
+     * Records durably that the named map {@code id} was dropped: recovery then skips its records
+     * (those already logged and any still appended before the database stops the map's
+     * commits), and its name may be opened again as a new map (with a new id). The drop must not
+     * become durable before the commits up to {@code throughTs}: a log that can lose unforced
+     * records forces them first, so what survives a crash stays a prefix of the commit order with
+     * the drop in its place.
      *
      * @param id the map's id
      * @param name the map's name
-     * @throws java.io.UncheckedIOException if recording the drop failed
+     * @param throughTs the newest commit timestamp handed out before the drop
+     * @throws java.io.UncheckedIOException if recording the drop failed (the map is not dropped)
+     * @throws IllegalStateException if the log failed or is closed
      */
-    default void dropMap(int id, String name) {}
+    default void dropMap(int id, String name, long throughTs) {}
+
+    /**
+     * The names of the named maps this log holds, opened in this run or not.
+     *
+     * @return a new sorted set (empty for a log that records no named maps)
+     */
+    default java.util.NavigableSet<String> recordedMapNames() {
+        return new java.util.TreeSet<>();
+    }
+
+    /**
+     * The id of the named map {@code name} if this log holds it.
+     *
+     * @param name the map's name
+     * @return its id, or -1 if the log holds no map of that name
+     */
+    default int recordedMapId(String name) {
+        return -1;
+    }
 }

@@ -192,8 +192,12 @@ final class Checkpoints {
                     public void beginMap(int mapId) {
                         inStore.add(mapId);
                         if (mapId != 0) {
-                            keyCodec = maps.keyCodec(mapId);
-                            valueCodec = maps.valueCodec(mapId);
+                            try {
+                                keyCodec = maps.keyCodec(mapId);
+                                valueCodec = maps.valueCodec(mapId);
+                            } catch (IllegalStateException e) { // not the store's refusal: ours
+                                throw new EntryFailure(new IOException("checkpoint: " + e.getMessage(), e));
+                            }
                             unmarked = mapId;
                         }
                     }

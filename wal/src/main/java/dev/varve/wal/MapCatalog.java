@@ -211,25 +211,42 @@ final class MapCatalog {
     }
 
     /**
-     * Forgets map {@code id}: removes its entry and writes the catalog durably; its recovered
-     * state and codecs go too.
+     * Forgets map {@code id}: removes its entry and writes the catalog durably, then lets its
+     * recovered state go; if the write fails, the entry stays (nothing is dropped).
      *
      * @throws IOException if the catalog file cannot be written
      */
     synchronized void drop(int id) throws IOException {
         Entry removed = entries.remove(id);
-        pending.remove(id);
-        Codec<?>[] k = keyCodecs.clone();
-        Codec<?>[] v = valueCodecs.clone();
-        if (id < k.length) {
-            k[id] = null;
-            v[id] = null;
-            keyCodecs = k;
-            valueCodecs = v;
+        if (removed == null) {
+            return;
         }
-        if (removed != null) {
+        try {
             save();
+        } catch (IOException | RuntimeException e) {
+            entries.put(id, removed); // not recorded: not dropped
+            throw e;
         }
+        pending.remove(id);
+        // The codecs stay: commits to the map may still be appended until the store drops it,
+        // and a checkpoint that started before may still read it (recovery skips both: C1).
+    }
+
+    /** The names of the named maps in the catalog. */
+    synchronized java.util.NavigableSet<String> names() {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        for (Entry e : entries.values()) {
+            if (e.id() != 0) {
+                out.add(e.name());
+            }
+        }
+        return out;
+    }
+
+    /** The id of named map {@code name}, or -1. */
+    synchronized int idOf(String name) {
+        Entry e = byName(name);
+        return e == null ? -1 : e.id();
     }
 
     private Entry byName(String name) {

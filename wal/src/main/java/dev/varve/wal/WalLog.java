@@ -99,6 +99,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private volatile boolean closing;
     private volatile boolean writerExited;
+    /**
+     * The newest commit timestamp a caller of {@link #forceThrough} waits to see forced; raised
+     * by CAS. Pairs with the writer's volatile read in its loop and in idle (wake-up protocol,
+     * like an append's offer).
+     */
+    private volatile long forceThroughTs;
+    /** Every record with a timestamp at or below it is written and forced; written by the writer. */
+    private volatile long forcedThroughTs;
     /** Set by {@link #close()} once; makes close idempotent. */
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     /**
@@ -318,8 +326,26 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         return id;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>First waits until every commit at or below {@code throughTs} is forced (also under
+     * RELAXED), then writes the catalog without the map: a drop never becomes durable before a
+     * commit that preceded it.
+     */
     @Override
-    public void dropMap(int id, String name) {
+    public java.util.NavigableSet<String> recordedMapNames() {
+        return maps.names();
+    }
+
+    @Override
+    public int recordedMapId(String name) {
+        return maps.idOf(name);
+    }
+
+    @Override
+    public void dropMap(int id, String name, long throughTs) {
+        forceThrough(throughTs);
         try {
             maps.drop(id);
         } catch (java.io.IOException e) {
@@ -680,6 +706,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             if (wrote) {
                 lastWorkNanos = System.nanoTime();
             }
+            serveForceRequest();
             if (!wrote && closing && queue.isEmpty()) {
                 if (unforcedRecords > 0) {
                     force();
@@ -724,7 +751,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
         writeMarkerIfBehind(); // before sleeping: the last forced group gets its marker without waiting for the next
         writerState = PARKED; // the store half of the wake-up protocol
-        if (queue.isEmpty() && !closing && getFailureAcquire() == null) {
+        if (queue.isEmpty() && !closing && getFailureAcquire() == null && forceThroughTs <= forcedThroughTs) {
             if (nanos == FlushPolicy.IDLE) {
                 LockSupport.park(this);
             } else {
@@ -867,6 +894,63 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     /** Forces the open segment and completes the futures waiting for it (FULL). */
+    /**
+     * Forces what is written once every record a {@link #forceThrough} caller waits for is
+     * written (also under RELAXED); writer thread only.
+     */
+    private void serveForceRequest() throws IOException {
+        long want = forceThroughTs;
+        if (want <= forcedThroughTs || lastWrittenTs < want) {
+            return; // nothing asked, or its records are still queued
+        }
+        long through = lastWrittenTs;
+        if (unforcedRecords > 0) {
+            force();
+        } else if (segment != null && segmentPos > segmentForcedPos) {
+            segment.force();
+            segmentForcedPos = segmentPos;
+        }
+        forcedThroughTs = through;
+    }
+
+    /**
+     * Waits until every record with a commit timestamp at or below {@code ts} is written and
+     * forced, whatever the sync mode: what dropMap makes durable after it must not outlive the
+     * commits before it (RELAXED's prefix promise).
+     *
+     * @throws IllegalStateException if the log failed or is closed first
+     */
+    private void forceThrough(long ts) {
+        long current = forceThroughTs;
+        while (ts > current && !FORCE_THROUGH.compareAndSet(this, current, ts)) {
+            current = forceThroughTs;
+        }
+        if (writerState == PARKED && casWriterState(PARKED, RUNNING)) {
+            LockSupport.unpark(writer);
+        }
+        while (forcedThroughTs < ts) {
+            Throwable f = getFailureAcquire();
+            if (f != null) {
+                throw refused(f);
+            }
+            if (closing || writerExited) {
+                throw new IllegalStateException("write-ahead log " + dir + " is closed");
+            }
+            LockSupport.parkNanos(20_000);
+        }
+    }
+
+    private static final java.lang.invoke.VarHandle FORCE_THROUGH;
+
+    static {
+        try {
+            FORCE_THROUGH =
+                    java.lang.invoke.MethodHandles.lookup().findVarHandle(WalLog.class, "forceThroughTs", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private void force() throws IOException {
         segment.force();
         segmentForcedPos = segmentPos;

@@ -150,4 +150,67 @@ class NamedMapDurabilityTest {
             assertEquals(1L, db.openMap("m", Codec.STRING, Codec.LONG).get("a")); // the refused open left the lock
         }
     }
+
+    @Test
+    void mapsNotOpenedSinceTheRestartAreListedAndCanBeDropped() {
+        try (Database<String, Long> db = open(Wal.Sync.FULL)) {
+            db.openMap("kept", Codec.STRING, Codec.LONG).put("k", 1L);
+            db.openMap("unwanted", Codec.STRING, Codec.LONG).put("u", 2L);
+        }
+        try (Database<String, Long> db = open(Wal.Sync.FULL)) {
+            assertEquals(java.util.Set.of("kept", "unwanted"), db.mapNames()); // neither opened in this run
+            assertTrue(db.dropMap("unwanted"));
+            assertEquals(java.util.Set.of("kept"), db.mapNames());
+            assertTrue(!db.dropMap("unwanted"));
+        }
+        try (Database<String, Long> db = open(Wal.Sync.FULL)) {
+            assertEquals(java.util.Set.of("kept"), db.mapNames());
+            assertNull(db.openMap("unwanted", Codec.INT, Codec.INT).get(1)); // a new map, other codecs
+            assertEquals(1L, db.openMap("kept", Codec.STRING, Codec.LONG).get("k"));
+        }
+    }
+
+    /**
+     * Under RELAXED, a commit that moves a key out of a map and a drop of that map right after:
+     * the drop is durable when dropMap returns, so the commit before it must be too, or a power
+     * loss would leave the key in neither map (not a prefix of what happened).
+     */
+    @Test
+    void aDropIsNeverDurableBeforeTheCommitsThatPrecededIt() throws Exception {
+        for (int seed = 0; seed < 6; seed++) {
+            Path d = dir.resolve("power-" + seed);
+            FaultyIo.Disk disk = new FaultyIo.Disk();
+            FaultyIo io = FaultyIo.counting(disk);
+            Database<String, Long> db = Database.<String, Long>builder()
+                    .durability(Wal.builder(d, Codec.STRING, Codec.LONG)
+                            .sync(Wal.Sync.RELAXED)
+                            .flushInterval(java.time.Duration.ofHours(1))
+                            .fileIo(io)
+                            .checkpointEvery(0)
+                            .build())
+                    .open();
+            NamedMap<String, Long> x = db.openMap("x", Codec.STRING, Codec.LONG);
+            x.put("a", 1L);
+            db.transact(tx -> {
+                tx.put("a", tx.map(x).remove("a")); // moved out of x
+                return null;
+            });
+            assertTrue(db.dropMap("x"));
+            io.crash();
+            try {
+                db.close();
+            } catch (RuntimeException expected) {
+                // the process is gone: its close fails
+            }
+            disk.powerLoss(new java.util.Random(seed));
+            try (Database<String, Long> reopened = Database.<String, Long>builder()
+                    .durability(Wal.builder(d, Codec.STRING, Codec.LONG)
+                            .fileIo(FaultyIo.counting(disk))
+                            .build())
+                    .open()) {
+                assertEquals(1L, reopened.get("a"), "seed " + seed + ": the move was lost though the drop survived");
+                assertEquals(java.util.Set.of(), reopened.mapNames());
+            }
+        }
+    }
 }

@@ -362,6 +362,21 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         return visibleTs;
     }
 
+    /**
+     * The newest commit timestamp handed out (read-only SSI identities included); takes the commit
+     * lock, so every commit at or below it has handed its record to the log.
+     *
+     * @return the commit clock
+     */
+    public long lastCommitTimestamp() {
+        commitLock.lock();
+        try {
+            return lastCommitTs;
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
     /** The commit clock; caller holds the commit lock. */
     long lastCommitTs() {
         return lastCommitTs;
