@@ -308,13 +308,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     @Override
     public <K2, V2> int openMap(dev.varve.spi.MapDefinition<K2, V2> map, dev.varve.spi.MapReplay<K2, V2> replay) {
         Objects.requireNonNull(map, "map");
-        Throwable f = getFailureAcquire();
-        if (f != null) {
-            throw refused(f);
-        }
-        if (closing) {
-            throw new IllegalStateException("write-ahead log " + dir + " is closed");
-        }
+        checkAccepting();
         int id;
         try {
             id = maps.open(map);
@@ -356,13 +350,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     private CompletableFuture<Void> append(CommitRecord<K, V> record, boolean direct) {
         Objects.requireNonNull(record, "record");
-        Throwable f = getFailureAcquire();
-        if (f != null) {
-            throw refused(f);
-        }
-        if (closing) {
-            throw new IllegalStateException("write-ahead log " + dir + " is closed");
-        } // NOTE: a failure or close() right after these checks is caught by the exit protocol below
+        checkAccepting(); // NOTE: a failure or close() right after it is caught by the exit protocol below
         long ts = record.commitTimestamp();
         if (ts <= lastAppendedTs) {
             throw new IllegalStateException("commit timestamp " + ts + " is not above the last one logged, "
@@ -895,6 +883,21 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /** Forces the open segment and completes the futures waiting for it (FULL). */
     /**
+     * Refuses work once the log failed or is closing.
+     *
+     * @throws IllegalStateException naming the failure, or saying the log is closed
+     */
+    private void checkAccepting() {
+        Throwable f = getFailureAcquire();
+        if (f != null) {
+            throw refused(f);
+        }
+        if (closing) {
+            throw new IllegalStateException("write-ahead log " + dir + " is closed");
+        }
+    }
+
+    /**
      * Forces what is written once every record a {@link #forceThrough} caller waits for is
      * written (also under RELAXED); writer thread only.
      */
@@ -929,11 +932,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             LockSupport.unpark(writer);
         }
         while (forcedThroughTs < ts) {
-            Throwable f = getFailureAcquire();
-            if (f != null) {
-                throw refused(f);
-            }
-            if (closing || writerExited) {
+            checkAccepting();
+            if (writerExited) {
                 throw new IllegalStateException("write-ahead log " + dir + " is closed");
             }
             LockSupport.parkNanos(20_000);

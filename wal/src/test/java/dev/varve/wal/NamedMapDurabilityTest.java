@@ -213,4 +213,53 @@ class NamedMapDurabilityTest {
             }
         }
     }
+
+    /**
+     * The force a drop waits for fails (the disk model fails that force): dropMap reports the
+     * log's failure and drops nothing, neither in this run nor on disk.
+     */
+    @Test
+    void aDropWhoseForceFailsDropsNothing() throws Exception {
+        int forcesBeforeDrop = dropRun(dir.resolve("count"), FaultyIo.counting(), false);
+        Path d = dir.resolve("failing");
+        FaultyIo failing = FaultyIo.failing(FaultyIo.Op.FORCE, forcesBeforeDrop + 1, FaultyIo.Mode.FAIL);
+        dropRun(d, failing, true);
+        try (Database<String, Long> reopened = Database.<String, Long>builder()
+                .durability(Wal.builder(d, Codec.STRING, Codec.LONG).build())
+                .open()) {
+            assertEquals(java.util.Set.of("x"), reopened.mapNames());
+            assertEquals(1L, reopened.openMap("x", Codec.STRING, Codec.LONG).get("a"));
+        }
+    }
+
+    /** Writes x under RELAXED, then drops it; returns the forces counted before the drop. */
+    private static int dropRun(Path d, FaultyIo io, boolean dropFails) {
+        Database<String, Long> db = Database.<String, Long>builder()
+                .durability(Wal.builder(d, Codec.STRING, Codec.LONG)
+                        .sync(Wal.Sync.RELAXED)
+                        .flushInterval(java.time.Duration.ofHours(1))
+                        .fileIo(io)
+                        .checkpointEvery(0)
+                        .build())
+                .open();
+        try {
+            NamedMap<String, Long> x = db.openMap("x", Codec.STRING, Codec.LONG);
+            x.put("a", 1L);
+            int before = io.forces.get();
+            if (dropFails) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> db.dropMap("x"));
+                assertTrue(e.getMessage().contains("injected"), e.getMessage());
+                assertTrue(!x.isDropped(), "a drop whose force failed dropped the map");
+            } else {
+                assertTrue(db.dropMap("x"));
+            }
+            return before;
+        } finally {
+            try {
+                db.close();
+            } catch (RuntimeException failedLog) {
+                // the failing run's log failed: its close reports it
+            }
+        }
+    }
 }

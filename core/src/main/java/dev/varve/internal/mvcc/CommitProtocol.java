@@ -628,23 +628,10 @@ public final class CommitProtocol<K, V> {
     }
 
     /**
-     * Applies a single-key write atomically at the latest state: {@code decide} sees the latest
-     * committed value (or null) and returns the new value, {@link WriteSet#TOMBSTONE} to remove,
-     * or null to write nothing. Never aborts: {@code decide} runs once, with the key latched, and
-     * the commit then takes the commit lock.
-     *
-     * @param key the key
-     * @param decide maps the latest value (or null) to the new value, TOMBSTONE, or null for no write
-     * @return the previous latest value, and the durability future (null if nothing was written)
-     * @throws TransactionException if interrupted while waiting for the key's latch
-     */
-    public AutocommitResult<V> writeLatest(K key, java.util.function.UnaryOperator<Object> decide) {
-        return writeLatest(store.main, key, decide);
-    }
-
-    /**
-     * Applies a single-key write to {@code map} atomically at the latest state, as {@link
-     * #writeLatest(Object, java.util.function.UnaryOperator)} does for the default map.
+     * Applies a single-key write to {@code map} atomically at the latest state: {@code decide}
+     * sees the latest committed value (or null) and returns the new value, {@link
+     * WriteSet#TOMBSTONE} to remove, or null to write nothing. Never aborts: {@code decide} runs
+     * once, with the key latched, and the commit then takes the commit lock.
      *
      * @param map the map (of this store)
      * @param key the key

@@ -307,16 +307,6 @@ public final class ConflictFinder<K, V> {
     }
 
     /**
-     * Remembers a single-key commit (autocommit); caller holds the commit lock.
-     *
-     * @param commitTs the commit timestamp
-     * @param key the key it wrote
-     */
-    public void recordWrite(long commitTs, K key) {
-        ring.record(commitTs, key instanceof Object[] ? new Object[] {key} : key, 1);
-    }
-
-    /**
      * Remembers a single-key commit (autocommit) to {@code map}; caller holds the commit lock.
      *
      * @param commitTs the commit timestamp

@@ -268,11 +268,10 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * The index node of default-map {@code key} if it was one of the last two keys read, else
      * null.
      *
-     * @param index the index the nodes belong to (the default map's)
      * @param key the key
      * @return the node, or null
      */
-    public VersionedIndex.Node<K> recentlyReadNode(VersionedIndex<K> index, K key) {
+    public VersionedIndex.Node<K> recentlyReadNode(K key) {
         return main.recentlyReadNode(key);
     }
 

@@ -285,7 +285,7 @@ class CommitProtocolTest {
         db.remove(3L); // a tombstone, below the snapshot taken next
         Transaction<Long, Long> tx = db.begin(Isolation.SNAPSHOT);
         assertNull(tx.get(3L)); // remembers key 3's node
-        assertSame(store().index().node(3L), Internals.core(tx).recentlyReadNode(store().index(), 3L));
+        assertSame(store().index().node(3L), Internals.core(tx).recentlyReadNode(3L));
         db.vacuum(); // the tombstone is below every snapshot: the node is removed
         assertNull(store().index().get(3L));
         db.put(3L, 31L); // a new node, committed after tx's snapshot
@@ -297,7 +297,7 @@ class CommitProtocolTest {
         db.remove(3L);
         Transaction<Long, Long> writer = db.begin(Isolation.SNAPSHOT);
         assertNull(writer.get(3L)); // the tombstone's node
-        assertNotNull(Internals.core(writer).recentlyReadNode(store().index(), 3L));
+        assertNotNull(Internals.core(writer).recentlyReadNode(3L));
         db.vacuum(); // removes that node; nothing re-inserts the key
         assertNull(store().index().node(3L));
         writer.put(3L, 33L);
