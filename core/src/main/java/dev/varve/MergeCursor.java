@@ -189,7 +189,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     // ---- read tracking ----------------------------------------------------------------------
 
     private void recordTo(K key) {
-        ReadSet<K> rs = tx.readSet();
+        ReadSet<K> rs = tx.reads();
         if (rs == null) {
             return;
         }
@@ -203,7 +203,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
     }
 
     private void recordToEnd() {
-        ReadSet<K> rs = tx.readSet();
+        ReadSet<K> rs = tx.reads();
         if (rs == null) {
             return;
         }

@@ -76,7 +76,7 @@ final class TxMap<K, V> {
         if (node != null && !readOnlyView) {
             part.readNode(node);
         }
-        ReadSet<K> readSet = part.readSet();
+        ReadSet<K> readSet = part.reads();
         if (readSet != null) {
             readSet.addKey(key);
         }
@@ -107,8 +107,9 @@ final class TxMap<K, V> {
         return part.writeSet();
     }
 
-    ReadSet<K> readSet() {
-        return part.readSet();
+    /** The read set to record reads in (created at the first), or null if reads are not tracked. */
+    ReadSet<K> reads() {
+        return part.reads();
     }
 
     VersionedIndex<K> index() {

@@ -28,6 +28,9 @@ import java.util.Locale;
  * @param vacuum background vacuum period; zero turns it off
  * @param tpccScale TPC-C population scale: 1 is the spec's (100,000 items, 3,000 customers per
  *     district); smaller divides those counts (used by tests)
+ * @param tpccLayout TPC-C table layout: {@code "maps"} (a named map per table), {@code "single"}
+ *     (every table in the default map under table-tagged keys), or null for the durability's
+ *     default (maps in memory, single when durable)
  */
 public record Options(
         String workload,
@@ -44,7 +47,8 @@ public record Options(
         int valueSize,
         boolean autocommit,
         Duration vacuum,
-        int tpccScale) {
+        int tpccScale,
+        String tpccLayout) {
 
     /** Workloads the driver knows. */
     public static final List<String> WORKLOADS =
@@ -77,7 +81,8 @@ public record Options(
                 100,
                 false,
                 Duration.ofMillis(200),
-                1);
+                1,
+                null);
     }
 
     /** The option list printed by {@code --help}. */
@@ -111,6 +116,8 @@ public record Options(
                 "  --autocommit          YCSB: single-key reads/updates as autocommit db.get/db.put",
                 "  --vacuum T            background vacuum period, 0 for none (default 200ms)",
                 "  --tpcc-scale N        divide TPC-C item/customer/order counts by N (default 1 = spec)",
+                "  --tpcc-layout L       maps (a named map per table) | single (one map, table-tagged keys);",
+                "                        default maps in memory, single when durable",
                 "  --csv | --json        print the report as CSV or JSON instead of text",
                 "  --help                this list",
                 "",
@@ -141,6 +148,7 @@ public record Options(
         boolean autocommit = false;
         Duration vacuum = d.vacuum;
         int tpccScale = d.tpccScale;
+        String tpccLayout = null;
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String name = arg;
@@ -188,10 +196,20 @@ public record Options(
                         case "--value-size" -> valueSize = (int) positive(name, value, 1 << 20);
                         case "--vacuum" -> vacuum = duration(name, value, true);
                         case "--tpcc-scale" -> tpccScale = (int) positive(name, value, 100);
+                        case "--tpcc-layout" -> {
+                            if (!value.equals("maps") && !value.equals("single")) {
+                                throw new IllegalArgumentException("--tpcc-layout " + value + " is not maps or single");
+                            }
+                            tpccLayout = value;
+                        }
                         default -> throw new IllegalArgumentException("unknown option " + name + " (see --help)");
                     }
                 }
             }
+        }
+        if ("maps".equals(tpccLayout) && durability != DurabilityMode.MEMORY) {
+            throw new IllegalArgumentException(
+                    "--tpcc-layout maps needs --durability memory: the TPC-C rows have no codecs yet");
         }
         if (workload.equals("bank-hot") && keys == 0) {
             keys = 100;
@@ -214,7 +232,8 @@ public record Options(
                 valueSize,
                 autocommit,
                 vacuum,
-                tpccScale);
+                tpccScale,
+                tpccLayout);
     }
 
     private static boolean known(String name) {

@@ -50,6 +50,28 @@ abstract class TpccStore {
         }
 
         /**
+         * The layout {@code --tpcc-layout} names, or the durability's default when it names none.
+         *
+         * @param name {@code "maps"}, {@code "single"} or null
+         * @param durability the run's durability
+         * @return the layout
+         * @throws IllegalArgumentException for {@code "maps"} with a durable database
+         */
+        static Layout of(String name, DurabilityMode durability) {
+            if (name == null) {
+                return of(durability);
+            }
+            if (name.equals("single")) {
+                return PREFIXED;
+            }
+            if (durability != DurabilityMode.MEMORY) {
+                throw new IllegalArgumentException(
+                        "--tpcc-layout maps needs --durability memory: the TPC-C rows have no codecs yet");
+            }
+            return NAMED_MAPS;
+        }
+
+        /**
          * Lays out the tables in {@code db} (opens the named maps, for {@link #NAMED_MAPS}).
          *
          * @param db an empty database

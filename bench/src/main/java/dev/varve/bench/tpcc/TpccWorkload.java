@@ -89,12 +89,12 @@ public final class TpccWorkload implements Workload {
 
     /**
      * A TPC-C workload with the options' warehouses (default one per thread) and scale, laid out
-     * as its durability allows ({@link TpccStore.Layout#of}).
+     * as {@code --tpcc-layout} asks, else as its durability allows ({@link TpccStore.Layout#of}).
      *
      * @param options the settings
      */
     public TpccWorkload(Options options) {
-        this(options, TpccStore.Layout.of(options.durability()));
+        this(options, TpccStore.Layout.of(options.tpccLayout(), options.durability()));
     }
 
     /**

@@ -65,8 +65,8 @@ public final class ConflictFinder<K, V> {
      *
      * Maps. A transaction's reads and writes are kept per map (TxState X1), and every key is
      * compared only with keys of its own map (MapIndex M2): each map's read set is scanned in that
-     * map's index, the ring holds named maps' keys as MapKeys, and a read set covers only keys of
-     * its map. So an edge arises exactly where the same (map, key) is read by one transaction and
+     * map's index, the ring holds a commit's keys grouped by map (MapsWritten; an autocommit's
+     * single named key as a MapKey), and a read set covers only keys of its map. So an edge arises exactly where the same (map, key) is read by one transaction and
      * written by another, and the graph, which knows only transactions, finds dangerous
      * structures whose edges sit in different maps.
      */
@@ -284,15 +284,26 @@ public final class ConflictFinder<K, V> {
 
     /**
      * Remembers what a commit that wrote several maps, or a named one, wrote; caller holds the
-     * commit lock. Named maps' keys are held as MapKeys (MapIndex M2).
+     * commit lock. The keys are held grouped by map ({@link MapsWritten}), bare, so recording costs
+     * no object per key and validation skips a map its committer did not read.
      *
      * @param commitTs the commit timestamp
      * @param tx the committer
      * @param count the number of keys it wrote, over every map
      */
     public void recordWrites(long commitTs, TxState<K, V> tx, int count) {
+        int groups = 0;
+        for (int m = 0; m < tx.partBound(); m++) {
+            MapTx<?, ?> part = tx.partOrNull(m);
+            if (part != null && !part.writesNothing()) {
+                groups++;
+            }
+        }
+        MapIndex<?, ?>[] maps = new MapIndex<?, ?>[groups];
+        int[] ends = new int[groups];
         Object[] keys = new Object[count];
         int k = 0;
+        int g = 0;
         for (int m = 0; m < tx.partBound(); m++) {
             MapTx<?, ?> part = tx.partOrNull(m);
             if (part == null || part.writesNothing()) {
@@ -300,11 +311,19 @@ public final class ConflictFinder<K, V> {
             }
             WriteSet<?, ?> writes = part.writeSet();
             for (int i = 0; i < writes.size(); i++) {
-                keys[k++] = m == MapIndex.DEFAULT ? writes.key(i) : new MapKey(part.map(), writes.key(i));
+                keys[k++] = writes.key(i);
             }
+            maps[g] = part.map();
+            ends[g++] = k;
         }
-        ring.record(commitTs, keys, k);
+        ring.record(commitTs, new MapsWritten(maps, ends, keys), k);
     }
+
+    /**
+     * What a commit wrote in named maps, as a ring slot holds it: the keys of map {@code maps[g]}
+     * are {@code keys[ends[g - 1] .. ends[g])} (from 0 for g = 0).
+     */
+    record MapsWritten(MapIndex<?, ?>[] maps, int[] ends, Object[] keys) {}
 
     /**
      * Remembers a single-key commit (autocommit) to {@code map}; caller holds the commit lock.
@@ -345,7 +364,9 @@ public final class ConflictFinder<K, V> {
             if (keys == null) {
                 continue; // a read-only SERIALIZABLE commit: it wrote nothing
             }
-            if (!(keys instanceof Object[])) {
+            if (keys instanceof MapsWritten written) {
+                addIfRead(tx, written, c, scanned);
+            } else if (!(keys instanceof Object[])) {
                 addIfRead(tx, keys, c, scanned);
             } else {
                 for (Object key : (Object[]) keys) {
@@ -377,6 +398,29 @@ public final class ConflictFinder<K, V> {
         found.targets.add(commitTs);
         found.keys.add(ringKey);
         return true;
+    }
+
+    /** Adds an edge to commit {@code commitTs} if a key of {@code written} was read, map by map. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void addIfRead(TxState<?, ?> tx, MapsWritten written, long commitTs, OutEdges found) {
+        int from = 0;
+        for (int g = 0; g < written.maps().length; g++) {
+            int to = written.ends()[g];
+            MapIndex<?, ?> map = written.maps()[g];
+            MapTx<?, ?> part = tx.partOrNull(map.id());
+            ReadSet reads = part == null ? null : part.readSet();
+            if (reads != null && !reads.isEmpty()) {
+                for (int i = from; i < to; i++) {
+                    Object key = written.keys()[i];
+                    if (reads.covers(key)) {
+                        found.targets.add(commitTs);
+                        found.keys.add(messageKey(map, key));
+                        return; // one edge per writer is enough
+                    }
+                }
+            }
+            from = to;
+        }
     }
 
     /** A key as messages show it: bare for the default map, with its map's name otherwise. */

@@ -24,7 +24,8 @@ public final class MapIndex<K, V> {
      *     a write recorded under an id (the ring of recent writes, vacuum's dirty keys, a read
      *     set) can never be mistaken for a write to another map.
      * M2. Keys of different maps never compare: every structure that holds keys of several maps
-     *     holds them per map (TxState's parts) or wrapped with their map (MapKey).
+     *     holds them per map (TxState's parts, ConflictFinder.MapsWritten) or wrapped with their
+     *     map (MapKey).
      * M3. dropped is set under the commit lock; a commit that writes a map checks it under the
      *     same lock, so no commit installs into a map after its drop.
      */

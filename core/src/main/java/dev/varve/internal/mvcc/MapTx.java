@@ -12,8 +12,10 @@ import dev.varve.internal.index.VersionedIndex;
  */
 public final class MapTx<K, V> {
     private final MapIndex<K, V> map;
-    /** Non-null only for SERIALIZABLE transactions, which track what they read. */
-    private final ReadSet<K> readSet;
+    /** Whether reads are tracked (SERIALIZABLE). */
+    private final boolean tracksReads;
+    /** Created at the first read tracked; null before, and always when reads are not tracked. */
+    private ReadSet<K> readSet;
     /** Created at the first write. */
     private WriteSet<K, V> writeSet;
     /**
@@ -26,7 +28,7 @@ public final class MapTx<K, V> {
 
     MapTx(MapIndex<K, V> map, boolean tracksReads) {
         this.map = map;
-        this.readSet = tracksReads ? new ReadSet<>(map.comparator()) : null;
+        this.tracksReads = tracksReads;
     }
 
     /**
@@ -41,9 +43,21 @@ public final class MapTx<K, V> {
     /**
      * The read set in this map.
      *
-     * @return the read set, or null if reads are not tracked
+     * @return the read set, or null if reads are not tracked or nothing was read here yet
      */
     public ReadSet<K> readSet() {
+        return readSet;
+    }
+
+    /**
+     * The read set to record a read in, created at the first one.
+     *
+     * @return the read set, or null if reads are not tracked
+     */
+    public ReadSet<K> reads() {
+        if (readSet == null && tracksReads) {
+            readSet = new ReadSet<>(map.comparator());
+        }
         return readSet;
     }
 

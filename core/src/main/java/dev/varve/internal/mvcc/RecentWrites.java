@@ -23,7 +23,10 @@ final class RecentWrites {
     static final int RECENT = 1024; // a power of two
     /** The commit timestamp each slot describes (slot = commitTs & (RECENT - 1)), or 0. */
     final long[] commitTs = new long[RECENT];
-    /** What that commit wrote: an Object[] of keys, a single key, null (nothing) or FORGOTTEN. */
+    /**
+     * What that commit wrote: an Object[] of default-map keys, a single key (a MapKey for a named
+     * map's), a ConflictFinder.MapsWritten (keys grouped by map), null (nothing) or FORGOTTEN.
+     */
     final Object[] keys = new Object[RECENT];
     /** How many keys the slot holds (0 once forgotten). */
     private final int[] held = new int[RECENT];

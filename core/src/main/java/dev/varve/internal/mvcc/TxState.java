@@ -149,15 +149,6 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
-     * The default map's read set.
-     *
-     * @return the read set, or null if reads are not tracked
-     */
-    public ReadSet<K> readSet() {
-        return main.readSet();
-    }
-
-    /**
      * Whether commit must look for conflicts with what was read: a read set that is not empty,
      * in any map.
      *
