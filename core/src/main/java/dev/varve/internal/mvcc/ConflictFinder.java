@@ -388,7 +388,7 @@ public final class ConflictFinder<K, V> {
             part = tx.partOrNull(mk.map().id());
             key = mk.key();
         } else {
-            part = tx.main();
+            part = tx.partOrNull(MapIndex.DEFAULT);
             key = ringKey;
         }
         ReadSet reads = part == null ? null : part.readSet();

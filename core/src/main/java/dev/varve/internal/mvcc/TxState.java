@@ -19,8 +19,13 @@ import dev.varve.internal.index.VersionedIndex;
  * @param <V> the value type
  */
 public final class TxState<K, V> extends SnapshotPins.Pin {
-    /** The default map's part (id 0), for the fast path of single-map transactions. */
-    private final MapTx<K, V> main;
+    /** The default map. */
+    private final MapIndex<K, V> defaultMap;
+    /**
+     * The default map's part (id 0), for the fast path of single-map transactions; created at
+     * the first use (an empty transaction needs none).
+     */
+    private MapTx<K, V> main;
 
     private final boolean tracksReads;
     /**
@@ -41,14 +46,17 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     public TxState(MapIndex<K, V> main, SnapshotPins pins, boolean tracksReads) {
         super(pins);
         this.tracksReads = tracksReads;
-        this.main = new MapTx<>(main, tracksReads);
+        this.defaultMap = main;
     }
 
     /*
      * Implementation notes.
      *
-     * X1. One part per map the transaction used, found by map id; the default map's part always
-     *     exists. Parts are only added, never removed, so a view's part stays this transaction's.
+     * X1. One part per map the transaction used, found by map id (the default map's in main, and
+     *     in parts[0] once parts exists). Parts are only added, never removed, so a view's part
+     *     stays this transaction's. A part may be created by several threads reading a snapshot
+     *     (its state then tracks nothing): the copies are equivalent, and MapTx's final fields
+     *     make each safe to publish without a lock.
      * X2. Iterating parts by ascending id (parts(), partCount()) is the order in which a commit
      *     latches its writes: map by map, each map's keys ascending (CommitProtocol L1).
      */
@@ -63,12 +71,20 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
-     * The default map's part.
+     * The default map's part, created at the first use (X1).
      *
      * @return the part (never null)
      */
     public MapTx<K, V> main() {
-        return main;
+        MapTx<K, V> m = main;
+        if (m == null) {
+            m = new MapTx<>(defaultMap, tracksReads);
+            main = m;
+            if (parts != null) {
+                parts[0] = m;
+            }
+        }
+        return m;
     }
 
     /**
@@ -83,7 +99,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     public <K2, V2> MapTx<K2, V2> part(MapIndex<K2, V2> map) {
         int id = map.id();
         if (id == MapIndex.DEFAULT) {
-            return (MapTx<K2, V2>) main;
+            return (MapTx<K2, V2>) main();
         }
         MapTx<?, ?>[] p = parts;
         if (p == null) {
@@ -158,7 +174,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
         if (!tracksReads) {
             return false;
         }
-        if (main.readsAnything()) {
+        if (main != null && main.readsAnything()) {
             return true;
         }
         MapTx<?, ?>[] p = parts;
@@ -178,7 +194,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @return the write set, or null before the first write
      */
     public WriteSet<K, V> writeSet() {
-        return main.writeSet();
+        return main == null ? null : main.writeSet();
     }
 
     /**
@@ -187,7 +203,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @return the write set
      */
     public WriteSet<K, V> writes() {
-        return main.writes();
+        return main().writes();
     }
 
     /**
@@ -196,7 +212,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @return true while every write set is empty
      */
     public boolean writesNothing() {
-        if (!main.writesNothing()) {
+        if (main != null && !main.writesNothing()) {
             return false;
         }
         MapTx<?, ?>[] p = parts;
@@ -216,7 +232,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @return the count
      */
     public int writeCount() {
-        int n = main.writesNothing() ? 0 : main.writeSet().size();
+        int n = main == null || main.writesNothing() ? 0 : main.writeSet().size();
         MapTx<?, ?>[] p = parts;
         if (p != null) {
             for (int i = 1; i < p.length; i++) {
@@ -252,7 +268,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @param node the node
      */
     public void readNode(VersionedIndex.Node<K> node) {
-        main.readNode(node);
+        main().readNode(node);
     }
 
     /**
@@ -263,7 +279,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @return the node, or null
      */
     public VersionedIndex.Node<K> recentlyReadNode(K key) {
-        return main.recentlyReadNode(key);
+        return main == null ? null : main.recentlyReadNode(key);
     }
 
     /**
@@ -275,7 +291,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     Object frozenReads() {
         MapTx<?, ?>[] p = parts;
         if (p == null) {
-            return main.readSet();
+            return main == null ? null : main.readSet();
         }
         ReadSet<?>[] reads = new ReadSet<?>[p.length];
         for (int i = 0; i < p.length; i++) {
