@@ -5,6 +5,7 @@
  */
 module dev.varve.core {
     requires dev.varve.ssi;
+    requires java.management;
 
     exports dev.varve;
     exports dev.varve.spi;

@@ -55,6 +55,8 @@ public final class Database<K, V> implements AutoCloseable {
     private final VacuumScheduler vacuumScheduler;
     /** The autocommit operations on the default map. */
     private final MapOps<K, V> ops;
+    /** The registered MBean, or null without {@code jmx(true)}. */
+    private final DatabaseBean bean;
     /** Serializes openMap and dropMap (the store's catalog and the log's). */
     private final Object mapCatalogLock = new Object();
 
@@ -70,6 +72,16 @@ public final class Database<K, V> implements AutoCloseable {
         store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
         this.vacuumScheduler =
                 options.autoVacuum == null ? null : new VacuumScheduler(store, options.autoVacuum.toNanos());
+        DatabaseBean registered = null;
+        if (options.jmx) {
+            try {
+                registered = DatabaseBean.register(this, options.name);
+            } catch (RuntimeException e) {
+                closeEngine(); // opened for nothing: stop the vacuum thread and release the log
+                throw e;
+            }
+        }
+        this.bean = registered;
     }
 
     // ---- builders ---------------------------------------------------------------------------
@@ -119,6 +131,8 @@ public final class Database<K, V> implements AutoCloseable {
         private Duration initialBackoff = Duration.ofNanos(50_000);
         private Duration maxBackoff = Duration.ofMillis(20);
         private int maxRetainedSsiRecords = 10_000;
+        private String name;
+        private boolean jmx;
 
         private Builder(Comparator<? super K> comparator) {
             this.comparator = comparator;
@@ -220,14 +234,54 @@ public final class Database<K, V> implements AutoCloseable {
         }
 
         /**
-         * Opens the database: recovers from the log when durable, then starts the background
-         * vacuum if configured.
+         * Names the database, for operators: the name of its MBean (see {@link #jmx}) and of
+         * {@link Database#name()}. Unnamed by default.
+         *
+         * @param name a name, not blank, without the characters {@code , = : " * ?} or a newline
+         *     (it is a JMX object name's value unquoted)
+         * @return this builder
+         * @throws NullPointerException if {@code name} is null
+         * @throws IllegalArgumentException if {@code name} is blank or holds one of those characters
+         */
+        public Builder<K, V> name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            DatabaseBean.objectName(name); // throws IllegalArgumentException naming the problem
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Whether {@link #open()} registers the database's {@link DatabaseMXBean} with the
+         * platform MBean server as {@code dev.varve:type=Database,name=<name>}; {@link
+         * Database#close()} unregisters it. Off by default; needs a {@link #name(String)}.
+         *
+         * @param enabled true to register the MBean
+         * @return this builder
+         */
+        public Builder<K, V> jmx(boolean enabled) {
+            this.jmx = enabled;
+            return this;
+        }
+
+        /**
+         * Opens the database: recovers from the log when durable, starts the background vacuum
+         * if configured, and registers the MBean if {@link #jmx(boolean) jmx(true)}.
          *
          * @return the open database
          * @throws java.io.UncheckedIOException if the log cannot be read or written
-         * @throws IllegalStateException if the log is corrupt or already open
+         * @throws IllegalArgumentException if {@code jmx(true)} was set without a {@code name}
+         * @throws IllegalStateException if the log is corrupt or already open, or if {@code
+         *     jmx(true)} and an open database of the same name is registered (nothing is left
+         *     open then)
          */
         public Database<K, V> open() {
+            if (jmx && name == null) {
+                throw new IllegalArgumentException(
+                        "jmx(true) needs a name(...): the MBean is named after the database");
+            }
             return new Database<>(new Options<>(
                     comparator,
                     durability,
@@ -235,7 +289,9 @@ public final class Database<K, V> implements AutoCloseable {
                     maxAttempts,
                     initialBackoff.toNanos(),
                     maxBackoff.toNanos(),
-                    maxRetainedSsiRecords));
+                    maxRetainedSsiRecords,
+                    name,
+                    jmx));
         }
     }
 
@@ -247,7 +303,9 @@ public final class Database<K, V> implements AutoCloseable {
             int maxAttempts,
             long initialBackoffNanos,
             long maxBackoffNanos,
-            int maxRetainedSsiRecords) {}
+            int maxRetainedSsiRecords,
+            String name,
+            boolean jmx) {}
 
     // ---- transactions -----------------------------------------------------------------------
 
@@ -904,6 +962,15 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
+     * The name given to the builder ({@link Builder#name(String)}).
+     *
+     * @return the name, or null if the database is unnamed
+     */
+    public String name() {
+        return options.name;
+    }
+
+    /**
      * A description of how commits are kept, such as {@code "memory"}.
      *
      * @return the durability description
@@ -1003,14 +1070,22 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
-     * Closes the database: stops the background vacuum thread (waiting for a running pass, at
-     * most 10 s), refuses every later operation, then flushes and closes the commit log.
-     * Idempotent. Open transactions can no longer commit.
+     * Closes the database: unregisters its MBean, stops the background vacuum thread (waiting
+     * for a running pass, at most 10 s), refuses every later operation, then flushes and closes
+     * the commit log. Idempotent. Open transactions can no longer commit.
      *
      * @throws java.io.UncheckedIOException if the log's final flush failed
      */
     @Override
     public void close() {
+        if (bean != null && !store.isClosed()) {
+            bean.unregister();
+        }
+        closeEngine();
+    }
+
+    /** Closes the store, the vacuum thread and the log (once). */
+    private void closeEngine() {
         if (!store.close()) {
             return;
         }
@@ -1022,6 +1097,7 @@ public final class Database<K, V> implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Database[" + options.durability.describe() + (isClosed() ? ", closed" : "") + "]";
+        return "Database[" + (options.name == null ? "" : options.name + ", ") + options.durability.describe()
+                + (isClosed() ? ", closed" : "") + "]";
     }
 }

@@ -333,6 +333,10 @@ final class Checkpointer<K, V> {
                 lastFailure = new UncheckedIOException(
                         "background checkpoint of " + dir + " failed: " + e,
                         e instanceof IOException io ? io : new IOException(e));
+                Recovery.LOG.log(
+                        System.Logger.Level.WARNING,
+                        "background checkpoint of " + dir + " failed (retried at the next trigger): " + e,
+                        e);
                 failed(e);
             } catch (Throwable t) { // an Error: the log fails and every later commit says why (K4)
                 owner.fail(t);
@@ -368,6 +372,12 @@ final class Checkpointer<K, V> {
         Path old = checkpointFile;
         checkpointTs = w.snapshotTs();
         checkpointFile = w.file();
+        Recovery.LOG.log(
+                System.Logger.Level.INFO,
+                "checkpoint written: {0} (snapshot timestamp {1}, {2} entries)",
+                w.file(),
+                w.snapshotTs(),
+                w.entries());
         if (old != null && !old.equals(w.file())) {
             io.delete(old);
         }

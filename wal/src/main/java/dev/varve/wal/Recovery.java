@@ -27,6 +27,9 @@ final class Recovery<K, V> {
     record Result(long checkpointTs, Path checkpoint, List<Segment> segments, long lastTs, long records) {}
 
     static final int READ_WINDOW_BYTES = 64 << 10;
+    /** Where recovery reports what it did (System.Logger: the application chooses the backend). */
+    static final System.Logger LOG = System.getLogger("dev.varve.wal");
+
     private final FileIo io;
     private final Path dir;
     private final StoreAccess<K, V> store;
@@ -127,6 +130,14 @@ final class Recovery<K, V> {
                 files.segments().isEmpty() ? null : files.segments().lastEntry().getValue();
         makeDurable(checkpoint.file(), log, newestFile);
         long lastTs = Math.max(checkpoint.ts(), log.lastLogTs()); // the newest commit known (checkpoint or log)
+        LOG.log(
+                System.Logger.Level.INFO,
+                "recovered {0}: checkpoint {1}, {2} records replayed from {3} segments, newest commit timestamp {4}",
+                dir,
+                checkpoint.file() == null ? "none" : checkpoint.file().getFileName() + " (ts " + checkpoint.ts() + ")",
+                log.records(),
+                log.kept().size(),
+                lastTs);
         return new Result(checkpoint.ts(), checkpoint.file(), log.kept(), lastTs, log.records());
     }
 
@@ -614,6 +625,13 @@ final class Recovery<K, V> {
 
     private void truncate(Path file, long size) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
+            long was = ch.size();
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "recovery cut a torn tail: {0} from byte {1} ({2} bytes: a write the crash tore, never forced)",
+                    file,
+                    size,
+                    was - size);
             ch.truncate(size);
             ch.force();
         }

@@ -284,7 +284,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
 
     /** A volatile CAS from null, so the first failure stays; pairs with {@link #getFailureAcquire}. */
     private boolean casFailure(Throwable cause) {
-        return FAILURE.compareAndSet(this, null, cause);
+        boolean first = FAILURE.compareAndSet(this, null, cause);
+        if (first) {
+            Recovery.LOG.log(
+                    System.Logger.Level.ERROR,
+                    "the log in " + dir + " failed; every later commit is refused: " + cause,
+                    cause);
+        }
+        return first;
     }
 
     // ---- CommitLog ----

@@ -22,6 +22,8 @@ public final class VacuumScheduler {
     private final Store<?, ?> store;
     private final ScheduledThreadPoolExecutor executor;
     private volatile Throwable lastFailure;
+    /** Where failures are reported (System.Logger: the application chooses the backend). */
+    private static final System.Logger LOG = System.getLogger("dev.varve");
 
     /**
      * Starts the background vacuum of {@code store}.
@@ -52,6 +54,7 @@ public final class VacuumScheduler {
             store.vacuumIncremental();
         } catch (RuntimeException | Error e) {
             lastFailure = e; // S1
+            LOG.log(System.Logger.Level.WARNING, "background vacuum pass failed (the schedule goes on): " + e, e);
         }
     }
 
