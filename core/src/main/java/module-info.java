@@ -6,6 +6,7 @@
 module dev.varve.core {
     requires dev.varve.ssi;
     requires java.management;
+    requires jdk.jfr;
 
     exports dev.varve;
     exports dev.varve.spi;

@@ -1,5 +1,7 @@
 package dev.varve;
 
+import dev.varve.internal.events.AbortEvent;
+import dev.varve.internal.events.CommitEvent;
 import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.MapIndex;
 import dev.varve.internal.mvcc.Store;
@@ -310,11 +312,19 @@ public final class Transaction<K, V> implements AutoCloseable {
      *     or read-only after a log failure
      */
     public void commit() {
-        CompletableFuture<Void> durable = commitInternal(true);
+        CommitEvent event = new CommitEvent();
+        event.begin();
+        CompletableFuture<Void> durable = commitEvented(true);
         if (durable != null) {
+            long waitFrom = event.isEnabled() && !durable.isDone() ? System.nanoTime() : 0;
             try {
                 durable.join();
                 store.publishVisible(core.commitTs()); // deferred visibility: this thread reads its own commit
+                if (event.shouldCommit()) {
+                    event.durabilityWait = waitFrom == 0 ? 0 : System.nanoTime() - waitFrom;
+                    describe(event);
+                    event.commit();
+                }
             } catch (CompletionException e) {
                 throw new TransactionException(
                         "commit " + core.commitTs() + " has an unknown outcome: the commit log failed before it was"
@@ -341,7 +351,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     public CompletableFuture<Long> commitAsync() {
         CompletableFuture<Void> durable;
         try {
-            durable = commitInternal(false);
+            durable = commitEvented(false);
         } catch (TransactionException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -366,6 +376,31 @@ public final class Transaction<K, V> implements AutoCloseable {
             }
             return ts;
         });
+    }
+
+    /** {@link #commitInternal}, recording an {@link AbortEvent} when the commit is refused. */
+    private CompletableFuture<Void> commitEvented(boolean blockingWaiter) {
+        try {
+            return commitInternal(blockingWaiter);
+        } catch (SerializationFailureException e) {
+            AbortEvent event = new AbortEvent();
+            if (event.shouldCommit()) {
+                event.reason = e.reason().name();
+                String keys = String.valueOf(e.keys());
+                event.keys = keys.length() > 1000 ? keys.substring(0, 1000) + "..." : keys;
+                event.snapshotTimestamp = snapshotTs;
+                event.commit();
+            }
+            throw e;
+        }
+    }
+
+    /** Fills a commit event's fields from this committed transaction. */
+    private void describe(CommitEvent event) {
+        event.commitTimestamp = core.commitTs();
+        event.keys = core.writeCount();
+        event.maps = core.mapsWritten();
+        event.serializable = isolation == Isolation.SERIALIZABLE;
     }
 
     /** Validates and installs; returns the durability future, or null for a read-only commit. */

@@ -245,6 +245,24 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     }
 
     /**
+     * The number of maps written (so far).
+     *
+     * @return the count, 0 while nothing is written
+     */
+    public int mapsWritten() {
+        int n = main != null && !main.writesNothing() ? 1 : 0;
+        MapTx<?, ?>[] p = parts;
+        if (p != null) {
+            for (int i = 1; i < p.length; i++) {
+                if (p[i] != null && !p[i].writesNothing()) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
      * The commit timestamp.
      *
      * @return the timestamp, or -1 before the commit has one

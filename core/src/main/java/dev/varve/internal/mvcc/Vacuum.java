@@ -1,6 +1,7 @@
 package dev.varve.internal.mvcc;
 
 import dev.varve.VacuumResult;
+import dev.varve.internal.events.VacuumEvent;
 import dev.varve.internal.index.VersionedIndex;
 import java.util.ArrayList;
 import java.util.concurrent.locks.ReentrantLock;
@@ -245,7 +246,17 @@ public final class Vacuum<K, V> {
     private VacuumResult vacuum(boolean full) {
         vacuumLock.lock();
         try {
-            return vacuumPass(full);
+            VacuumEvent event = new VacuumEvent();
+            event.begin();
+            VacuumResult result = vacuumPass(full);
+            if (event.shouldCommit()) {
+                event.versions = result.versions();
+                event.keys = result.keys();
+                event.watermark = result.watermark();
+                event.full = full;
+                event.commit();
+            }
+            return result;
         } finally {
             vacuumLock.unlock();
         }
