@@ -17,6 +17,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -55,6 +56,8 @@ public final class Database<K, V> implements AutoCloseable {
     private final VacuumScheduler vacuumScheduler;
     /** The autocommit operations on the default map. */
     private final MapOps<K, V> ops;
+    /** The retry policy the builder configured. */
+    private final RetryPolicy defaultRetry;
     /** The registered MBean, or null without {@code jmx(true)}. */
     private final DatabaseBean bean;
     /** Serializes openMap and dropMap (the store's catalog and the log's). */
@@ -65,6 +68,10 @@ public final class Database<K, V> implements AutoCloseable {
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
         this.commits = new CommitProtocol<>(store);
         this.ops = new MapOps<>(commits, store.defaultMap());
+        this.defaultRetry = new RetryPolicy(
+                options.maxAttempts,
+                Duration.ofNanos(options.initialBackoffNanos),
+                Duration.ofNanos(options.maxBackoffNanos));
         if (options.autoVacuum == null) {
             store.vacuumByCommitters(); // before recovery, and before any other thread sees the store
         }
@@ -110,6 +117,36 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public static <K, V> Builder<K, V> builder(Comparator<? super K> comparator) {
         return new Builder<>(Objects.requireNonNull(comparator, "comparator"));
+    }
+
+    /**
+     * A builder whose types are given as classes, so that a chain infers them: {@code
+     * Database.builder(Long.class, String.class).autoVacuum(p).open()} is a {@code Database<Long,
+     * String>} without {@code Database.<Long, String>builder()}.
+     *
+     * @param keyType the key class, naturally ordered
+     * @param valueType the value class
+     * @param <K> key type
+     * @param <V> value type
+     * @return a new builder with the defaults (see {@link #builder()})
+     * @throws NullPointerException if a class is null
+     */
+    public static <K extends Comparable<? super K>, V> Builder<K, V> builder(Class<K> keyType, Class<V> valueType) {
+        Objects.requireNonNull(keyType, "keyType");
+        Objects.requireNonNull(valueType, "valueType");
+        return new Builder<>(null);
+    }
+
+    /**
+     * Opens an in-memory database with the defaults, its types inferred from the target: {@code
+     * Database<Long, String> db = Database.open();}.
+     *
+     * @param <K> key type, naturally ordered
+     * @param <V> value type
+     * @return the open database
+     */
+    public static <K extends Comparable<? super K>, V> Database<K, V> open() {
+        return Database.<K, V>builder().open();
     }
 
     /**
@@ -367,6 +404,100 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public <R> R transact(Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work) {
         Objects.requireNonNull(work, "work");
+        return call(defaultRetry, isolation, work::apply);
+    }
+
+    /**
+     * Like {@link #transact(Function)}, retrying as {@code retry} says instead of as the database
+     * was configured.
+     *
+     * @param retry the retry policy for this call
+     * @param isolation the isolation level
+     * @param work the transaction body
+     * @param <R> result type
+     * @return what {@code work} returned in the attempt that committed
+     * @throws NullPointerException if an argument is null
+     * @throws SerializationFailureException see {@link #transact(Function)}
+     * @throws RuntimeException whatever {@code work} threw
+     * @throws IllegalStateException if the database is closed
+     */
+    public <R> R transact(
+            RetryPolicy retry, Isolation isolation, Function<? super Transaction<K, V>, ? extends R> work) {
+        Objects.requireNonNull(work, "work");
+        return call(retry, isolation, work::apply);
+    }
+
+    /**
+     * {@link #transact(Function)} for a body that returns nothing: {@code db.run(tx -> tx.put(k,
+     * v))}.
+     *
+     * @param work the transaction body
+     * @throws NullPointerException if {@code work} is null
+     * @throws SerializationFailureException see {@link #transact(Function)}
+     * @throws RuntimeException whatever {@code work} threw
+     * @throws IllegalStateException if the database is closed
+     */
+    public void run(Consumer<? super Transaction<K, V>> work) {
+        run(Isolation.SERIALIZABLE, work);
+    }
+
+    /**
+     * {@link #run(Consumer)} at the given isolation level.
+     *
+     * @param isolation the isolation level
+     * @param work the transaction body
+     * @throws NullPointerException if an argument is null
+     * @throws SerializationFailureException see {@link #transact(Function)}
+     * @throws RuntimeException whatever {@code work} threw
+     * @throws IllegalStateException if the database is closed
+     */
+    public void run(Isolation isolation, Consumer<? super Transaction<K, V>> work) {
+        Objects.requireNonNull(work, "work");
+        call(defaultRetry, isolation, tx -> {
+            work.accept(tx);
+            return null;
+        });
+    }
+
+    /**
+     * {@link #transact(Function)} for a body that may throw a checked exception, which is
+     * rethrown as it is (not wrapped), after the transaction is rolled back; it is not retried.
+     *
+     * @param work the transaction body
+     * @param <R> result type
+     * @param <X> the checked exception {@code work} may throw
+     * @return what {@code work} returned in the attempt that committed
+     * @throws X what {@code work} threw
+     * @throws NullPointerException if {@code work} is null
+     * @throws SerializationFailureException see {@link #transact(Function)}
+     * @throws IllegalStateException if the database is closed
+     */
+    public <R, X extends Exception> R call(TransactionBody<K, V, ? extends R, X> work) throws X {
+        return call(defaultRetry, Isolation.SERIALIZABLE, work);
+    }
+
+    /**
+     * {@link #call(TransactionBody)} with a retry policy and an isolation level: the form every
+     * other {@code transact}, {@code run} and {@code call} method runs through.
+     *
+     * @param retry the retry policy for this call
+     * @param isolation the isolation level
+     * @param work the transaction body
+     * @param <R> result type
+     * @param <X> the checked exception {@code work} may throw
+     * @return what {@code work} returned in the attempt that committed
+     * @throws X what {@code work} threw (the transaction is rolled back, nothing is retried)
+     * @throws NullPointerException if an argument is null
+     * @throws SerializationFailureException the last failure, with {@link
+     *     SerializationFailureException#attempts()}, when every attempt failed (or the thread was
+     *     interrupted while backing off; the interrupt status is kept)
+     * @throws IllegalStateException if the database is closed
+     */
+    public <R, X extends Exception> R call(
+            RetryPolicy retry, Isolation isolation, TransactionBody<K, V, ? extends R, X> work) throws X {
+        Objects.requireNonNull(retry, "retry");
+        Objects.requireNonNull(isolation, "isolation");
+        Objects.requireNonNull(work, "work");
         for (int attempt = 1; ; attempt++) {
             try (Transaction<K, V> tx = begin(isolation)) {
                 R result = work.apply(tx);
@@ -375,10 +506,10 @@ public final class Database<K, V> implements AutoCloseable {
                 }
                 return result;
             } catch (SerializationFailureException e) {
-                if (attempt >= options.maxAttempts) {
+                if (attempt >= retry.maxAttempts()) {
                     throw e.afterAttempts(attempt);
                 }
-                LockSupport.parkNanos(backoffNanos(attempt));
+                LockSupport.parkNanos(retry.backoffNanos(attempt));
                 if (Thread.currentThread().isInterrupted()) {
                     throw e.afterAttempts(attempt);
                 }
