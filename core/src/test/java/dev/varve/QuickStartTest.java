@@ -79,4 +79,31 @@ class QuickStartTest {
             executor.shutdownNow();
         }
     }
+
+    @Test
+    void readmeOperatingItRunsAsDocumented() throws Exception {
+        // --- README "Operating it" begins ---
+        try (Database<Long, String> db = Database.builder(Long.class, String.class)
+                .name("orders")
+                .jmx(true) // MBean dev.varve:type=Database,name=orders
+                .open()) {
+            db.run(tx -> tx.put(1L, "first")); // a void body, retried like transact
+            String first = db.call(
+                    tx -> { // a body that may throw a checked exception
+                        if (tx.get(1L) == null) {
+                            throw new java.io.IOException("missing");
+                        }
+                        return tx.get(1L);
+                    });
+            db.transact(RetryPolicy.noRetry(), Isolation.SERIALIZABLE, tx -> tx.get(1L)); // per-call retries
+            // --- README "Operating it" ends ---
+            assertEquals("first", first);
+            assertEquals(
+                    1L,
+                    java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                            .getAttribute(
+                                    new javax.management.ObjectName("dev.varve:type=Database,name=orders"), "Commits"),
+                    "run wrote; call and transact only read (Stats.commits counts read-write commits)");
+        }
+    }
 }
