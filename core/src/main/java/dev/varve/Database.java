@@ -1185,6 +1185,43 @@ public final class Database<K, V> implements AutoCloseable {
             long liveKeys,
             Throwable lastVacuumFailure) {}
 
+    /**
+     * Whether the database is healthy, and if not why: the log's failure (it refuses every commit
+     * from then on), the last failed background checkpoint (retried at the next trigger; the log
+     * fails after several in a row), the last failed vacuum pass. A failure in a background thread
+     * shows here at once, not only at the next commit. Thread-safe; cheap (no lock).
+     *
+     * @return the health
+     */
+    public Health health() {
+        CommitLog<K, V> log = store.log();
+        return new Health(
+                store.isClosed(),
+                log.failure(),
+                log.checkpointFailure(),
+                lastVacuumFailure(store.counters().read()));
+    }
+
+    /**
+     * What {@link Database#health()} found.
+     *
+     * @param closed whether the database was closed
+     * @param logFailure why the log refuses commits, or null while it accepts them
+     * @param checkpointFailure the last failed background checkpoint since the last that
+     *     succeeded, or null
+     * @param vacuumFailure the last failed vacuum pass (background, or a committer's), or null
+     */
+    public record Health(boolean closed, Throwable logFailure, Throwable checkpointFailure, Throwable vacuumFailure) {
+        /**
+         * Whether the database is open and nothing failed.
+         *
+         * @return true if healthy
+         */
+        public boolean ok() {
+            return !closed && logFailure == null && checkpointFailure == null && vacuumFailure == null;
+        }
+    }
+
     /** The background vacuum's last failure, or without one (or none yet) a committer pass's. */
     private Throwable lastVacuumFailure(StoreCounters.Reading counted) {
         Throwable background = vacuumScheduler == null ? null : vacuumScheduler.lastFailure();

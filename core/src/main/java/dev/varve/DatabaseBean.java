@@ -153,6 +153,16 @@ final class DatabaseBean implements DatabaseMXBean {
     }
 
     @Override
+    public boolean isHealthy() {
+        return db.health().ok();
+    }
+
+    @Override
+    public String getHealth() {
+        return db.health().toString();
+    }
+
+    @Override
     public String vacuum() {
         return db.vacuum().toString();
     }

@@ -121,6 +121,21 @@ public interface DatabaseMXBean {
     String getLastVacuumFailure();
 
     /**
+     * Whether the database is healthy ({@link Database.Health#ok()}): open, its log accepting
+     * commits, no background checkpoint or vacuum pass failed since the last that succeeded.
+     *
+     * @return true if healthy
+     */
+    boolean isHealthy();
+
+    /**
+     * What {@link Database#health()} found, as its {@code toString()}.
+     *
+     * @return the health
+     */
+    String getHealth();
+
+    /**
      * Runs a full vacuum pass now ({@link Database#vacuum()}).
      *
      * @return what it reclaimed, as {@link VacuumResult#toString()}

@@ -54,6 +54,8 @@ class JmxTest {
             assertEquals(2, (Integer) SERVER.getAttribute(on, "IndexedKeys"));
             SERVER.invoke(on, "checkpoint", new Object[0], new String[0]); // in memory: nothing to do
             assertNull(SERVER.getAttribute(on, "LastVacuumFailure"));
+            assertEquals(true, SERVER.getAttribute(on, "Healthy"));
+            assertTrue(((String) SERVER.getAttribute(on, "Health")).startsWith("Health[closed=false"));
         }
         assertFalse(SERVER.isRegistered(on));
     }

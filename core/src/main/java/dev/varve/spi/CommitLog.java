@@ -67,6 +67,27 @@ public interface CommitLog<K, V> extends AutoCloseable {
     void checkpoint();
 
     /**
+     * Why the log refuses commits, for {@code Database.health()}: the failure that stopped it (a
+     * failed write or force, or too many failed checkpoints), or null while it accepts them.
+     * Thread-safe; cheap.
+     *
+     * @return the failure, or null
+     */
+    default Throwable failure() {
+        return null;
+    }
+
+    /**
+     * The latest background checkpoint failure, if no checkpoint succeeded since, for {@code
+     * Database.health()}. Thread-safe; cheap.
+     *
+     * @return the failure, or null
+     */
+    default Throwable checkpointFailure() {
+        return null;
+    }
+
+    /**
      * Flushes and forces every record appended so far, completes their futures, stops any thread
      * the log owns and releases its files. Idempotent.
      *

@@ -1008,8 +1008,14 @@ final class WalLog<K, V> implements CommitLog<K, V> {
      *
      * @return the failure (message names the directory and the cause), or {@code null}
      */
-    UncheckedIOException checkpointFailure() {
+    @Override
+    public UncheckedIOException checkpointFailure() {
         return checkpointer.lastFailure();
+    }
+
+    @Override
+    public Throwable failure() {
+        return getFailureAcquire();
     }
 
     /** The sealed segments' first commit timestamps. */
