@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * Varve: an ordered, in-memory key-value map with cross-thread ACID transactions (MVCC, snapshot
  * isolation and serializable snapshot isolation). The API is in {@code dev.varve}; {@code

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * The SSI conflict graph of Varve: committed-transaction records, rw-antidependency summaries and
  * the dangerous-structure rule. Internal: exported only to the core module.

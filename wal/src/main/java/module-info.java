@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * Varve's write-ahead log: durability for {@code dev.varve.Database} through {@link
  * dev.varve.wal.Wal}. Exports only {@code dev.varve.wal}.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.varve;
 
 import java.util.List;
@@ -28,8 +29,12 @@ public final class SerializationFailureException extends TransactionException {
         DANGEROUS_STRUCTURE
     }
 
+    /** The rule that refused the commit. */
     private final Reason reason;
+
     private final transient List<?> keys;
+
+    /** How many times the transaction was attempted; see {@link #attempts()}. */
     private final int attempts;
 
     /**

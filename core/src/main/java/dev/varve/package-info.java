@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * Varve's public API: {@link dev.varve.Database}, {@link dev.varve.Transaction}, {@link
  * dev.varve.Snapshot}, {@link dev.varve.Isolation} and the failures {@link

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * The service provider interface between a {@link dev.varve.Database} and the log that makes its
  * commits durable: {@link dev.varve.spi.CommitLog} receives each committed transaction's {@link

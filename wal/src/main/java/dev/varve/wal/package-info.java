@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * The write-ahead log for Varve databases: {@link dev.varve.wal.Wal} builds the durability
  * setting (its key and value codecs are {@link dev.varve.Codec}s), {@link

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * The versioned index: a lock-free ordered map from keys to opaque index entries, and the key
  * ranges its cursors and map views are bounded by. It knows nothing of versions; what an entry

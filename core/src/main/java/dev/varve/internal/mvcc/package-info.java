@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * Multi-version concurrency control over the versioned index: the version chain of each key, the
  * read and write sets of transactions, snapshot pins, and the hooks tests pause at.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 /**
  * The serializable-snapshot-isolation conflict graph: a pure algorithm over commit and snapshot
  * timestamps that decides, at commit time, whether a committing transaction would complete a
