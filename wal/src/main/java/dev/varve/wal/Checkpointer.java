@@ -374,7 +374,7 @@ final class Checkpointer<K, V> {
         checkpointTs = w.snapshotTs();
         checkpointFile = w.file();
         Recovery.LOG.log(
-                System.Logger.Level.INFO,
+                System.Logger.Level.DEBUG,
                 "checkpoint written: {0} (snapshot timestamp {1}, {2} entries)",
                 w.file(),
                 w.snapshotTs(),

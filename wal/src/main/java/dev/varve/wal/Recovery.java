@@ -132,7 +132,7 @@ final class Recovery<K, V> {
         makeDurable(checkpoint.file(), log, newestFile);
         long lastTs = Math.max(checkpoint.ts(), log.lastLogTs()); // the newest commit known (checkpoint or log)
         LOG.log(
-                System.Logger.Level.INFO,
+                System.Logger.Level.DEBUG,
                 "recovered {0}: checkpoint {1}, {2} records replayed from {3} segments, newest commit timestamp {4}",
                 dir,
                 checkpoint.file() == null ? "none" : checkpoint.file().getFileName() + " (ts " + checkpoint.ts() + ")",

@@ -90,7 +90,7 @@ class LogMessagesTest {
         assertTrue(warnings.get(0).contains(seg.toString()), warnings.get(0));
         assertTrue(warnings.get(0).contains("from byte " + goodSize), warnings.get(0));
         assertTrue(warnings.get(0).contains("(" + (next.length - 3) + " bytes"), warnings.get(0));
-        List<String> infos = messages(Level.INFO);
+        List<String> infos = messages(Level.FINE);
         assertTrue(
                 infos.stream()
                         .anyMatch(m -> m.startsWith("recovered " + dir)
@@ -107,8 +107,8 @@ class LogMessagesTest {
                 .close();
         assertEquals(List.of(), messages(Level.WARNING));
         assertTrue(
-                messages(Level.INFO).stream().anyMatch(m -> m.contains("3 records replayed")),
-                messages(Level.INFO).toString());
+                messages(Level.FINE).stream().anyMatch(m -> m.contains("3 records replayed")),
+                messages(Level.FINE).toString());
     }
 
     @Test
@@ -124,9 +124,9 @@ class LogMessagesTest {
             log.checkpoint();
         }
         assertTrue(
-                messages(Level.INFO).stream()
+                messages(Level.FINE).stream()
                         .anyMatch(
                                 m -> m.startsWith("checkpoint written: " + dir) && m.contains("snapshot timestamp 3")),
-                messages(Level.INFO).toString());
+                messages(Level.FINE).toString());
     }
 }
