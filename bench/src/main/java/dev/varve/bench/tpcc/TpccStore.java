@@ -14,8 +14,8 @@ import java.util.function.Function;
  * Where the TPC-C tables live in a Varve database, behind typed tables ({@link TpccTables}) so
  * that the workload is written once for every layout ({@link Layout}): one named map per table
  * ({@link NamedMapStore}), or every table in the database's default map under table-tagged keys
- * ({@link PrefixedStore}), the fallback for durable databases, whose logs do not record named maps
- * yet.
+ * ({@link PrefixedStore}), the layout of durable runs: a durable named map needs key and value
+ * codecs, and the TPC-C rows have none yet.
  *
  * <p>Thread-safe: any number of threads may begin transactions. The store does not own the
  * database: whoever opened it closes it.
@@ -41,7 +41,7 @@ abstract class TpccStore {
 
         /**
          * The layout a database of this durability gets: named maps in memory, the single map
-         * when durable (a durable database refuses {@code openMap}).
+         * when durable (a durable {@code openMap} needs codecs, which the rows do not have yet).
          *
          * @param durability the run's durability
          * @return the layout
