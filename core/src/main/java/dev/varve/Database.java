@@ -15,7 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -166,8 +165,8 @@ public final class Database<K, V> implements AutoCloseable {
         private Durability<K, V> durability = Durability.inMemory();
         private Duration autoVacuum;
         private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
-        private Duration initialBackoff = Duration.ofNanos(50_000);
-        private Duration maxBackoff = Duration.ofMillis(20);
+        private Duration initialBackoff = RetryPolicy.DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = RetryPolicy.DEFAULT_MAX_BACKOFF;
         private int maxRetainedSsiRecords = 10_000;
         private String name;
         private boolean jmx;
@@ -633,7 +632,7 @@ public final class Database<K, V> implements AutoCloseable {
             if (attempt >= options.maxAttempts || store.isClosed()) {
                 result.completeExceptionally(sfe.afterAttempts(attempt));
             } else {
-                attemptAsync(isolation, work, executor, backoffNanos(attempt), attempt + 1, result);
+                attemptAsync(isolation, work, executor, defaultRetry.backoffNanos(attempt), attempt + 1, result);
             }
         } else {
             result.completeExceptionally(cause);
@@ -645,11 +644,6 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /** Full-jitter exponential backoff before attempt {@code attempt + 1}, in ns. */
-    private long backoffNanos(int attempt) {
-        long bound = backoffBound(options.initialBackoffNanos, options.maxBackoffNanos, attempt);
-        return bound == 0 ? 0 : ThreadLocalRandom.current().nextLong(bound + 1);
-    }
-
     /**
      * The backoff bound before attempt {@code attempt + 1}: {@code min(max, initial * 2^(attempt-1))}
      * without overflow; 0 when {@code initial} is 0.

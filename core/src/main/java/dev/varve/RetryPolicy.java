@@ -20,6 +20,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param maxBackoff the largest pause bound, at least {@code initialBackoff}
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+    /** The pause bound before the second attempt unless configured: 50 µs. */
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofNanos(50_000);
+    /** The largest pause bound unless configured: 20 ms. */
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofMillis(20);
+
     /**
      * Validates the policy.
      *
@@ -62,7 +67,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
      * @throws IllegalArgumentException if {@code maxAttempts} is below 1
      */
     public static RetryPolicy attempts(int maxAttempts) {
-        return new RetryPolicy(maxAttempts, Duration.ofNanos(50_000), Duration.ofMillis(20));
+        return new RetryPolicy(maxAttempts, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
     }
 
     /** The pause before attempt {@code attempt + 1}, in ns (random, see the class comment). */

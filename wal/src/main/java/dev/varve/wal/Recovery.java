@@ -627,14 +627,14 @@ final class Recovery<K, V> {
     private void truncate(Path file, long size) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long was = ch.size();
+            ch.truncate(size);
+            ch.force();
             LOG.log(
                     System.Logger.Level.WARNING,
                     "recovery cut a torn tail: {0} from byte {1} ({2} bytes: a write the crash tore, never forced)",
                     file,
                     size,
                     was - size);
-            ch.truncate(size);
-            ch.force();
         }
     }
 

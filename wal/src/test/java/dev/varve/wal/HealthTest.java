@@ -66,4 +66,31 @@ class HealthTest {
             assertTrue(db.health().ok(), db.health().toString());
         }
     }
+
+    /** A durable open refused for its JMX name must release its log: the directory opens again. */
+    @Test
+    void anOpenRefusedForItsJmxNameReleasesItsLog() {
+        Path first = dir.resolve("first");
+        Path second = dir.resolve("second");
+        try (Database<String, Long> db = Database.<String, Long>builder()
+                .name("health-same")
+                .jmx(true)
+                .durability(Wal.full(first, Codec.STRING, Codec.LONG))
+                .open()) {
+            db.put("a", 1L);
+            assertThrows(
+                    IllegalStateException.class,
+                    () -> Database.<String, Long>builder()
+                            .name("health-same")
+                            .jmx(true)
+                            .durability(Wal.full(second, Codec.STRING, Codec.LONG))
+                            .open());
+            try (Database<String, Long> again = Database.<String, Long>builder()
+                    .durability(Wal.full(second, Codec.STRING, Codec.LONG))
+                    .open()) { // refused with "already open" if the refused one kept the lock
+                again.put("b", 2L);
+                assertTrue(again.health().ok());
+            }
+        }
+    }
 }
