@@ -1106,8 +1106,8 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
-     * Counters for monitoring: commits, aborts by reason, the oldest open snapshot, SSI records.
-     * A racy but cheap reading.
+     * Every statistic in one racy but cheap reading: the {@link #counters()} and {@link
+     * #gauges()} of this moment, flattened, and the last vacuum failure.
      *
      * @return the current statistics
      * @throws IllegalStateException if the database is closed
@@ -1118,7 +1118,7 @@ public final class Database<K, V> implements AutoCloseable {
         long oldest = store.watermark();
         StoreCounters.Reading counted = store.counters().read();
         return new Stats(
-                counted.commits(),
+                counted.commits() + counted.autocommitWrites(),
                 counted.writeWriteAborts(),
                 counted.dangerousStructureAborts(),
                 visible,
@@ -1130,15 +1130,192 @@ public final class Database<K, V> implements AutoCloseable {
                 counted.vacuumRuns(),
                 counted.reclaimedVersions(),
                 counted.reclaimedKeys(),
-                counted.retainedVersions(),
-                counted.liveKeys(),
+                versions(),
+                liveKeys(),
                 lastVacuumFailure(counted));
     }
 
     /**
-     * A reading of a database's counters (see {@link Database#stats()}).
+     * The monotonic counters: what happened since the database was opened. Subtract an earlier
+     * reading with {@link Counters#minus} for an interval (as with Caffeine's {@code
+     * CacheStats}). Thread-safe and cheap (no lock); each counter is exact, but a reading taken
+     * while commits run is not one atomic cut across counters.
      *
-     * @param commits read-write commits so far (including autocommit writes)
+     * @return the counters now
+     * @throws IllegalStateException if the database is closed
+     */
+    public Counters counters() {
+        store.checkOpen();
+        StoreCounters.Reading counted = store.counters().read();
+        return new Counters(
+                counted.commits(),
+                counted.readOnlyCommits(),
+                counted.autocommitWrites(),
+                counted.writeWriteAborts(),
+                counted.dangerousStructureAborts(),
+                counted.vacuumRuns(),
+                counted.reclaimedVersions(),
+                counted.reclaimedKeys());
+    }
+
+    /**
+     * What the database holds now. Thread-safe and cheap (no lock, no scan): {@code liveKeys} and
+     * {@code versions} are exact between commits (off by the keys of commits in flight); {@code
+     * oldestSnapshotAge} is as of the last watermark refresh (at most every 64 commits, or the
+     * last vacuum pass).
+     *
+     * @return the gauges now
+     * @throws IllegalStateException if the database is closed
+     */
+    public Gauges gauges() {
+        store.checkOpen();
+        long visible = store.visibleTs();
+        long oldest = store.watermark();
+        return new Gauges(
+                visible,
+                oldest,
+                Duration.ofNanos(store.oldestSnapshotAgeNanos(oldest, visible)),
+                store.pins().pinnedCount(),
+                liveKeys(),
+                versions(),
+                indexedKeys(),
+                store.ssiRetainedRecords());
+    }
+
+    /**
+     * What the commit log has written and forced since the database was opened: bytes, records,
+     * forces (so the group size), checkpoints and force latencies. Thread-safe, cheap. All zero
+     * for an in-memory database.
+     *
+     * @return the log's statistics now
+     * @throws IllegalStateException if the database is closed
+     */
+    public LogStats logStats() {
+        store.checkOpen();
+        return store.log().stats();
+    }
+
+    /** Versions held by every map not dropped (MapIndex M4). */
+    private long versions() {
+        long n = 0;
+        for (MapIndex<?, ?> map : store.maps()) {
+            if (map != null) {
+                n += map.versions();
+            }
+        }
+        return n;
+    }
+
+    /** Live keys of every map not dropped (MapIndex M4). */
+    private long liveKeys() {
+        long n = 0;
+        for (MapIndex<?, ?> map : store.maps()) {
+            if (map != null) {
+                n += map.liveKeys();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Monotonic counters of a database since it was opened (see {@link Database#counters()}).
+     *
+     * @param transactionCommits transactions committed that wrote something
+     * @param readOnlyCommits transactions committed that wrote nothing (a {@link Snapshot} is not
+     *     a transaction and is not counted)
+     * @param autocommitWrites autocommit operations ({@code db.put}, {@code db.remove}, {@code
+     *     compute}...) that wrote: each is a commit of its own
+     * @param writeWriteAborts commits refused by first-committer-wins
+     * @param dangerousStructureAborts commits refused by serializable snapshot isolation
+     * @param vacuumRuns vacuum passes completed (on demand and background)
+     * @param reclaimedVersions versions unlinked by vacuum and by committers pruning the chains
+     *     they write, each counted once
+     * @param reclaimedKeys keys vacuum removed from the index (their last version a tombstone)
+     */
+    public record Counters(
+            long transactionCommits,
+            long readOnlyCommits,
+            long autocommitWrites,
+            long writeWriteAborts,
+            long dangerousStructureAborts,
+            long vacuumRuns,
+            long reclaimedVersions,
+            long reclaimedKeys) {
+
+        /**
+         * Every commit: transactions that wrote, transactions that did not, autocommit writes.
+         *
+         * @return the sum
+         */
+        public long commits() {
+            return transactionCommits + readOnlyCommits + autocommitWrites;
+        }
+
+        /**
+         * Every commit refused (by either rule).
+         *
+         * @return the sum
+         */
+        public long aborts() {
+            return writeWriteAborts + dangerousStructureAborts;
+        }
+
+        /**
+         * What was counted between {@code earlier} and this reading.
+         *
+         * @param earlier an earlier reading of the same database
+         * @return this minus {@code earlier}, counter by counter
+         * @throws NullPointerException if {@code earlier} is null
+         */
+        public Counters minus(Counters earlier) {
+            return new Counters(
+                    transactionCommits - earlier.transactionCommits,
+                    readOnlyCommits - earlier.readOnlyCommits,
+                    autocommitWrites - earlier.autocommitWrites,
+                    writeWriteAborts - earlier.writeWriteAborts,
+                    dangerousStructureAborts - earlier.dangerousStructureAborts,
+                    vacuumRuns - earlier.vacuumRuns,
+                    reclaimedVersions - earlier.reclaimedVersions,
+                    reclaimedKeys - earlier.reclaimedKeys);
+        }
+    }
+
+    /**
+     * What a database holds at one moment (see {@link Database#gauges()} for how current each
+     * is).
+     *
+     * @param visibleTimestamp the newest commit timestamp visible to new snapshots
+     * @param oldestSnapshotTimestamp the oldest snapshot timestamp an open transaction or
+     *     snapshot reads at (the vacuum watermark); {@code visibleTimestamp} when none is open
+     * @param oldestSnapshotAge how long that oldest snapshot has pinned old versions (a lower
+     *     bound, as of the last watermark refresh); zero when none is older than the visible
+     *     timestamp
+     * @param openSnapshots open transactions and snapshots
+     * @param liveKeys keys whose newest committed version is a value (not a tombstone), over
+     *     every map not dropped
+     * @param versions versions held in every version chain of every map not dropped (a settled
+     *     value and a tombstone count one each): what vacuum has not reclaimed, because a snapshot
+     *     may still read it or vacuum has not got to it
+     * @param indexedKeys keys in the indexes of every map not dropped, tombstones not yet vacuumed
+     *     included
+     * @param ssiRecords committed-transaction records the SSI conflict graph keeps
+     */
+    public record Gauges(
+            long visibleTimestamp,
+            long oldestSnapshotTimestamp,
+            Duration oldestSnapshotAge,
+            int openSnapshots,
+            long liveKeys,
+            long versions,
+            int indexedKeys,
+            int ssiRecords) {}
+
+    /**
+     * A reading of every statistic (see {@link Database#stats()}): the {@link Counters} and
+     * {@link Gauges} flattened.
+     *
+     * @param commits commits that wrote so far: transactions and autocommit writes (read-only
+     *     commits are in {@link Counters#readOnlyCommits()})
      * @param writeWriteAborts commits refused by first-committer-wins
      * @param dangerousStructureAborts commits refused by serializable snapshot isolation
      * @param visibleTimestamp the newest commit timestamp visible to new snapshots
@@ -1155,11 +1332,10 @@ public final class Database<K, V> implements AutoCloseable {
      *     configured {@code maxRetainedSsiRecords} plus one summary)
      * @param vacuumRuns vacuum passes so far (on demand and background)
      * @param reclaimedVersions versions unlinked so far by vacuum and by committers pruning the
-     *     chains they write (the latter counted once per cut, however many versions it dropped)
+     *     chains they write, each counted once
      * @param reclaimedKeys keys vacuum dropped from the index so far
-     * @param retainedVersions versions in the index after the last vacuum pass (settled values
-     *     count one each); 0 before the first pass
-     * @param liveKeys keys with a live value at the last vacuum pass; 0 before the first pass
+     * @param retainedVersions versions held now (see {@link Gauges#versions()})
+     * @param liveKeys keys with a live value now (see {@link Gauges#liveKeys()})
      * @param lastVacuumFailure the last exception the background vacuum thread (or, without one,
      *     a committer's vacuum pass) met, or null
      */

@@ -93,6 +93,36 @@ final class DatabaseBean implements DatabaseMXBean {
     }
 
     @Override
+    public long getReadOnlyCommits() {
+        return db.counters().readOnlyCommits();
+    }
+
+    @Override
+    public long getLiveKeys() {
+        return db.gauges().liveKeys();
+    }
+
+    @Override
+    public long getVersions() {
+        return db.gauges().versions();
+    }
+
+    @Override
+    public long getLogBytesWritten() {
+        return db.logStats().bytesWritten();
+    }
+
+    @Override
+    public long getLogForces() {
+        return db.logStats().forces();
+    }
+
+    @Override
+    public long getLogForceP99Micros() {
+        return db.logStats().forceP99().toNanos() / 1_000;
+    }
+
+    @Override
     public long getWriteWriteAborts() {
         return db.stats().writeWriteAborts();
     }

@@ -36,6 +36,48 @@ public interface DatabaseMXBean {
     long getCommits();
 
     /**
+     * Commits of transactions that wrote nothing so far ({@link Database.Counters#readOnlyCommits()}).
+     *
+     * @return the count
+     */
+    long getReadOnlyCommits();
+
+    /**
+     * Keys whose newest committed version is a value, now ({@link Database.Gauges#liveKeys()}).
+     *
+     * @return the count
+     */
+    long getLiveKeys();
+
+    /**
+     * Versions held in every version chain now ({@link Database.Gauges#versions()}).
+     *
+     * @return the count
+     */
+    long getVersions();
+
+    /**
+     * Bytes of commit records the log wrote so far ({@link LogStats#bytesWritten()}; 0 in memory).
+     *
+     * @return bytes
+     */
+    long getLogBytesWritten();
+
+    /**
+     * Forces of the log so far ({@link LogStats#forces()}; 0 in memory).
+     *
+     * @return the count
+     */
+    long getLogForces();
+
+    /**
+     * The 99th percentile of the last 1,024 forces' latency ({@link LogStats#forceP99()}).
+     *
+     * @return microseconds, 0 before the first force
+     */
+    long getLogForceP99Micros();
+
+    /**
      * Commits refused by first-committer-wins so far.
      *
      * @return the count

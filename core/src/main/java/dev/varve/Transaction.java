@@ -424,6 +424,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 }
                 core.committedAt(snapshotTs);
                 finish(State.COMMITTED);
+                store.counters().readOnlyCommit();
                 return null;
             }
             CompletableFuture<Void> durable = commits.commit(core, blockingWaiter);

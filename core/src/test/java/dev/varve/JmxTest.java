@@ -38,6 +38,14 @@ class JmxTest {
             });
             assertEquals(before + 2, (Long) SERVER.getAttribute(on, "Commits"));
             assertEquals(3, (Integer) SERVER.getAttribute(on, "IndexedKeys"));
+            assertEquals(3L, (Long) SERVER.getAttribute(on, "LiveKeys"));
+            assertEquals(3L, (Long) SERVER.getAttribute(on, "Versions"));
+            long readOnly = (Long) SERVER.getAttribute(on, "ReadOnlyCommits");
+            db.run(tx -> tx.get(1L));
+            assertEquals(readOnly + 1, (Long) SERVER.getAttribute(on, "ReadOnlyCommits"));
+            assertEquals(0L, (Long) SERVER.getAttribute(on, "LogForces"), "in memory: no log");
+            assertEquals(0L, (Long) SERVER.getAttribute(on, "LogBytesWritten"));
+            assertEquals(0L, (Long) SERVER.getAttribute(on, "LogForceP99Micros"));
             assertEquals(db.stats().visibleTimestamp(), (Long) SERVER.getAttribute(on, "VisibleTimestamp"));
 
             try (Snapshot<Long, String> s = db.snapshot()) {

@@ -89,6 +89,16 @@ public interface CommitLog<K, V> extends AutoCloseable {
     }
 
     /**
+     * What the log has written and forced so far (see {@link dev.varve.LogStats}). Thread-safe,
+     * cheap. The default, for logs that keep no statistics: {@link dev.varve.LogStats#NONE}.
+     *
+     * @return the statistics now
+     */
+    default dev.varve.LogStats stats() {
+        return dev.varve.LogStats.NONE;
+    }
+
+    /**
      * Flushes and forces every record appended so far, completes their futures, stops any thread
      * the log owns and releases its files. Idempotent.
      *

@@ -67,6 +67,9 @@ final class Checkpointer<K, V> {
 
         /** Fails the log (K4): every pending and later commit fails with {@code cause}. */
         void fail(Throwable cause);
+
+        /** Counts a checkpoint written (the log's statistics). */
+        default void checkpointed() {}
     }
 
     // ---- configuration (immutable) ----
@@ -373,6 +376,7 @@ final class Checkpointer<K, V> {
         Path old = checkpointFile;
         checkpointTs = w.snapshotTs();
         checkpointFile = w.file();
+        owner.checkpointed();
         Recovery.LOG.log(
                 System.Logger.Level.DEBUG,
                 "checkpoint written: {0} (snapshot timestamp {1}, {2} entries)",

@@ -91,6 +91,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final ExecutorService completer;
     /** The completer's thread once started, joined by close(). */
     private volatile Thread completerThread;
+    /** What {@link #stats()} reports. */
+    private final LogCounters counters = new LogCounters();
     /** Writes checkpoints and deletes what they cover; its background thread is off when checkpointEvery is 0. */
     private final Checkpointer<K, V> checkpointer;
     /** {@link #RUNNING} or {@link #PARKED}; see the notes (wake-up protocol). */
@@ -644,6 +646,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         public void fail(Throwable cause) {
             WalLog.this.fail(cause);
         }
+
+        @Override
+        public void checkpointed() {
+            counters.checkpointed();
+        }
     }
 
     // ---- writer thread ----
@@ -689,7 +696,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 // written are intact, and RELAXED acknowledged them; writerMain fails the rest
                 if (segment != null && segmentPos > segmentForcedPos) {
                     try {
-                        segment.force();
+                        forceSegment();
                     } catch (IOException e) {
                         strandedForce = e; // close() reports it, even though the log failed before
                         throw e;
@@ -709,7 +716,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                 }
                 writeMarkerIfBehind();
                 if (segment != null && segmentPos > segmentForcedPos) {
-                    segment.force(); // the last marker of a closed log is durable: its last group is vouched for
+                    forceSegment(); // the last marker of a closed log is durable: its last group is vouched for
                     segmentForcedPos = segmentPos;
                 }
                 return;
@@ -802,6 +809,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
         unforcedRecords += group.size();
         unforcedBytes += groupBytes;
+        counters.written(groupBytes, group.size());
         if (full) {
             awaitingForce.addAll(group);
         } else {
@@ -918,7 +926,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         if (unforcedRecords > 0) {
             force();
         } else if (segment != null && segmentPos > segmentForcedPos) {
-            segment.force();
+            forceSegment();
             segmentForcedPos = segmentPos;
         }
         forcedThroughTs = through;
@@ -959,8 +967,19 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         }
     }
 
+    /** Forces the open segment, timed and counted (LogCounters). */
+    private void forceSegment() throws IOException {
+        timedForce(segment);
+    }
+
+    private void timedForce(FileIo.Channel ch) throws IOException {
+        long start = System.nanoTime();
+        ch.force();
+        counters.forced(System.nanoTime() - start);
+    }
+
     private void force() throws IOException {
-        segment.force();
+        forceSegment();
         segmentForcedPos = segmentPos;
         completeDurable(awaitingForce); // FULL promise: written and forced
         awaitingForce.clear();
@@ -977,7 +996,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             // roll and not yet counted. A newer segment must never be durable over an older one's
             // unforced tail: recovery would find a damaged record followed by newer segments.
             if (segmentPos > segmentForcedPos) {
-                segment.force();
+                forceSegment();
                 segmentForcedPos = segmentPos;
             }
             segment.close();
@@ -990,7 +1009,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         segmentPath = path;
         segmentFirstTs = firstTs;
         ch.write(RecordFormat.segmentHeader(firstTs, prevTs), 0);
-        ch.force();
+        timedForce(ch);
         io.forceDirectory(dir);
         segmentPos = RecordFormat.SEGMENT_HEADER_BYTES;
         segmentForcedPos = segmentPos;
@@ -1012,6 +1031,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     @Override
     public UncheckedIOException checkpointFailure() {
         return checkpointer.lastFailure();
+    }
+
+    @Override
+    public dev.varve.LogStats stats() {
+        return counters.read();
     }
 
     @Override

@@ -258,7 +258,7 @@ public final class CommitProtocol<K, V> {
             } finally {
                 store.commitLock.unlock();
             }
-            afterCommit(refreshDue);
+            afterCommit(refreshDue, false);
             return durable;
         } finally {
             if (!done) {
@@ -379,9 +379,9 @@ public final class CommitProtocol<K, V> {
     }
 
     /** Prunes the chain under a version just stamped, and hands {@code key} of {@code map} to vacuum if needed. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
     private void pruneStamped(MapIndex<?, ?> map, Version<?> stamped, Object key) {
-        if (store.pruneBelowWatermark((Version) stamped)) {
+        map.countWritten(1, VersionChain.liveDelta(stamped)); // MapIndex M4, before the prune cuts
+        if (store.pruneBelowWatermark(map, stamped)) {
             store.markDirty(map, key);
         }
     }
@@ -429,8 +429,12 @@ public final class CommitProtocol<K, V> {
      * Bookkeeping after a commit, outside the lock: the commit counter, and the periodic watermark
      * refresh (it scans every snapshot pin slot, and is safe without the lock: SnapshotPins P1).
      */
-    private void afterCommit(boolean refreshDue) {
-        store.counters.commit();
+    private void afterCommit(boolean refreshDue, boolean autocommit) {
+        if (autocommit) {
+            store.counters.autocommitWrite();
+        } else {
+            store.counters.commit();
+        }
         if (refreshDue) {
             store.vacuum.afterRefresh(store.refreshWatermark());
         }
@@ -696,7 +700,7 @@ public final class CommitProtocol<K, V> {
             } finally {
                 store.commitLock.unlock();
             }
-            afterCommit(refreshDue);
+            afterCommit(refreshDue, true);
             return new AutocommitResult<>(previous, durable, resultTs);
         } finally {
             if (!done) {

@@ -3,6 +3,8 @@ package dev.varve.internal.mvcc;
 
 import dev.varve.internal.index.VersionedIndex;
 import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One map of a {@link Store}: its id, its name, its key order and its own versioned index. The
@@ -29,6 +31,13 @@ public final class MapIndex<K, V> {
      *     map (MapKey).
      * M3. dropped is set under the commit lock; a commit that writes a map checks it under the
      *     same lock, so no commit installs into a map after its drop.
+     * M4. The map's version and live-key counts are exact whenever no commit is in its stamp
+     *     step: a version counts +1 when it is stamped (or installed by recovery) and -1 when a
+     *     cut takes the link to it (VersionChain#cutBelow: each link is taken once) or vacuum
+     *     removes its key; a settled value is one version. A key is live while its newest
+     *     committed version is not a tombstone, so only commits change the live count (vacuum
+     *     drops tombstones only). heldByWriters changes only under the commit lock (or on the
+     *     recovering thread), as does liveKeys; vacuum's cuts go to vacuumed, from any thread.
      */
 
     /** The default map's id. */
@@ -50,6 +59,13 @@ public final class MapIndex<K, V> {
     private final String valueCodecId;
 
     private volatile boolean dropped;
+
+    /** Versions stamped or recovered, minus those committers cut (M4); commit lock holder only. */
+    private final AtomicLong heldByWriters = new AtomicLong();
+    /** Keys whose newest committed version is a value (M4); commit lock holder only. */
+    private final AtomicLong liveKeys = new AtomicLong();
+    /** Versions vacuum unlinked or removed with their key (M4); any thread. */
+    private final LongAdder vacuumed = new LongAdder();
 
     /**
      * An empty map.
@@ -167,6 +183,52 @@ public final class MapIndex<K, V> {
         if (dropped) {
             throw new IllegalStateException("map '" + name + "' was dropped: its handle cannot be used any more");
         }
+    }
+
+    /**
+     * Counts what a writer did to this map (M4): versions linked minus versions it cut, and the
+     * change in live keys. Caller holds the commit lock, or is the recovering thread before the
+     * map is readable; a release store, so a reader sees a recent count without a fence here.
+     *
+     * @param versions versions added (negative if more were cut)
+     * @param live the change in live keys
+     */
+    void countWritten(long versions, long live) {
+        if (versions != 0) {
+            heldByWriters.lazySet(heldByWriters.get() + versions);
+        }
+        if (live != 0) {
+            liveKeys.lazySet(liveKeys.get() + live);
+        }
+    }
+
+    /**
+     * Counts versions vacuum unlinked, or removed with their key (M4); any thread.
+     *
+     * @param versions versions reclaimed
+     */
+    void countVacuumed(long versions) {
+        if (versions != 0) {
+            vacuumed.add(versions);
+        }
+    }
+
+    /**
+     * The versions this map's chains hold, settled values and tombstones included (M4).
+     *
+     * @return the count; exact between commits, off by the writes of commits in flight
+     */
+    public long versions() {
+        return heldByWriters.get() - vacuumed.sum();
+    }
+
+    /**
+     * The keys whose newest committed version is a value, not a tombstone (M4).
+     *
+     * @return the count; exact between commits, off by the writes of commits in flight
+     */
+    public long liveKeys() {
+        return liveKeys.get();
     }
 
     /**

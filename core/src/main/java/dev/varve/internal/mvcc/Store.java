@@ -256,7 +256,14 @@ public final class Store<K, V> implements StoreAccess<K, V> {
                             + "' is above the recovered timestamp " + visibleTs);
                 }
                 Version<V2> version = new Version<>(value, ts, null);
-                created.index.compute(key, (k, current) -> version); // one per key: the latest
+                Object[] previous = new Object[1];
+                created.index.compute(key, (k, current) -> { // one per key: the latest
+                    previous[0] = current;
+                    return version;
+                });
+                created.countWritten(
+                        previous[0] == null ? 1 : 0,
+                        (value == null ? 0 : 1) - (VersionChain.latestValue(previous[0]) == null ? 0 : 1)); // M4
             });
         }
         commitLock.lock();
@@ -623,6 +630,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
                 // Otherwise a tombstone is linked even for an absent key: the removal is a write
                 // that first-committer-wins must see, whether or not vacuum dropped an older one.
                 if (index.putIfAbsent(key, new Version<>(value, commitTs, null)) == null) {
+                    main.countWritten(1, value == null ? 0 : 1); // MapIndex M4
                     return value == null; // linearization point: the version is in the index
                 }
                 head = index.get(key);
@@ -630,7 +638,8 @@ public final class Store<K, V> implements StoreAccess<K, V> {
             }
             Version<V> linked = new Version<>(value, commitTs, VersionChain.asVersion(head));
             if (index.replace(key, head, linked)) { // linearization point: value CAS on the node
-                return pruneBelowWatermark(linked);
+                main.countWritten(1, VersionChain.liveDelta(linked)); // MapIndex M4
+                return pruneBelowWatermark(main, linked);
             }
             // Only vacuum can beat us here (it removed a tombstone or settled the value): retry.
             head = index.get(key);
@@ -650,9 +659,9 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      * @return whether the key needs a vacuum pass: a tombstone, or a chain that just outgrew
      *     what this pruning can reach
      */
-    boolean pruneBelowWatermark(Version<V> head) {
+    boolean pruneBelowWatermark(MapIndex<?, ?> map, Version<?> head) {
         long watermark = pins.prunableWatermark();
-        Version<V> keeper = head.getOlderAcquire();
+        Version<?> keeper = head.getOlderAcquire();
         committerPruneSteps++;
         if (keeper == null) {
             return head.isTombstone();
@@ -666,22 +675,24 @@ public final class Store<K, V> implements StoreAccess<K, V> {
             if (keeper.commitTs > watermark) {
                 return head.isTombstone(); // beyond reach: handed to vacuum when it was in reach
             }
-            cutBelow(keeper);
+            cutBelow(map, keeper);
             // The steady state with a snapshot open between the two newest versions: three
             // versions; the chain outgrows this reach at the next write, so vacuum gets it now.
             return true;
         }
-        cutBelow(keeper);
+        cutBelow(map, keeper);
         // The steady state is two versions (the new head, and the previous one that snapshots
         // between the two commits still read), which the key's next write or a full pass trims.
         return head.isTombstone();
     }
 
-    /** Cuts every version older than {@code keeper}; caller holds commitLock. */
-    private void cutBelow(Version<V> keeper) {
+    /** Cuts every version older than {@code keeper} of {@code map}, and counts them; caller holds commitLock. */
+    private void cutBelow(MapIndex<?, ?> map, Version<?> keeper) {
         committerPruneSteps++;
-        if (VersionChain.cutBelow(keeper)) {
-            counters.committerPrune();
+        int cut = VersionChain.cutBelow(keeper);
+        if (cut > 0) {
+            counters.committerPruned(cut);
+            map.countWritten(-cut, 0);
         }
     }
 

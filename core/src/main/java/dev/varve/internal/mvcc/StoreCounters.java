@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class StoreCounters {
     private final LongAdder commits = new LongAdder();
+    private final LongAdder autocommitWrites = new LongAdder();
+    private final LongAdder readOnlyCommits = new LongAdder();
     private final LongAdder writeWriteAborts = new LongAdder();
     private final LongAdder dangerousStructureAborts = new LongAdder();
     private final LongAdder prunedByCommitters = new LongAdder();
@@ -28,9 +30,19 @@ public final class StoreCounters {
     /** Counters at zero. */
     public StoreCounters() {}
 
-    /** Counts a read-write commit (autocommit writes included). */
+    /** Counts a read-write transaction's commit. */
     public void commit() {
         commits.increment();
+    }
+
+    /** Counts an autocommit write that wrote (a commit of its own). */
+    public void autocommitWrite() {
+        autocommitWrites.increment();
+    }
+
+    /** Counts the commit of a transaction that wrote nothing. */
+    public void readOnlyCommit() {
+        readOnlyCommits.increment();
     }
 
     /** Counts a commit refused by first-committer-wins. */
@@ -43,9 +55,13 @@ public final class StoreCounters {
         dangerousStructureAborts.increment();
     }
 
-    /** Counts one cut a committer made while pruning a chain it wrote. */
-    public void committerPrune() {
-        prunedByCommitters.increment();
+    /**
+     * Counts the versions a committer cut while pruning a chain it wrote.
+     *
+     * @param versions versions cut
+     */
+    public void committerPruned(int versions) {
+        prunedByCommitters.add(versions);
     }
 
     /** Counts a completed vacuum pass (background or on demand, not a committer's). */
@@ -110,6 +126,8 @@ public final class StoreCounters {
     public Reading read() {
         return new Reading(
                 commits.sum(),
+                autocommitWrites.sum(),
+                readOnlyCommits.sum(),
                 writeWriteAborts.sum(),
                 dangerousStructureAborts.sum(),
                 vacuumRuns.sum(),
@@ -123,7 +141,9 @@ public final class StoreCounters {
     /**
      * One reading of the counters.
      *
-     * @param commits read-write commits so far
+     * @param commits read-write transactions committed so far
+     * @param autocommitWrites autocommit writes that wrote so far
+     * @param readOnlyCommits commits of transactions that wrote nothing so far
      * @param writeWriteAborts commits refused by first-committer-wins
      * @param dangerousStructureAborts commits refused by serializable snapshot isolation
      * @param vacuumRuns vacuum passes so far
@@ -135,6 +155,8 @@ public final class StoreCounters {
      */
     public record Reading(
             long commits,
+            long autocommitWrites,
+            long readOnlyCommits,
             long writeWriteAborts,
             long dangerousStructureAborts,
             long vacuumRuns,

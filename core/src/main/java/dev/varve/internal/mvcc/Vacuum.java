@@ -186,10 +186,7 @@ public final class Vacuum<K, V> {
         if (keeper == null) {
             return true;
         }
-        for (Version<?> v = keeper.getOlderAcquire(); v != null; v = v.getOlderAcquire()) {
-            counts.versions++;
-        }
-        VersionChain.cutBelow(keeper);
+        counts.versions += VersionChain.cutBelow(keeper); // exact even if a committer cuts too
         counts.retained++;
         if (keeper != head) {
             return true;
@@ -331,30 +328,35 @@ public final class Vacuum<K, V> {
         VersionedIndex<K2> index = map.index();
         boolean named = map.id() != MapIndex.DEFAULT;
         for (VersionedIndex.Cursor<K2> c = index.cursor(); c.next(); ) {
+            long before = counts.versions;
             if (vacuumKey(index, c.key(), c.entry(), watermark, counts, true, hook)) {
                 unfinished.add(named ? new MapKey(map, c.key()) : c.key());
             }
+            map.countVacuumed(counts.versions - before); // MapIndex M4
         }
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void visitKeys(ArrayList<Object> keys, long watermark, PassCounts counts, ArrayList<Object> unfinished) {
         for (Object key : keys) {
-            VersionedIndex index;
+            MapIndex<?, ?> map;
             Object k;
             if (key instanceof MapKey mk) {
                 if (mk.map().isDropped()) {
                     continue; // U4: nothing can read it any more
                 }
-                index = mk.map().index();
+                map = mk.map();
                 k = mk.key();
             } else {
-                index = main.index();
+                map = main;
                 k = key;
             }
+            VersionedIndex index = map.index();
+            long before = counts.versions;
             if (vacuumKey(index, k, index.get(k), watermark, counts, false, hook)) {
                 unfinished.add(key);
             }
+            map.countVacuumed(counts.versions - before); // MapIndex M4
         }
     }
 

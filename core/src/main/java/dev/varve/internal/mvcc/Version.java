@@ -154,6 +154,18 @@ public final class Version<V> {
     }
 
     /**
+     * Detaches and returns the older link (an atomic exchange with null): of all the cuts that
+     * race on one link, exactly one gets the version it pointed to, so cuts count what they
+     * unlink exactly once (VersionChain#cutBelow).
+     *
+     * @return the older version the link held, or null if it was already cut
+     */
+    @SuppressWarnings("unchecked")
+    public Version<V> takeOlder() {
+        return (Version<V>) OLDER.getAndSet(this, (Version<V>) null);
+    }
+
+    /**
      * Whether this version records a removal.
      *
      * @return true if the value is null

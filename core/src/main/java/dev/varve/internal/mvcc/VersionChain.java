@@ -75,6 +75,19 @@ public final class VersionChain {
     }
 
     /**
+     * How linking {@code head} over the version it points to changed the map's live keys
+     * (MapIndex M4): +1 for a value over a tombstone or nothing, -1 for a tombstone over a value.
+     *
+     * @param head a version just linked (its older link is the previous newest version)
+     * @return -1, 0 or +1
+     */
+    public static int liveDelta(Version<?> head) {
+        Version<?> previous = head.getOlderAcquire();
+        boolean wasLive = previous != null && !previous.isTombstone();
+        return (head.isTombstone() ? 0 : 1) - (wasLive ? 1 : 0);
+    }
+
+    /**
      * An index entry as a version chain head, wrapping a settled value as committed at time 0.
      *
      * @param <V> the value type
@@ -160,19 +173,25 @@ public final class VersionChain {
     }
 
     /**
-     * Cuts every version older than {@code keeper} off the chain (a release store: Version V2).
-     * The caller guarantees that no pinned snapshot reads below the keeper (its commit timestamp
-     * is at or below a watermark computed with the pin handshake, SnapshotPins P3).
+     * Cuts every version older than {@code keeper} off the chain and counts them. The caller
+     * guarantees that no pinned snapshot reads below the keeper (its commit timestamp is at or
+     * below a watermark computed with the pin handshake, SnapshotPins P3), so nothing reads the
+     * cut versions and each of their links may be detached in turn. Each link is taken by one
+     * atomic exchange ({@link Version#takeOlder}), so when a committer and vacuum cut the same
+     * chain at once, every version is counted by exactly one of them.
      *
      * @param <V> the value type
      * @param keeper the version that stays the chain's oldest
-     * @return whether anything was cut
+     * @return the number of versions cut (0 if there was nothing below the keeper)
      */
-    public static <V> boolean cutBelow(Version<V> keeper) {
+    public static <V> int cutBelow(Version<V> keeper) {
         if (keeper.getOlderAcquire() == null) {
-            return false;
+            return 0;
         }
-        keeper.setOlderRelease(null); // everything older is invisible to every snapshot
-        return true;
+        int cut = 0;
+        for (Version<V> v = keeper.takeOlder(); v != null; v = v.getOlderAcquire() == null ? null : v.takeOlder()) {
+            cut++;
+        }
+        return cut;
     }
 }
