@@ -667,6 +667,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
             return head.isTombstone();
         }
         if (keeper.commitTs > watermark) { // a snapshot between the two newest versions may be open
+            Version<?> previous = keeper;
             keeper = keeper.getOlderAcquire();
             committerPruneSteps++;
             if (keeper == null) {
@@ -676,11 +677,13 @@ public final class Store<K, V> implements StoreAccess<K, V> {
                 return head.isTombstone(); // beyond reach: handed to vacuum when it was in reach
             }
             cutBelow(map, keeper);
+            previous.olderIsLast = true; // its older is the keeper, now the last (Version#olderIsLast)
             // The steady state with a snapshot open between the two newest versions: three
             // versions; the chain outgrows this reach at the next write, so vacuum gets it now.
             return true;
         }
         cutBelow(map, keeper);
+        head.olderIsLast = true; // its older is the keeper, now the last (Version#olderIsLast)
         // The steady state is two versions (the new head, and the previous one that snapshots
         // between the two commits still read), which the key's next write or a full pass trims.
         return head.isTombstone();

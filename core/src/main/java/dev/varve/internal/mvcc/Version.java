@@ -53,6 +53,15 @@ public final class Version<V> {
     private Version<V> older;
 
     /**
+     * Whether the next older version is known to be the chain's last (its own older link was
+     * cut): set by the committer that cut there, under the commit lock, and read only by later
+     * committers under it, so a committer cutting below this version counts the one version it
+     * unlinks without loading it (a cache miss on a cold object). Never set back: a cut link is
+     * never linked again. Fits in the object's padding.
+     */
+    boolean olderIsLast;
+
+    /**
      * A version not yet linked into the index.
      *
      * @param value the value, or null for a tombstone

@@ -188,8 +188,15 @@ public final class VersionChain {
         if (keeper.getOlderAcquire() == null) {
             return 0;
         }
-        int cut = 0;
-        for (Version<V> v = keeper.takeOlder(); v != null; v = v.getOlderAcquire() == null ? null : v.takeOlder()) {
+        Version<V> v = keeper.takeOlder();
+        if (v == null) {
+            return 0; // another cut took it first
+        }
+        if (keeper.olderIsLast) {
+            return 1; // v's older was cut before (by a committer, under the lock): v is all of it
+        }
+        int cut = 1;
+        while (v.getOlderAcquire() != null && (v = v.takeOlder()) != null) {
             cut++;
         }
         return cut;
