@@ -8,7 +8,9 @@ import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.VacuumScheduler;
 import dev.varve.spi.CommitLog;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.NavigableSet;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -66,6 +68,7 @@ public final class Database<K, V> implements AutoCloseable {
     private Database(Options<K, V> options) {
         this.options = options;
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
+        store.limitTransactions(options.maxTransactionAgeNanos, options.leakTracking);
         this.commits = new CommitProtocol<>(store);
         this.ops = new MapOps<>(commits, store.defaultMap());
         this.defaultRetry = new RetryPolicy(
@@ -170,6 +173,8 @@ public final class Database<K, V> implements AutoCloseable {
         private int maxRetainedSsiRecords = 10_000;
         private String name;
         private boolean jmx;
+        private Duration maxTransactionAge;
+        private boolean leakTracking;
 
         private Builder(Comparator<? super K> comparator) {
             this.comparator = comparator;
@@ -304,6 +309,46 @@ public final class Database<K, V> implements AutoCloseable {
         }
 
         /**
+         * Bounds how long a transaction may stay open: one older than {@code age} has its snapshot
+         * pin released by the next periodic watermark refresh (every 64 commits) or vacuum pass,
+         * so vacuum can move past its snapshot, and is rolled back with a {@link
+         * TransactionException} naming its age and the bound at its next operation or commit
+         * (also a read that raced the release). Off by default. Each transaction then reads the
+         * clock once when it begins ({@code System.nanoTime}). Snapshot views ({@link
+         * Database#snapshot()}) are not bounded.
+         *
+         * @param age the longest a transaction may stay open, at least 1 ms
+         * @return this builder
+         * @throws NullPointerException if {@code age} is null
+         * @throws IllegalArgumentException if {@code age} is shorter than 1 ms
+         */
+        public Builder<K, V> maxTransactionAge(Duration age) {
+            Objects.requireNonNull(age, "maxTransactionAge");
+            if (age.compareTo(Duration.ofMillis(1)) < 0) {
+                throw new IllegalArgumentException("maxTransactionAge must be at least 1 ms, was " + age);
+            }
+            this.maxTransactionAge = age;
+            return this;
+        }
+
+        /**
+         * Whether each transaction records where it was begun (a stack trace, a few microseconds
+         * per {@code begin()}), so that a leaked one is reported with its begin site. Leaks are
+         * detected and released either way: a transaction that becomes unreachable while open
+         * has its snapshot pin released by the next periodic refresh or vacuum pass after the
+         * garbage collector clears it, and is counted ({@link Counters#leakedTransactions()})
+         * and logged at WARNING on the {@code dev.varve} logger. Off by default.
+         *
+         * @param enabled true to record begin sites (and begin times, for {@link
+         *     Database#openTransactions()})
+         * @return this builder
+         */
+        public Builder<K, V> leakTracking(boolean enabled) {
+            this.leakTracking = enabled;
+            return this;
+        }
+
+        /**
          * Opens the database: recovers from the log when durable, starts the background vacuum
          * if configured, and registers the MBean if {@link #jmx(boolean) jmx(true)}.
          *
@@ -328,7 +373,9 @@ public final class Database<K, V> implements AutoCloseable {
                     maxBackoff.toNanos(),
                     maxRetainedSsiRecords,
                     name,
-                    jmx));
+                    jmx,
+                    maxTransactionAge == null ? 0 : maxTransactionAge.toNanos(),
+                    leakTracking));
         }
     }
 
@@ -342,7 +389,9 @@ public final class Database<K, V> implements AutoCloseable {
             long maxBackoffNanos,
             int maxRetainedSsiRecords,
             String name,
-            boolean jmx) {}
+            boolean jmx,
+            long maxTransactionAgeNanos,
+            boolean leakTracking) {}
 
     // ---- transactions -----------------------------------------------------------------------
 
@@ -1155,7 +1204,9 @@ public final class Database<K, V> implements AutoCloseable {
                 counted.dangerousStructureAborts(),
                 counted.vacuumRuns(),
                 counted.reclaimedVersions(),
-                counted.reclaimedKeys());
+                counted.reclaimedKeys(),
+                counted.leakedTransactions(),
+                counted.expiredTransactions());
     }
 
     /**
@@ -1195,6 +1246,41 @@ public final class Database<K, V> implements AutoCloseable {
         return store.log().stats();
     }
 
+    /**
+     * The transactions open now, the oldest snapshot first (snapshot views are counted by {@link
+     * Gauges#openSnapshots()} but not listed). Thread-safe; weakly consistent with transactions
+     * beginning and ending meanwhile; costs a scan of the pin registry.
+     *
+     * @return the open transactions
+     * @throws IllegalStateException if the database is closed
+     */
+    public List<OpenTransaction> openTransactions() {
+        store.checkOpen();
+        List<OpenTransaction> open = new ArrayList<>();
+        long now = System.nanoTime();
+        store.pins().forEachOpen(pin -> {
+            long began = pin.beginNanos();
+            Throwable site = pin.begunAt();
+            open.add(new OpenTransaction(
+                    pin.snapshotTs(),
+                    began == 0 ? null : Duration.ofNanos(now - began),
+                    site == null ? null : List.of(site.getStackTrace())));
+        });
+        open.sort(Comparator.comparingLong(OpenTransaction::snapshotTimestamp));
+        return open;
+    }
+
+    /**
+     * One open transaction, as {@link Database#openTransactions()} lists it.
+     *
+     * @param snapshotTimestamp the snapshot timestamp it reads at (what it holds vacuum back to)
+     * @param age how long it has been open; null unless {@link Builder#maxTransactionAge} or
+     *     {@link Builder#leakTracking} is set (reading the clock at every begin costs)
+     * @param begunAt where it was begun (the stack at {@code begin()}); null unless {@link
+     *     Builder#leakTracking} is set
+     */
+    public record OpenTransaction(long snapshotTimestamp, Duration age, List<StackTraceElement> begunAt) {}
+
     /** Versions held by every map not dropped (MapIndex M4). */
     private long versions() {
         long n = 0;
@@ -1231,6 +1317,10 @@ public final class Database<K, V> implements AutoCloseable {
      * @param reclaimedVersions versions unlinked by vacuum and by committers pruning the chains
      *     they write, each counted once
      * @param reclaimedKeys keys vacuum removed from the index (their last version a tombstone)
+     * @param leakedTransactions transactions that became unreachable while open, whose pins were
+     *     released (see {@link Builder#leakTracking})
+     * @param expiredTransactions transactions rolled back for outliving {@link
+     *     Builder#maxTransactionAge}
      */
     public record Counters(
             long transactionCommits,
@@ -1240,7 +1330,9 @@ public final class Database<K, V> implements AutoCloseable {
             long dangerousStructureAborts,
             long vacuumRuns,
             long reclaimedVersions,
-            long reclaimedKeys) {
+            long reclaimedKeys,
+            long leakedTransactions,
+            long expiredTransactions) {
 
         /**
          * Every commit: transactions that wrote, transactions that did not, autocommit writes.
@@ -1276,7 +1368,9 @@ public final class Database<K, V> implements AutoCloseable {
                     dangerousStructureAborts - earlier.dangerousStructureAborts,
                     vacuumRuns - earlier.vacuumRuns,
                     reclaimedVersions - earlier.reclaimedVersions,
-                    reclaimedKeys - earlier.reclaimedKeys);
+                    reclaimedKeys - earlier.reclaimedKeys,
+                    leakedTransactions - earlier.leakedTransactions,
+                    expiredTransactions - earlier.expiredTransactions);
         }
     }
 

@@ -73,6 +73,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
         try {
             while (snapshotCursor.next()) {
                 V value = VersionChain.valueAt(snapshotCursor.entry(), snapshotTs);
+                tx.checkNotExpired(); // the age bound may have released the pin during the walk
                 if (value != null) {
                     snapshotKey = snapshotCursor.key();
                     snapshotValue = value;

@@ -70,7 +70,15 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.store = commits.store();
         this.isolation = isolation;
         this.readOnlyView = readOnlyView;
-        this.core = new TxState<>(store.defaultMap(), store.pins(), isolation == Isolation.SERIALIZABLE);
+        this.core = readOnlyView
+                ? new TxState<>(store.defaultMap(), store.pins(), false)
+                : new TxState<>(
+                        store.defaultMap(),
+                        store.pins(),
+                        isolation == Isolation.SERIALIZABLE,
+                        this, // weakly: a leaked transaction's pin is released (SnapshotPins P5)
+                        store.tracksTransactionAges(),
+                        store.tracksLeakSites());
         this.snapshotTs = core.snapshotTs();
     }
 
@@ -452,6 +460,7 @@ public final class Transaction<K, V> implements AutoCloseable {
             store.hook().at(TestHook.Point.ROLLBACK_BEFORE_CAS);
             if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
                 releasePin();
+                java.lang.ref.Reference.reachabilityFence(this); // not a leak until released (P5)
                 return;
             }
         }
@@ -474,6 +483,7 @@ public final class Transaction<K, V> implements AutoCloseable {
     private void finish(State end) {
         STATE.setRelease(this, end);
         releasePin();
+        java.lang.ref.Reference.reachabilityFence(this); // not a leak until released (P5)
     }
 
     private static final java.lang.invoke.VarHandle STATE;
@@ -492,7 +502,7 @@ public final class Transaction<K, V> implements AutoCloseable {
      * with the atomic {@code run()}, a plain transaction's without one.
      */
     void releasePin() {
-        if (readOnlyView) {
+        if (readOnlyView || store.maxTransactionAgeNanos() > 0) { // a cleaner, or reap (P5), may race
             core.pin().run();
         } else {
             core.pin().releaseExclusive();
@@ -594,7 +604,31 @@ public final class Transaction<K, V> implements AutoCloseable {
                             ? "snapshot is closed"
                             : "transaction " + describeState() + ": it cannot be used any more");
         }
+        checkNotExpired();
         store.checkOpen();
+    }
+
+    /**
+     * Refuses to go on once the age bound released this transaction's pin: at the start of each
+     * operation, and after each read of a version chain, which the release may have raced
+     * (SnapshotPins.Pin#isExpired). Rolls the transaction back first.
+     *
+     * @throws TransactionException if it expired
+     */
+    void checkNotExpired() {
+        if (core.isExpired()) {
+            expire();
+        }
+    }
+
+    private void expire() {
+        if (STATE.compareAndSet(this, State.ACTIVE, State.ROLLED_BACK)) {
+            releasePin(); // a no-op: reap released it
+        }
+        long ageMillis = (System.nanoTime() - core.beginNanos()) / 1_000_000;
+        throw new TransactionException("transaction at snapshot timestamp " + snapshotTs + " has been open for "
+                + ageMillis + " ms, longer than maxTransactionAge (" + store.maxTransactionAgeNanos() / 1_000_000
+                + " ms): it was rolled back so that vacuum can move past its snapshot");
     }
 
     void checkWritable() {

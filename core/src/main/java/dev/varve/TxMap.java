@@ -81,6 +81,7 @@ final class TxMap<K, V> {
         if (readSet != null) {
             readSet.addKey(key);
         }
+        tx.checkNotExpired(); // the age bound may have released the pin during the walk
         java.lang.ref.Reference.reachabilityFence(tx); // keeps the pin until the chain walk is done
         return value;
     }
@@ -137,6 +138,11 @@ final class TxMap<K, V> {
 
     boolean isReadOnlyView() {
         return readOnlyView;
+    }
+
+    /** Refuses to go on if the age bound released the pin (after a chain walk). */
+    void checkNotExpired() {
+        tx.checkNotExpired();
     }
 
     /** The transaction, for reachability fences. */

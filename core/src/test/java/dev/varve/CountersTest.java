@@ -148,9 +148,9 @@ class CountersTest {
 
     @Test
     void minusIsCounterByCounter() {
-        Database.Counters later = new Database.Counters(10, 20, 30, 4, 5, 6, 7, 8);
-        Database.Counters earlier = new Database.Counters(1, 2, 3, 1, 1, 1, 1, 1);
-        assertEquals(new Database.Counters(9, 18, 27, 3, 4, 5, 6, 7), later.minus(earlier));
+        Database.Counters later = new Database.Counters(10, 20, 30, 4, 5, 6, 7, 8, 9, 10);
+        Database.Counters earlier = new Database.Counters(1, 2, 3, 1, 1, 1, 1, 1, 1, 1);
+        assertEquals(new Database.Counters(9, 18, 27, 3, 4, 5, 6, 7, 8, 9), later.minus(earlier));
         assertEquals(54, later.minus(earlier).commits());
         assertEquals(7, later.minus(earlier).aborts());
     }

@@ -3,6 +3,8 @@ package dev.varve.internal.mvcc;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -69,6 +71,10 @@ public final class SnapshotPins {
      *  P4. An unpinned reader (an autocommit get) reads at visibleTs without a pin; vacuum may
      *      cut below it. It can only miss a version if its timestamp is below vacuumHorizon
      *      (cutMayHide), and then re-reads at a fresh timestamp.
+     *  P5. A watched pin (a transaction's) is released by reap only when its owner is
+     *      unreachable (then no thread can use or release it: the owner's finishing paths keep it
+     *      reachable until their release is done) or when it is expired (then the owner releases
+     *      with run(), an atomic exchange, never releaseExclusive, and refuses to go on).
      * NOTE: lastWatermark and lastWatermarkSinceNanos are written as a pair without a lock; a
      * reader may pair one refresh's watermark with another's time. Harmless: they only feed the
      * oldest-snapshot age in statistics, documented as a lower bound.
@@ -187,14 +193,89 @@ public final class SnapshotPins {
         return registry.pinnedCount();
     }
 
+    /** The age bound reapAndRefresh applies (ns, 0 for none), and who hears of what it released. */
+    private long maxAgeNanos;
+
+    private Consumer<Pin> onLeak = pin -> {};
+    private Consumer<Pin> onExpired = pin -> {};
+
+    /**
+     * Configures {@link #reapAndRefresh}; called once, before the store is shared.
+     *
+     * @param maxAgeNanos the age bound in ns, or 0 for none
+     * @param onLeak told of each leaked pin released
+     * @param onExpired told of each expired pin released
+     */
+    public void reaping(long maxAgeNanos, Consumer<Pin> onLeak, Consumer<Pin> onExpired) {
+        this.maxAgeNanos = maxAgeNanos;
+        this.onLeak = onLeak;
+        this.onExpired = onExpired;
+    }
+
+    /**
+     * {@link #reap} as configured by {@link #reaping}, then {@link #refresh}: what a periodic
+     * refresh and a vacuum pass run, so a leaked or expired pin stops holding the watermark
+     * back at the next one.
+     *
+     * @return the watermark
+     */
+    public long reapAndRefresh() {
+        reap(maxAgeNanos, onLeak, onExpired);
+        return refresh();
+    }
+
+    /**
+     * Releases the pins of transactions that can no longer release their own (P5): those whose
+     * owner became unreachable unclosed (a leak), and, when {@code maxAgeNanos > 0}, those open
+     * longer than that (each marked {@link Pin#isExpired() expired} before its release, so its
+     * owner refuses its next operation and any read that raced the release). Then vacuum and
+     * committers can move past their snapshots. Call it before {@link #refresh()}.
+     *
+     * @param maxAgeNanos the age bound in ns, or 0 for none
+     * @param onLeak told of each leaked pin released
+     * @param onExpired told of each expired pin released
+     */
+    void reap(long maxAgeNanos, Consumer<Pin> onLeak, Consumer<Pin> onExpired) {
+        long now = maxAgeNanos > 0 ? System.nanoTime() : 0;
+        registry.forEachWatched(pin -> {
+            if (pin.refersTo(null)) { // the owner is unreachable: nothing can use or release it
+                if (pin.releaseIfPinned()) {
+                    onLeak.accept(pin);
+                }
+            } else if (maxAgeNanos > 0 && pin.beginNanos != 0 && now - pin.beginNanos > maxAgeNanos) {
+                pin.expired = true; // before the release: see Pin#isExpired
+                if (pin.releaseIfPinned()) {
+                    onExpired.accept(pin);
+                }
+            }
+        });
+    }
+
+    /**
+     * Hands every watched pin still pinned (an open transaction's) to {@code action}; weakly
+     * consistent.
+     *
+     * @param action called once per pin
+     */
+    public void forEachOpen(Consumer<Pin> action) {
+        registry.forEachWatched(pin -> {
+            if (pin.isPinned()) {
+                action.accept(pin);
+            }
+        });
+    }
+
     /**
      * One pinned snapshot: its timestamp, and the release of its registry slot, which runs once
      * (an explicit finish, or the garbage collector's cleaner for a snapshot view nobody closed).
      * It holds the registry, never its owner, so a cleaner action that is a Pin keeps nothing of
      * the owner reachable. A transaction's {@link TxState} is its pin (one object fewer per
      * transaction); a subclass must not reference the pin's owner either.
+     *
+     * <p>A transaction's pin is also a weak reference to its transaction, and is watched (P5):
+     * when the transaction becomes unreachable unclosed, {@link #reap} releases the pin.
      */
-    public static class Pin implements Runnable {
+    public static class Pin extends WeakReference<Object> implements Runnable {
         private static final VarHandle TOKEN;
 
         static {
@@ -209,13 +290,33 @@ public final class SnapshotPins {
         private final long snapshotTs;
         /** The registry's token while pinned, null once withdrawn; cleared by getAndSet only. */
         private volatile Object token;
+        /** When it was pinned (System.nanoTime), or 0 when ages are not tracked. */
+        private final long beginNanos;
+        /** Where it was pinned, when leaks are tracked; else null. */
+        private final Throwable begunAt;
+        /** Set by {@link #reap} before it releases the pin of a transaction that outlived its bound. */
+        private volatile boolean expired;
 
         /**
-         * Pins a fresh snapshot of {@code pins} at the visible timestamp (P2).
+         * Pins a fresh snapshot of {@code pins} at the visible timestamp (P2), unwatched.
          *
          * @param pins the pins to register with
          */
         protected Pin(SnapshotPins pins) {
+            this(pins, null, false, false);
+        }
+
+        /**
+         * Pins a fresh snapshot of {@code pins} at the visible timestamp (P2), watched for
+         * {@code owner} if it is not null (P5).
+         *
+         * @param pins the pins to register with
+         * @param owner the transaction this pins for, weakly referenced; null for none
+         * @param trackAge whether to record when it was pinned (for an age bound and listings)
+         * @param trackSite whether to record where (a stack trace, for leak reports)
+         */
+        protected Pin(SnapshotPins pins, Object owner, boolean trackAge, boolean trackSite) {
+            super(owner);
             SnapshotRegistry r = pins.registry;
             long ts = pins.visible.getAsLong();
             Object t = r.pin(ts);
@@ -225,9 +326,63 @@ public final class SnapshotPins {
             }
             this.registry = r;
             this.snapshotTs = ts;
+            this.beginNanos = trackAge ? Math.max(1, System.nanoTime()) : 0;
+            this.begunAt = trackSite ? new Throwable("the transaction was begun here") : null;
             // NOTE: a plain store: the pin is handed to another thread (a cleaner, a concurrent
             // close) only through a synchronized or volatile publication, which orders it.
             TOKEN.set(this, t);
+            if (owner != null) {
+                r.watch(t, this); // a release store: publishes the fields above to reap
+            }
+        }
+
+        /**
+         * When the pin was taken, if ages are tracked.
+         *
+         * @return System.nanoTime at the pin, or 0 if not tracked
+         */
+        public final long beginNanos() {
+            return beginNanos;
+        }
+
+        /**
+         * Where the pin was taken, if leaks are tracked.
+         *
+         * @return a throwable whose stack trace is the begin site, or null
+         */
+        public final Throwable begunAt() {
+            return begunAt;
+        }
+
+        /**
+         * Whether {@link #reap} released this pin because it outlived the age bound. An owner
+         * checks it at each operation, and after each read of a version chain: a read that saw
+         * a chain vacuum cut after the release sees this true afterwards (the flag is set before
+         * the release, which comes before any watermark that excludes the pin).
+         *
+         * @return true once expired
+         */
+        public final boolean isExpired() {
+            return expired;
+        }
+
+        /**
+         * Whether the pin still holds its slot.
+         *
+         * @return true until released
+         */
+        public final boolean isPinned() {
+            return token != null;
+        }
+
+        /** Releases the pin if it still holds its slot; true if this call released it. */
+        private boolean releaseIfPinned() {
+            Object t = TOKEN.getAndSet(this, null);
+            if (t != null) {
+                registry.unpin(t);
+                return true;
+            }
+            return false;
         }
 
         /**
@@ -255,10 +410,7 @@ public final class SnapshotPins {
         /** Withdraws the pin; only the first call does anything. Safe from any thread. */
         @Override
         public final void run() {
-            Object t = TOKEN.getAndSet(this, null);
-            if (t != null) {
-                registry.unpin(t);
-            }
+            releaseIfPinned();
         }
     }
 }

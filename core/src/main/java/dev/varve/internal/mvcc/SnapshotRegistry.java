@@ -4,6 +4,7 @@ package dev.varve.internal.mvcc;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The snapshot timestamps of every open transaction and snapshot view, from which vacuum computes
@@ -23,6 +24,16 @@ public final class SnapshotRegistry {
     private final AtomicLongArray slots = new AtomicLongArray(SLOTS * STRIDE);
     /** Pins that found every probed slot taken: token -> snapshot timestamp. */
     private final ConcurrentHashMap<Object, Long> overflow = new ConcurrentHashMap<>();
+    /**
+     * The pin of each slot whose owner asked to be watched (a transaction's, R1), at slot *
+     * WATCH_STRIDE: padded as the slots are, so two threads' pins never share a line.
+     */
+    private final AtomicReferenceArray<SnapshotPins.Pin> watched = new AtomicReferenceArray<>(SLOTS * WATCH_STRIDE);
+    /** The watched pins of overflow tokens. */
+    private final ConcurrentHashMap<Object, SnapshotPins.Pin> watchedOverflow = new ConcurrentHashMap<>();
+
+    /** References between two used watched entries (64 bytes with compressed references). */
+    private static final int WATCH_STRIDE = 16;
 
     /**
      * An empty registry.
@@ -38,6 +49,11 @@ public final class SnapshotRegistry {
      * then scans the slots. Both sides use sequentially consistent accesses (volatile CAS and
      * getVolatile), so at least one of them sees the other (Dekker), and a pin that vacuum
      * missed sees a horizon above its timestamp and retries at a newer one.
+     *
+     * R1. A watched pin is in watched[slot] (or watchedOverflow) from just after its owner
+     *     published it until just before its slot is freed, so a scan (forEachWatched) sees only
+     *     pins that hold their slot or are being released; releasing through the pin's own token
+     *     (Pin#run) is what makes a second release by the scanner harmless.
      *
      * Probing starts at a random slot and looks at PROBES slots, so pins from many threads rarely
      * collide and a full table costs a bounded walk before the overflow map takes over.
@@ -89,10 +105,45 @@ public final class SnapshotRegistry {
      */
     public void unpin(Object token) {
         if (token instanceof SlotToken) {
-            slots.setRelease(((SlotToken) token).slot * STRIDE, FREE);
+            int slot = ((SlotToken) token).slot;
+            if (watched.getPlain(slot * WATCH_STRIDE) != null) {
+                watched.setRelease(slot * WATCH_STRIDE, null); // R1: before the slot is free
+            }
+            slots.setRelease(slot * STRIDE, FREE);
         } else {
+            watchedOverflow.remove(token);
             overflow.remove(token);
         }
+    }
+
+    /**
+     * Watches the pin of {@code token} (R1): {@link #forEachWatched} hands it out until it is
+     * unpinned.
+     *
+     * @param token the pin's token
+     * @param pin the pin
+     */
+    public void watch(Object token, SnapshotPins.Pin pin) {
+        if (token instanceof SlotToken) {
+            watched.setRelease(((SlotToken) token).slot * WATCH_STRIDE, pin);
+        } else {
+            watchedOverflow.put(token, pin);
+        }
+    }
+
+    /**
+     * Hands every watched pin to {@code action} (R1); weakly consistent with concurrent pins.
+     *
+     * @param action called once per watched pin
+     */
+    public void forEachWatched(java.util.function.Consumer<SnapshotPins.Pin> action) {
+        for (int slot = 0; slot < SLOTS; slot++) {
+            SnapshotPins.Pin pin = watched.getAcquire(slot * WATCH_STRIDE);
+            if (pin != null) {
+                action.accept(pin);
+            }
+        }
+        watchedOverflow.values().forEach(action);
     }
 
     /**

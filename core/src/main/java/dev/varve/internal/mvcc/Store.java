@@ -441,7 +441,77 @@ public final class Store<K, V> implements StoreAccess<K, V> {
 
     /** Computes and publishes a new watermark with the pin handshake (SnapshotPins P1, P3). */
     long refreshWatermark() {
-        return pins.refresh();
+        return pins.reapAndRefresh();
+    }
+
+    /** The transaction age bound in ns, 0 for none; set once by {@link #limitTransactions}. */
+    private long maxTransactionAgeNanos;
+
+    private boolean tracksLeakSites;
+
+    /**
+     * Bounds transactions' ages and sets how leaks are reported (SnapshotPins P5); called once,
+     * before the store is shared.
+     *
+     * @param maxAgeNanos the age bound in ns, or 0 for none
+     * @param trackLeakSites whether each transaction records where it was begun
+     */
+    public void limitTransactions(long maxAgeNanos, boolean trackLeakSites) {
+        this.maxTransactionAgeNanos = maxAgeNanos;
+        this.tracksLeakSites = trackLeakSites;
+        pins.reaping(maxAgeNanos, this::leaked, this::expired);
+    }
+
+    /**
+     * The transaction age bound.
+     *
+     * @return ns, 0 for none
+     */
+    public long maxTransactionAgeNanos() {
+        return maxTransactionAgeNanos;
+    }
+
+    /**
+     * Whether transactions record when they began (an age bound, or leak tracking, is on).
+     *
+     * @return true if they do
+     */
+    public boolean tracksTransactionAges() {
+        return maxTransactionAgeNanos > 0 || tracksLeakSites;
+    }
+
+    /**
+     * Whether transactions record where they began (leak tracking is on).
+     *
+     * @return true if they do
+     */
+    public boolean tracksLeakSites() {
+        return tracksLeakSites;
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.varve");
+
+    private void leaked(SnapshotPins.Pin pin) {
+        counters.leakedTransaction();
+        String message = "a transaction at snapshot timestamp " + pin.snapshotTs()
+                + " became unreachable without commit, rollback or close: its snapshot pin was released"
+                + (pin.begunAt() == null ? " (turn on leakTracking to learn where it was begun)" : "");
+        if (pin.begunAt() == null) {
+            LOG.log(System.Logger.Level.WARNING, message);
+        } else {
+            LOG.log(System.Logger.Level.WARNING, message, pin.begunAt());
+        }
+    }
+
+    private void expired(SnapshotPins.Pin pin) {
+        counters.expiredTransaction();
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "a transaction at snapshot timestamp {0} has been open for {1} ms, longer than maxTransactionAge"
+                        + " {2} ms: its snapshot pin was released and its next operation throws",
+                pin.snapshotTs(),
+                (System.nanoTime() - pin.beginNanos()) / 1_000_000,
+                maxTransactionAgeNanos / 1_000_000);
     }
 
     /**

@@ -14,6 +14,8 @@ public final class StoreCounters {
     private final LongAdder commits = new LongAdder();
     private final LongAdder autocommitWrites = new LongAdder();
     private final LongAdder readOnlyCommits = new LongAdder();
+    private final LongAdder leakedTransactions = new LongAdder();
+    private final LongAdder expiredTransactions = new LongAdder();
     private final LongAdder writeWriteAborts = new LongAdder();
     private final LongAdder dangerousStructureAborts = new LongAdder();
     private final LongAdder prunedByCommitters = new LongAdder();
@@ -38,6 +40,16 @@ public final class StoreCounters {
     /** Counts an autocommit write that wrote (a commit of its own). */
     public void autocommitWrite() {
         autocommitWrites.increment();
+    }
+
+    /** Counts a transaction found unreachable while open (its pin released). */
+    public void leakedTransaction() {
+        leakedTransactions.increment();
+    }
+
+    /** Counts a transaction whose pin was released because it outlived the age bound. */
+    public void expiredTransaction() {
+        expiredTransactions.increment();
     }
 
     /** Counts the commit of a transaction that wrote nothing. */
@@ -128,6 +140,8 @@ public final class StoreCounters {
                 commits.sum(),
                 autocommitWrites.sum(),
                 readOnlyCommits.sum(),
+                leakedTransactions.sum(),
+                expiredTransactions.sum(),
                 writeWriteAborts.sum(),
                 dangerousStructureAborts.sum(),
                 vacuumRuns.sum(),
@@ -144,6 +158,8 @@ public final class StoreCounters {
      * @param commits read-write transactions committed so far
      * @param autocommitWrites autocommit writes that wrote so far
      * @param readOnlyCommits commits of transactions that wrote nothing so far
+     * @param leakedTransactions transactions found unreachable while open so far
+     * @param expiredTransactions transactions released for outliving the age bound so far
      * @param writeWriteAborts commits refused by first-committer-wins
      * @param dangerousStructureAborts commits refused by serializable snapshot isolation
      * @param vacuumRuns vacuum passes so far
@@ -157,6 +173,8 @@ public final class StoreCounters {
             long commits,
             long autocommitWrites,
             long readOnlyCommits,
+            long leakedTransactions,
+            long expiredTransactions,
             long writeWriteAborts,
             long dangerousStructureAborts,
             long vacuumRuns,

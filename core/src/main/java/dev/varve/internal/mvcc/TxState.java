@@ -45,7 +45,29 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * @param tracksReads whether to keep read sets (SERIALIZABLE)
      */
     public TxState(MapIndex<K, V> main, SnapshotPins pins, boolean tracksReads) {
-        super(pins);
+        this(main, pins, tracksReads, null, false, false);
+    }
+
+    /**
+     * The state of a transaction that just pinned its snapshot, watched for {@code owner}
+     * (SnapshotPins P5).
+     *
+     * @param main the store's default map
+     * @param pins where it pins its snapshot (at the visible timestamp): this state is the pin
+     * @param tracksReads whether to keep read sets (SERIALIZABLE)
+     * @param owner the public transaction, weakly referenced (its pin is released if it becomes
+     *     unreachable unclosed); null for none
+     * @param trackAge whether to record when it began
+     * @param trackSite whether to record where it began
+     */
+    public TxState(
+            MapIndex<K, V> main,
+            SnapshotPins pins,
+            boolean tracksReads,
+            Object owner,
+            boolean trackAge,
+            boolean trackSite) {
+        super(pins, owner, trackAge, trackSite);
         this.tracksReads = tracksReads;
         this.defaultMap = main;
     }

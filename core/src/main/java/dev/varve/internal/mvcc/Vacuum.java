@@ -264,7 +264,7 @@ public final class Vacuum<K, V> {
         // Dirty keys first, then the watermark: every key taken was written at or below the
         // watermark unless a snapshot older than its write is still open.
         ArrayList<Object> dirty = takeDirtyKeys();
-        long watermark = pins.refresh();
+        long watermark = pins.reapAndRefresh();
         long written;
         commitLock.lock(); // a plain counter the committers bump under the lock
         try {
