@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.varve;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -270,7 +278,194 @@ public interface Codec<T> {
                 return Objects.requireNonNull(
                         decoder.apply(Arrays.copyOfRange(bytes, offset, offset + length)), "decoder returned null");
             }
+
+            @Override
+            public String toString() {
+                return id.isEmpty() ? "Codec.of" : "codec " + id;
+            }
         };
+    }
+
+    /**
+     * Writes a value to a {@link DataOutput}: the encoding half of {@link #ofData}.
+     *
+     * @param <T> the encoded type
+     */
+    @FunctionalInterface
+    interface Writer<T> {
+        /**
+         * Writes {@code value}.
+         *
+         * @param value the value, never null
+         * @param out where to write it
+         * @throws IOException if the value cannot be written (reported as an {@link
+         *     IllegalArgumentException})
+         */
+        void write(T value, DataOutput out) throws IOException;
+    }
+
+    /**
+     * Reads a value from a {@link DataInput}: the decoding half of {@link #ofData}.
+     *
+     * @param <T> the encoded type
+     */
+    @FunctionalInterface
+    interface Reader<T> {
+        /**
+         * Reads one value, consuming exactly the bytes its {@link Writer} wrote.
+         *
+         * @param in where to read it from
+         * @return the value, never null
+         * @throws IOException if the bytes are not a value (reported as an {@link
+         *     IllegalArgumentException})
+         */
+        T read(DataInput in) throws IOException;
+    }
+
+    /**
+     * A codec written against {@link DataOutput} and {@link DataInput}, whose methods may throw
+     * {@link IOException}, with an undeclared {@link #id() id}. See {@link #ofData(String, Writer,
+     * Reader)}.
+     *
+     * @param <T> the encoded type
+     * @param writer writes a value
+     * @param reader reads it back
+     * @return the codec
+     * @throws NullPointerException if either is null
+     */
+    static <T> Codec<T> ofData(Writer<? super T> writer, Reader<? extends T> reader) {
+        return ofData("", writer, reader);
+    }
+
+    /**
+     * A codec written against {@link DataOutput} and {@link DataInput} (as {@code
+     * java.io.Externalizable} is), whose byte format is named by {@code id} (see {@link #id()}).
+     * Decoding checks that {@code reader} consumed exactly the bytes of the value: one that reads
+     * past them or leaves some unread does not match the bytes (another format, or a version
+     * whose {@code id} was not changed), and decoding throws an {@link IllegalArgumentException}
+     * that names the codec and the byte counts. An {@link IOException} from either function is
+     * reported as an {@link IllegalArgumentException} with it as the cause. Thread-safe if the
+     * functions are.
+     *
+     * @param <T> the encoded type
+     * @param id the byte format's stable name and version, such as {@code "app.order/1"} (rules as
+     *     for {@link #of(String, Function, Function)}), or {@code ""} for undeclared
+     * @param writer writes a value
+     * @param reader reads it back
+     * @return the codec
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code id} breaks the rules of {@link #of(String,
+     *     Function, Function)}
+     */
+    static <T> Codec<T> ofData(String id, Writer<? super T> writer, Reader<? extends T> reader) {
+        requireValidId(id);
+        Objects.requireNonNull(writer, "writer");
+        Objects.requireNonNull(reader, "reader");
+        String name = id.isEmpty() ? "Codec.ofData" : "codec " + id;
+        return new Codec<>() {
+            @Override
+            public String id() {
+                return id;
+            }
+
+            @Override
+            public byte[] encode(T value) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
+                try (DataOutputStream out = new DataOutputStream(bytes)) {
+                    writer.write(value, out);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(name + " could not write " + value + ": " + e, e);
+                }
+                return bytes.toByteArray();
+            }
+
+            @Override
+            public T decode(byte[] bytes, int offset, int length) {
+                ByteArrayInputStream source = new ByteArrayInputStream(bytes, offset, length);
+                T value;
+                try {
+                    value = reader.read(new DataInputStream(source));
+                } catch (EOFException e) {
+                    throw new IllegalArgumentException(
+                            name + " read past the end of a " + length
+                                    + "-byte value: the bytes do not match the codec",
+                            e);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(name + " could not read a " + length + "-byte value: " + e, e);
+                }
+                if (source.available() > 0) {
+                    throw new IllegalArgumentException(name + " read " + (length - source.available()) + " of " + length
+                            + " bytes of a value: the bytes do not match the codec");
+                }
+                return Objects.requireNonNull(value, "reader returned null");
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
+    }
+
+    /**
+     * {@code codec} with a round-trip check on every encode: the bytes are decoded again and must
+     * give a value equal to the one encoded ({@link Objects#deepEquals}, so arrays compare by
+     * content), or encoding throws an {@link IllegalArgumentException} naming the codec, the value
+     * and what came back. This is how a lossy codec is caught (a field not written, a rounded
+     * number, a charset that replaces characters) before its bytes reach the log: a debug aid,
+     * off by default, that costs one decode per encode. {@code varve-wal} and {@link
+     * Database#openMap(String, Codec, Codec)} wrap every codec they are given with it when the
+     * system property {@code varve.codec.check} is {@code true}. The id is {@code codec}'s.
+     *
+     * @param <T> the encoded type
+     * @param codec the codec to check
+     * @return the checking codec
+     * @throws NullPointerException if {@code codec} is null
+     */
+    static <T> Codec<T> checked(Codec<T> codec) {
+        Objects.requireNonNull(codec, "codec");
+        return new Codec<>() {
+            @Override
+            public byte[] encode(T value) {
+                byte[] bytes = codec.encode(value);
+                T back = codec.decode(bytes, 0, bytes.length);
+                if (!Objects.deepEquals(value, back)) {
+                    throw new IllegalArgumentException(codec + " is lossy: " + value + " encodes to " + bytes.length
+                            + " bytes that decode to " + back);
+                }
+                return bytes;
+            }
+
+            @Override
+            public T decode(byte[] bytes, int offset, int length) {
+                return codec.decode(bytes, offset, length);
+            }
+
+            @Override
+            public String id() {
+                return codec.id();
+            }
+
+            @Override
+            public String toString() {
+                return "checked(" + codec + ")";
+            }
+        };
+    }
+
+    /**
+     * {@code codec} wrapped by {@link #checked} if the system property {@code varve.codec.check}
+     * is {@code true}, else {@code codec} itself: what the log and {@code openMap} apply to the
+     * codecs they are given.
+     *
+     * @param <T> the encoded type
+     * @param codec a codec
+     * @return the codec to use
+     * @throws NullPointerException if {@code codec} is null
+     */
+    static <T> Codec<T> checkedIfEnabled(Codec<T> codec) {
+        Objects.requireNonNull(codec, "codec");
+        return Boolean.getBoolean("varve.codec.check") ? checked(codec) : codec;
     }
 
     private static void requireValidId(String id) {

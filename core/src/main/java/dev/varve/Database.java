@@ -970,6 +970,10 @@ public final class Database<K, V> implements AutoCloseable {
             throw new IllegalArgumentException("map '" + name + "': this database is durable (" + durability()
                     + "), so its maps need codecs: openMap(name, keyCodec, valueCodec)");
         }
+        if (keyCodec != null) { // a round-trip check in debug mode (Codec#checked)
+            keyCodec = Codec.checkedIfEnabled(keyCodec);
+            valueCodec = Codec.checkedIfEnabled(valueCodec);
+        }
         String keyId = keyCodec == null ? "" : keyCodec.id();
         String valueId = valueCodec == null ? "" : valueCodec.id();
         synchronized (mapCatalogLock) {

@@ -65,12 +65,54 @@ public final class SerializationFailureException extends TransactionException {
     }
 
     /**
-     * The keys involved in the conflict.
+     * The keys involved in the conflict: the default map's as they are, a named map's shown as
+     * {@code name:key} (use {@link #keys(Class)} and {@link #keys(NamedMap)} for typed lists).
      *
      * @return an unmodifiable list, possibly empty when the conflict was summarized
      */
     public List<?> keys() {
         return keys;
+    }
+
+    /**
+     * The keys of the default map involved in the conflict, typed.
+     *
+     * @param keyType the database's key type
+     * @param <K> the key type
+     * @return an unmodifiable list in key order, possibly empty (also when every key involved is
+     *     in a named map)
+     * @throws NullPointerException if {@code keyType} is null
+     * @throws ClassCastException if a key of the default map is not a {@code keyType}
+     */
+    public <K> List<K> keys(Class<K> keyType) {
+        java.util.Objects.requireNonNull(keyType, "keyType");
+        List<K> typed = new java.util.ArrayList<>();
+        for (Object k : keys) {
+            if (!(k instanceof dev.varve.internal.mvcc.MapKey)) {
+                typed.add(keyType.cast(k));
+            }
+        }
+        return List.copyOf(typed);
+    }
+
+    /**
+     * The keys of the named map {@code map} involved in the conflict, typed by the map.
+     *
+     * @param map a handle of the map
+     * @param <K> the map's key type
+     * @return an unmodifiable list in key order, possibly empty
+     * @throws NullPointerException if {@code map} is null
+     */
+    @SuppressWarnings("unchecked")
+    public <K> List<K> keys(NamedMap<K, ?> map) {
+        java.util.Objects.requireNonNull(map, "map");
+        List<K> typed = new java.util.ArrayList<>();
+        for (Object k : keys) {
+            if (k instanceof dev.varve.internal.mvcc.MapKey mk && mk.map() == map.index()) {
+                typed.add((K) mk.key()); // the map's index only ever holds K keys
+            }
+        }
+        return List.copyOf(typed);
     }
 
     /**

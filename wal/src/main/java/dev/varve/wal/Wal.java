@@ -143,8 +143,8 @@ public final class Wal {
 
         private Builder(Path dir, Codec<K> keyCodec, Codec<V> valueCodec) {
             this.dir = Objects.requireNonNull(dir, "dir");
-            this.keyCodec = Objects.requireNonNull(keyCodec, "keyCodec");
-            this.valueCodec = Objects.requireNonNull(valueCodec, "valueCodec");
+            this.keyCodec = Codec.checkedIfEnabled(Objects.requireNonNull(keyCodec, "keyCodec"));
+            this.valueCodec = Codec.checkedIfEnabled(Objects.requireNonNull(valueCodec, "valueCodec"));
         }
 
         /**

@@ -45,6 +45,13 @@ public class CheapPathsBenchmark {
     @Param({"100000"})
     public int keys;
 
+    /**
+     * Leak tracking ({@code Database.Builder#leakTracking}): {@code off} (the default) or {@code
+     * on} (every begin records its stack); run {@code -p leakTracking=off,on} to compare.
+     */
+    @Param({"off"})
+    public String leakTracking;
+
     private Database<Long, Long> db;
     private ConcurrentSkipListMap<Long, Long> map;
     private final SplittableRandom random = new SplittableRandom(42);
@@ -53,6 +60,7 @@ public class CheapPathsBenchmark {
     public void setUp() {
         db = Database.<Long, Long>builder()
                 .autoVacuum(java.time.Duration.ofMillis(100))
+                .leakTracking(leakTracking.equals("on"))
                 .open();
         map = new ConcurrentSkipListMap<>();
         for (long from = 0; from < keys; from += 1000) {

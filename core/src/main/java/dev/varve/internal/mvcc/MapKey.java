@@ -9,7 +9,7 @@ package dev.varve.internal.mvcc;
  * @param map the key's map (never the default map)
  * @param key the key
  */
-record MapKey(MapIndex<?, ?> map, Object key) {
+public record MapKey(MapIndex<?, ?> map, Object key) {
     @Override
     public String toString() {
         return map.name() + ":" + key;
