@@ -15,7 +15,7 @@ import java.util.Objects;
  * PhD thesis, MIT, 1999). A history is serializable (PL-3) if the DSG has no cycle and no committed
  * transaction read an aborted or intermediate write.
  *
- * <p>Get one from {@code HistoryRecorder#history()}, or build one: {@code new
+ * <p>Get one from {@link HistoryRecorder#history()}, or build one: {@code new
  * History().add(TxnRecord.committed(1, 0, 1).read("x", TxnRecord.INITIAL).write("y").build())}.
  *
  * <p>The graph has an edge per direct dependency between two committed transactions (see {@link

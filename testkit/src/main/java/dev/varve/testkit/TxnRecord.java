@@ -13,7 +13,7 @@ import java.util.Objects;
 /**
  * One transaction of a {@link History}: its id, snapshot and commit timestamps, and what it did
  * in order — the reads (each naming the transaction whose version it saw), the writes and
- * removals, and the scans of key ranges. {@code HistoryRecorder} builds these from a recorded
+ * removals, and the scans of key ranges. {@link HistoryRecorder} builds these from a recorded
  * workload; build them yourself with {@link #committed} or {@link #aborted} when your values
  * already say who wrote them (a value carrying its writer's id, say).
  *
