@@ -7,6 +7,7 @@
 module dev.varve.wal {
     requires transitive dev.varve.core;
     requires org.jctools.core;
+    requires jdk.jfr;
 
     exports dev.varve.wal;
 }

@@ -108,6 +108,16 @@ final class DatabaseBean implements DatabaseMXBean {
     }
 
     @Override
+    public long getLeakedTransactions() {
+        return db.counters().leakedTransactions();
+    }
+
+    @Override
+    public long getExpiredTransactions() {
+        return db.counters().expiredTransactions();
+    }
+
+    @Override
     public long getLogBytesWritten() {
         return db.logStats().bytesWritten();
     }

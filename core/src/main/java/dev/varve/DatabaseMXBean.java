@@ -57,6 +57,21 @@ public interface DatabaseMXBean {
     long getVersions();
 
     /**
+     * Transactions found unreachable while open so far ({@link Database.Counters#leakedTransactions()}).
+     *
+     * @return the count
+     */
+    long getLeakedTransactions();
+
+    /**
+     * Transactions rolled back for outliving the age bound so far ({@link
+     * Database.Counters#expiredTransactions()}).
+     *
+     * @return the count
+     */
+    long getExpiredTransactions();
+
+    /**
      * Bytes of commit records the log wrote so far ({@link LogStats#bytesWritten()}; 0 in memory).
      *
      * @return bytes

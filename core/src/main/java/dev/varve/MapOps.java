@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.varve;
 
+import dev.varve.internal.events.CommitEvent;
 import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.MapIndex;
 import dev.varve.internal.mvcc.Store;
@@ -89,9 +90,13 @@ final class MapOps<K, V> {
     private CommitProtocol.AutocommitResult<V> autocommit(K key, UnaryOperator<Object> decide) {
         Objects.requireNonNull(key, "key");
         map.index().checkKey(key); // reject keys the index cannot order before latching
+        CommitEvent event = new CommitEvent();
+        event.begin();
         CommitProtocol.AutocommitResult<V> r = commits.writeLatest(map, key, decide);
         CompletableFuture<Void> durable = r.durable();
+        long waitFrom = 0;
         if (durable != null && !(durable.isDone() && !durable.isCompletedExceptionally())) {
+            waitFrom = event.isEnabled() ? System.nanoTime() : 0;
             try {
                 durable.join();
             } catch (CompletionException e) {
@@ -103,6 +108,14 @@ final class MapOps<K, V> {
         }
         if (durable != null) {
             store.publishVisible(r.commitTs()); // deferred visibility: the writer reads its own write
+            if (event.shouldCommit()) {
+                event.kind = "autocommit";
+                event.commitTimestamp = r.commitTs();
+                event.keys = 1;
+                event.maps = 1;
+                event.durabilityWait = waitFrom == 0 ? 0 : System.nanoTime() - waitFrom;
+                event.commit();
+            }
         } else if (r.commitTs() > 0) {
             commits.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
         }

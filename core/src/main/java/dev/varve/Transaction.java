@@ -331,6 +331,7 @@ public final class Transaction<K, V> implements AutoCloseable {
                 store.publishVisible(core.commitTs()); // deferred visibility: this thread reads its own commit
                 if (event.shouldCommit()) {
                     event.durabilityWait = waitFrom == 0 ? 0 : System.nanoTime() - waitFrom;
+                    event.kind = "commit";
                     describe(event);
                     event.commit();
                 }
@@ -358,6 +359,8 @@ public final class Transaction<K, V> implements AutoCloseable {
      *     (thrown, not put into the future: it is a bug in the caller)
      */
     public CompletableFuture<Long> commitAsync() {
+        CommitEvent event = new CommitEvent();
+        event.begin();
         CompletableFuture<Void> durable;
         try {
             durable = commitEvented(false);
@@ -368,13 +371,16 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (durable == null || (durable.isDone() && !durable.isCompletedExceptionally())) {
             if (durable != null) {
                 store.publishVisible(ts); // the log's own publication may not have run yet
+                commitAsyncEvent(event, 0);
             }
             return CompletableFuture.completedFuture(ts);
         }
+        long waitFrom = event.isEnabled() ? System.nanoTime() : 0;
         // Runs where the log completes its future: for varve-wal, its completer thread, never
         // the writer (a hop per group there, instead of one per commit here).
         return durable.handle((ok, failure) -> {
             if (failure == null) {
+                commitAsyncEvent(event, waitFrom);
                 store.publishVisible(ts); // deferred visibility: visible before the caller's stages run
             } else {
                 Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
@@ -401,6 +407,16 @@ public final class Transaction<K, V> implements AutoCloseable {
                 event.commit();
             }
             throw e;
+        }
+    }
+
+    /** Records a commitAsync's event once it is durable ({@code waitFrom}: when the wait began, 0 for none). */
+    private void commitAsyncEvent(CommitEvent event, long waitFrom) {
+        if (event.shouldCommit()) {
+            event.durabilityWait = waitFrom == 0 ? 0 : System.nanoTime() - waitFrom;
+            event.kind = "commitAsync";
+            describe(event);
+            event.commit();
         }
     }
 

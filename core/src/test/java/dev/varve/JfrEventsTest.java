@@ -56,11 +56,32 @@ class JfrEventsTest {
                 db.put(1L, "won");
                 assertThrows(SerializationFailureException.class, loser::commit);
                 db.remove(2L);
+                try (Transaction<Long, String> tx = db.begin()) {
+                    tx.put(3L, "c");
+                    tx.commitAsync().join();
+                }
                 db.vacuum();
             });
         }
         List<RecordedEvent> commits = named(events, "dev.varve.Commit");
-        assertEquals(1, commits.size(), commits.toString()); // db.put/db.remove are autocommits
+        assertEquals(4, commits.size(), commits.toString());
+        List<RecordedEvent> autocommits = commits.stream()
+                .filter(e -> "autocommit".equals(e.getString("kind")))
+                .collect(Collectors.toList());
+        assertEquals(2, autocommits.size(), "db.put and db.remove: " + commits);
+        for (RecordedEvent a : autocommits) {
+            assertEquals(1, a.getInt("keys"));
+            assertTrue(a.getLong("commitTimestamp") > 0);
+        }
+        List<RecordedEvent> async = commits.stream()
+                .filter(e -> "commitAsync".equals(e.getString("kind")))
+                .collect(Collectors.toList());
+        assertEquals(1, async.size(), commits.toString());
+        assertEquals(1, async.get(0).getInt("keys"));
+        commits = commits.stream()
+                .filter(e -> "commit".equals(e.getString("kind")))
+                .collect(Collectors.toList());
+        assertEquals(1, commits.size(), commits.toString());
         RecordedEvent c = commits.get(0);
         assertEquals(3, c.getInt("keys"));
         assertEquals(2, c.getInt("maps"));

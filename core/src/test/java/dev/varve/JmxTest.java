@@ -43,6 +43,8 @@ class JmxTest {
             long readOnly = (Long) SERVER.getAttribute(on, "ReadOnlyCommits");
             db.run(tx -> tx.get(1L));
             assertEquals(readOnly + 1, (Long) SERVER.getAttribute(on, "ReadOnlyCommits"));
+            assertEquals(0L, (Long) SERVER.getAttribute(on, "LeakedTransactions"));
+            assertEquals(0L, (Long) SERVER.getAttribute(on, "ExpiredTransactions"));
             assertEquals(0L, (Long) SERVER.getAttribute(on, "LogForces"), "in memory: no log");
             assertEquals(0L, (Long) SERVER.getAttribute(on, "LogBytesWritten"));
             assertEquals(0L, (Long) SERVER.getAttribute(on, "LogForceP99Micros"));

@@ -4,6 +4,7 @@ package dev.varve.wal;
 import dev.varve.Codec;
 import dev.varve.spi.StoreAccess;
 import dev.varve.wal.Checkpoints.StoreUnavailableException;
+import dev.varve.wal.events.CheckpointEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
@@ -369,9 +370,16 @@ final class Checkpointer<K, V> {
     }
 
     private void run() throws IOException {
+        CheckpointEvent event = new CheckpointEvent();
+        event.begin();
         Checkpoints.Written w = Checkpoints.write(io, dir, store, maps, checkpointTs);
         if (w == null) {
             return;
+        }
+        if (event.shouldCommit()) {
+            event.snapshotTimestamp = w.snapshotTs();
+            event.entries = w.entries();
+            event.commit();
         }
         Path old = checkpointFile;
         checkpointTs = w.snapshotTs();

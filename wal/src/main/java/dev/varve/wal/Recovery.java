@@ -3,6 +3,7 @@ package dev.varve.wal;
 
 import dev.varve.Codec;
 import dev.varve.spi.StoreAccess;
+import dev.varve.wal.events.RecoveryEvent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
@@ -124,6 +125,8 @@ final class Recovery<K, V> {
      * @throws IOException if a file operation fails
      */
     Result run() throws IOException {
+        RecoveryEvent event = new RecoveryEvent();
+        event.begin();
         Listing files = list();
         Loaded checkpoint = loadCheckpoint(files.checkpoints());
         Replayed log = replay(files.segments(), checkpoint);
@@ -139,6 +142,14 @@ final class Recovery<K, V> {
                 log.records(),
                 log.kept().size(),
                 lastTs);
+        if (event.shouldCommit()) {
+            event.checkpointTimestamp = checkpoint.ts();
+            event.records = log.records();
+            event.segments = log.kept().size();
+            event.tornTailBytes = tornTailBytes;
+            event.newestCommitTimestamp = lastTs;
+            event.commit();
+        }
         return new Result(checkpoint.ts(), checkpoint.file(), log.kept(), lastTs, log.records());
     }
 
@@ -599,6 +610,9 @@ final class Recovery<K, V> {
         }
     }
 
+    /** Bytes of torn tails this recovery cut (for its JFR event). */
+    private long tornTailBytes;
+
     /** Body bytes checksummed while searching for intact records after damage (tests bound it). */
     long scanCrcBytes() {
         return scanCrcBytes;
@@ -627,6 +641,7 @@ final class Recovery<K, V> {
     private void truncate(Path file, long size) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long was = ch.size();
+            tornTailBytes += Math.max(0, was - size);
             ch.truncate(size);
             ch.force();
             LOG.log(

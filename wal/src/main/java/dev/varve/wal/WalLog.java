@@ -5,6 +5,7 @@ import dev.varve.Codec;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.CommitRecord;
 import dev.varve.spi.StoreAccess;
+import dev.varve.wal.events.LogForceEvent;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
@@ -973,9 +974,16 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     private void timedForce(FileIo.Channel ch) throws IOException {
+        LogForceEvent event = new LogForceEvent();
+        event.begin();
         long start = System.nanoTime();
         ch.force();
         counters.forced(System.nanoTime() - start);
+        if (event.shouldCommit()) {
+            event.records = unforcedRecords; // what this force makes durable (force() resets them after)
+            event.bytes = unforcedBytes;
+            event.commit();
+        }
     }
 
     private void force() throws IOException {

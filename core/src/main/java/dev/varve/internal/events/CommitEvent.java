@@ -10,10 +10,10 @@ import jdk.jfr.Threshold;
 import jdk.jfr.Timespan;
 
 /**
- * A read-write commit by {@code Transaction.commit()} (and so {@code db.transact}), from the call
- * until it returned, the durability wait included; {@code commitAsync()} and autocommit operations
- * are not recorded yet.
- * Not thread-safe: one per commit, on the committing thread.
+ * A read-write commit, from the call until it was durable (the durability wait included): by
+ * {@code Transaction.commit()} (and so {@code db.transact}), {@code commitAsync()} (committed
+ * where its future completes) or an autocommit write ({@code db.put}, {@code compute}...); the
+ * kind field says which. Not thread-safe: one per commit.
  */
 @Name("dev.varve.Commit")
 @Label("Commit")
@@ -22,6 +22,10 @@ import jdk.jfr.Timespan;
 @StackTrace(false)
 @Threshold("1 ms") // a recording with the defaults keeps only slow commits; set 0 ms for all
 public final class CommitEvent extends jdk.jfr.Event {
+    /** How it committed: {@code "commit"}, {@code "commitAsync"} or {@code "autocommit"}. */
+    @Label("Kind")
+    public String kind;
+
     /** The commit timestamp. */
     @Label("Commit Timestamp")
     public long commitTimestamp;
