@@ -69,6 +69,7 @@ public final class Database<K, V> implements AutoCloseable {
         this.options = options;
         this.store = new Store<>(options.comparator, options.maxRetainedSsiRecords);
         store.limitTransactions(options.maxTransactionAgeNanos, options.leakTracking);
+        store.failureListener(options.failureListener);
         this.commits = new CommitProtocol<>(store);
         this.ops = new MapOps<>(commits, store.defaultMap());
         this.defaultRetry = new RetryPolicy(
@@ -175,6 +176,7 @@ public final class Database<K, V> implements AutoCloseable {
         private boolean jmx;
         private Duration maxTransactionAge;
         private boolean leakTracking;
+        private FailureListener failureListener;
 
         private Builder(Comparator<? super K> comparator) {
             this.comparator = comparator;
@@ -349,6 +351,24 @@ public final class Database<K, V> implements AutoCloseable {
         }
 
         /**
+         * Who hears of a failure in the background: a failed vacuum pass (background or a
+         * committer's), a failed background checkpoint, the log's failure (after which it refuses
+         * every commit). Each is delivered once, as it happens, on a daemon thread of the
+         * database's ({@code varve-failure-listener}), never on the failing thread or under an
+         * engine lock; an exception the listener throws is logged and dropped. {@link
+         * Database#health()} reports the same failures when polled. None by default (the
+         * failures are logged either way).
+         *
+         * @param listener the listener
+         * @return this builder
+         * @throws NullPointerException if {@code listener} is null
+         */
+        public Builder<K, V> failureListener(FailureListener listener) {
+            this.failureListener = Objects.requireNonNull(listener, "failureListener");
+            return this;
+        }
+
+        /**
          * Opens the database: recovers from the log when durable, starts the background vacuum
          * if configured, and registers the MBean if {@link #jmx(boolean) jmx(true)}.
          *
@@ -375,7 +395,8 @@ public final class Database<K, V> implements AutoCloseable {
                     name,
                     jmx,
                     maxTransactionAge == null ? 0 : maxTransactionAge.toNanos(),
-                    leakTracking));
+                    leakTracking,
+                    failureListener));
         }
     }
 
@@ -391,7 +412,30 @@ public final class Database<K, V> implements AutoCloseable {
             String name,
             boolean jmx,
             long maxTransactionAgeNanos,
-            boolean leakTracking) {}
+            boolean leakTracking,
+            FailureListener failureListener) {}
+
+    /** What failed in the background (see {@link Builder#failureListener}). */
+    public enum FailureKind {
+        /** The commit log failed: it refuses every commit until the database is reopened. */
+        LOG,
+        /** A background checkpoint failed (retried at the next trigger; several in a row fail the log). */
+        CHECKPOINT,
+        /** A vacuum pass failed (the next one runs as scheduled). */
+        VACUUM
+    }
+
+    /** Hears of failures in the background (see {@link Builder#failureListener}). */
+    @FunctionalInterface
+    public interface FailureListener {
+        /**
+         * Called once per failure, on the database's listener thread.
+         *
+         * @param kind what failed
+         * @param failure why
+         */
+        void failed(FailureKind kind, Throwable failure);
+    }
 
     // ---- transactions -----------------------------------------------------------------------
 
@@ -1529,7 +1573,11 @@ public final class Database<K, V> implements AutoCloseable {
         if (vacuumScheduler != null) {
             vacuumScheduler.close();
         }
-        store.log().close();
+        try {
+            store.log().close();
+        } finally {
+            store.stopFailureListener(); // after the log's last failure: delivers what is queued, then exits
+        }
     }
 
     @Override

@@ -86,4 +86,14 @@ public interface StoreAccess<K, V> {
          */
         void accept(Object key, Object value);
     }
+
+    /**
+     * Reports a failure in the log's background (a failed checkpoint, the log's own failure) to
+     * the database's failure listener, if it has one. Thread-safe; returns at once (the listener
+     * runs on its own thread). The default does nothing.
+     *
+     * @param kind what failed
+     * @param failure why
+     */
+    default void backgroundFailure(dev.varve.Database.FailureKind kind, Throwable failure) {}
 }

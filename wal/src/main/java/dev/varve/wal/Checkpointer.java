@@ -71,6 +71,9 @@ final class Checkpointer<K, V> {
 
         /** Counts a checkpoint written (the log's statistics). */
         default void checkpointed() {}
+
+        /** Reports a failed background checkpoint to the database's failure listener. */
+        default void checkpointFailed(Throwable failure) {}
     }
 
     // ---- configuration (immutable) ----
@@ -342,6 +345,7 @@ final class Checkpointer<K, V> {
                         System.Logger.Level.WARNING,
                         "background checkpoint of " + dir + " failed (retried at the next trigger): " + e,
                         e);
+                owner.checkpointFailed(lastFailure);
                 failed(e);
             } catch (Throwable t) { // an Error: the log fails and every later commit says why (K4)
                 owner.fail(t);

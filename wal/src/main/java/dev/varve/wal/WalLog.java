@@ -92,6 +92,8 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     private final ExecutorService completer;
     /** The completer's thread once started, joined by close(). */
     private volatile Thread completerThread;
+    /** The database's store: where background failures are reported (its failure listener). */
+    private final StoreAccess<K, V> store;
     /** What {@link #stats()} reports. */
     private final LogCounters counters = new LogCounters();
     /** Writes checkpoints and deletes what they cover; its background thread is off when checkpointEvery is 0. */
@@ -246,6 +248,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
             Recovery.Result recovered,
             MapCatalog maps) {
         this.maps = maps;
+        this.store = store;
         this.options = options;
         this.dir = options.dir();
         this.io = options.io();
@@ -294,6 +297,7 @@ final class WalLog<K, V> implements CommitLog<K, V> {
                     System.Logger.Level.ERROR,
                     "the log in " + dir + " failed; every later commit is refused: " + cause,
                     cause);
+            store.backgroundFailure(dev.varve.Database.FailureKind.LOG, cause); // queued: returns at once
         }
         return first;
     }
@@ -651,6 +655,11 @@ final class WalLog<K, V> implements CommitLog<K, V> {
         @Override
         public void checkpointed() {
             counters.checkpointed();
+        }
+
+        @Override
+        public void checkpointFailed(Throwable failure) {
+            store.backgroundFailure(dev.varve.Database.FailureKind.CHECKPOINT, failure);
         }
     }
 

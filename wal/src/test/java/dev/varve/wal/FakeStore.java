@@ -12,6 +12,13 @@ import java.util.function.BiConsumer;
 
 /** A StoreAccess over a TreeMap: records what recovery replays, and serves snapshots for checkpoints. */
 final class FakeStore<K extends Comparable<K>, V> implements StoreAccess<K, V> {
+    /** What the log reported through backgroundFailure: {kind, failure} pairs, in order. */
+    final java.util.List<Object[]> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void backgroundFailure(dev.varve.Database.FailureKind kind, Throwable failure) {
+        failures.add(new Object[] {kind, failure});
+    }
 
     /** One replayed write. */
     record Replayed(long ts, Object key, Object value) {}

@@ -218,6 +218,9 @@ class WalLifecycleTest {
                 "background checkpoint of " + dir + " failed: java.io.IOException: injected: No space left on"
                         + " device (checkpoint.tmp)",
                 log.checkpointFailure().getMessage());
+        assertEquals(1, live.failures.size(), "reported to the failure listener once");
+        assertEquals(dev.varve.Database.FailureKind.CHECKPOINT, live.failures.get(0)[0]);
+        assertEquals(log.checkpointFailure(), live.failures.get(0)[1]);
         assertFalse(Files.exists(dir.resolve(Checkpoints.TEMP_NAME)), "checkpoint.tmp was left behind");
         commitAll(log, live, ts + 1, ts + 10); // still writable
         ts += 10;

@@ -98,7 +98,15 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         this.index = main.index;
         this.maps = new MapIndex<?, ?>[] {main};
         this.ssi = new ConflictFinder<>(this::visibleTs, this::lastCommitTs, counters, maxRetainedSsiRecords);
-        this.vacuum = new Vacuum<>(main, () -> maps, pins, counters, ssi, commitLock, () -> versionsWritten);
+        this.vacuum = new Vacuum<>(
+                main,
+                () -> maps,
+                pins,
+                counters,
+                ssi,
+                commitLock,
+                () -> versionsWritten,
+                t -> backgroundFailure(dev.varve.Database.FailureKind.VACUUM, t));
     }
 
     /*
@@ -490,6 +498,61 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     private static final System.Logger LOG = System.getLogger("dev.varve");
+
+    /** The user's failure listener, or null; set once by {@link #failureListener}. */
+    private dev.varve.Database.FailureListener failureListener;
+    /** Runs the listener (created at the first failure); guarded by its own monitor. */
+    private java.util.concurrent.ExecutorService failureNotifier;
+
+    private boolean failureNotifierStopped;
+
+    /**
+     * Sets who hears of background failures; called once, before the store is shared.
+     *
+     * @param listener the listener, or null for none
+     */
+    public void failureListener(dev.varve.Database.FailureListener listener) {
+        this.failureListener = listener;
+    }
+
+    @Override
+    public void backgroundFailure(dev.varve.Database.FailureKind kind, Throwable failure) {
+        dev.varve.Database.FailureListener listener = failureListener;
+        if (listener == null) {
+            return;
+        }
+        java.util.concurrent.ExecutorService notifier;
+        synchronized (this) {
+            if (failureNotifierStopped) {
+                return; // closed: whoever closed it heard of this failure from close()
+            }
+            if (failureNotifier == null) {
+                failureNotifier = java.util.concurrent.Executors.newSingleThreadExecutor(task -> {
+                    Thread t = new Thread(task, "varve-failure-listener");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            notifier = failureNotifier;
+        }
+        notifier.execute(() -> {
+            try {
+                listener.failed(kind, failure);
+            } catch (Throwable t) {
+                LOG.log(System.Logger.Level.WARNING, "the failure listener threw (dropped): " + t, t);
+            }
+        });
+    }
+
+    /** Stops the listener's thread once what is queued is delivered (the database's close). */
+    public void stopFailureListener() {
+        synchronized (this) {
+            failureNotifierStopped = true;
+            if (failureNotifier != null) {
+                failureNotifier.shutdown();
+            }
+        }
+    }
 
     private void leaked(SnapshotPins.Pin pin) {
         counters.leakedTransaction();

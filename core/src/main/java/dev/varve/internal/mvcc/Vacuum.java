@@ -42,6 +42,8 @@ public final class Vacuum<K, V> {
     private final ReentrantLock commitLock;
     /** Reads the store's count of versions written; called under the commit lock. */
     private final LongSupplier versionsWritten;
+    /** Told of a committer's failed pass (the failure listener). */
+    private final java.util.function.Consumer<Throwable> committerPassFailed;
     /** Forced-schedule tests pause passes here (set with the store's hook); {@link TestHook#NONE} otherwise. */
     TestHook hook = TestHook.NONE;
 
@@ -52,7 +54,8 @@ public final class Vacuum<K, V> {
             StoreCounters counters,
             ConflictFinder<K, V> ssi,
             ReentrantLock commitLock,
-            LongSupplier versionsWritten) {
+            LongSupplier versionsWritten,
+            java.util.function.Consumer<Throwable> committerPassFailed) {
         this.main = main;
         this.maps = maps;
         this.pins = pins;
@@ -60,6 +63,7 @@ public final class Vacuum<K, V> {
         this.ssi = ssi;
         this.commitLock = commitLock;
         this.versionsWritten = versionsWritten;
+        this.committerPassFailed = committerPassFailed;
     }
 
     /**
@@ -123,6 +127,7 @@ public final class Vacuum<K, V> {
             // The commit that ran this pass is done: a failure here (a throwing comparator) is a
             // vacuum failure, reported by stats(), and the keys taken are kept for the next pass.
             counters.committerVacuumFailed(e);
+            committerPassFailed.accept(e);
             if (dirty != null) {
                 pendingKeys.addAll(dirty);
             }

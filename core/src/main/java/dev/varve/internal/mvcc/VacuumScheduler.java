@@ -56,6 +56,7 @@ public final class VacuumScheduler {
         } catch (RuntimeException | Error e) {
             lastFailure = e; // S1
             LOG.log(System.Logger.Level.WARNING, "background vacuum pass failed (the schedule goes on): " + e, e);
+            store.backgroundFailure(dev.varve.Database.FailureKind.VACUUM, e);
         }
     }
 
