@@ -215,6 +215,49 @@ class AdversaryAgeBoundTest {
     }
 
     /**
+     * The read-only shortcut (CommitProtocol R1) assumes a pivot T2 stays pinned until its commit
+     * is published. Ports and Grittner's receipts anomaly (as in ForcedScheduleTest) with T2's
+     * commit paused after its latch, and its pin released by the age bound from the periodic
+     * refresh of ordinary commits: a report R begun afterwards (young, never expired) finds no
+     * older snapshot and nothing committed since its own, commits unrecorded, and T2 then commits
+     * too, having no in-edge from R. The victim of the cycle is R, which did nothing wrong.
+     */
+    @Test
+    void aPivotExpiredMidCommitMustNotLetAYoungReadOnlyTransactionTakeTheShortcut() throws Exception {
+        final long control = 0L;
+        final long batch1 = 100L;
+        try (Database<Long, Long> db = open()) {
+            Store<Long, Long> store = Internals.store(db);
+            db.put(control, 1L);
+            Transaction<Long, Long> t2 = db.begin(Isolation.SERIALIZABLE); // new-receipt
+            assertEquals(1L, t2.get(control));
+            t2.put(batch1 + 1, 42L); // a receipt into batch 1
+            db.run(tx -> tx.put(control, tx.get(control) + 1)); // T3, close-batch: T2 ->rw T3
+            PauseHook hook = new PauseHook(TestHook.Point.AFTER_LATCH);
+            store.hook(hook);
+            CompletableFuture<Object> pivot = CompletableFuture.supplyAsync(() -> outcome(t2::commit));
+            hook.awaitReached(); // T2 is committing: its receipt is latched
+            awaitOlderThanBound(db);
+            for (long k = 1_000; db.counters().expiredTransactions() == 0 && k < 2_000; k++) {
+                db.put(k, k); // the periodic refresh reaps T2 (and prunes no SSI record)
+            }
+            assertEquals(1, db.counters().expiredTransactions());
+            Object report;
+            try (Transaction<Long, Long> r = db.begin(Isolation.SERIALIZABLE)) { // R, the report
+                assertEquals(2L, r.get(control)); // batch 1 is closed
+                assertEquals(0, r.asMap().subMap(batch1, batch1 + 100).size()); // and empty
+                report = outcome(r::commit);
+            }
+            hook.release();
+            Object receipt = pivot.get(30, TimeUnit.SECONDS);
+            store.hook(TestHook.NONE);
+            assertTrue(
+                    !"returned normally".equals(report) || !"returned normally".equals(receipt),
+                    "R (batch 1 empty) and T2 (a receipt into batch 1) both committed: R ->rw T2 ->rw T3 ->wr R");
+        }
+    }
+
+    /**
      * A scan of T, which removed key 1 itself, is paused inside hasNext (after its checkActive,
      * before the look-ahead past key 1 that T's own removal makes). The age bound releases T's
      * pin and vacuum drops key 2, whose removal U committed after T's snapshot. The look-ahead
