@@ -312,4 +312,77 @@ class AdversaryAgeBoundTest {
                     "T's view is {2=20}; the expired scan answered " + result);
         }
     }
+
+    /**
+     * The same schedule through the navigation methods and a descending scan, each opening its
+     * cursor inside the call (unbounded: the cursor's own walk compares nothing, so the first
+     * comparison is inside hasNext, after its checkActive). T removed key 1 (or, descending, key
+     * 2) itself and U's removal of the other key was dropped by vacuum after the release: the
+     * view {2=20} (or {1=10}) is answered as empty.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"isEmpty", "firstEntry", "size", "descendingFirst"})
+    void anExpiredNavigationWhoseOwnRemovalShadowsTheLastKeyMustNotAnswerEmpty(String form) throws Exception {
+        CountDownLatch paused = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
+        boolean[] armed = {false};
+        Comparator<Long> pausing = (a, b) -> {
+            if (armed[0] && Thread.currentThread().getName().equals("reader")) {
+                armed[0] = false;
+                paused.countDown();
+                try {
+                    resume.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return Long.compare(a, b);
+        };
+        boolean descending = form.equals("descendingFirst");
+        long own = descending ? 2L : 1L; // T removes the key its scan meets first
+        long other = descending ? 1L : 2L; // U removes the one after it
+        try (Database<Long, Long> db =
+                Database.<Long, Long>builder(pausing).maxTransactionAge(BOUND).open()) {
+            db.put(1L, 10L);
+            db.put(2L, 20L);
+            Transaction<Long, Long> t = db.begin(Isolation.SNAPSHOT);
+            db.remove(other); // U, after T's snapshot: T still sees it
+            t.remove(own);
+            java.util.NavigableMap<Long, Long> view = t.asMap();
+            CompletableFuture<Object> answer = new CompletableFuture<>();
+            Thread reader = new Thread(
+                    () -> {
+                        try {
+                            armed[0] = true;
+                            Object a;
+                            switch (form) {
+                                case "isEmpty" -> a = view.isEmpty();
+                                case "firstEntry" -> a = String.valueOf(view.firstEntry());
+                                case "size" -> a = view.size();
+                                default ->
+                                    a = String.valueOf(view.descendingMap().firstEntry());
+                            }
+                            answer.complete(a);
+                        } catch (Throwable e) {
+                            answer.complete(e);
+                        }
+                    },
+                    "reader");
+            reader.start();
+            assertTrue(paused.await(30, TimeUnit.SECONDS));
+            awaitOlderThanBound(db);
+            db.vacuum(); // reaps T's pin, then removes the other key (a tombstone below the watermark)
+            assertEquals(1, db.counters().expiredTransactions());
+            resume.countDown();
+            Object result = answer.get(30, TimeUnit.SECONDS);
+            Object right = switch (form) {
+                case "isEmpty" -> false;
+                case "size" -> 1;
+                default -> other + "=" + other * 10;
+            };
+            assertTrue(
+                    result instanceof TransactionException || right.equals(result),
+                    form + ": T's view is {" + other + "=" + other * 10 + "}; the expired read answered " + result);
+        }
+    }
 }
