@@ -312,7 +312,7 @@ public final class Database<K, V> implements AutoCloseable {
 
         /**
          * Bounds how long a transaction may stay open: one older than {@code age} has its snapshot
-         * pin released by the next periodic watermark refresh (every 64 commits) or vacuum pass,
+         * pin released by the next periodic watermark refresh (every 256 commits) or vacuum pass,
          * so vacuum can move past its snapshot, and is rolled back with a {@link
          * TransactionException} naming its age and the bound at its next operation or commit
          * (also a read that raced the release). Off by default. Each transaction then reads the
@@ -1260,7 +1260,7 @@ public final class Database<K, V> implements AutoCloseable {
     /**
      * What the database holds now. Thread-safe and cheap (no lock, no scan): {@code liveKeys} and
      * {@code versions} are exact between commits (off by the keys of commits in flight); {@code
-     * oldestSnapshotAge} is as of the last watermark refresh (at most every 64 commits, or the
+     * oldestSnapshotAge} is as of the last watermark refresh (at most every 256 commits, or the
      * last vacuum pass).
      *
      * @return the gauges now

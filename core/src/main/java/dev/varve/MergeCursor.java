@@ -80,6 +80,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
                     return;
                 }
             }
+            tx.checkNotExpired(); // the end of the range too: vacuum may have removed what followed
         } finally {
             java.lang.ref.Reference.reachabilityFence(tx.owner()); // its pin keeps the chains walked here
         }

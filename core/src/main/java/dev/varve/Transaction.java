@@ -437,6 +437,10 @@ public final class Transaction<K, V> implements AutoCloseable {
         if (!STATE.compareAndSet(this, State.ACTIVE, State.COMMITTING)) {
             throw new IllegalStateException("transaction " + describeState() + ": it cannot be committed");
         }
+        if (store.maxTransactionAgeNanos() > 0 && !core.beginCommit()) { // SnapshotPins P6
+            STATE.setRelease(this, State.ACTIVE); // for expire()'s rollback
+            expire();
+        }
         try {
             if (core.writesNothing()) {
                 // A read-only SERIALIZABLE transaction can be the T1 of a dangerous structure

@@ -29,6 +29,21 @@ public final class SnapshotPins {
     }
 
     private final SnapshotRegistry registry = new SnapshotRegistry();
+
+    /** A pin's phases (P6). */
+    private static final int OPEN = 0;
+
+    private static final int COMMITTING = 1;
+    private static final int EXPIRED = 2;
+    private static final VarHandle PHASE;
+
+    static {
+        try {
+            PHASE = MethodHandles.lookup().findVarHandle(Pin.class, "phase", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** The store's visible timestamp (a volatile read). */
     private final LongSupplier visible;
     /** Vacuum may have cut versions only a snapshot below this could read (P1). */
@@ -75,6 +90,10 @@ public final class SnapshotPins {
      *      unreachable (then no thread can use or release it: the owner's finishing paths keep it
      *      reachable until their release is done) or when it is expired (then the owner releases
      *      with run(), an atomic exchange, never releaseExclusive, and refuses to go on).
+     *  P6. An expiry and a commit exclude each other: reap moves a pin OPEN -> EXPIRED, and an
+     *      owner that begins to commit moves it OPEN -> COMMITTING, both by CAS, and only reap's
+     *      winner releases the pin. So a commit (read-only or not) runs with its snapshot pinned
+     *      from its first step to its publication, and an expired transaction commits nothing.
      * NOTE: lastWatermark and lastWatermarkSinceNanos are written as a pair without a lock; a
      * reader may pair one refresh's watermark with another's time. Harmless: they only feed the
      * oldest-snapshot age in statistics, documented as a lower bound.
@@ -242,9 +261,11 @@ public final class SnapshotPins {
                 if (pin.releaseIfPinned()) {
                     onLeak.accept(pin);
                 }
-            } else if (maxAgeNanos > 0 && pin.beginNanos != 0 && now - pin.beginNanos > maxAgeNanos) {
-                pin.expired = true; // before the release: see Pin#isExpired
-                if (pin.releaseIfPinned()) {
+            } else if (maxAgeNanos > 0
+                    && pin.beginNanos != 0
+                    && now - pin.beginNanos > maxAgeNanos
+                    && PHASE.compareAndSet(pin, OPEN, EXPIRED)) { // never a committing one (P6)
+                if (pin.releaseIfPinned()) { // after EXPIRED is published: see Pin#isExpired
                     onExpired.accept(pin);
                 }
             }
@@ -286,6 +307,10 @@ public final class SnapshotPins {
             }
         }
 
+        /** OPEN, then COMMITTING (its owner began to commit) or EXPIRED (reap released it): P6. */
+        @SuppressWarnings("unused") // accessed through PHASE
+        private volatile int phase;
+
         private final SnapshotRegistry registry;
         private final long snapshotTs;
         /** The registry's token while pinned, null once withdrawn; cleared by getAndSet only. */
@@ -294,8 +319,6 @@ public final class SnapshotPins {
         private final long beginNanos;
         /** Where it was pinned, when leaks are tracked; else null. */
         private final Throwable begunAt;
-        /** Set by {@link #reap} before it releases the pin of a transaction that outlived its bound. */
-        private volatile boolean expired;
 
         /**
          * Pins a fresh snapshot of {@code pins} at the visible timestamp (P2), unwatched.
@@ -317,6 +340,9 @@ public final class SnapshotPins {
          */
         protected Pin(SnapshotPins pins, Object owner, boolean trackAge, boolean trackSite) {
             super(owner);
+            // Allocated before the slot is taken: an OutOfMemoryError here leaves no pinned slot
+            // that nothing watches.
+            this.begunAt = trackSite ? new Throwable("the transaction was begun here") : null;
             SnapshotRegistry r = pins.registry;
             long ts = pins.visible.getAsLong();
             Object t = r.pin(ts);
@@ -327,7 +353,6 @@ public final class SnapshotPins {
             this.registry = r;
             this.snapshotTs = ts;
             this.beginNanos = trackAge ? Math.max(1, System.nanoTime()) : 0;
-            this.begunAt = trackSite ? new Throwable("the transaction was begun here") : null;
             // NOTE: a plain store: the pin is handed to another thread (a cleaner, a concurrent
             // close) only through a synchronized or volatile publication, which orders it.
             TOKEN.set(this, t);
@@ -363,7 +388,19 @@ public final class SnapshotPins {
          * @return true once expired
          */
         public final boolean isExpired() {
-            return expired;
+            return phase == EXPIRED;
+        }
+
+        /**
+         * Called by the owner as its commit begins, when an age bound is set: from now on {@link
+         * #reap} leaves the pin alone, so the snapshot stays pinned until the commit is published
+         * (CommitProtocol's argument R1 needs a committing pivot pinned), and a commit can never
+         * run on a released snapshot (P6).
+         *
+         * @return false if the pin had expired first: the commit must not run
+         */
+        public final boolean beginCommit() {
+            return PHASE.compareAndSet(this, OPEN, COMMITTING) || (int) PHASE.getVolatile(this) == COMMITTING;
         }
 
         /**

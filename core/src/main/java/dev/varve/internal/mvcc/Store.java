@@ -556,6 +556,14 @@ public final class Store<K, V> implements StoreAccess<K, V> {
 
     private void leaked(SnapshotPins.Pin pin) {
         counters.leakedTransaction();
+        try {
+            logLeak(pin);
+        } catch (RuntimeException e) {
+            // a throwing log handler must not fail the commit or vacuum pass that reaped
+        }
+    }
+
+    private void logLeak(SnapshotPins.Pin pin) {
         String message = "a transaction at snapshot timestamp " + pin.snapshotTs()
                 + " became unreachable without commit, rollback or close: its snapshot pin was released"
                 + (pin.begunAt() == null ? " (turn on leakTracking to learn where it was begun)" : "");
@@ -568,6 +576,14 @@ public final class Store<K, V> implements StoreAccess<K, V> {
 
     private void expired(SnapshotPins.Pin pin) {
         counters.expiredTransaction();
+        try {
+            logExpiry(pin);
+        } catch (RuntimeException e) {
+            // as in leaked
+        }
+    }
+
+    private void logExpiry(SnapshotPins.Pin pin) {
         LOG.log(
                 System.Logger.Level.WARNING,
                 "a transaction at snapshot timestamp {0} has been open for {1} ms, longer than maxTransactionAge"
