@@ -1254,7 +1254,8 @@ public final class Database<K, V> implements AutoCloseable {
                 counted.reclaimedVersions(),
                 counted.reclaimedKeys(),
                 counted.leakedTransactions(),
-                counted.expiredTransactions());
+                counted.expiredTransactions(),
+                counted.reads());
     }
 
     /**
@@ -1369,6 +1370,9 @@ public final class Database<K, V> implements AutoCloseable {
      *     released (see {@link Builder#leakTracking})
      * @param expiredTransactions transactions rolled back for outliving {@link
      *     Builder#maxTransactionAge}
+     * @param reads point reads ({@code get}, {@code containsKey}) and entries scanned by
+     *     transactions, added when each ends, and autocommit gets; a {@link Snapshot}'s reads are
+     *     not counted (a snapshot may be read by several threads at once)
      */
     public record Counters(
             long transactionCommits,
@@ -1380,7 +1384,8 @@ public final class Database<K, V> implements AutoCloseable {
             long reclaimedVersions,
             long reclaimedKeys,
             long leakedTransactions,
-            long expiredTransactions) {
+            long expiredTransactions,
+            long reads) {
 
         /**
          * Every commit: transactions that wrote, transactions that did not, autocommit writes.
@@ -1418,7 +1423,8 @@ public final class Database<K, V> implements AutoCloseable {
                     reclaimedVersions - earlier.reclaimedVersions,
                     reclaimedKeys - earlier.reclaimedKeys,
                     leakedTransactions - earlier.leakedTransactions,
-                    expiredTransactions - earlier.expiredTransactions);
+                    expiredTransactions - earlier.expiredTransactions,
+                    reads - earlier.reads);
         }
     }
 

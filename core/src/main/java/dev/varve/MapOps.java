@@ -33,6 +33,7 @@ final class MapOps<K, V> {
         Objects.requireNonNull(key, "key");
         store.checkOpen();
         map.checkNotDropped();
+        store.counters().reads(1);
         return store.readLatest(map, key);
     }
 

@@ -77,6 +77,7 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
                 if (value != null) {
                     snapshotKey = snapshotCursor.key();
                     snapshotValue = value;
+                    tx.countRead();
                     return;
                 }
             }

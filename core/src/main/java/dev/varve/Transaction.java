@@ -60,6 +60,8 @@ public final class Transaction<K, V> implements AutoCloseable {
     private TxMap<K, V> main; // created at first use: an empty transaction needs none
 
     private TransactionMap<K, V> mapView;
+    /** Point reads and scanned entries so far (plain transactions only), added to the counters at the end. */
+    private int reads;
     /** The views of named maps, by map id (plain transactions only: one thread at a time). */
     private TransactionMap<?, ?>[] namedViews;
     /** This transaction's access to each named map it used, by map id (plain transactions only). */
@@ -522,6 +524,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      * with the atomic {@code run()}, a plain transaction's without one.
      */
     void releasePin() {
+        if (reads != 0) {
+            store.counters().reads(reads);
+            reads = 0;
+        }
         if (readOnlyView || store.maxTransactionAgeNanos() > 0) { // a cleaner, or reap (P5), may race
             core.pin().run();
         } else {
@@ -638,6 +644,13 @@ public final class Transaction<K, V> implements AutoCloseable {
     void checkNotExpired() {
         if (core.isExpired()) {
             expire();
+        }
+    }
+
+    /** Counts a read for the statistics; a snapshot view's reads (any thread) are not counted. */
+    void countRead() {
+        if (!readOnlyView) {
+            reads++;
         }
     }
 

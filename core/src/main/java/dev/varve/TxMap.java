@@ -82,6 +82,7 @@ final class TxMap<K, V> {
             readSet.addKey(key);
         }
         tx.checkNotExpired(); // the age bound may have released the pin during the walk
+        tx.countRead();
         java.lang.ref.Reference.reachabilityFence(tx); // keeps the pin until the chain walk is done
         return value;
     }
@@ -138,6 +139,11 @@ final class TxMap<K, V> {
 
     boolean isReadOnlyView() {
         return readOnlyView;
+    }
+
+    /** Counts a scanned entry for the statistics. */
+    void countRead() {
+        tx.countRead();
     }
 
     /** Refuses to go on if the age bound released the pin (after a chain walk). */

@@ -139,6 +139,32 @@ class CountersTest {
     }
 
     @Test
+    void readsAreCountedWhenTheirTransactionEnds() {
+        try (Database<Long, Long> db = open()) {
+            for (long k = 0; k < 10; k++) {
+                db.put(k, k);
+            }
+            Database.Counters start = db.counters();
+            Transaction<Long, Long> tx = db.begin();
+            tx.get(1L);
+            tx.containsKey(2L);
+            tx.get(99L); // absent: a read all the same
+            assertEquals(5, tx.asMap().subMap(3L, 8L).size()); // five entries scanned
+            assertEquals(0, db.counters().minus(start).reads(), "added when the transaction ends");
+            tx.commit();
+            assertEquals(8, db.counters().minus(start).reads());
+            db.get(1L); // an autocommit get
+            try (Transaction<Long, Long> rolledBack = db.begin()) {
+                rolledBack.get(1L);
+            }
+            try (Snapshot<Long, Long> s = db.snapshot()) {
+                s.get(1L); // not counted
+            }
+            assertEquals(10, db.counters().minus(start).reads());
+        }
+    }
+
+    @Test
     void countersAndGaugesOfAClosedDatabaseAreRefused() {
         Database<Long, Long> db = open();
         db.close();
@@ -148,9 +174,9 @@ class CountersTest {
 
     @Test
     void minusIsCounterByCounter() {
-        Database.Counters later = new Database.Counters(10, 20, 30, 4, 5, 6, 7, 8, 9, 10);
-        Database.Counters earlier = new Database.Counters(1, 2, 3, 1, 1, 1, 1, 1, 1, 1);
-        assertEquals(new Database.Counters(9, 18, 27, 3, 4, 5, 6, 7, 8, 9), later.minus(earlier));
+        Database.Counters later = new Database.Counters(10, 20, 30, 4, 5, 6, 7, 8, 9, 10, 11);
+        Database.Counters earlier = new Database.Counters(1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1);
+        assertEquals(new Database.Counters(9, 18, 27, 3, 4, 5, 6, 7, 8, 9, 10), later.minus(earlier));
         assertEquals(54, later.minus(earlier).commits());
         assertEquals(7, later.minus(earlier).aborts());
     }

@@ -15,6 +15,7 @@ public final class StoreCounters {
     private final LongAdder autocommitWrites = new LongAdder();
     private final LongAdder readOnlyCommits = new LongAdder();
     private final LongAdder leakedTransactions = new LongAdder();
+    private final LongAdder reads = new LongAdder();
     private final LongAdder expiredTransactions = new LongAdder();
     private final LongAdder writeWriteAborts = new LongAdder();
     private final LongAdder dangerousStructureAborts = new LongAdder();
@@ -40,6 +41,15 @@ public final class StoreCounters {
     /** Counts an autocommit write that wrote (a commit of its own). */
     public void autocommitWrite() {
         autocommitWrites.increment();
+    }
+
+    /**
+     * Counts reads: a transaction's, added once when it ends, or one autocommit get.
+     *
+     * @param n point reads and entries scanned
+     */
+    public void reads(long n) {
+        reads.add(n);
     }
 
     /** Counts a transaction found unreachable while open (its pin released). */
@@ -142,6 +152,7 @@ public final class StoreCounters {
                 readOnlyCommits.sum(),
                 leakedTransactions.sum(),
                 expiredTransactions.sum(),
+                reads.sum(),
                 writeWriteAborts.sum(),
                 dangerousStructureAborts.sum(),
                 vacuumRuns.sum(),
@@ -160,6 +171,7 @@ public final class StoreCounters {
      * @param readOnlyCommits commits of transactions that wrote nothing so far
      * @param leakedTransactions transactions found unreachable while open so far
      * @param expiredTransactions transactions released for outliving the age bound so far
+     * @param reads point reads and scanned entries of transactions that ended, and autocommit gets
      * @param writeWriteAborts commits refused by first-committer-wins
      * @param dangerousStructureAborts commits refused by serializable snapshot isolation
      * @param vacuumRuns vacuum passes so far
@@ -175,6 +187,7 @@ public final class StoreCounters {
             long readOnlyCommits,
             long leakedTransactions,
             long expiredTransactions,
+            long reads,
             long writeWriteAborts,
             long dangerousStructureAborts,
             long vacuumRuns,
