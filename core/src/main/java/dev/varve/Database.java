@@ -1246,7 +1246,7 @@ public final class Database<K, V> implements AutoCloseable {
         StoreCounters.Reading counted = store.counters().read();
         return new Counters(
                 counted.commits(),
-                counted.readOnlyCommits(),
+                counted.readOnlyCommits() + store.pins().readOnlyCommits(),
                 counted.autocommitWrites(),
                 counted.writeWriteAborts(),
                 counted.dangerousStructureAborts(),
@@ -1255,7 +1255,7 @@ public final class Database<K, V> implements AutoCloseable {
                 counted.reclaimedKeys(),
                 counted.leakedTransactions(),
                 counted.expiredTransactions(),
-                counted.reads());
+                counted.reads() + store.pins().reads());
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.varve.internal.events.AbortEvent;
 import dev.varve.internal.events.CommitEvent;
 import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.MapIndex;
+import dev.varve.internal.mvcc.SnapshotRegistry;
 import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.TestHook;
 import dev.varve.internal.mvcc.TxState;
@@ -453,8 +454,10 @@ public final class Transaction<K, V> implements AutoCloseable {
                     commits.commitReadOnly(core);
                 }
                 core.committedAt(snapshotTs);
+                if (!core.pin().countOnSlot(SnapshotRegistry.READ_ONLY_COMMITS, 1)) { // no atomic (R2)
+                    store.counters().readOnlyCommit();
+                }
                 finish(State.COMMITTED);
-                store.counters().readOnlyCommit();
                 return null;
             }
             CompletableFuture<Void> durable = commits.commit(core, blockingWaiter);
@@ -525,7 +528,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      */
     void releasePin() {
         if (reads != 0) {
-            store.counters().reads(reads);
+            // On the pin's slot (no atomic: R2), unless reap may release the pin meanwhile.
+            if (store.maxTransactionAgeNanos() > 0 || !core.pin().countOnSlot(SnapshotRegistry.READS, reads)) {
+                store.counters().reads(reads);
+            }
             reads = 0;
         }
         if (readOnlyView || store.maxTransactionAgeNanos() > 0) { // a cleaner, or reap (P5), may race

@@ -273,6 +273,24 @@ public final class SnapshotPins {
     }
 
     /**
+     * The read-only commits counted on the pins' slots (SnapshotRegistry R2).
+     *
+     * @return the count
+     */
+    public long readOnlyCommits() {
+        return registry.slotCounts(SnapshotRegistry.READ_ONLY_COMMITS);
+    }
+
+    /**
+     * The reads counted on the pins' slots (SnapshotRegistry R2).
+     *
+     * @return the count
+     */
+    public long reads() {
+        return registry.slotCounts(SnapshotRegistry.READS);
+    }
+
+    /**
      * Hands every watched pin still pinned (an open transaction's) to {@code action}; weakly
      * consistent.
      *
@@ -401,6 +419,23 @@ public final class SnapshotPins {
          */
         public final boolean beginCommit() {
             return PHASE.compareAndSet(this, OPEN, COMMITTING) || (int) PHASE.getVolatile(this) == COMMITTING;
+        }
+
+        /**
+         * Adds to a count on this pin's slot (SnapshotRegistry R2). The caller holds the pin and
+         * no one else can release it meanwhile (its owner, committing or finishing: P5, P6).
+         *
+         * @param which SnapshotRegistry.READ_ONLY_COMMITS or READS
+         * @param n the amount
+         * @return false if the pin was already released (count elsewhere then)
+         */
+        public final boolean countOnSlot(int which, long n) {
+            Object t = TOKEN.get(this);
+            if (t == null) {
+                return false;
+            }
+            registry.countOnSlot(t, which, n);
+            return true;
         }
 
         /**

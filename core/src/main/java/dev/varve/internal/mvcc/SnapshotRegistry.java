@@ -55,6 +55,12 @@ public final class SnapshotRegistry {
      *     pins that hold their slot or are being released; releasing through the pin's own token
      *     (Pin#run) is what makes a second release by the scanner harmless.
      *
+     * R2. A slot's padding holds counters (at slot*STRIDE + 1, + 2) that only the slot's current
+     *     owner writes, without an atomic read-modify-write: ownership passes by the CAS that
+     *     takes a free slot and the release store that frees it, which order each owner's
+     *     writes after the previous owner's. So a count costs a plain load and store on a line
+     *     the pin already owns, instead of a LongAdder's CAS.
+     *
      * Probing starts at a random slot and looks at PROBES slots, so pins from many threads rarely
      * collide and a full table costs a bounded walk before the overflow map takes over.
      */
@@ -114,6 +120,48 @@ public final class SnapshotRegistry {
             watchedOverflow.remove(token);
             overflow.remove(token);
         }
+    }
+
+    /** Where a slot keeps each count (R2): offsets into its padding. */
+    public static final int READ_ONLY_COMMITS = 1;
+
+    /** See {@link #READ_ONLY_COMMITS}. */
+    public static final int READS = 2;
+
+    /** Counts of pins that were in the overflow map, by offset (R2). */
+    private final java.util.concurrent.atomic.LongAdder[] overflowCounts = {
+        null, new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder()
+    };
+
+    /**
+     * Adds {@code n} to count {@code which} on the slot of {@code token} (R2): a plain increment
+     * in the slot's own padding, published by the release that frees the slot.
+     *
+     * @param token a pin's token, held by the caller's pin until it is released
+     * @param which {@link #READ_ONLY_COMMITS} or {@link #READS}
+     * @param n the amount
+     */
+    public void countOnSlot(Object token, int which, long n) {
+        if (token instanceof SlotToken) {
+            int index = ((SlotToken) token).slot * STRIDE + which;
+            slots.lazySet(index, slots.get(index) + n);
+        } else {
+            overflowCounts[which].add(n);
+        }
+    }
+
+    /**
+     * Count {@code which} summed over every slot (R2).
+     *
+     * @param which {@link #READ_ONLY_COMMITS} or {@link #READS}
+     * @return the count; each slot's share as of its last release or later
+     */
+    public long slotCounts(int which) {
+        long n = overflowCounts[which].sum();
+        for (int slot = 0; slot < SLOTS; slot++) {
+            n += slots.get(slot * STRIDE + which);
+        }
+        return n;
     }
 
     /**
