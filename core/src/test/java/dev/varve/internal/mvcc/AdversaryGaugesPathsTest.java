@@ -13,7 +13,6 @@ import dev.varve.SerializationFailureException;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
 import dev.varve.VacuumResult;
-import dev.varve.internal.index.VersionedIndex;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -32,53 +31,6 @@ import org.junit.jupiter.api.Test;
  * pass's own count of what it left (VacuumResult), and dropMap/openMap of the same name.
  */
 class AdversaryGaugesPathsTest {
-
-    /** {versions, live keys} of {@code map} by walking every chain; aborted latches are not versions. */
-    private static long[] walk(MapIndex<?, ?> map) {
-        long versions = 0;
-        long live = 0;
-        for (VersionedIndex.Cursor<?> c = map.index().cursor(); c.next(); ) {
-            Object entry = c.entry();
-            Version<?> head = VersionChain.chainOrNull(entry);
-            if (head == null) {
-                versions++;
-                live++;
-                continue;
-            }
-            Version<?> newest = null;
-            for (Version<?> v = head; v != null; v = v.getOlderAcquire()) {
-                if (v.commitTs == Version.ABORTED || v.commitTs == Version.PENDING) {
-                    continue;
-                }
-                if (newest == null) {
-                    newest = v;
-                }
-                versions++;
-            }
-            if (newest != null && !newest.isTombstone()) {
-                live++;
-            }
-        }
-        return new long[] {versions, live};
-    }
-
-    private static void assertGauges(Database<Long, Long> db, String where) {
-        Store<Long, Long> store = Internals.store(db);
-        long versions = 0;
-        long live = 0;
-        for (MapIndex<?, ?> map : store.maps()) {
-            if (map == null) {
-                continue;
-            }
-            long[] counted = walk(map);
-            assertEquals(counted[0], map.versions(), where + ": versions of " + map);
-            assertEquals(counted[1], map.liveKeys(), where + ": live keys of " + map);
-            versions += counted[0];
-            live += counted[1];
-        }
-        assertEquals(versions, db.gauges().versions(), where + ": versions gauge");
-        assertEquals(live, db.gauges().liveKeys(), where + ": liveKeys gauge");
-    }
 
     private static final int KEYS = 12;
 
@@ -171,18 +123,18 @@ class AdversaryGaugesPathsTest {
                     snapshots.remove(r.nextInt(snapshots.size())).close();
                 } else if (op < 95) {
                     VacuumResult pass = db.vacuum();
-                    assertGauges(db, where + " (after a full pass)");
+                    GaugesDifferentialTest.assertGauges(db, where + " (after a full pass)");
                     assertEquals(pass.retainedVersions(), db.gauges().versions(), where + ": what the pass left");
                     assertEquals(pass.liveKeys(), db.gauges().liveKeys(), where + ": live keys the pass saw");
                 } else if (op < 97) {
                     db.dropMap("other");
                     other = db.openMap("other");
                 }
-                assertGauges(db, where);
+                GaugesDifferentialTest.assertGauges(db, where);
             }
             snapshots.forEach(Snapshot::close);
             db.vacuum();
-            assertGauges(db, "seed " + seed + " at the end");
+            GaugesDifferentialTest.assertGauges(db, "seed " + seed + " at the end");
         }
     }
 
@@ -199,14 +151,14 @@ class AdversaryGaugesPathsTest {
             tx.remove(2L);
             db.put(2L, 20L);
             assertThrows(SerializationFailureException.class, tx::commit);
-            assertGauges(db, "after the refused commit");
+            GaugesDifferentialTest.assertGauges(db, "after the refused commit");
             assertEquals(3, db.gauges().versions(), "1 settled; 2 -> 20 over the settled 2");
             assertEquals(2, db.gauges().liveKeys());
             db.remove(1L);
             db.remove(7L); // absent: nothing written
-            assertGauges(db, "after removals");
+            GaugesDifferentialTest.assertGauges(db, "after removals");
             db.vacuum();
-            assertGauges(db, "after the pass");
+            GaugesDifferentialTest.assertGauges(db, "after the pass");
             assertEquals(1, db.gauges().versions());
             assertEquals(1, db.gauges().liveKeys());
         }
@@ -219,11 +171,11 @@ class AdversaryGaugesPathsTest {
                 tx.remove(5L);
                 tx.commit();
             }
-            assertGauges(db, "after the commit");
+            GaugesDifferentialTest.assertGauges(db, "after the commit");
             assertEquals(1, db.gauges().versions(), "a tombstone over nothing is a version");
             assertEquals(0, db.gauges().liveKeys());
             db.vacuum();
-            assertGauges(db, "after the pass");
+            GaugesDifferentialTest.assertGauges(db, "after the pass");
             assertEquals(0, db.gauges().versions());
             assertNull(db.get(5L));
         }
@@ -295,9 +247,9 @@ class AdversaryGaugesPathsTest {
                     .get(120, TimeUnit.SECONDS);
             vacuum.join();
             assertNull(failure.get());
-            assertGauges(db, "after the race");
+            GaugesDifferentialTest.assertGauges(db, "after the race");
             db.vacuum();
-            assertGauges(db, "after a last pass");
+            GaugesDifferentialTest.assertGauges(db, "after a last pass");
         }
     }
 }
