@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.varve;
 
+import dev.varve.internal.mvcc.ChangeFeed;
 import dev.varve.internal.mvcc.CommitProtocol;
 import dev.varve.internal.mvcc.MapIndex;
 import dev.varve.internal.mvcc.Store;
@@ -81,6 +82,9 @@ public final class Database<K, V> implements AutoCloseable {
         }
         CommitLog<K, V> log = options.durability.open(store);
         store.attachLog(Objects.requireNonNull(log, "durability returned no commit log"));
+        if (options.retainHistoryMillis > 0) {
+            store.retainHistory(options.retainHistoryMillis);
+        }
         this.vacuumScheduler =
                 options.autoVacuum == null ? null : new VacuumScheduler(store, options.autoVacuum.toNanos());
         DatabaseBean registered = null;
@@ -177,6 +181,7 @@ public final class Database<K, V> implements AutoCloseable {
         private Duration maxTransactionAge;
         private boolean leakTracking;
         private FailureListener failureListener;
+        private Duration retainHistory;
 
         private Builder(Comparator<? super K> comparator) {
             this.comparator = comparator;
@@ -274,6 +279,30 @@ public final class Database<K, V> implements AutoCloseable {
                 throw new IllegalArgumentException("maxRetainedSsiRecords must be at least 1, was " + records);
             }
             this.maxRetainedSsiRecords = records;
+            return this;
+        }
+
+        /**
+         * Keeps history: vacuum keeps every version that a snapshot taken at any moment within
+         * the last {@code window} could read, so {@link Database#snapshotAt(long)} reads as of
+         * any commit in the window and {@link Database#watch(Object, Object, long) watch} can
+         * replay from it. The window is measured in wall-clock time ({@link
+         * System#currentTimeMillis()}, millisecond resolution) from the moment the database
+         * opened; history from before the open (the log's) is not kept. Off by default. The cost
+         * is memory: every version written within the window stays ({@link Gauges#versions()}),
+         * and committers read the clock once per commit.
+         *
+         * @param window how far back to keep history; positive
+         * @return this builder
+         * @throws NullPointerException if {@code window} is null
+         * @throws IllegalArgumentException if {@code window} is zero, negative, or under 1 ms
+         */
+        public Builder<K, V> retainHistory(Duration window) {
+            Objects.requireNonNull(window, "retainHistory");
+            if (window.isNegative() || window.toMillis() < 1) {
+                throw new IllegalArgumentException("retainHistory must be at least 1 ms, got " + window);
+            }
+            this.retainHistory = window;
             return this;
         }
 
@@ -396,7 +425,8 @@ public final class Database<K, V> implements AutoCloseable {
                     jmx,
                     maxTransactionAge == null ? 0 : maxTransactionAge.toNanos(),
                     leakTracking,
-                    failureListener));
+                    failureListener,
+                    retainHistory == null ? 0 : retainHistory.toMillis()));
         }
     }
 
@@ -413,7 +443,8 @@ public final class Database<K, V> implements AutoCloseable {
             boolean jmx,
             long maxTransactionAgeNanos,
             boolean leakTracking,
-            FailureListener failureListener) {}
+            FailureListener failureListener,
+            long retainHistoryMillis) {}
 
     /** What failed in the background (see {@link Builder#failureListener}). */
     public enum FailureKind {
@@ -1160,6 +1191,219 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
+     * A read-only view of every map as of the commit timestamp {@code commitTimestamp}: what a
+     * snapshot taken just after that commit read (see {@link Snapshot}). Readable timestamps are
+     * those at or above {@link Gauges#oldestReadableTimestamp()}: within the {@link
+     * Builder#retainHistory history window}, or at or above a snapshot or transaction still open
+     * (so a snapshot's own timestamp stays readable while it is open). Close it when done.
+     *
+     * @param commitTimestamp the commit timestamp to read as of, at most the visible one
+     * @return the snapshot
+     * @throws SnapshotTooOldException if vacuum may have reclaimed versions it would read; it
+     *     names the oldest readable timestamp
+     * @throws IllegalArgumentException if {@code commitTimestamp} is negative or above the newest
+     *     visible commit
+     * @throws IllegalStateException if the database is closed
+     */
+    public Snapshot<K, V> snapshotAt(long commitTimestamp) {
+        store.checkOpen();
+        long visible = store.visibleTs();
+        if (commitTimestamp < 0 || commitTimestamp > visible) {
+            throw new IllegalArgumentException(
+                    "snapshotAt(" + commitTimestamp + "): the newest visible commit timestamp is " + visible);
+        }
+        return new SnapshotMap<>(new Transaction<>(commits, commitTimestamp));
+    }
+
+    /**
+     * The newest commit timestamp at or before the wall-clock instant {@code instant}, at
+     * millisecond resolution, for {@link #snapshotAt(long)}. Needs {@link Builder#retainHistory}.
+     * Thread-safe.
+     *
+     * @param instant the instant
+     * @return the commit timestamp (the visible one for an instant at or after the newest commit)
+     * @throws NullPointerException if {@code instant} is null
+     * @throws SnapshotTooOldException if the instant is before the retained history (or before
+     *     the database opened)
+     * @throws IllegalStateException if history is not retained, or the database is closed
+     */
+    public long timestampAt(java.time.Instant instant) {
+        Objects.requireNonNull(instant, "instant");
+        store.checkOpen();
+        if (!store.retainsHistory()) {
+            throw new IllegalStateException(
+                    "timestampAt needs history: open the database with Database.builder().retainHistory(window)");
+        }
+        long ts = store.timestampAt(instant.toEpochMilli());
+        if (ts < 0) {
+            long oldest = store.pins().oldestReadable();
+            throw new SnapshotTooOldException(
+                    "instant " + instant + " is before the retained history; the oldest commit timestamp"
+                            + " still available is " + oldest,
+                    oldest,
+                    oldest);
+        }
+        return ts;
+    }
+
+    // ---- the change feed ---------------------------------------------------------------------
+
+    /**
+     * A change feed of the default map's keys in [{@code fromKey}, {@code toKey}): see {@link
+     * #watch(List, long, java.util.concurrent.Executor, int)}.
+     *
+     * @param fromKey the first key watched, or null for the map's first
+     * @param toKey the key after the last one watched, or null for no end
+     * @param afterTimestamp deliver the commits with a timestamp above it
+     * @return a publisher; each subscriber gets its own stream
+     * @throws SnapshotTooOldException if the commits after {@code afterTimestamp} are no longer retained
+     * @throws IllegalArgumentException if {@code afterTimestamp} is negative or above the newest commit
+     * @throws IllegalStateException if the database is closed
+     */
+    public java.util.concurrent.Flow.Publisher<CommitEvent<K, V>> watch(K fromKey, K toKey, long afterTimestamp) {
+        return watchRanges(List.of(new ChangeFeed.Range(store.defaultMap(), fromKey, toKey)), false, afterTimestamp, null,
+                ChangeFeed.DEFAULT_BUFFER);
+    }
+
+    /**
+     * A change feed of the keys in [{@code fromKey}, {@code toKey}) of {@code map}: see {@link
+     * #watch(List, long, java.util.concurrent.Executor, int)}.
+     *
+     * @param map the map
+     * @param fromKey the first key watched, or null for the map's first
+     * @param toKey the key after the last one watched, or null for no end
+     * @param afterTimestamp deliver the commits with a timestamp above it
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return a publisher; each subscriber gets its own stream
+     * @throws NullPointerException if {@code map} is null
+     * @throws SnapshotTooOldException if the commits after {@code afterTimestamp} are no longer retained
+     * @throws IllegalArgumentException if {@code map} belongs to another database, or {@code
+     *     afterTimestamp} is negative or above the newest commit
+     * @throws IllegalStateException if the map was dropped or the database is closed
+     */
+    public <K2, V2> java.util.concurrent.Flow.Publisher<CommitEvent<K2, V2>> watch(
+            NamedMap<K2, V2> map, K2 fromKey, K2 toKey, long afterTimestamp) {
+        return watchRanges(List.of(WatchRange.of(map, fromKey, toKey).range(this)), false, afterTimestamp, null,
+                ChangeFeed.DEFAULT_BUFFER);
+    }
+
+    /**
+     * A change feed of every key of {@code map}: see {@link #watch(List, long,
+     * java.util.concurrent.Executor, int)}.
+     *
+     * @param map the map
+     * @param afterTimestamp deliver the commits with a timestamp above it
+     * @param <K2> the map's key type
+     * @param <V2> the map's value type
+     * @return a publisher; each subscriber gets its own stream
+     * @throws NullPointerException if {@code map} is null
+     * @throws SnapshotTooOldException if the commits after {@code afterTimestamp} are no longer retained
+     * @throws IllegalArgumentException as {@link #watch(NamedMap, Object, Object, long)}
+     * @throws IllegalStateException if the map was dropped or the database is closed
+     */
+    public <K2, V2> java.util.concurrent.Flow.Publisher<CommitEvent<K2, V2>> watch(
+            NamedMap<K2, V2> map, long afterTimestamp) {
+        return watch(map, null, null, afterTimestamp);
+    }
+
+    /**
+     * A change feed of every map, present and future, whole: see {@link #watch(List, long,
+     * java.util.concurrent.Executor, int)}. Each {@link Change#map()} names its map.
+     *
+     * @param afterTimestamp deliver the commits with a timestamp above it
+     * @return a publisher; each subscriber gets its own stream
+     * @throws SnapshotTooOldException if the commits after {@code afterTimestamp} are no longer retained
+     * @throws IllegalArgumentException if {@code afterTimestamp} is negative or above the newest commit
+     * @throws IllegalStateException if the database is closed
+     */
+    public java.util.concurrent.Flow.Publisher<CommitEvent<Object, Object>> watchAll(long afterTimestamp) {
+        return watchRanges(List.of(), true, afterTimestamp, null, ChangeFeed.DEFAULT_BUFFER);
+    }
+
+    /**
+     * A change feed: for each committed transaction with a commit timestamp above {@code
+     * afterTimestamp} that wrote a key in any of {@code ranges}, one {@link CommitEvent} with its
+     * commit timestamp and all of its writes in those ranges (in every map they cover), in
+     * commit-timestamp order, each commit exactly once and never a part of one. A commit that
+     * wrote only outside the ranges yields no event.
+     *
+     * <p><b>Cold, per subscriber.</b> Each {@code subscribe} starts its own stream from {@code
+     * afterTimestamp} ({@link java.util.concurrent.Flow} rules: {@code onSubscribe} first, events
+     * only as requested with {@code request(n)}). Commits already made after {@code
+     * afterTimestamp} are replayed from the version chains first, so <b>list-then-watch has no
+     * gap</b>: read {@link #snapshot()}, then watch from its {@link
+     * Snapshot#snapshotTimestamp()}, keeping the snapshot open until {@code subscribe} returned
+     * (an open snapshot keeps the versions the replay reads; so does {@link
+     * Builder#retainHistory}). If they are no longer retained, {@code watch} throws {@link
+     * SnapshotTooOldException}, or, if they are reclaimed between {@code watch} and {@code
+     * subscribe}, the subscriber gets it as {@code onError}: never a silent gap.
+     *
+     * <p><b>Delivery</b> never runs in the commit critical section and never blocks a committer:
+     * a dispatcher thread routes each commit once it is visible and as durable as the log's mode
+     * promises ({@code FULL}: forced, so a crash never takes back a delivered commit; {@code
+     * RELAXED}: handed to the log, so a crash may take back the last commits delivered, as it
+     * takes them from the database), into a buffer of {@code bufferCapacity} events per
+     * subscriber, delivered on {@code executor} (a {@link java.util.concurrent.SubmissionPublisher}
+     * per subscriber). A subscriber whose buffer is full is failed with {@link
+     * FellBehindException}, which gives the last timestamp it was given, to resume from; it
+     * never makes the database hold more. When the database closes, each subscriber receives
+     * the events already buffered, then {@code onComplete}. A failed commit log fails every
+     * subscriber. Thread-safe. Costs nothing while nobody watches.
+     *
+     * @param ranges the key ranges watched (at least one)
+     * @param afterTimestamp deliver the commits with a timestamp above it
+     * @param executor where events are delivered, or null for the database's own daemon threads
+     *     (named {@code varve-watch-N}, stopped at close)
+     * @param bufferCapacity events buffered per subscriber before it is failed as fallen
+     *     behind; positive (rounded up to a power of two)
+     * @return a publisher; each subscriber gets its own stream
+     * @throws NullPointerException if {@code ranges} is or holds null
+     * @throws SnapshotTooOldException if the commits after {@code afterTimestamp} are no longer retained
+     * @throws IllegalArgumentException if {@code ranges} is empty or names another database's
+     *     map, {@code bufferCapacity} is not positive, or {@code afterTimestamp} is negative or
+     *     above the newest commit
+     * @throws IllegalStateException if a map was dropped or the database is closed
+     */
+    public java.util.concurrent.Flow.Publisher<CommitEvent<Object, Object>> watch(
+            List<WatchRange> ranges, long afterTimestamp, java.util.concurrent.Executor executor, int bufferCapacity) {
+        Objects.requireNonNull(ranges, "ranges");
+        if (ranges.isEmpty()) {
+            throw new IllegalArgumentException("watch needs at least one range");
+        }
+        List<ChangeFeed.Range> internal = new java.util.ArrayList<>();
+        for (WatchRange r : ranges) {
+            internal.add(Objects.requireNonNull(r, "range").range(this));
+        }
+        return watchRanges(internal, false, afterTimestamp, executor, bufferCapacity);
+    }
+
+    private <E> java.util.concurrent.Flow.Publisher<E> watchRanges(
+            List<ChangeFeed.Range> ranges,
+            boolean everyMap,
+            long afterTimestamp,
+            java.util.concurrent.Executor executor,
+            int bufferCapacity) {
+        store.checkOpen();
+        if (bufferCapacity < 1) {
+            throw new IllegalArgumentException("bufferCapacity must be positive, got " + bufferCapacity);
+        }
+        long newest = store.lastCommitTimestamp();
+        if (afterTimestamp < 0 || afterTimestamp > newest) {
+            throw new IllegalArgumentException(
+                    "watch after " + afterTimestamp + ": the newest commit timestamp is " + newest);
+        }
+        for (ChangeFeed.Range r : ranges) {
+            r.map().checkNotDropped();
+        }
+        long oldest = store.pins().oldestReadable();
+        if (afterTimestamp < oldest && afterTimestamp < store.visibleTs()) {
+            throw new SnapshotTooOldException(afterTimestamp, oldest); // fail at once (etcd's "compacted")
+        }
+        return store.changeFeed().publisher(new ChangeFeed.Spec(ranges, everyMap), afterTimestamp, executor, bufferCapacity);
+    }
+
+    /**
      * Reclaims versions no open transaction or snapshot can read, keys whose only version is an
      * old tombstone, and SSI records no open transaction overlaps. Runs concurrently with readers
      * and writers without blocking them.
@@ -1229,7 +1473,8 @@ public final class Database<K, V> implements AutoCloseable {
                 counted.reclaimedKeys(),
                 versions(),
                 liveKeys(),
-                lastVacuumFailure(counted));
+                lastVacuumFailure(counted),
+                store.pins().oldestReadable());
     }
 
     /**
@@ -1279,7 +1524,8 @@ public final class Database<K, V> implements AutoCloseable {
                 liveKeys(),
                 versions(),
                 indexedKeys(),
-                store.ssiRetainedRecords());
+                store.ssiRetainedRecords(),
+                store.pins().oldestReadable());
     }
 
     /**
@@ -1447,6 +1693,10 @@ public final class Database<K, V> implements AutoCloseable {
      * @param indexedKeys keys in the indexes of every map not dropped, tombstones not yet vacuumed
      *     included
      * @param ssiRecords committed-transaction records the SSI conflict graph keeps
+     * @param oldestReadableTimestamp the oldest commit timestamp {@link Database#snapshotAt(long)}
+     *     and a change feed's replay accept now (the retained horizon: with {@link
+     *     Builder#retainHistory} the newest commit at the window's start, or older while an older
+     *     snapshot is open); it only rises
      */
     public record Gauges(
             long visibleTimestamp,
@@ -1456,7 +1706,18 @@ public final class Database<K, V> implements AutoCloseable {
             long liveKeys,
             long versions,
             int indexedKeys,
-            int ssiRecords) {}
+            int ssiRecords,
+            long oldestReadableTimestamp) {
+        /**
+         * What history and open snapshots cost: the versions held beyond each key's newest one
+         * ({@code versions - indexedKeys}, at least 0; racy, as its parts).
+         *
+         * @return the older versions held
+         */
+        public long olderVersions() {
+            return Math.max(0, versions - indexedKeys);
+        }
+    }
 
     /**
      * A reading of every statistic (see {@link Database#stats()}): the {@link Counters} and
@@ -1486,6 +1747,8 @@ public final class Database<K, V> implements AutoCloseable {
      * @param liveKeys keys with a live value now (see {@link Gauges#liveKeys()})
      * @param lastVacuumFailure the last exception the background vacuum thread (or, without one,
      *     a committer's vacuum pass) met, or null
+     * @param oldestReadableTimestamp the retained horizon (see {@link Gauges#oldestReadableTimestamp()});
+     *     {@code retainedVersions - indexedKeys} is what history and open snapshots cost in versions
      */
     public record Stats(
             long commits,
@@ -1502,7 +1765,8 @@ public final class Database<K, V> implements AutoCloseable {
             long reclaimedKeys,
             long retainedVersions,
             long liveKeys,
-            Throwable lastVacuumFailure) {}
+            Throwable lastVacuumFailure,
+            long oldestReadableTimestamp) {}
 
     /**
      * Whether the database is healthy, and if not why: the log's failure (it refuses every commit
@@ -1582,7 +1846,11 @@ public final class Database<K, V> implements AutoCloseable {
         try {
             store.log().close();
         } finally {
-            store.stopFailureListener(); // after the log's last failure: delivers what is queued, then exits
+            try {
+                store.closeChangeFeed(); // after the log: its last durable commits are delivered
+            } finally {
+                store.stopFailureListener(); // after the log's last failure: delivers what is queued, then exits
+            }
         }
     }
 

@@ -85,6 +85,16 @@ public final class Transaction<K, V> implements AutoCloseable {
         this.snapshotTs = core.snapshotTs();
     }
 
+    /** A read-only view as of the past commit timestamp {@code ts} (Database#snapshotAt). */
+    Transaction(CommitProtocol<K, V> commits, long ts) {
+        this.commits = commits;
+        this.store = commits.store();
+        this.isolation = Isolation.SNAPSHOT;
+        this.readOnlyView = true;
+        this.core = new TxState<>(store.defaultMap(), store.pins(), ts); // throws SnapshotTooOldException
+        this.snapshotTs = ts;
+    }
+
     // ---- reads ---------------------------------------------------------------------------
 
     /**

@@ -219,7 +219,9 @@ public final class CommitProtocol<K, V> {
                     edges = store.ssi.validate(tx, scanned); // throws SerializationFailureException
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
-                durable = store.inMemory ? DURABLE_NOW : append(record(tx, commitTs), blockingWaiter);
+                ChangeFeed feed = store.feed; // ChangeFeed F1
+                CommitRecord<K, V> record = store.inMemory && feed == null ? null : record(tx, commitTs);
+                durable = store.inMemory ? DURABLE_NOW : append(record, blockingWaiter);
                 store.lastCommitTs = commitTs;
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
@@ -228,6 +230,12 @@ public final class CommitProtocol<K, V> {
                         linked[i].stamp(commitTs); // releases the latch: the key is writable again
                     }
                     store.hook.at(TestHook.Point.AFTER_STAMP);
+                    if (store.commitTimes != null) {
+                        store.commitTimes.committing(commitTs); // history retention (SnapshotPins P8)
+                    }
+                    if (feed != null) {
+                        feed.record(commitTs, record, durable); // before it is published (ChangeFeed F2)
+                    }
                     int g = 0;
                     for (int m = 0; m < tx.partBound(); m++) {
                         MapTx<?, ?> part = tx.partOrNull(m);
@@ -430,6 +438,7 @@ public final class CommitProtocol<K, V> {
      * refresh (it scans every snapshot pin slot, and is safe without the lock: SnapshotPins P1).
      */
     private void afterCommit(boolean refreshDue, boolean autocommit) {
+        store.wakeFeed(); // ChangeFeed F4: after the commit was published
         if (autocommit) {
             store.counters.autocommitWrite();
         } else {
@@ -620,6 +629,10 @@ public final class CommitProtocol<K, V> {
             long commitTs = store.lastCommitTs + 1; // a graph identity only: no version carries it
             store.ssi.recordReadOnly(tx, commitTs, edges);
             store.lastCommitTs = commitTs;
+            ChangeFeed feed = store.feed;
+            if (feed != null) {
+                feed.record(commitTs, null, DURABLE_NOW); // a timestamp with no writes (ChangeFeed F2)
+            }
             if (!store.deferVisibility) {
                 store.visibleTs = commitTs;
             } else {
@@ -630,6 +643,7 @@ public final class CommitProtocol<K, V> {
         } finally {
             store.commitLock.unlock();
         }
+        store.wakeFeed();
     }
 
     /**
@@ -681,11 +695,20 @@ public final class CommitProtocol<K, V> {
                 store.checkWritable();
                 map.checkNotDropped(); // M3
                 long commitTs = store.lastCommitTs + 1;
-                durable = store.inMemory ? DURABLE_NOW : append(singleWrite(map, commitTs, key, value), true);
+                ChangeFeed feed = store.feed; // ChangeFeed F1
+                CommitRecord<K, V> record =
+                        store.inMemory && feed == null ? null : singleWrite(map, commitTs, key, value);
+                durable = store.inMemory ? DURABLE_NOW : append(record, true);
                 store.lastCommitTs = commitTs;
                 done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);
+                    if (store.commitTimes != null) {
+                        store.commitTimes.committing(commitTs); // history retention (SnapshotPins P8)
+                    }
+                    if (feed != null) {
+                        feed.record(commitTs, record, durable); // before it is published (ChangeFeed F2)
+                    }
                     pruneStamped(map, latch, key);
                     store.ssi.recordWrite(commitTs, map, key);
                     store.ssi.releaseRecentWrites(store.pins.prunableWatermark());

@@ -17,12 +17,14 @@ import java.util.function.LongSupplier;
 public final class SnapshotPins {
     private static final VarHandle VACUUM_HORIZON;
     private static final VarHandle PRUNABLE_WATERMARK;
+    private static final VarHandle REFRESHES_IN_FLIGHT;
 
     static {
         try {
             var lookup = MethodHandles.lookup();
             VACUUM_HORIZON = lookup.findVarHandle(SnapshotPins.class, "vacuumHorizon", long.class);
             PRUNABLE_WATERMARK = lookup.findVarHandle(SnapshotPins.class, "prunableWatermark", long.class);
+            REFRESHES_IN_FLIGHT = lookup.findVarHandle(SnapshotPins.class, "refreshesInFlight", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -58,6 +60,11 @@ public final class SnapshotPins {
     private volatile long lastWatermark = -1;
 
     private volatile long lastWatermarkSinceNanos = System.nanoTime();
+    /** Refreshes between their first step and the raise of prunableWatermark (P7). */
+    @SuppressWarnings("unused") // accessed through REFRESHES_IN_FLIGHT
+    private volatile int refreshesInFlight;
+    /** The commit clock of history retention, or null when history is not retained (P8). */
+    private CommitTimes history;
 
     /**
      * Pins for a store.
@@ -94,6 +101,20 @@ public final class SnapshotPins {
      *      owner that begins to commit moves it OPEN -> COMMITTING, both by CAS, and only reap's
      *      winner releases the pin. So a commit (read-only or not) runs with its snapshot pinned
      *      from its first step to its publication, and an expired transaction commits nothing.
+     *  P7. A pin at a past timestamp t (pinAt: a snapshot as of t, a change feed's replay) is
+     *      safe iff no watermark above t was ever used to cut, nor will be while it is pinned.
+     *      Every cut uses a watermark some refresh computed, and each refresh raises
+     *      prunableWatermark to it before it returns (and before committers read it). pinAt
+     *      publishes its pin, then waits for a moment with no refresh in flight, then reads
+     *      prunableWatermark: a refresh that began before that moment has raised it by then; one
+     *      that begins after scans after the pin was published, so sees it (Dekker, as in P1).
+     *      So prunableWatermark <= t at that read proves the pin safe; otherwise it is withdrawn
+     *      and the read refused. An open snapshot at t keeps every watermark at or below t, which
+     *      is what makes list-then-watch work without history retention.
+     *  P8. With history retention, a refresh's horizon is min(visibleTs, the commit clock's
+     *      horizon), both monotonic, so P1's raise stays monotonic and every watermark is at or
+     *      below the newest commit at the window's oldest instant: a snapshot taken within the
+     *      window stays readable (CommitTimes C3).
      * NOTE: lastWatermark and lastWatermarkSinceNanos are written as a pair without a lock; a
      * reader may pair one refresh's watermark with another's time. Harmless: they only feed the
      * oldest-snapshot age in statistics, documented as a lower bound.
@@ -147,15 +168,75 @@ public final class SnapshotPins {
      * @return the watermark: no pinned snapshot is below it
      */
     public long refresh() {
-        long horizon = visible.getAsLong();
-        raise(VACUUM_HORIZON, horizon); // published before scanning pins (P1)
-        long watermark = registry.oldestPinned(horizon);
-        raise(PRUNABLE_WATERMARK, watermark);
+        REFRESHES_IN_FLIGHT.getAndAdd(this, 1); // before the horizon is read (P7)
+        long watermark;
+        try {
+            long horizon = visible.getAsLong();
+            CommitTimes h = history;
+            if (h != null) {
+                horizon = Math.min(horizon, h.horizon(horizon)); // P8
+            }
+            raise(VACUUM_HORIZON, horizon); // published before scanning pins (P1)
+            watermark = registry.oldestPinned(horizon);
+            raise(PRUNABLE_WATERMARK, watermark);
+        } finally {
+            REFRESHES_IN_FLIGHT.getAndAdd(this, -1); // after the raise (P7)
+        }
         if (watermark != lastWatermark) {
             lastWatermark = watermark; // NOTE: the pair is racy; see the notes
             lastWatermarkSinceNanos = System.nanoTime();
         }
         return watermark;
+    }
+
+    /**
+     * Retains history for {@code windowMillis} (P8); called once, when the store opens, before
+     * any other thread sees it.
+     *
+     * @param windowMillis the window in ms
+     * @param visibleTs the visible timestamp at open
+     * @return the commit clock committers must feed
+     */
+    CommitTimes retainHistory(long windowMillis, long visibleTs) {
+        history = new CommitTimes(windowMillis, visibleTs);
+        return history;
+    }
+
+    /**
+     * The commit clock of history retention.
+     *
+     * @return the clock, or null if history is not retained
+     */
+    CommitTimes history() {
+        return history;
+    }
+
+    /**
+     * The oldest timestamp a pin published before this call may read at (P7): waits for a moment
+     * with no refresh in flight, then reads the prunable watermark.
+     *
+     * @return the oldest readable timestamp
+     */
+    public long oldestReadable() {
+        for (int spins = 0; (int) REFRESHES_IN_FLIGHT.getVolatile(this) != 0; spins++) {
+            if (spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        return prunableWatermark;
+    }
+
+    /**
+     * Pins a snapshot at the past timestamp {@code ts} if it is still readable (P7).
+     *
+     * @param ts the commit timestamp to read at, at most the visible timestamp
+     * @return the pin
+     * @throws dev.varve.SnapshotTooOldException if vacuum may have reclaimed versions it reads
+     */
+    public Pin pinAt(long ts) {
+        return new Pin(this, ts);
     }
 
     /**
@@ -377,6 +458,29 @@ public final class SnapshotPins {
             if (owner != null) {
                 r.watch(t, this); // a release store: publishes the fields above to reap
             }
+        }
+
+        /**
+         * Pins the past timestamp {@code ts} of {@code pins} (P7), unwatched.
+         *
+         * @param pins the pins to register with
+         * @param ts the commit timestamp, at most the visible timestamp
+         * @throws dev.varve.SnapshotTooOldException if vacuum may have reclaimed what it reads
+         */
+        protected Pin(SnapshotPins pins, long ts) {
+            super(null);
+            this.begunAt = null;
+            SnapshotRegistry r = pins.registry;
+            Object t = r.pin(ts);
+            long oldest = pins.oldestReadable(); // after the pin is published (P7)
+            if (oldest > ts) {
+                r.unpin(t);
+                throw new dev.varve.SnapshotTooOldException(ts, oldest);
+            }
+            this.registry = r;
+            this.snapshotTs = ts;
+            this.beginNanos = 0;
+            TOKEN.set(this, t);
         }
 
         /**

@@ -60,6 +60,15 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
      */
     boolean deferVisibility;
+    /** The commit clock of history retention, or null when history is not retained (P8); set once at open. */
+    CommitTimes commitTimes;
+    /**
+     * The change feed while anyone watches, else null; written under commitLock, read by
+     * committers under it (ChangeFeed F1).
+     */
+    volatile ChangeFeed feed;
+    /** The change feed once anyone watched; created under this store's monitor. */
+    private ChangeFeed changeFeed;
     /** Versions committers looked at while pruning (for tests of its cost); guarded by commitLock. */
     long committerPruneSteps;
 
@@ -417,6 +426,15 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         while (value > current && !VISIBLE_TS.compareAndSet(this, current, value)) {
             current = visibleTs;
         }
+        wakeFeed();
+    }
+
+    /** Wakes the change feed's dispatcher after a commit was published (ChangeFeed F4). */
+    void wakeFeed() {
+        ChangeFeed f = feed;
+        if (f != null) {
+            f.wake();
+        }
     }
 
     /**
@@ -688,6 +706,63 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         // No snapshot exists yet: everything older is garbage. This lowers the watermark from
         // the recovery setting, before any other thread can see the store.
         pins.openAt(visibleTs);
+    }
+
+    /**
+     * Keeps every version a snapshot taken within the last {@code windowMillis} could read
+     * (SnapshotPins P8); called once, right after {@link #attachLog}, before any other thread
+     * sees the store.
+     *
+     * @param windowMillis the window in ms, positive
+     */
+    public void retainHistory(long windowMillis) {
+        commitTimes = pins.retainHistory(windowMillis, visibleTs);
+    }
+
+    /**
+     * The store's change feed, created at the first call.
+     *
+     * @return the feed
+     * @throws IllegalStateException if the store is closed
+     */
+    public synchronized ChangeFeed changeFeed() {
+        checkOpen();
+        if (changeFeed == null) {
+            changeFeed = new ChangeFeed(this);
+        }
+        return changeFeed;
+    }
+
+    /** Closes the change feed if anyone watched: after the log closed, so its last durable commits are delivered. */
+    public void closeChangeFeed() {
+        ChangeFeed f;
+        synchronized (this) {
+            f = changeFeed;
+        }
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    /**
+     * Whether history is retained ({@link #retainHistory}).
+     *
+     * @return true if it is
+     */
+    public boolean retainsHistory() {
+        return commitTimes != null;
+    }
+
+    /**
+     * The wall-clock time of commits, if history is retained: the newest commit timestamp at or
+     * before {@code epochMillis}.
+     *
+     * @param epochMillis the instant in ms since the epoch
+     * @return the commit timestamp, or -1 if history is not retained or does not reach back so far
+     */
+    public long timestampAt(long epochMillis) {
+        CommitTimes h = commitTimes;
+        return h == null ? -1 : h.timestampAt(epochMillis, visibleTs);
     }
 
     /**

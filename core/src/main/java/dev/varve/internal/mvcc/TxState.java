@@ -72,6 +72,20 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
         this.defaultMap = main;
     }
 
+    /**
+     * The state of a read-only view as of the past commit timestamp {@code ts} (SnapshotPins P7).
+     *
+     * @param main the store's default map
+     * @param pins where it pins its snapshot
+     * @param ts the commit timestamp to read at, at most the visible timestamp
+     * @throws dev.varve.SnapshotTooOldException if versions it would read may have been reclaimed
+     */
+    public TxState(MapIndex<K, V> main, SnapshotPins pins, long ts) {
+        super(pins, ts);
+        this.tracksReads = false;
+        this.defaultMap = main;
+    }
+
     /*
      * Implementation notes.
      *

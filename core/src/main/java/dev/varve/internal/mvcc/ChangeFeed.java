@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.varve.internal.mvcc;
+
+import dev.varve.Change;
+import dev.varve.CommitEvent;
+import dev.varve.FellBehindException;
+import dev.varve.internal.index.KeyRange;
+import dev.varve.internal.index.VersionedIndex;
+import dev.varve.spi.CommitRecord;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The change feed of a {@link Store}: committed writes, in commit-timestamp order, delivered to
+ * subscribers of watched key ranges outside the commit critical section, each through its own
+ * bounded buffer (the JDK's {@link SubmissionPublisher}) on an executor.
+ *
+ * <p>Thread-safe. Committers only store a reference in a ring (lock-free, never blocking); one
+ * dispatcher thread routes each commit to the subscriptions; a subscription that starts in the
+ * past replays from the version chains first.
+ */
+public final class ChangeFeed {
+    /** Commits the ring holds between a committer and the dispatcher (a power of two). */
+    static final int RING_SIZE = 1 << 16;
+    /** Events a subscriber's buffer holds by default. */
+    public static final int DEFAULT_BUFFER = 1024;
+    /** The longest the dispatcher parks without a wake-up (a safety net, not a schedule). */
+    private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private final Store<?, ?> store;
+    /** ring[ts & (RING_SIZE - 1)]: the entry of commit ts until the dispatcher routed it (F2). */
+    private final AtomicReferenceArray<Entry> ring = new AtomicReferenceArray<>(RING_SIZE);
+    /** Guards subs, dispatched and activation; taken before commitLock, never after it (F5). */
+    private final Object lock = new Object();
+    /** The subscriptions; guarded by lock. */
+    private final List<Sub> subs = new ArrayList<>();
+    /** Every commit at or below it was routed to every registered subscription; guarded by lock. */
+    private long dispatched;
+
+    private volatile boolean closed;
+    /** Whether the dispatcher is parked or about to (F4); committers unpark it when set. */
+    private volatile boolean parked;
+
+    private Thread dispatcher;
+    private ExecutorService defaultExecutor;
+
+    /*
+     * Implementation notes.
+     *
+     * F1. store.feed is this feed while a subscription is registered, else null; it is written
+     *     under commitLock (and this.lock), so each commit either records its entry or happens
+     *     before the activation that sets dispatched = lastCommitTs. Committers read it under
+     *     commitLock; nobody watching costs one field read per commit.
+     * F2. Every commit timestamp is taken under commitLock and, while the feed is active, its
+     *     entry (the commit record, or an empty one for a recorded read-only transaction) is
+     *     stored in the ring before the commit is published (visibleTs), in the same critical
+     *     section. The dispatcher routes ts = dispatched + 1 once visibleTs >= ts and the
+     *     commit's durability future completed normally: then it is as durable as the log's mode
+     *     promises (FULL: forced; RELAXED: handed to the log). So events come in timestamp
+     *     order, each commit once, whole, never before it is visible and durable.
+     * F3. A committer never waits for the dispatcher: it overwrites the slot. A slot that holds
+     *     another timestamp than the one the dispatcher expects (or nothing) means the ring
+     *     lapped it: every subscription is failed as fallen behind, with the last timestamp
+     *     its subscriber was given, and can resume with a replay.
+     * F4. Wake-up (Dekker): the dispatcher sets parked, then re-reads visibleTs and the future;
+     *     a committer publishes visibleTs (or a future completes), then reads parked. Both are
+     *     volatile, so one sees the other; the timed park is only a safety net.
+     * F5. Registration holds lock: the subscription is routed every commit above dispatched, and
+     *     replays (after, dispatched] from the version chains, under a pin at after that keeps
+     *     every version above it (SnapshotPins P7). Its live events wait in pending until the
+     *     replay is handed over, so its subscriber sees each commit once, in order.
+     * F6. Delivery is the SubmissionPublisher's: offer never blocks; a full buffer drops, and
+     *     the subscription is then failed (FellBehindException), so a slow subscriber never
+     *     makes the database hold more than its buffer.
+     */
+
+    ChangeFeed(Store<?, ?> store) {
+        this.store = store;
+    }
+
+    /** A commit's entry in the ring: its record and its durability future. */
+    record Entry(long commitTs, CommitRecord<?, ?> record, CompletableFuture<Void> durable) {}
+
+    // ---- committers ----------------------------------------------------------------------
+
+    /**
+     * Stores the entry of a commit; caller holds commitLock, before it publishes the commit (F2).
+     *
+     * @param commitTs the commit timestamp
+     * @param record its writes, or null for a commit with none (a recorded read-only transaction)
+     * @param durable its durability future
+     */
+    void record(long commitTs, CommitRecord<?, ?> record, CompletableFuture<Void> durable) {
+        ring.set(slot(commitTs), new Entry(commitTs, record, durable));
+    }
+
+    /** Unparks the dispatcher if it waits (F4); called after a commit is published or durable. */
+    void wake() {
+        if (parked) {
+            LockSupport.unpark(dispatcher);
+        }
+    }
+
+    private static int slot(long ts) {
+        return (int) (ts & (RING_SIZE - 1));
+    }
+
+    // ---- subscriptions -------------------------------------------------------------------
+
+    /**
+     * What a subscription watches: key ranges of maps, or every map.
+     *
+     * @param ranges the ranges, each of one map (ignored if everyMap)
+     * @param everyMap whether every map, present and future, is watched whole
+     */
+    public record Spec(List<Range> ranges, boolean everyMap) {
+        /**
+         * Checks and copies.
+         *
+         * @param ranges the ranges, each of one map (ignored if everyMap)
+         * @param everyMap whether every map, present and future, is watched whole
+         */
+        public Spec {
+            ranges = List.copyOf(ranges);
+        }
+
+        boolean covers(MapIndex<?, ?> map, Object key) {
+            if (everyMap) {
+                return true;
+            }
+            for (Range r : ranges) {
+                if (r.map == map && r.contains(key)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * A key range [low, high) of one map; a null end is unbounded.
+     *
+     * @param map the map
+     * @param low the first key, or null for the map's first
+     * @param high the key after the last, or null for none
+     */
+    public record Range(MapIndex<?, ?> map, Object low, Object high) {
+        /**
+         * Checks.
+         *
+         * @param map the map
+         * @param low the first key, or null for the map's first
+         * @param high the key after the last, or null for none
+         */
+        public Range {
+            Objects.requireNonNull(map, "map");
+        }
+
+        @SuppressWarnings("unchecked")
+        boolean contains(Object key) {
+            Comparator<Object> cmp = (Comparator<Object>) map.comparator();
+            return (low == null || cmp.compare(key, low) >= 0) && (high == null || cmp.compare(key, high) < 0);
+        }
+
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        KeyRange<Object> bounds() {
+            return new KeyRange(low, true, low == null, high, false, high == null);
+        }
+    }
+
+    /**
+     * A cold publisher: each subscriber gets its own stream of the commits after {@code
+     * afterTs} in {@code spec}.
+     *
+     * @param spec what to watch
+     * @param afterTs deliver commits with a timestamp above it
+     * @param executor where to deliver, or null for the database's watch threads
+     * @param buffer the events a subscriber's buffer holds
+     * @param <E> the event type the caller presents
+     * @return the publisher
+     */
+    public <E> Flow.Publisher<E> publisher(Spec spec, long afterTs, Executor executor, int buffer) {
+        return subscriber -> subscribe(spec, afterTs, executor, buffer, subscriber);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void subscribe(Spec spec, long afterTs, Executor executor, int buffer, Flow.Subscriber<?> subscriber) {
+        Objects.requireNonNull(subscriber, "subscriber");
+        Executor exec = executor != null ? executor : defaultExecutor();
+        SubmissionPublisher<CommitEvent<?, ?>> pub = new SubmissionPublisher<>(exec, buffer);
+        Sub sub = new Sub(spec, pub, afterTs, buffer);
+        pub.subscribe(sub.relay((Flow.Subscriber) subscriber));
+        SnapshotPins.Pin pin = null;
+        try {
+            if (closed || store.isClosed()) {
+                throw new IllegalStateException("the database is closed");
+            }
+            synchronized (lock) {
+                activate();
+                long p = dispatched;
+                if (afterTs < p) {
+                    pin = store.pins.pinAt(afterTs); // SnapshotPins P7: keeps every version above it
+                    sub.replaying = true;
+                    sub.pending = new ArrayList<>();
+                }
+                sub.liveAfter = Math.max(afterTs, p);
+                subs.add(sub);
+            }
+        } catch (RuntimeException e) {
+            pub.closeExceptionally(e);
+            return;
+        }
+        if (pin != null) {
+            SnapshotPins.Pin held = pin;
+            long through = sub.liveAfter;
+            try {
+                exec.execute(() -> replay(sub, afterTs, through, held));
+            } catch (RuntimeException e) {
+                held.run();
+                fail(sub, e);
+            }
+        }
+    }
+
+    /** Makes this the store's feed if it is not (F1); caller holds lock. */
+    private void activate() {
+        if (store.feed == this) {
+            return;
+        }
+        store.commitLock.lock();
+        try {
+            store.checkOpen();
+            for (int i = 0; i < RING_SIZE; i++) {
+                ring.setPlain(i, null); // published by the commitLock release (F1)
+            }
+            dispatched = store.lastCommitTs;
+            store.feed = this;
+        } finally {
+            store.commitLock.unlock();
+        }
+        if (dispatcher == null) {
+            dispatcher = new Thread(this::dispatch, "varve-change-feed-" + THREADS.incrementAndGet());
+            dispatcher.setDaemon(true);
+            dispatcher.start();
+        } else {
+            LockSupport.unpark(dispatcher);
+        }
+    }
+
+    /** Stops recording commits once nobody watches (F1); caller holds lock. */
+    private void deactivateIfIdle() {
+        if (!subs.isEmpty() || store.feed != this) {
+            return;
+        }
+        store.commitLock.lock();
+        try {
+            store.feed = null;
+        } finally {
+            store.commitLock.unlock();
+        }
+    }
+
+    private synchronized ExecutorService defaultExecutor() {
+        if (defaultExecutor == null) {
+            AtomicInteger n = new AtomicInteger();
+            defaultExecutor = Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "varve-watch-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return defaultExecutor;
+    }
+
+    /** Removes a subscription and fails its subscriber with {@code failure}. */
+    private void fail(Sub sub, Throwable failure) {
+        synchronized (lock) {
+            if (sub.done) {
+                return;
+            }
+            sub.done = true;
+            subs.remove(sub);
+            deactivateIfIdle();
+        }
+        sub.pub.closeExceptionally(failure);
+    }
+
+    /** Removes a subscription whose subscriber cancelled. */
+    private void cancelled(Sub sub) {
+        synchronized (lock) {
+            if (!sub.done) {
+                sub.done = true;
+                subs.remove(sub);
+                deactivateIfIdle();
+            }
+        }
+    }
+
+    // ---- the dispatcher ------------------------------------------------------------------
+
+    private void dispatch() {
+        CompletableFuture<Void> awaited = null; // the future a wake-up callback is registered on
+        while (!closed) {
+            Entry entry;
+            long next;
+            synchronized (lock) {
+                next = dispatched + 1;
+                entry = store.feed == this ? ring.get(slot(next)) : null;
+            }
+            if (store.feed != this || store.visibleTs < next) {
+                park(next, null);
+                continue;
+            }
+            if (entry == null || entry.commitTs != next) {
+                lapped(next);
+                continue;
+            }
+            if (!entry.durable.isDone()) {
+                if (awaited != entry.durable) {
+                    awaited = entry.durable;
+                    awaited.whenComplete((ok, failure) -> wake()); // once per commit awaited
+                }
+                park(next, entry.durable);
+                continue;
+            }
+            if (entry.durable.isCompletedExceptionally()) {
+                logFailed(next, entry.durable);
+                continue;
+            }
+            synchronized (lock) {
+                if (store.feed != this || dispatched + 1 != next) {
+                    continue; // deactivated and reactivated meanwhile: start again from dispatched
+                }
+                for (Sub sub : new ArrayList<>(subs)) {
+                    route(sub, entry);
+                }
+                dispatched = next;
+                ring.compareAndSet(slot(next), entry, null);
+            }
+        }
+    }
+
+    /** Parks until woken or the safety net expires (F4). */
+    private void park(long next, CompletableFuture<Void> durable) {
+        parked = true;
+        try {
+            boolean ready = store.feed == this
+                    && store.visibleTs >= next
+                    && (durable == null || durable.isDone());
+            if (!ready && !closed) {
+                LockSupport.parkNanos(this, MAX_PARK_NANOS);
+            }
+        } finally {
+            parked = false;
+        }
+    }
+
+    /** The ring lapped commit {@code next} (F3): fails every subscription as fallen behind. */
+    private void lapped(long next) {
+        List<Sub> failed;
+        synchronized (lock) {
+            if (store.feed != this || dispatched + 1 != next) {
+                return;
+            }
+            failed = new ArrayList<>(subs);
+        }
+        for (Sub sub : failed) {
+            fail(sub, sub.fellBehind("more than " + RING_SIZE + " commits arrived while the feed routed commit " + next));
+        }
+    }
+
+    /** The log failed before commit {@code next} was durable: its fate is unknown, so the feed stops. */
+    private void logFailed(long next, CompletableFuture<Void> durable) {
+        Throwable cause = durable.handle((ok, t) -> t).join();
+        List<Sub> failed;
+        synchronized (lock) {
+            failed = new ArrayList<>(subs);
+        }
+        for (Sub sub : failed) {
+            fail(sub, new dev.varve.TransactionException(
+                    "the commit log failed before commit " + next + " was durable; the change feed stops", cause));
+        }
+        synchronized (lock) {
+            if (dispatched + 1 == next) {
+                dispatched = next; // nobody is left to route it to
+            }
+        }
+    }
+
+    /** Routes one commit to one subscription; caller holds lock. */
+    private void route(Sub sub, Entry entry) {
+        if (sub.done || entry.commitTs <= sub.liveAfter || entry.record == null) {
+            return;
+        }
+        if (!sub.pub.hasSubscribers()) { // the subscriber cancelled, or its onNext threw
+            sub.done = true;
+            subs.remove(sub);
+            deactivateIfIdle();
+            return;
+        }
+        CommitEvent<?, ?> event = sub.filter(entry.record, store);
+        if (event == null) {
+            return;
+        }
+        if (sub.replaying) {
+            sub.pending.add(event);
+            if (sub.pending.size() > sub.buffer) {
+                failLater(sub, "more live events arrived during its replay than its buffer holds");
+            }
+            return;
+        }
+        offer(sub, event);
+    }
+
+    /** Hands an event to the subscriber's buffer; fails the subscription if it is full (F6). */
+    private void offer(Sub sub, CommitEvent<?, ?> event) {
+        if (sub.pub.offer(event, (s, e) -> false) < 0) {
+            failLater(sub, "its buffer of " + sub.buffer + " events was full");
+        }
+    }
+
+    /** Fails a subscription from inside lock (fail takes lock again: re-entrant). */
+    private void failLater(Sub sub, String reason) {
+        fail(sub, sub.fellBehind(reason));
+    }
+
+    // ---- replay --------------------------------------------------------------------------
+
+    /**
+     * Replays the commits in (after, through] of a new subscription from the version chains (F5),
+     * then hands it over to live routing.
+     */
+    private void replay(Sub sub, long after, long through, SnapshotPins.Pin pin) {
+        try {
+            for (int attempt = 0; store.visibleTs < through; attempt++) { // never an undurable commit
+                if (closed || sub.done) {
+                    return;
+                }
+                if (store.logFailure != null) {
+                    throw new dev.varve.TransactionException(
+                            "the commit log failed before commit " + through + " was durable", store.logFailure);
+                }
+                if (attempt < 100) {
+                    Thread.yield();
+                } else {
+                    LockSupport.parkNanos(100_000);
+                }
+            }
+            TreeMap<Long, List<Change<Object, Object>>> byTs = new TreeMap<>();
+            for (Range r : sub.replayRanges(store)) {
+                collect(r, after, through, byTs);
+            }
+            pin.run(); // everything is collected: vacuum may move on
+            for (Map.Entry<Long, List<Change<Object, Object>>> e : byTs.entrySet()) {
+                if (sub.done) {
+                    return;
+                }
+                offer(sub, new CommitEvent<>(e.getKey(), e.getValue()));
+            }
+            synchronized (lock) {
+                if (sub.done) {
+                    return;
+                }
+                for (CommitEvent<?, ?> event : sub.pending) {
+                    offer(sub, event);
+                }
+                sub.pending = null;
+                sub.replaying = false;
+            }
+        } catch (RuntimeException | Error e) {
+            fail(sub, e);
+        } finally {
+            pin.run();
+        }
+    }
+
+    /** Adds the committed versions in (after, through] of one range to {@code byTs}, key by key. */
+    @SuppressWarnings("unchecked")
+    private static void collect(Range r, long after, long through, TreeMap<Long, List<Change<Object, Object>>> byTs) {
+        String name = mapName(r.map);
+        VersionedIndex<Object> index = (VersionedIndex<Object>) r.map.index();
+        for (VersionedIndex.Cursor<Object> c = index.cursor(r.bounds(), false); c.next(); ) {
+            Version<Object> v = VersionChain.chainOrNull(c.entry());
+            for (; v != null && v.commitTs > after; v = v.getOlderAcquire()) {
+                if (v.commitTs <= through) { // PENDING and ABORTED are above every bound
+                    byTs.computeIfAbsent(v.commitTs, ts -> new ArrayList<>())
+                            .add(new Change<>(c.key(), v.value, name));
+                }
+            }
+        }
+    }
+
+    static String mapName(MapIndex<?, ?> map) {
+        return map.name() == null ? "" : map.name();
+    }
+
+    // ---- close ---------------------------------------------------------------------------
+
+    /**
+     * Stops the feed: the dispatcher exits, each subscriber is completed after the events in its
+     * buffer (onComplete), and the default delivery threads end. Called by the store's close.
+     */
+    void close() {
+        List<Sub> open;
+        Thread d;
+        synchronized (lock) {
+            closed = true;
+            open = new ArrayList<>(subs);
+            subs.clear();
+            for (Sub sub : open) {
+                sub.done = true;
+            }
+            d = dispatcher;
+        }
+        if (d != null) {
+            LockSupport.unpark(d);
+            try {
+                d.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (Sub sub : open) {
+            sub.pub.close();
+        }
+        ExecutorService exec;
+        synchronized (this) {
+            exec = defaultExecutor;
+        }
+        if (exec != null) {
+            exec.shutdown();
+            try {
+                if (!exec.awaitTermination(5, TimeUnit.SECONDS)) {
+                    exec.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                exec.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * The number of subscriptions registered now (for tests and statistics).
+     *
+     * @return the count
+     */
+    public int subscriptions() {
+        synchronized (lock) {
+            return subs.size();
+        }
+    }
+
+    // ---- one subscription ----------------------------------------------------------------
+
+    /** One subscriber's stream: its spec, its buffer, and what it was given. */
+    private final class Sub {
+        final Spec spec;
+        final SubmissionPublisher<CommitEvent<?, ?>> pub;
+        final int buffer;
+        /** Live routing skips commits at or below it; guarded by lock. */
+        long liveAfter;
+        /** Whether the replay has not yet handed over; guarded by lock. */
+        boolean replaying;
+        /** Live events held back during the replay; guarded by lock. */
+        List<CommitEvent<?, ?>> pending;
+        /** Removed from the feed; guarded by lock. */
+        boolean done;
+        /** The commit timestamp of the last event handed to onNext (or the watch's start). */
+        volatile long lastDelivered;
+
+        Sub(Spec spec, SubmissionPublisher<CommitEvent<?, ?>> pub, long afterTs, int buffer) {
+            this.spec = spec;
+            this.pub = pub;
+            this.buffer = buffer;
+            this.lastDelivered = afterTs;
+        }
+
+        FellBehindException fellBehind(String reason) {
+            return new FellBehindMarker(this, reason);
+        }
+
+        /** The ranges to replay, map by map in id order, each map's in key order (merged). */
+        List<Range> replayRanges(Store<?, ?> store) {
+            List<Range> out = new ArrayList<>();
+            if (spec.everyMap) {
+                for (MapIndex<?, ?> m : store.maps()) {
+                    if (m != null) {
+                        out.add(new Range(m, null, null));
+                    }
+                }
+                return out;
+            }
+            List<Range> sorted = new ArrayList<>(spec.ranges);
+            sorted.sort(Sub::byMapThenLow);
+            for (Range r : sorted) {
+                Range last = out.isEmpty() ? null : out.get(out.size() - 1);
+                if (last != null && last.map == r.map && overlapsOrTouches(last, r)) {
+                    out.set(out.size() - 1, new Range(r.map, last.low, maxHigh(last, r)));
+                } else {
+                    out.add(r);
+                }
+            }
+            return out;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static int byMapThenLow(Range a, Range b) {
+            if (a.map.id() != b.map.id()) {
+                return Integer.compare(a.map.id(), b.map.id());
+            }
+            if (a.low == null || b.low == null) {
+                return a.low == null ? (b.low == null ? 0 : -1) : 1;
+            }
+            return ((Comparator<Object>) a.map.comparator()).compare(a.low, b.low);
+        }
+
+        @SuppressWarnings("unchecked")
+        private static boolean overlapsOrTouches(Range earlier, Range later) {
+            return earlier.high == null
+                    || later.low == null
+                    || ((Comparator<Object>) earlier.map.comparator()).compare(later.low, earlier.high) <= 0;
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Object maxHigh(Range a, Range b) {
+            if (a.high == null || b.high == null) {
+                return null;
+            }
+            return ((Comparator<Object>) a.map.comparator()).compare(a.high, b.high) >= 0 ? a.high : b.high;
+        }
+
+        /** The event this subscription sees of a commit, or null if it wrote nothing it watches. */
+        CommitEvent<?, ?> filter(CommitRecord<?, ?> record, Store<?, ?> store) {
+            List<Change<Object, Object>> changes = null;
+            MapIndex<?, ?>[] maps = store.maps();
+            for (int i = 0; i < record.size(); i++) {
+                int id = record.map(i);
+                MapIndex<?, ?> map = id < maps.length ? maps[id] : null;
+                Object key = record.key(i);
+                if (map != null && spec.covers(map, key)) {
+                    if (changes == null) {
+                        changes = new ArrayList<>();
+                    }
+                    changes.add(new Change<>(key, record.value(i), mapName(map)));
+                }
+            }
+            return changes == null ? null : new CommitEvent<>(record.commitTimestamp(), changes);
+        }
+
+        /** The subscriber between the SubmissionPublisher and the user's: tracks what was given. */
+        Flow.Subscriber<CommitEvent<?, ?>> relay(Flow.Subscriber<CommitEvent<?, ?>> user) {
+            return new Flow.Subscriber<>() {
+                @Override
+                public void onSubscribe(Flow.Subscription subscription) {
+                    user.onSubscribe(new Flow.Subscription() {
+                        @Override
+                        public void request(long n) {
+                            subscription.request(n);
+                        }
+
+                        @Override
+                        public void cancel() {
+                            subscription.cancel();
+                            cancelled(Sub.this);
+                        }
+                    });
+                }
+
+                @Override
+                public void onNext(CommitEvent<?, ?> item) {
+                    lastDelivered = item.commitTimestamp();
+                    user.onNext(item);
+                }
+
+                @Override
+                public void onError(Throwable throwable) {
+                    if (throwable instanceof FellBehindMarker) { // say what it was given, as of now
+                        throwable = new FellBehindException(lastDelivered, ((FellBehindMarker) throwable).reason);
+                    }
+                    user.onError(throwable);
+                }
+
+                @Override
+                public void onComplete() {
+                    user.onComplete();
+                }
+            };
+        }
+    }
+
+    /** The failure the publisher carries until the relay turns it into the subscriber's own. */
+    private static final class FellBehindMarker extends FellBehindException {
+        private static final long serialVersionUID = 1L;
+        final transient String reason;
+
+        FellBehindMarker(ChangeFeed.Sub sub, String reason) {
+            super(sub.lastDelivered, reason);
+            this.reason = reason;
+        }
+    }
+}
