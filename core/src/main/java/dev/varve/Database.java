@@ -1261,7 +1261,11 @@ public final class Database<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the database is closed
      */
     public java.util.concurrent.Flow.Publisher<CommitEvent<K, V>> watch(K fromKey, K toKey, long afterTimestamp) {
-        return watchRanges(List.of(new ChangeFeed.Range(store.defaultMap(), fromKey, toKey)), false, afterTimestamp, null,
+        return watchRanges(
+                List.of(new ChangeFeed.Range(store.defaultMap(), fromKey, toKey)),
+                false,
+                afterTimestamp,
+                null,
                 ChangeFeed.DEFAULT_BUFFER);
     }
 
@@ -1284,7 +1288,11 @@ public final class Database<K, V> implements AutoCloseable {
      */
     public <K2, V2> java.util.concurrent.Flow.Publisher<CommitEvent<K2, V2>> watch(
             NamedMap<K2, V2> map, K2 fromKey, K2 toKey, long afterTimestamp) {
-        return watchRanges(List.of(WatchRange.of(map, fromKey, toKey).range(this)), false, afterTimestamp, null,
+        return watchRanges(
+                List.of(WatchRange.of(map, fromKey, toKey).range(this)),
+                false,
+                afterTimestamp,
+                null,
                 ChangeFeed.DEFAULT_BUFFER);
     }
 
@@ -1400,7 +1408,8 @@ public final class Database<K, V> implements AutoCloseable {
         if (afterTimestamp < oldest && afterTimestamp < store.visibleTs()) {
             throw new SnapshotTooOldException(afterTimestamp, oldest); // fail at once (etcd's "compacted")
         }
-        return store.changeFeed().publisher(new ChangeFeed.Spec(ranges, everyMap), afterTimestamp, executor, bufferCapacity);
+        return store.changeFeed()
+                .publisher(new ChangeFeed.Spec(ranges, everyMap), afterTimestamp, executor, bufferCapacity);
     }
 
     /**

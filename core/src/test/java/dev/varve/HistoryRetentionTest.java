@@ -24,8 +24,9 @@ class HistoryRetentionTest {
     void everySnapshotAtInsideTheWindowEqualsTheModelWhileVacuumRuns() {
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
-        try (Database<Long, Long> db =
-                Database.<Long, Long>builder().retainHistory(Duration.ofHours(1)).open()) {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open()) {
             NamedMap<Long, String> named = db.openMap("named");
             TreeMap<Long, Long> main = new TreeMap<>();
             TreeMap<Long, String> other = new TreeMap<>();
@@ -109,9 +110,12 @@ class HistoryRetentionTest {
             assertThrows(IllegalArgumentException.class, () -> db.snapshotAt(visible + 1));
             assertThrows(IllegalArgumentException.class, () -> db.snapshotAt(-1));
             assertThrows(IllegalStateException.class, () -> db.timestampAt(Instant.now()));
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> Database.<Long, Long>builder().retainHistory(Duration.ZERO));
-            assertThrows(NullPointerException.class, () -> Database.<Long, Long>builder().retainHistory(null));
+            assertThrows(
+                    NullPointerException.class,
+                    () -> Database.<Long, Long>builder().retainHistory(null));
         }
         Database<Long, Long> closed = Database.<Long, Long>builder().open();
         closed.close();
@@ -120,8 +124,9 @@ class HistoryRetentionTest {
 
     @Test
     void timestampAtMapsAnInstantToTheNewestCommitAtOrBeforeIt() {
-        try (Database<Long, Long> db =
-                Database.<Long, Long>builder().retainHistory(Duration.ofHours(1)).open()) {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open()) {
             db.put(1L, 1L);
             long first = db.gauges().visibleTimestamp();
             Instant afterFirst = nextMillisecond();
@@ -138,8 +143,9 @@ class HistoryRetentionTest {
 
     @Test
     void historyOlderThanTheWindowIsReclaimedAndThenRefused() {
-        try (Database<Long, Long> db =
-                Database.<Long, Long>builder().retainHistory(Duration.ofMillis(30)).open()) {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofMillis(30))
+                .open()) {
             for (long i = 0; i < 200; i++) {
                 db.put(i % 10, i);
             }
@@ -153,7 +159,8 @@ class HistoryRetentionTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> {
                 db.put(0L, -1L);
                 db.vacuum();
-                return db.gauges().oldestReadableTimestamp() > old && db.gauges().olderVersions() < 10;
+                return db.gauges().oldestReadableTimestamp() > old
+                        && db.gauges().olderVersions() < 10;
             });
             SnapshotTooOldException e = assertThrows(SnapshotTooOldException.class, () -> db.snapshotAt(old));
             assertTrue(e.oldestAvailableTimestamp() > old);

@@ -360,9 +360,7 @@ public final class ChangeFeed {
     private void park(long next, CompletableFuture<Void> durable) {
         parked = true;
         try {
-            boolean ready = store.feed == this
-                    && store.visibleTs >= next
-                    && (durable == null || durable.isDone());
+            boolean ready = store.feed == this && store.visibleTs >= next && (durable == null || durable.isDone());
             if (!ready && !closed) {
                 LockSupport.parkNanos(this, MAX_PARK_NANOS);
             }
@@ -381,7 +379,9 @@ public final class ChangeFeed {
             failed = new ArrayList<>(subs);
         }
         for (Sub sub : failed) {
-            fail(sub, sub.fellBehind("more than " + RING_SIZE + " commits arrived while the feed routed commit " + next));
+            fail(
+                    sub,
+                    sub.fellBehind("more than " + RING_SIZE + " commits arrived while the feed routed commit " + next));
         }
     }
 
@@ -393,8 +393,11 @@ public final class ChangeFeed {
             failed = new ArrayList<>(subs);
         }
         for (Sub sub : failed) {
-            fail(sub, new dev.varve.TransactionException(
-                    "the commit log failed before commit " + next + " was durable; the change feed stops", cause));
+            fail(
+                    sub,
+                    new dev.varve.TransactionException(
+                            "the commit log failed before commit " + next + " was durable; the change feed stops",
+                            cause));
         }
         synchronized (lock) {
             if (dispatched + 1 == next) {
@@ -499,8 +502,7 @@ public final class ChangeFeed {
             Version<Object> v = VersionChain.chainOrNull(c.entry());
             for (; v != null && v.commitTs > after; v = v.getOlderAcquire()) {
                 if (v.commitTs <= through) { // PENDING and ABORTED are above every bound
-                    byTs.computeIfAbsent(v.commitTs, ts -> new ArrayList<>())
-                            .add(new Change<>(c.key(), v.value, name));
+                    byTs.computeIfAbsent(v.commitTs, ts -> new ArrayList<>()).add(new Change<>(c.key(), v.value, name));
                 }
             }
         }
