@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.varve;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The change feed: {@link Database#watch}, in commit order, exactly once, with replay and backpressure. */
+class ChangeFeedTest {
+
+    /** Collects what a feed delivers; requests {@code initial} events, then one per event if {@code eager}. */
+    static final class Collector<K, V> implements Flow.Subscriber<CommitEvent<K, V>> {
+        final List<CommitEvent<K, V>> events = new CopyOnWriteArrayList<>();
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+        final AtomicBoolean completed = new AtomicBoolean();
+        final long initial;
+        final boolean eager;
+        volatile Flow.Subscription subscription;
+
+        Collector(long initial, boolean eager) {
+            this.initial = initial;
+            this.eager = eager;
+        }
+
+        static <K, V> Collector<K, V> unbounded() {
+            return new Collector<>(Long.MAX_VALUE, false);
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            if (initial > 0) {
+                s.request(initial);
+            }
+        }
+
+        @Override
+        public void onNext(CommitEvent<K, V> item) {
+            events.add(item);
+            if (eager) {
+                subscription.request(1);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            error.set(t);
+        }
+
+        @Override
+        public void onComplete() {
+            completed.set(true);
+        }
+
+        long lastTs() {
+            return events.isEmpty() ? -1 : events.get(events.size() - 1).commitTimestamp();
+        }
+
+        /** Applies every event to {@code state}, checking commit order and exactly-once. */
+        TreeMap<K, V> applyTo(TreeMap<K, V> state, long after) {
+            long previous = after;
+            for (CommitEvent<K, V> e : events) {
+                assertTrue(e.commitTimestamp() > previous, "out of order or repeated: " + e + " after " + previous);
+                previous = e.commitTimestamp();
+                for (Change<K, V> c : e.changes()) {
+                    if (c.value() == null) {
+                        state.remove(c.key());
+                    } else {
+                        state.put(c.key(), c.value());
+                    }
+                }
+            }
+            return state;
+        }
+    }
+
+    @Test
+    void deliversEachCommitInTheRangeOnceInOrderAndNothingForCommitsOutside() {
+        try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
+            long start = db.gauges().visibleTimestamp();
+            Collector<Long, Long> c = Collector.unbounded();
+            db.watch(10L, 20L, start).subscribe(c);
+            db.put(5L, 1L); // outside
+            try (Transaction<Long, Long> tx = db.begin()) {
+                tx.put(11L, 1L);
+                tx.put(12L, 2L);
+                tx.put(25L, 3L); // outside: not in the event
+                tx.commit();
+            }
+            db.remove(11L);
+            db.put(20L, 1L); // the end is exclusive
+            long last = db.put(19L, 9L) == null ? db.gauges().visibleTimestamp() : -1;
+            await().atMost(Duration.ofSeconds(10)).until(() -> c.lastTs() == last);
+            assertEquals(3, c.events.size(), c.events.toString());
+            assertEquals(
+                    List.of(new Change<>(11L, 1L), new Change<>(12L, 2L)),
+                    c.events.get(0).changes());
+            assertEquals(
+                    List.of(new Change<Long, Long>(11L, null)), c.events.get(1).changes());
+            assertEquals(List.of(new Change<>(19L, 9L)), c.events.get(2).changes());
+        }
+    }
+
+    @Test
+    void listThenWatchSeesEveryLaterCommitOnceAcrossMaps() {
+        try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
+            NamedMap<Long, Long> other = db.openMap("other");
+            for (long i = 0; i < 50; i++) {
+                db.put(i, i);
+            }
+            Snapshot<Long, Long> listed = db.snapshot();
+            TreeMap<Object, Object> state = new TreeMap<>();
+            listed.forEach((k, v) -> state.put("main/" + k, v));
+            for (long i = 0; i < 300; i++) { // after the list, before the watch: replayed
+                try (Transaction<Long, Long> tx = db.begin()) {
+                    tx.put(i % 70, i);
+                    tx.map(other).put(i % 7, -i);
+                    if (i % 5 == 0) {
+                        tx.remove((i + 3) % 70);
+                    }
+                    tx.commit();
+                }
+            }
+            db.vacuum();
+            Collector<Object, Object> c = Collector.unbounded();
+            db.watchAll(listed.snapshotTimestamp()).subscribe(c);
+            listed.close(); // the replay holds its own pin from here
+            for (long i = 0; i < 100; i++) { // live
+                db.put(i, -i);
+            }
+            long last = db.gauges().visibleTimestamp();
+            await().atMost(Duration.ofSeconds(10)).until(() -> c.lastTs() == last);
+            long previous = listed.snapshotTimestamp();
+            for (CommitEvent<Object, Object> e : c.events) {
+                assertTrue(e.commitTimestamp() > previous, "order");
+                previous = e.commitTimestamp();
+                for (Change<Object, Object> ch : e.changes()) {
+                    String key = (ch.map().isEmpty() ? "main/" : ch.map() + "/") + ch.key();
+                    if (ch.value() == null) {
+                        state.remove(key);
+                    } else {
+                        state.put(key, ch.value());
+                    }
+                }
+            }
+            TreeMap<Object, Object> expected = new TreeMap<>();
+            try (Snapshot<Long, Long> now = db.snapshot()) {
+                now.forEach((k, v) -> expected.put("main/" + k, v));
+                now.map(other).forEach((k, v) -> expected.put("other/" + k, v));
+            }
+            assertEquals(expected, state);
+            assertEquals(400, c.events.size());
+        }
+    }
+
+    @Test
+    void aWatchFromReclaimedHistoryFailsAtOnce() {
+        try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
+            db.put(1L, 1L);
+            long old = db.gauges().visibleTimestamp();
+            for (long i = 0; i < 300; i++) {
+                db.put(1L, i);
+            }
+            db.vacuum();
+            SnapshotTooOldException e = assertThrows(SnapshotTooOldException.class, () -> db.watch(0L, 9L, old));
+            assertTrue(e.oldestAvailableTimestamp() > old);
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> db.watch(0L, 9L, db.gauges().visibleTimestamp() + 1));
+        }
+    }
+
+    @Test
+    void aSubscriberThatFallsBehindIsFailedWithItsLastTimestampAndCanResume() {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open()) {
+            long start = db.gauges().visibleTimestamp();
+            Collector<Object, Object> slow = new Collector<>(3, false); // takes 3, then stops asking
+            db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, null, 4)
+                    .subscribe(slow);
+            for (long i = 0; i < 50; i++) {
+                db.put(i, i);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> slow.error.get() != null);
+            FellBehindException e = assertInstanceOf(FellBehindException.class, slow.error.get());
+            assertEquals(slow.lastTs(), e.lastDeliveredTimestamp());
+            assertEquals(3, slow.events.size());
+            Collector<Object, Object> resumed = Collector.unbounded();
+            db.watchAll(e.lastDeliveredTimestamp()).subscribe(resumed);
+            long last = db.gauges().visibleTimestamp();
+            await().atMost(Duration.ofSeconds(10)).until(() -> resumed.lastTs() == last);
+            assertEquals(47, resumed.events.size());
+            assertEquals(e.lastDeliveredTimestamp() + 1, resumed.events.get(0).commitTimestamp());
+        }
+    }
+
+    @Test
+    void closeCompletesSubscribersAndStopsTheFeedThreads() {
+        Database<Long, Long> db = Database.<Long, Long>builder().open();
+        Collector<Long, Long> c = Collector.unbounded();
+        db.watch(null, null, db.gauges().visibleTimestamp()).subscribe(c);
+        db.put(1L, 1L);
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.events.size() == 1);
+        db.close();
+        await().atMost(Duration.ofSeconds(10)).until(c.completed::get);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> Thread.getAllStackTraces().keySet().stream()
+                        .noneMatch(t -> t.isAlive()
+                                && (t.getName().startsWith("varve-change-feed")
+                                        || t.getName().startsWith("varve-watch"))));
+        assertThrows(IllegalStateException.class, () -> db.watch(null, null, 0));
+    }
+
+    @Test
+    void concurrentWritersAcrossTwoMapsAndSeveralSubscribersAgreeWithSnapshotAt() throws Exception {
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open()) {
+            NamedMap<Long, Long> other = db.openMap("other");
+            long start = db.gauges().visibleTimestamp();
+            Collector<Object, Object> all = Collector.unbounded();
+            db.watchAll(start).subscribe(all);
+            Collector<Long, Long> range = new Collector<>(1, true); // one at a time
+            db.watch(other, 10L, 30L, start).subscribe(range);
+            Thread[] writers = new Thread[2];
+            for (int w = 0; w < writers.length; w++) {
+                long seed = w;
+                writers[w] = new Thread(() -> {
+                    java.util.Random rnd = new java.util.Random(seed);
+                    for (int i = 0; i < 2000; i++) {
+                        db.run(tx -> {
+                            tx.put((long) rnd.nextInt(100), (long) rnd.nextInt());
+                            tx.map(other).put((long) rnd.nextInt(40), (long) rnd.nextInt());
+                            if (rnd.nextInt(8) == 0) {
+                                tx.map(other).remove((long) rnd.nextInt(40));
+                            }
+                        });
+                    }
+                });
+                writers[w].start();
+            }
+            for (Thread t : writers) {
+                t.join();
+            }
+            long last = db.gauges().visibleTimestamp();
+            await().atMost(Duration.ofSeconds(30)).until(() -> all.lastTs() == last);
+            TreeMap<Object, Object> fromFeed = new TreeMap<>();
+            long previous = start;
+            for (CommitEvent<Object, Object> e : all.events) {
+                assertTrue(e.commitTimestamp() > previous);
+                previous = e.commitTimestamp();
+                for (Change<Object, Object> ch : e.changes()) {
+                    String key = ch.map() + "/" + ch.key();
+                    if (ch.value() == null) {
+                        fromFeed.remove(key);
+                    } else {
+                        fromFeed.put(key, ch.value());
+                    }
+                }
+            }
+            TreeMap<Object, Object> expected = new TreeMap<>();
+            try (Snapshot<Long, Long> at = db.snapshotAt(last)) {
+                at.forEach((k, v) -> expected.put("/" + k, v));
+                at.map(other).forEach((k, v) -> expected.put("other/" + k, v));
+            }
+            assertEquals(expected, fromFeed);
+            assertEquals(null, all.error.get());
+            // The one-at-a-time subscriber saw exactly the commits that wrote other's [10, 30).
+            await().atMost(Duration.ofSeconds(30)).until(() -> range.error.get() != null || rangeDone(range, all));
+            assertEquals(null, range.error.get());
+            TreeMap<Long, Long> expectedRange = new TreeMap<>();
+            try (Snapshot<Long, Long> at = db.snapshotAt(last)) {
+                expectedRange.putAll(at.map(other).subMap(10L, 30L));
+            }
+            assertEquals(expectedRange, range.applyTo(new TreeMap<>(), start));
+        }
+    }
+
+    private static boolean rangeDone(Collector<Long, Long> range, Collector<Object, Object> all) {
+        long lastInRange = -1;
+        for (CommitEvent<Object, Object> e : all.events) {
+            for (Change<Object, Object> ch : e.changes()) {
+                if (ch.map().equals("other") && (Long) ch.key() >= 10 && (Long) ch.key() < 30) {
+                    lastInRange = e.commitTimestamp();
+                }
+            }
+        }
+        return range.lastTs() == lastInRange;
+    }
+}
