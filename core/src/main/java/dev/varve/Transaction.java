@@ -312,6 +312,75 @@ public final class Transaction<K, V> implements AutoCloseable {
         return new TxMap<>(this, readOnlyView ? TxState.untrackedPart(index) : core.part(index), readOnlyView);
     }
 
+    // ---- savepoints ----------------------------------------------------------------------
+
+    /**
+     * Takes a savepoint: a point this transaction's writes can later be returned to with {@link
+     * #rollbackTo(Savepoint)}, in every map, without ending the transaction. Savepoints nest: each
+     * one taken later lies inside the earlier ones.
+     *
+     * <p>Cost: O(maps written) for the savepoint itself; from then on each write of a map written
+     * before it also records, once per key and savepoint, the key's previous state (O(log m),
+     * m the keys written since the newest savepoint). A transaction that never takes a savepoint
+     * pays nothing for them.
+     *
+     * @return the savepoint, valid for this transaction only
+     * @throws IllegalStateException if this transaction has finished or the database is closed
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public Savepoint savepoint() {
+        checkWritable();
+        return new Savepoint(core.savepoint());
+    }
+
+    /**
+     * Undoes every write this transaction made after {@code savepoint}, in every map (the default
+     * map and each {@link #map(NamedMap) named map}): each key written since then has again the
+     * value, the removal, or the absence of a write it had at the savepoint. Savepoints taken after
+     * {@code savepoint} become invalid; {@code savepoint} itself stays valid and can be rolled
+     * back to again. The transaction stays active.
+     *
+     * <p><b>Reads are not undone.</b> In a SERIALIZABLE transaction the keys and ranges read after
+     * the savepoint stay in the read set, so they can still make the commit fail with {@link
+     * SerializationFailureException}: the application may have acted on what it read (even if
+     * only by deciding to roll back), so forgetting those reads would let anomalies through.
+     *
+     * <p><b>Writes undone are gone.</b> Writes are buffered until commit, so a write undone here
+     * never reaches the database: it neither latches nor conflicts with other transactions at
+     * commit. A transaction all of whose writes were undone is read-only again ({@link
+     * #isReadOnly()}) and commits as one (no commit record, no new commit timestamp).
+     *
+     * <p><b>Open iterators and views</b> of {@link #asMap()} and {@link #map(NamedMap)} see the
+     * rolled-back state from their next step on, just as they see writes made while they are open
+     * (they never throw {@link java.util.ConcurrentModificationException}): an entry an iterator
+     * already returned, or looked ahead to with {@code hasNext()}, is not taken back, and keys
+     * behind its position are not revisited.
+     *
+     * <p>Cost: O(r log n) for r keys whose writes are undone, n the keys written (more for keys
+     * written out of key order into a large write set, which shifts entries in an array).
+     *
+     * @param savepoint a savepoint this transaction took with {@link #savepoint()}
+     * @throws NullPointerException if {@code savepoint} is null
+     * @throws IllegalStateException if this transaction has finished or the database is closed, if
+     *     {@code savepoint} belongs to another transaction, or if a rollback to an earlier
+     *     savepoint invalidated it
+     * @throws UnsupportedOperationException on a read-only snapshot
+     */
+    public void rollbackTo(Savepoint savepoint) {
+        Objects.requireNonNull(savepoint, "savepoint");
+        checkWritable();
+        TxState.Mark mark = savepoint.mark();
+        if (!mark.ownedBy(core)) {
+            throw new IllegalStateException(savepoint + " belongs to another transaction, not to " + this);
+        }
+        TxState.Mark by = mark.invalidatedBy();
+        if (by != null) {
+            throw new IllegalStateException(
+                    savepoint + " is no longer valid: rollbackTo(savepoint #" + by.number() + ") undid it");
+        }
+        core.rollbackTo(mark);
+    }
+
     // ---- completion ----------------------------------------------------------------------
 
     /**
@@ -562,7 +631,8 @@ public final class Transaction<K, V> implements AutoCloseable {
     // ---- properties ----------------------------------------------------------------------
 
     /**
-     * Whether this transaction has written nothing (so far).
+     * Whether this transaction has written nothing (so far), not counting writes undone by
+     * {@link #rollbackTo(Savepoint)}.
      *
      * @return true while the write set is empty
      */

@@ -88,6 +88,14 @@ public final class MapTx<K, V> {
         return writeSet;
     }
 
+    /**
+     * Drops every buffered write of this map (a rollback to a savepoint taken before the first;
+     * TxState S3). The next write starts a new write set.
+     */
+    void discardWrites() {
+        writeSet = null;
+    }
+
     /** Whether nothing is written to this map (so far). */
     boolean writesNothing() {
         return writeSet == null || writeSet.isEmpty();

@@ -36,6 +36,10 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     private MapTx<?, ?>[] parts;
 
     private long commitTs = -1;
+    /** The live savepoints, oldest first (S1); null until the first savepoint. */
+    private java.util.ArrayList<Mark> savepoints;
+    /** Savepoints taken so far, live or not: the number of the next one, less one. */
+    private int savepointsTaken;
 
     /**
      * The state of a transaction that just pinned its snapshot.
@@ -96,6 +100,22 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      *     make each safe to publish without a lock.
      * X2. Iterating parts by ascending id (parts(), partCount()) is the order in which a commit
      *     latches its writes: map by map, each map's keys ascending (CommitProtocol L1).
+     *
+     * Savepoints: an undo log per write set (WriteSet U1-U4), recorded only once a savepoint
+     * saw that set; the write sets themselves stay the one truth for reads, scans and commit.
+     *  S1. savepoints lists the live marks oldest first; mark.depth is its index there. A mark
+     *      is live iff savepoints.get(mark.depth) == mark.
+     *  S2. A mark remembers, by map id, the write set each part had when it was taken (null for
+     *      none) and the undo level savepoint() opened in it. Every write made since is in that
+     *      level or a later one of the same set, or in a set the mark does not name.
+     *  S3. For every live mark, each write set it names is still its part's write set: sets are
+     *      replaced only by rollbackTo(m) discarding a set m does not name, which was created
+     *      after m, so every mark naming it is newer than m and is invalidated by that rollback.
+     *      A set created after the newest savepoint records no undo (U1): a rollback to any
+     *      live mark discards it whole.
+     *  S4. rollbackTo(m) restores every set m names to its state at m (U3), discards the others,
+     *      and invalidates the marks after m; m stays live (SQL's ROLLBACK TO keeps it). Reads
+     *      are not undone: the read sets keep whatever was read after m.
      */
 
     /**
@@ -297,6 +317,123 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
             }
         }
         return n;
+    }
+
+    /**
+     * Takes a savepoint: the point {@link #rollbackTo} returns every map's writes to (S2). Costs
+     * O(maps used) and, from then on, O(log m) per write (WriteSet U2).
+     *
+     * @return the new live mark
+     */
+    public Mark savepoint() {
+        int bound = partBound();
+        WriteSet<?, ?>[] sets = new WriteSet<?, ?>[bound];
+        int[] levels = new int[bound];
+        for (int id = 0; id < bound; id++) {
+            MapTx<?, ?> part = partOrNull(id);
+            WriteSet<?, ?> writes = part == null ? null : part.writeSet();
+            if (writes != null) {
+                sets[id] = writes;
+                levels[id] = writes.pushLevel();
+            }
+        }
+        if (savepoints == null) {
+            savepoints = new java.util.ArrayList<>(4);
+        }
+        Mark mark = new Mark(this, savepoints.size(), ++savepointsTaken, sets, levels);
+        savepoints.add(mark);
+        return mark;
+    }
+
+    /**
+     * Undoes every write made after {@code mark}, in every map, and invalidates the savepoints
+     * taken after it; {@code mark} stays live (S4). Reads are not undone.
+     *
+     * @param mark a live mark of this transaction (see {@link #isLive})
+     * @throws IllegalArgumentException if it is not
+     */
+    public void rollbackTo(Mark mark) {
+        if (!isLive(mark)) {
+            throw new IllegalArgumentException("savepoint #" + mark.number + " is not live in this transaction");
+        }
+        int bound = partBound();
+        for (int id = 0; id < bound; id++) {
+            MapTx<?, ?> part = partOrNull(id);
+            WriteSet<?, ?> writes = part == null ? null : part.writeSet();
+            if (writes == null) {
+                continue;
+            }
+            if (id < mark.sets.length && mark.sets[id] == writes) {
+                writes.rollbackTo(mark.levels[id]); // S3: the set mark saw
+            } else {
+                part.discardWrites(); // created after mark: every write in it is later
+            }
+        }
+        for (int i = savepoints.size() - 1; i > mark.depth; i--) {
+            savepoints.remove(i).invalidatedBy = mark;
+        }
+    }
+
+    /**
+     * Whether {@code mark} is a live savepoint of this transaction (S1).
+     *
+     * @param mark a mark of any transaction
+     * @return true if it is this transaction's and no rollback invalidated it
+     */
+    public boolean isLive(Mark mark) {
+        return mark.owner == this
+                && savepoints != null
+                && mark.depth < savepoints.size()
+                && savepoints.get(mark.depth) == mark;
+    }
+
+    /**
+     * A savepoint of one transaction: what {@link #rollbackTo} needs to return to it (S2).
+     * Immutable but for {@link #invalidatedBy}, which only the owning thread sets.
+     */
+    public static final class Mark {
+        private final TxState<?, ?> owner;
+        private final int depth;
+        private final int number;
+        private final WriteSet<?, ?>[] sets;
+        private final int[] levels;
+        private Mark invalidatedBy;
+
+        Mark(TxState<?, ?> owner, int depth, int number, WriteSet<?, ?>[] sets, int[] levels) {
+            this.owner = owner;
+            this.depth = depth;
+            this.number = number;
+            this.sets = sets;
+            this.levels = levels;
+        }
+
+        /**
+         * Whether {@code tx} took this savepoint.
+         *
+         * @param tx a transaction's state
+         * @return true if it is the owner
+         */
+        public boolean ownedBy(TxState<?, ?> tx) {
+            return owner == tx;
+        }
+
+        /**
+         * The savepoint's number in its transaction: 1 for the first taken, and so on.
+         *
+         * @return the number
+         */
+        public int number() {
+            return number;
+        }
+
+        /**
+         * The savepoint whose rollback invalidated this one.
+         *
+         * @return that mark, or null while this one has not been invalidated
+         */
+        public Mark invalidatedBy() {
+            return invalidatedBy;
+        }
     }
 
     /**
