@@ -195,13 +195,15 @@ class ChangeFeedTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> slow.error.get() != null);
             FellBehindException e = assertInstanceOf(FellBehindException.class, slow.error.get());
-            assertEquals(slow.lastTs(), e.lastDeliveredTimestamp());
-            assertEquals(3, slow.events.size());
+            // The error may overtake buffered events (SubmissionPublisher drops them): it names
+            // what onNext was actually given.
+            assertEquals(slow.events.isEmpty() ? start : slow.lastTs(), e.lastDeliveredTimestamp());
+            assertTrue(slow.events.size() <= 3, slow.events.toString());
             Collector<Object, Object> resumed = Collector.unbounded();
             db.watchAll(e.lastDeliveredTimestamp()).subscribe(resumed);
             long last = db.gauges().visibleTimestamp();
             await().atMost(Duration.ofSeconds(10)).until(() -> resumed.lastTs() == last);
-            assertEquals(47, resumed.events.size());
+            assertEquals(last - e.lastDeliveredTimestamp(), resumed.events.size());
             assertEquals(e.lastDeliveredTimestamp() + 1, resumed.events.get(0).commitTimestamp());
         }
     }
@@ -231,9 +233,12 @@ class ChangeFeedTest {
             NamedMap<Long, Long> other = db.openMap("other");
             long start = db.gauges().visibleTimestamp();
             Collector<Object, Object> all = Collector.unbounded();
-            db.watchAll(start).subscribe(all);
-            Collector<Long, Long> range = new Collector<>(1, true); // one at a time
-            db.watch(other, 10L, 30L, start).subscribe(range);
+            int buffer = 1 << 14; // more than the commits: this test is about order and content
+            db.watch(List.of(WatchRange.ofDefaultMap(null, null), WatchRange.all(other)), start, null, buffer)
+                    .subscribe(all);
+            Collector<Object, Object> range = new Collector<>(1, true); // one at a time
+            db.watch(List.of(WatchRange.of(other, 10L, 30L)), start, null, buffer)
+                    .subscribe(range);
             Thread[] writers = new Thread[2];
             for (int w = 0; w < writers.length; w++) {
                 long seed = w;
@@ -255,7 +260,8 @@ class ChangeFeedTest {
                 t.join();
             }
             long last = db.gauges().visibleTimestamp();
-            await().atMost(Duration.ofSeconds(30)).until(() -> all.lastTs() == last);
+            await().atMost(Duration.ofSeconds(30)).until(() -> all.error.get() != null || all.lastTs() == last);
+            assertEquals(null, all.error.get());
             TreeMap<Object, Object> fromFeed = new TreeMap<>();
             long previous = start;
             for (CommitEvent<Object, Object> e : all.events) {
@@ -280,7 +286,7 @@ class ChangeFeedTest {
             // The one-at-a-time subscriber saw exactly the commits that wrote other's [10, 30).
             await().atMost(Duration.ofSeconds(30)).until(() -> range.error.get() != null || rangeDone(range, all));
             assertEquals(null, range.error.get());
-            TreeMap<Long, Long> expectedRange = new TreeMap<>();
+            TreeMap<Object, Object> expectedRange = new TreeMap<>();
             try (Snapshot<Long, Long> at = db.snapshotAt(last)) {
                 expectedRange.putAll(at.map(other).subMap(10L, 30L));
             }
@@ -288,7 +294,7 @@ class ChangeFeedTest {
         }
     }
 
-    private static boolean rangeDone(Collector<Long, Long> range, Collector<Object, Object> all) {
+    private static boolean rangeDone(Collector<Object, Object> range, Collector<Object, Object> all) {
         long lastInRange = -1;
         for (CommitEvent<Object, Object> e : all.events) {
             for (Change<Object, Object> ch : e.changes()) {
