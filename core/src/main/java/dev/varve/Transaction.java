@@ -310,10 +310,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      * #rollbackTo(Savepoint)}, in every map, without ending the transaction. Savepoints nest: each
      * one taken later lies inside the earlier ones.
      *
-     * <p>Cost: O(maps written) for the savepoint itself; from then on each write of a map written
-     * before it also records, once per key and savepoint, the key's previous state (O(log m),
-     * m the keys written since the newest savepoint). A transaction that never takes a savepoint
-     * pays nothing for them.
+     * <p>Cost: O(maps this transaction used) for the savepoint itself; from then on each write
+     * of a map written before it also records, once per key and savepoint, the key's previous
+     * state (O(log m), m the keys written since the newest savepoint). A transaction that never
+     * takes a savepoint pays nothing for them: no allocation, one null check per write.
      *
      * @return the savepoint, valid for this transaction only
      * @throws IllegalStateException if this transaction has finished or the database is closed
