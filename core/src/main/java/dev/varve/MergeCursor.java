@@ -50,6 +50,10 @@ final class MergeCursor<K, V> implements Iterator<Map.Entry<K, V>> {
      * valueAt(snapshotTs) gives exactly the snapshot. The write-set side is not an iterator but a
      * seek (ceiling/higher from the last consumed position) on every step, so puts and removes
      * made while the cursor is open are seen and no ConcurrentModificationException can arise.
+     * The same holds for Transaction#rollbackTo, which edits the write set or drops it (TxState
+     * S4): the cursor never keeps a WriteSet, it asks its TxMap for the current one at each
+     * step. The entry already looked ahead to (next) is returned as it was, after a write or a
+     * rollback alike.
      *
      * Read tracking: whenever the cursor looks at a key (peeks it for hasNext, or finds the end),
      * everything between the start bound and that key has been read; the traversed range grows

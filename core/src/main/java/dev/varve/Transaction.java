@@ -30,7 +30,8 @@ import java.util.concurrent.CompletionException;
  * {@code rollback()} and {@code close()} do nothing. {@code close()} of an uncommitted
  * transaction rolls it back, so {@code try (var tx = db.begin()) { ...; tx.commit(); }} never
  * leaks one. A transaction pins its snapshot (vacuum keeps every version it can read) until it
- * finishes: do not leave one open.
+ * finishes: do not leave one open. While active, {@link #savepoint()} and {@link
+ * #rollbackTo(Savepoint)} undo part of its writes without ending it.
  *
  * <p><b>Nulls.</b> Keys and values are never {@code null}: passing one throws {@link
  * NullPointerException}.
@@ -174,8 +175,8 @@ public final class Transaction<K, V> implements AutoCloseable {
      * head/tail and descending views are views of the same transaction.
      *
      * <p>Iterators are consistent with the snapshot (never see other transactions' commits), see
-     * this transaction's writes made while they are open, and never throw {@link
-     * java.util.ConcurrentModificationException}. Every range a scan traverses — including one
+     * this transaction's writes made while they are open (and a {@link #rollbackTo(Savepoint)}
+     * likewise), and never throw {@link java.util.ConcurrentModificationException}. Every range a scan traverses — including one
      * that turns out empty — is recorded in a SERIALIZABLE transaction's read set, so an insert
      * into it by a concurrent transaction (a phantom) is detected at commit. {@code size()}
      * traverses the whole view. The view is valid only while the transaction is active.
@@ -319,10 +320,10 @@ public final class Transaction<K, V> implements AutoCloseable {
      * #rollbackTo(Savepoint)}, in every map, without ending the transaction. Savepoints nest: each
      * one taken later lies inside the earlier ones.
      *
-     * <p>Cost: O(maps written) for the savepoint itself; from then on each write of a map written
-     * before it also records, once per key and savepoint, the key's previous state (O(log m),
-     * m the keys written since the newest savepoint). A transaction that never takes a savepoint
-     * pays nothing for them.
+     * <p>Cost: O(maps this transaction used) for the savepoint itself; from then on each write
+     * of a map written before it also records, once per key and savepoint, the key's previous
+     * state (O(log m), m the keys written since the newest savepoint). A transaction that never
+     * takes a savepoint pays nothing for them: no allocation, one null check per write.
      *
      * @return the savepoint, valid for this transaction only
      * @throws IllegalStateException if this transaction has finished or the database is closed

@@ -89,14 +89,14 @@ final class TxMap<K, V> {
 
     /** Buffers a blind write (no read). Caller checked state and key. */
     void write(K key, Object valueOrTombstone) {
-        part.writes().put(key, valueOrTombstone);
+        part.write(key, valueOrTombstone);
     }
 
     /** Buffers a write from a view; returns the previous value as this transaction sees it. */
     V writeThrough(K key, Object valueOrTombstone) {
         checkWritable();
         V previous = read(key);
-        part.writes().put(key, valueOrTombstone);
+        part.write(key, valueOrTombstone);
         return previous;
     }
 

@@ -490,11 +490,11 @@ class SavepointTest {
                 tx.put(k, "v");
                 tx.asMap().put(k + 1000, "w");
             }
-            java.lang.reflect.Field undo = dev.varve.internal.mvcc.WriteSet.class.getDeclaredField("undoLevels");
+            java.lang.reflect.Field undo = dev.varve.internal.mvcc.MapTx.class.getDeclaredField("undo");
             undo.setAccessible(true);
-            assertNull(undo.get(tx.core().writeSet()), "no savepoint: no undo log");
+            assertNull(undo.get(tx.core().main()), "no savepoint: no undo log");
             tx.savepoint();
-            assertTrue(undo.get(tx.core().writeSet()) != null, "the field this test watches is the undo log");
+            assertTrue(undo.get(tx.core().main()) != null, "the field this test watches is the undo log");
         }
     }
 }

@@ -26,6 +26,8 @@ public final class MapTx<K, V> {
     private VersionedIndex.Node<K> recentRead0;
 
     private VersionedIndex.Node<K> recentRead1;
+    /** The undo log of writeSet, once a live savepoint saw it (UndoLog U1); null before, and after a discard. */
+    private UndoLog<K> undo;
 
     MapTx(MapIndex<K, V> map, boolean tracksReads) {
         this.map = map;
@@ -89,11 +91,49 @@ public final class MapTx<K, V> {
     }
 
     /**
-     * Drops every buffered write of this map (a rollback to a savepoint taken before the first;
-     * TxState S3). The next write starts a new write set.
+     * Buffers a write of {@code key}, replacing an earlier one; every write of a transaction goes
+     * through here, so that a live savepoint can undo it (UndoLog U1, U2).
+     *
+     * @param key the key
+     * @param valueOrTombstone a value, or {@link WriteSet#TOMBSTONE} for a removal
+     */
+    public void write(K key, Object valueOrTombstone) {
+        WriteSet<K, V> writes = writes();
+        if (undo != null) {
+            undo.record(writes, key); // U1: nothing else is paid while no savepoint saw this set
+        }
+        writes.put(key, valueOrTombstone);
+    }
+
+    /**
+     * Opens an undo level in the write set for a new savepoint (TxState S2). Caller checked the
+     * write set exists.
+     *
+     * @return the level, for {@link #rollbackTo}
+     */
+    int pushUndoLevel() {
+        if (undo == null) {
+            undo = new UndoLog<>(map.comparator());
+        }
+        return undo.push();
+    }
+
+    /**
+     * Restores the write set as it was when {@code level} was opened (UndoLog U3).
+     *
+     * @param level a level {@link #pushUndoLevel} returned for the current write set
+     */
+    void rollbackTo(int level) {
+        undo.rollbackTo(writeSet, level);
+    }
+
+    /**
+     * Drops every buffered write of this map and its undo log (a rollback to a savepoint taken
+     * before the write set existed; TxState S3). The next write starts a new write set.
      */
     void discardWrites() {
         writeSet = null;
+        undo = null;
     }
 
     /** Whether nothing is written to this map (so far). */

@@ -36,10 +36,8 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     private MapTx<?, ?>[] parts;
 
     private long commitTs = -1;
-    /** The live savepoints, oldest first (S1); null until the first savepoint. */
-    private java.util.ArrayList<Mark> savepoints;
-    /** Savepoints taken so far, live or not: the number of the next one, less one. */
-    private int savepointsTaken;
+    /** The savepoints (S1); null until the first (one field: it fits this object's padding). */
+    private Savepoints savepoints;
 
     /**
      * The state of a transaction that just pinned its snapshot.
@@ -101,10 +99,10 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
      * X2. Iterating parts by ascending id (parts(), partCount()) is the order in which a commit
      *     latches its writes: map by map, each map's keys ascending (CommitProtocol L1).
      *
-     * Savepoints: an undo log per write set (WriteSet U1-U4), recorded only once a savepoint
-     * saw that set; the write sets themselves stay the one truth for reads, scans and commit.
-     *  S1. savepoints lists the live marks oldest first; mark.depth is its index there. A mark
-     *      is live iff savepoints.get(mark.depth) == mark.
+     * Savepoints: an undo log per write set (UndoLog U1-U4, held by its MapTx), recorded only
+     * once a savepoint saw that set; the write sets stay the one truth for reads, scans, commit.
+     *  S1. savepoints.live lists the live marks oldest first; mark.depth is its index there. A
+     *      mark is live iff savepoints.live.get(mark.depth) == mark.
      *  S2. A mark remembers, by map id, the write set each part had when it was taken (null for
      *      none) and the undo level savepoint() opened in it. Every write made since is in that
      *      level or a later one of the same set, or in a set the mark does not name.
@@ -321,7 +319,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
 
     /**
      * Takes a savepoint: the point {@link #rollbackTo} returns every map's writes to (S2). Costs
-     * O(maps used) and, from then on, O(log m) per write (WriteSet U2).
+     * O(maps used) and, from then on, O(log m) per write (UndoLog U2).
      *
      * @return the new live mark
      */
@@ -334,14 +332,16 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
             WriteSet<?, ?> writes = part == null ? null : part.writeSet();
             if (writes != null) {
                 sets[id] = writes;
-                levels[id] = writes.pushLevel();
+                levels[id] = part.pushUndoLevel();
             }
         }
-        if (savepoints == null) {
-            savepoints = new java.util.ArrayList<>(4);
+        Savepoints s = savepoints;
+        if (s == null) {
+            s = new Savepoints();
+            savepoints = s;
         }
-        Mark mark = new Mark(this, savepoints.size(), ++savepointsTaken, sets, levels);
-        savepoints.add(mark);
+        Mark mark = new Mark(this, s.live.size(), ++s.taken, sets, levels);
+        s.live.add(mark);
         return mark;
     }
 
@@ -364,13 +364,14 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
                 continue;
             }
             if (id < mark.sets.length && mark.sets[id] == writes) {
-                writes.rollbackTo(mark.levels[id]); // S3: the set mark saw
+                part.rollbackTo(mark.levels[id]); // S3: the set mark saw
             } else {
                 part.discardWrites(); // created after mark: every write in it is later
             }
         }
-        for (int i = savepoints.size() - 1; i > mark.depth; i--) {
-            savepoints.remove(i).invalidatedBy = mark;
+        java.util.ArrayList<Mark> live = savepoints.live;
+        for (int i = live.size() - 1; i > mark.depth; i--) {
+            live.remove(i).invalidatedBy = mark;
         }
     }
 
@@ -383,8 +384,15 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
     public boolean isLive(Mark mark) {
         return mark.owner == this
                 && savepoints != null
-                && mark.depth < savepoints.size()
-                && savepoints.get(mark.depth) == mark;
+                && mark.depth < savepoints.live.size()
+                && savepoints.live.get(mark.depth) == mark;
+    }
+
+    /** A transaction's savepoints (S1): the live ones and how many were taken. */
+    private static final class Savepoints {
+        final java.util.ArrayList<Mark> live = new java.util.ArrayList<>(4);
+        /** Savepoints taken so far, live or not: the number of the last one. */
+        int taken;
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.varve.internal.mvcc;
 
 import dev.varve.spi.CommitRecord;
 import java.util.AbstractMap;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
@@ -41,20 +40,6 @@ public final class WriteSet<K, V> {
     private final Comparator<? super K> comparator;
     private Object[] frozenKeys;
     private Object[] frozenValues;
-    /**
-     * Undo records by savepoint level (U1-U4): level i maps each key first written since the
-     * i-th savepoint this set saw to what it held before, {@link #ABSENT} if unwritten. Null
-     * until a savepoint is taken while this set exists; an entry is null until its first record.
-     */
-    private ArrayList<TreeMap<K, Object>> undoLevels;
-
-    /** An undo record's previous state of a key this set had not written. */
-    private static final Object ABSENT = new Object() {
-        @Override
-        public String toString() {
-            return "ABSENT";
-        }
-    };
 
     private static final Object[] NONE = {};
     private static final int TAIL = 16;
@@ -88,26 +73,8 @@ public final class WriteSet<K, V> {
      *      moves, or appends a sorted tail after the sorted part, which moves each key once.
      *  I4. frozenKeys/frozenValues, when not null, are the writes in key order as of the last
      *      write (put and removeKey clear them).
-     *
-     * Savepoints (TxState S1-S4 say how levels line up with a transaction's savepoints):
-     *  U1. undoLevels == null: no live savepoint saw this set, and put records nothing (one null
-     *      check is all a transaction without savepoints pays per write).
-     *  U2. undoLevels != null: level i holds, for each key written since the i-th savepoint
-     *      this set saw and before the (i+1)-th, its state just before that first write: a
-     *      value, TOMBSTONE, or ABSENT (not in the set). Only the top level is written to (a
-     *      key rewritten within one level keeps its first record), so a level holds at most one
-     *      record per key and the log grows with distinct keys per level, not with writes.
-     *  U3. Replaying levels top..L (newest first, each record restoring its key) gives the set
-     *      as it was when level L began: a key's record in the oldest replayed level that holds
-     *      it is applied last and is its state then; keys without records were not written
-     *      since. rollbackTo(L) then truncates to L levels and opens an empty level L, so the
-     *      same savepoint can be rolled back to again.
-     *  U4. Undoing does not record (install and removeKey bypass U2).
-     *
-     * Savepoint costs: pushLevel O(1); a write while a level is open O(log m) more (m: keys in
-     * the top level); rollbackTo O(r (log n + shift)) for r records undone, where a removal from
-     * the sorted part shifts the keys above it (none when keys were written in ascending order,
-     * the only case in which the array tier grows past ARRAY_LIMIT + TAIL: I3).
+     *  I5. removeKey (a savepoint's undo, UndoLog) keeps I1: it closes the gap it leaves in the
+     *      sorted part or the tail and recomputes greatestKey if it removed it.
      *
      * Costs (n writes): get and put O(log n + TAIL); next and first merge the tail (I3: O(1)
      * amortized in the array tier) and then search, O(log n); freeze O(n). Keys written in key
@@ -169,14 +136,6 @@ public final class WriteSet<K, V> {
      * @param valueOrTombstone a value, or {@link #TOMBSTONE} for a removal
      */
     public void put(K key, Object valueOrTombstone) {
-        if (undoLevels != null) {
-            recordUndo(key); // U1: nothing else is paid while no savepoint saw this set
-        }
-        install(key, valueOrTombstone);
-    }
-
-    /** {@link #put} without recording undo (U4). */
-    private void install(K key, Object valueOrTombstone) {
         frozenKeys = null;
         frozenValues = null;
         if (tree != null) {
@@ -352,62 +311,9 @@ public final class WriteSet<K, V> {
         return entry(descending ? sortedCount - 1 : 0);
     }
 
-    // ---- savepoints (U1-U4) -------------------------------------------------------------------
+    // ---- undo (UndoLog) ----------------------------------------------------------------------
 
-    /** Records, in the top level, the state of {@code key} before its first write there (U2). */
-    private void recordUndo(K key) {
-        int top = undoLevels.size() - 1;
-        TreeMap<K, Object> level = undoLevels.get(top);
-        if (level == null) {
-            level = new TreeMap<>(comparator);
-            undoLevels.set(top, level);
-        }
-        if (!level.containsKey(key)) {
-            Object previous = get(key);
-            level.put(key, previous == null ? ABSENT : previous);
-        }
-    }
-
-    /**
-     * Opens a new undo level: writes from now on can be undone back to this point.
-     *
-     * @return the level's index, for {@link #rollbackTo}
-     */
-    int pushLevel() {
-        if (undoLevels == null) {
-            undoLevels = new ArrayList<>(4);
-        }
-        undoLevels.add(null);
-        return undoLevels.size() - 1;
-    }
-
-    /**
-     * Undoes every write made since level {@code level} was opened and reopens it, empty (U3).
-     *
-     * @param level an index {@link #pushLevel} returned that no later rollbackTo removed
-     */
-    void rollbackTo(int level) {
-        int size = undoLevels.size();
-        if (level < 0 || level >= size) {
-            throw new IllegalArgumentException("undo level " + level + " is not open (levels: " + size + ")");
-        }
-        for (int i = size - 1; i >= level; i--) {
-            TreeMap<K, Object> undo = undoLevels.get(i);
-            if (undo != null) {
-                for (Map.Entry<K, Object> record : undo.entrySet()) {
-                    if (record.getValue() == ABSENT) {
-                        removeKey(record.getKey());
-                    } else {
-                        install(record.getKey(), record.getValue());
-                    }
-                }
-            }
-        }
-        undoLevels.subList(level, size).clear();
-        undoLevels.add(null);
-    }
-
-    /** Forgets the write of {@code key}, if any: as if it had never been written (U4). */
+    /** Forgets the write of {@code key}, if any: as if it had never been written (I5). */
     @SuppressWarnings("unchecked")
     void removeKey(K key) {
         frozenKeys = null;

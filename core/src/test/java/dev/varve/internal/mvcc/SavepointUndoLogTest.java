@@ -17,14 +17,19 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * The write set's undo levels (WriteSet U1-U4) and {@code removeKey} against a stack of TreeMap
- * copies, across both tiers: random keys in a small domain (array tier), in a large one (moves to
+ * The undo log (UndoLog U1-U4) and {@code WriteSet.removeKey} against a stack of TreeMap copies, across both tiers: random keys in a small domain (array tier), in a large one (moves to
  * the tree tier), and ascending keys (a large array tier whose undo removes from the top).
  *
  * <p>The seed is printed on failure with the round and operation index; rerun with {@code
  * -Dvarve.seed=<seed>}.
  */
-class SavepointWriteSetTest {
+class SavepointUndoLogTest {
+
+    /** A write as MapTx#write makes it: recorded first while a level is open. */
+    private static void write(WriteSet<Integer, String> ws, UndoLog<Integer> undo, int key, Object value) {
+        undo.record(ws, key);
+        ws.put(key, value);
+    }
 
     @Test
     void undoLevelsAgreeWithAStackOfCopies() {
@@ -32,6 +37,7 @@ class SavepointWriteSetTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int round = 0; round < 300; round++) {
             WriteSet<Integer, String> ws = new WriteSet<>(Comparator.naturalOrder());
+            UndoLog<Integer> undo = null; // as in MapTx: none until the first level
             TreeMap<Integer, Object> model = new TreeMap<>();
             List<TreeMap<Integer, Object>> levels = new ArrayList<>(); // model at each open level
             int shape = round % 3;
@@ -43,16 +49,22 @@ class SavepointWriteSetTest {
                         "seed " + seed + " (rerun with -Dvarve.seed=" + seed + "), round " + round + ", op " + op;
                 int choice = rnd.nextInt(20);
                 if (choice == 0) {
-                    assertEquals(levels.size(), ws.pushLevel(), where);
+                    if (undo == null) {
+                        undo = new UndoLog<>(Comparator.naturalOrder());
+                    }
+                    assertEquals(levels.size(), undo.push(), where);
                     levels.add(new TreeMap<>(model));
                 } else if (choice == 1 && !levels.isEmpty()) {
                     int level = rnd.nextInt(levels.size());
-                    ws.rollbackTo(level);
+                    undo.rollbackTo(ws, level);
                     model = new TreeMap<>(levels.get(level));
                     levels.subList(level + 1, levels.size()).clear();
                 } else {
                     int key = shape == 2 && rnd.nextInt(4) != 0 ? next++ : rnd.nextInt(domain);
                     Object v = rnd.nextInt(5) == 0 ? WriteSet.TOMBSTONE : "v" + op;
+                    if (undo != null) {
+                        undo.record(ws, key);
+                    }
                     ws.put(key, v);
                     model.put(key, v);
                 }
@@ -91,11 +103,12 @@ class SavepointWriteSetTest {
         // greatestKey must follow removals: a stale one would append a key that is not above
         // every key written into the tail a second time (a duplicate).
         WriteSet<Integer, String> ws = new WriteSet<>(Comparator.naturalOrder());
+        UndoLog<Integer> undo = new UndoLog<>(Comparator.naturalOrder());
         ws.put(1, "a");
-        int level = ws.pushLevel();
-        ws.put(5, "b");
-        ws.put(3, "c");
-        ws.rollbackTo(level); // removes 3 and 5: greatest is 1 again
+        int level = undo.push();
+        write(ws, undo, 5, "b");
+        write(ws, undo, 3, "c");
+        undo.rollbackTo(ws, level); // removes 3 and 5: greatest is 1 again
         ws.put(4, "d");
         ws.put(4, "e");
         ws.put(2, "f");
@@ -107,13 +120,14 @@ class SavepointWriteSetTest {
     @Test
     void aRewrittenKeyKeepsItsFirstRecordOfTheLevel() {
         WriteSet<Integer, String> ws = new WriteSet<>(Comparator.naturalOrder());
+        UndoLog<Integer> undo = new UndoLog<>(Comparator.naturalOrder());
         ws.put(1, "at-savepoint");
-        int level = ws.pushLevel();
+        int level = undo.push();
         for (int i = 0; i < 1000; i++) {
-            ws.put(1, "later-" + i);
-            ws.put(2, i % 2 == 0 ? "x" : WriteSet.TOMBSTONE);
+            write(ws, undo, 1, "later-" + i);
+            write(ws, undo, 2, i % 2 == 0 ? "x" : WriteSet.TOMBSTONE);
         }
-        ws.rollbackTo(level);
+        undo.rollbackTo(ws, level);
         assertEquals("at-savepoint", ws.get(1));
         assertNull(ws.get(2));
         assertTrue(ws.size() == 1);
@@ -122,9 +136,10 @@ class SavepointWriteSetTest {
     @Test
     void rollbackToALevelNotOpenIsRefused() {
         WriteSet<Integer, String> ws = new WriteSet<>(Comparator.naturalOrder());
+        UndoLog<Integer> undo = new UndoLog<>(Comparator.naturalOrder());
         ws.put(1, "a");
-        ws.pushLevel();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ws.rollbackTo(1));
+        undo.push();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> undo.rollbackTo(ws, 1));
         assertEquals("undo level 1 is not open (levels: 1)", e.getMessage());
     }
 }
