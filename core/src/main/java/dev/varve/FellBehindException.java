@@ -9,8 +9,10 @@ package dev.varve;
  * still retained (else it fails with {@link SnapshotTooOldException}).
  */
 public class FellBehindException extends TransactionException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
+    /** The commit timestamp of the last event given to onNext. */
     private final long lastDeliveredTimestamp;
 
     /**

@@ -8,9 +8,12 @@ package dev.varve;
  * Database.Builder#retainHistory}, or an open snapshot at the timestamp you will need).
  */
 public class SnapshotTooOldException extends TransactionException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
+    /** The commit timestamp asked for. */
     private final long requestedTimestamp;
+    /** The oldest commit timestamp readable when it was asked. */
     private final long oldestAvailableTimestamp;
 
     /**
