@@ -62,8 +62,6 @@ public record BackupManifest(
     static final int MAGIC = 0x56525642; // "VRVB"
     static final int VERSION = 1;
     static final String TEMP_NAME = "MANIFEST.tmp";
-    /** Largest manifest read: anything longer is damage. */
-    private static final int MAX_BYTES = 64 << 20;
 
     /**
      * Checks the parts and copies the lists.
@@ -223,9 +221,6 @@ public record BackupManifest(
      * @throws CorruptLogException naming the file and offset if it is damaged
      */
     static BackupManifest decode(Path directory, Path file, byte[] bytes) {
-        if (bytes.length > MAX_BYTES) {
-            throw new CorruptLogException(file, 0, "backup manifest of " + bytes.length + " bytes is too large", null);
-        }
         if (bytes.length < 36) {
             throw new CorruptLogException(
                     file, bytes.length, "backup manifest of " + bytes.length + " bytes is too short", null);

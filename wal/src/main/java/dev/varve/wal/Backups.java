@@ -360,7 +360,8 @@ final class Backups {
                     "the backup has no MANIFEST: its writing did not finish, or it is no backup",
                     null);
         }
-        BackupManifest m = BackupManifest.decode(dir, manifestFile, readAll(io, manifestFile));
+        BackupManifest m =
+                BackupManifest.decode(dir, manifestFile, MapCatalog.readSmall(io, manifestFile, "backup manifest"));
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 if (RecordFormat.parseSegmentName(p.getFileName().toString()) >= 0) {
@@ -475,20 +476,6 @@ final class Backups {
                                 + i.entries(),
                         null);
             }
-        }
-    }
-
-    private static byte[] readAll(FileIo io, Path file) throws IOException {
-        try (FileIo.Channel ch = io.openExisting(file)) {
-            long size = ch.size();
-            if (size > (64 << 20)) {
-                throw new CorruptLogException(file, 0, "file of " + size + " bytes is too large for a MANIFEST", null);
-            }
-            ByteBuffer b = ByteBuffer.allocate((int) size);
-            while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
-                // until the whole file is read
-            }
-            return b.array();
         }
     }
 

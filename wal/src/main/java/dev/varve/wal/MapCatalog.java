@@ -453,19 +453,26 @@ final class MapCatalog implements Checkpoints.ImageMaps {
 
     /** Reads and parses one catalog file. */
     private void read(Path file) throws IOException {
-        byte[] bytes;
+        parse(file, readSmall(io, file, "catalog"));
+    }
+
+    /**
+     * The whole content of a small file (a catalog, a backup's MANIFEST).
+     *
+     * @throws CorruptLogException if it is above 64 MiB: damage, not such a file
+     */
+    static byte[] readSmall(FileIo io, Path file, String what) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long size = ch.size();
             if (size > 64L << 20) {
-                throw new CorruptLogException(file, 0, "catalog of " + size + " bytes is implausibly large", null);
+                throw new CorruptLogException(file, 0, what + " of " + size + " bytes is implausibly large", null);
             }
             ByteBuffer b = ByteBuffer.allocate((int) size);
             while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
                 // until the whole file is read
             }
-            bytes = b.array();
+            return b.array();
         }
-        parse(file, bytes);
     }
 
     private void parse(Path file, byte[] bytes) {
