@@ -12,4 +12,6 @@ module dev.varve.core {
 
     exports dev.varve;
     exports dev.varve.spi;
+
+    uses dev.varve.spi.BackupFormat;
 }

@@ -10,4 +10,7 @@ module dev.varve.wal {
     requires jdk.jfr;
 
     exports dev.varve.wal;
+
+    provides dev.varve.spi.BackupFormat with
+            dev.varve.wal.WalBackupFormat;
 }

@@ -8,6 +8,7 @@ import dev.varve.internal.mvcc.Store;
 import dev.varve.internal.mvcc.StoreCounters;
 import dev.varve.internal.mvcc.VacuumScheduler;
 import dev.varve.spi.CommitLog;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -65,6 +66,8 @@ public final class Database<K, V> implements AutoCloseable {
     private final DatabaseBean bean;
     /** Serializes openMap and dropMap (the store's catalog and the log's). */
     private final Object mapCatalogLock = new Object();
+    /** In memory: the codecs each named map was last opened with (by id), for {@link #backup}. */
+    private final java.util.Map<Integer, Codec<?>[]> backupCodecs = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Database(Options<K, V> options) {
         this.options = options;
@@ -182,6 +185,9 @@ public final class Database<K, V> implements AutoCloseable {
         private boolean leakTracking;
         private FailureListener failureListener;
         private Duration retainHistory;
+        private Path restoreFrom;
+        private Codec<K> restoreKeyCodec;
+        private Codec<V> restoreValueCodec;
 
         private Builder(Comparator<? super K> comparator) {
             this.comparator = comparator;
@@ -398,6 +404,48 @@ public final class Database<K, V> implements AutoCloseable {
         }
 
         /**
+         * Opens the database from the backup in {@code backup} ({@link Database#backup(Path)}),
+         * using the codecs of the durability (a write-ahead log): {@link #open()} first verifies
+         * the whole backup (its manifest checksum, every file's size and CRC32C, every record's
+         * CRC, the entry counts and codec ids), then copies it into the log's directory, which
+         * must be absent or empty, and opens that as usual. For an in-memory database use {@link
+         * #restore(Path, Codec, Codec)}. A damaged or truncated backup fails {@code open()} with
+         * {@code dev.varve.wal.CorruptLogException} naming the file and byte offset; nothing is
+         * loaded then. Named maps come back at their first {@code openMap} with codecs, as after a
+         * restart of a durable database. Needs {@code varve-wal} on the class or module path.
+         *
+         * @param backup the backup directory (read, never written)
+         * @return this builder
+         * @throws NullPointerException if {@code backup} is null
+         */
+        public Builder<K, V> restore(Path backup) {
+            this.restoreFrom = Objects.requireNonNull(backup, "backup");
+            this.restoreKeyCodec = null;
+            this.restoreValueCodec = null;
+            return this;
+        }
+
+        /**
+         * Opens the database from the backup in {@code backup}, like {@link #restore(Path)}, with
+         * the given codecs for the default map: needed to restore into memory (the default
+         * durability), where they must have the ids the backup records. Later named maps of the
+         * restored database, like its restored ones, are opened with codecs ({@code openMap(name,
+         * keyCodec, valueCodec)}), as in a durable database.
+         *
+         * @param backup the backup directory (read, never written)
+         * @param keyCodec the codec of the default map's keys
+         * @param valueCodec the codec of the default map's values
+         * @return this builder
+         * @throws NullPointerException if an argument is null
+         */
+        public Builder<K, V> restore(Path backup, Codec<K> keyCodec, Codec<V> valueCodec) {
+            this.restoreFrom = Objects.requireNonNull(backup, "backup");
+            this.restoreKeyCodec = Objects.requireNonNull(keyCodec, "keyCodec");
+            this.restoreValueCodec = Objects.requireNonNull(valueCodec, "valueCodec");
+            return this;
+        }
+
+        /**
          * Opens the database: recovers from the log when durable, starts the background vacuum
          * if configured, and registers the MBean if {@link #jmx(boolean) jmx(true)}.
          *
@@ -406,16 +454,23 @@ public final class Database<K, V> implements AutoCloseable {
          * @throws IllegalArgumentException if {@code jmx(true)} was set without a {@code name}
          * @throws IllegalStateException if the log is corrupt or already open, or if {@code
          *     jmx(true)} and an open database of the same name is registered (nothing is left
-         *     open then)
+         *     open then); also if the backup to {@link #restore(Path) restore} is damaged or
+         *     truncated, or has no codecs to restore into memory with
+         * @throws UnsupportedOperationException if a backup is to be restored and {@code
+         *     varve-wal} is not on the path
          */
         public Database<K, V> open() {
             if (jmx && name == null) {
                 throw new IllegalArgumentException(
                         "jmx(true) needs a name(...): the MBean is named after the database");
             }
+            Durability<K, V> opened = restoreFrom == null
+                    ? durability
+                    : dev.varve.spi.BackupFormat.find()
+                            .restore(restoreFrom, durability, restoreKeyCodec, restoreValueCodec);
             return new Database<>(new Options<>(
                     comparator,
-                    durability,
+                    opened,
                     autoVacuum,
                     maxAttempts,
                     initialBackoff.toNanos(),
@@ -1073,6 +1128,9 @@ public final class Database<K, V> implements AutoCloseable {
             } else {
                 map = store.createMap(store.nextMapId(), name, comparator, keyId, valueId, null);
             }
+            if (keyCodec != null && !durable) {
+                backupCodecs.put(map.id(), new Codec<?>[] {keyCodec, valueCodec});
+            }
             return new NamedMap<>(this, new MapOps<>(commits, map), map);
         }
     }
@@ -1435,6 +1493,91 @@ public final class Database<K, V> implements AutoCloseable {
     public void checkpoint() {
         store.checkOpen();
         store.log().checkpoint();
+    }
+
+    /**
+     * Writes a backup of a durable database (or of one restored into memory): a consistent image
+     * of every map at one snapshot timestamp, written while readers and writers go on (the
+     * snapshot is pinned, no lock is held while writing), with the codecs its log writes records
+     * with. The directory {@code target} then holds a checkpoint and the map catalog in the log's
+     * format, and a {@code MANIFEST} (format version, maps with their codec and comparator ids
+     * and entry counts, the snapshot timestamp, each file's size and CRC32C), written last: a
+     * directory without a {@code MANIFEST} is an unfinished backup, which restore refuses. Load it
+     * with {@link Builder#restore(Path)}, or open a copy of it as a write-ahead log directory.
+     *
+     * <p>A named map opened, or dropped, while the backup runs may be in it or not (opening and
+     * dropping maps is not transactional). Thread-safe; several backups may run at once, each
+     * into its own directory.
+     *
+     * @param target the backup directory: absent (it is created, with its parents) or empty
+     * @return what was written
+     * @throws NullPointerException if {@code target} is null
+     * @throws IllegalArgumentException if {@code target} is a file or a non-empty directory
+     * @throws IllegalStateException if the database is closed, its log failed, or it is in memory
+     *     (its default map has no codecs: use {@link #backup(Path, Codec, Codec)})
+     * @throws UnsupportedOperationException if its log cannot write backups
+     * @throws java.io.UncheckedIOException if writing failed (nothing complete-looking is left)
+     */
+    public Backup backup(Path target) {
+        Objects.requireNonNull(target, "target");
+        store.checkOpen();
+        if (inMemory()) {
+            throw new IllegalStateException("an in-memory database has no codecs for its default map:"
+                    + " back it up with backup(dir, keyCodec, valueCodec)");
+        }
+        return store.log().backup(target);
+    }
+
+    /**
+     * Writes a backup of an in-memory database, like {@link #backup(Path)}, encoding the default
+     * map's keys and values with the given codecs and each named map with the codecs it was last
+     * opened with ({@link #openMap(String, Codec, Codec)}). Needs {@code varve-wal} on the class or
+     * module path (it writes the format). Restore it with {@link Builder#restore(Path, Codec,
+     * Codec)}.
+     *
+     * @param target the backup directory: absent (it is created, with its parents) or empty
+     * @param keyCodec the codec of the default map's keys
+     * @param valueCodec the codec of the default map's values
+     * @return what was written
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code target} is a file or a non-empty directory, or
+     *     the database is durable (it writes with its log's codecs: use {@link #backup(Path)})
+     * @throws IllegalStateException if the database is closed, or a named map was never opened
+     *     with codecs (the message names it)
+     * @throws UnsupportedOperationException if {@code varve-wal} is not on the path
+     * @throws java.io.UncheckedIOException if writing failed (nothing complete-looking is left)
+     */
+    public Backup backup(Path target, Codec<K> keyCodec, Codec<V> valueCodec) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(keyCodec, "keyCodec");
+        Objects.requireNonNull(valueCodec, "valueCodec");
+        store.checkOpen();
+        if (!inMemory()) {
+            throw new IllegalArgumentException("this database is durable (" + durability()
+                    + ") and is backed up with its log's codecs: use backup(dir)");
+        }
+        for (dev.varve.internal.mvcc.MapIndex<?, ?> map : store.maps()) {
+            if (map != null && map.id() != dev.varve.internal.mvcc.MapIndex.DEFAULT) {
+                backupDefinition(map.id()); // refuse a map without codecs before writing anything
+            }
+        }
+        return dev.varve.spi.BackupFormat.find().write(target, store, keyCodec, valueCodec, this::backupDefinition);
+    }
+
+    /** The definition of named map {@code id} for a backup in memory, or null if it was dropped. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private dev.varve.spi.MapDefinition<?, ?> backupDefinition(int id) {
+        dev.varve.internal.mvcc.MapIndex<?, ?>[] maps = store.maps();
+        dev.varve.internal.mvcc.MapIndex<?, ?> map = id < maps.length ? maps[id] : null;
+        if (map == null) {
+            return null; // dropped since
+        }
+        Codec<?>[] codecs = backupCodecs.get(id);
+        if (codecs == null) {
+            throw new IllegalStateException(map.describe() + " was opened without codecs, so it cannot be backed"
+                    + " up: open it once with openMap(name, keyCodec, valueCodec) (or with a comparator) first");
+        }
+        return new dev.varve.spi.MapDefinition(map.name(), codecs[0], codecs[1], map.userComparator());
     }
 
     /**

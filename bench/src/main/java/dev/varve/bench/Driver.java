@@ -16,7 +16,7 @@ public final class Driver {
     /**
      * Entry point of {@code java -jar varve-bench.jar}.
      *
-     * @param args {@code [run|compare|jmh] [options]}
+     * @param args {@code [run|compare|jmh|backup-info] [options]}
      */
     public static void main(String[] args) {
         int status = run(Arrays.asList(args), System.out, System.err);
@@ -56,8 +56,11 @@ public final class Driver {
                 case "jmh":
                     org.openjdk.jmh.Main.main(rest.toArray(new String[0]));
                     return 0;
+                case "backup-info":
+                    return dev.varve.bench.ops.BackupInfo.main(rest, out, err);
                 default:
-                    err.println("unknown command " + command + "; expected run, compare or jmh (see --help)");
+                    err.println(
+                            "unknown command " + command + "; expected run, compare, jmh or backup-info (see --help)");
                     return 2;
             }
         } catch (IllegalArgumentException e) {

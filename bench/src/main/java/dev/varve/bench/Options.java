@@ -94,6 +94,7 @@ public record Options(
                 "Usage: java -jar varve-bench.jar [run] [options]      run one workload and print a report",
                 "       java -jar varve-bench.jar compare [options]    Varve beside its peers (see compare --help)",
                 "       java -jar varve-bench.jar jmh [JMH options]    the JMH microbenchmarks (JMH's own -h)",
+                "       java -jar varve-bench.jar backup-info DIR      verify a backup and print its manifest",
                 "",
                 "Options:",
                 "  --workload NAME       " + String.join(" | ", WORKLOADS) + " (default " + d.workload + ")",

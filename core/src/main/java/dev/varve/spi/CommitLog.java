@@ -68,6 +68,22 @@ public interface CommitLog<K, V> extends AutoCloseable {
     void checkpoint();
 
     /**
+     * Writes a backup of every map at one snapshot into {@code target} (see {@code
+     * Database.backup}), with the codecs this log writes its records with, without blocking
+     * readers or writers. The default refuses: a log that cannot write backups.
+     *
+     * @param target the backup directory: absent, or an empty directory
+     * @return what was written
+     * @throws UnsupportedOperationException if this log cannot write backups (the default)
+     * @throws IllegalArgumentException if {@code target} is a file or a non-empty directory
+     * @throws java.io.UncheckedIOException if writing failed
+     * @throws IllegalStateException if the log has been closed
+     */
+    default dev.varve.Backup backup(java.nio.file.Path target) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot write backups");
+    }
+
+    /**
      * Why the log refuses commits, for {@code Database.health()}: the failure that stopped it (a
      * failed write or force, or too many failed checkpoints), or null while it accepts them.
      * Thread-safe; cheap.

@@ -125,6 +125,34 @@ final class Checkpoints {
     record Written(Path file, long snapshotTs, long entries) {}
 
     /**
+     * Where an image finds each map's codecs, and the recovered bytes of the named maps its store
+     * snapshot does not hold: the map catalog ({@link MapCatalog}), or a backup's view of a
+     * database's maps (Backups).
+     */
+    interface ImageMaps {
+        /**
+         * The key codec of map {@code id}, or null to leave the map out of the image (a backup
+         * meeting a map dropped since; then {@link #valueCodec} is not asked).
+         *
+         * @throws IllegalStateException if the map cannot be written (not open, no codecs)
+         */
+        Codec<Object> keyCodec(int id);
+
+        /** The value codec of map {@code id}, whose key codec was not null. */
+        Codec<Object> valueCodec(int id);
+
+        /** The recovered state of the named maps not in {@code inStore} (MapCatalog C3). */
+        java.util.TreeMap<Integer, java.util.List<MapCatalog.RawWrite>> recoveredNotIn(java.util.Set<Integer> inStore);
+    }
+
+    /**
+     * An image written and forced to a temporary file: its snapshot timestamp, its entries, the
+     * entries per map id (every map written, empty ones too), and the maps it took from the store.
+     */
+    record Image(
+            long snapshotTs, long entries, java.util.TreeMap<Integer, Long> perMap, java.util.Set<Integer> inStore) {}
+
+    /**
      * Writes a checkpoint of {@code store} into {@code dir} and makes it durable. On any failure
      * {@code checkpoint.tmp} is deleted (freeing its space) before the exception leaves.
      *
@@ -149,12 +177,16 @@ final class Checkpoints {
         Path tmp = dir.resolve(TEMP_NAME);
         io.delete(tmp);
         try {
-            java.util.Set<Integer> inStore = new java.util.HashSet<>();
-            Written w = writeTemp(io, dir, tmp, store, maps, inStore, newerThan);
-            if (w != null) {
-                maps.releaseOpened(inStore);
+            Image image = writeImage(io, tmp, store, maps, newerThan);
+            if (image == null) {
+                io.delete(tmp);
+                return null;
             }
-            return w;
+            Path target = dir.resolve(name(image.snapshotTs()));
+            io.moveAtomically(tmp, target);
+            io.forceDirectory(dir);
+            maps.releaseOpened(image.inStore());
+            return new Written(target, image.snapshotTs(), image.entries());
         } catch (IOException | RuntimeException | Error e) {
             try {
                 io.delete(tmp); // no-op once renamed
@@ -165,17 +197,21 @@ final class Checkpoints {
         }
     }
 
-    private static Written writeTemp(
-            FileIo io,
-            Path dir,
-            Path tmp,
-            StoreAccess<?, ?> store,
-            MapCatalog maps,
-            java.util.Set<Integer> inStore,
-            long newerThan)
+    /**
+     * Writes the image of every map at one snapshot into the new file {@code tmp} and forces it;
+     * neither renames nor deletes it (the caller does, also on failure).
+     *
+     * @return the image, or {@code null} (the file unfinished) if its snapshot is not above
+     *     {@code newerThan}
+     * @throws IOException if a file operation fails, or a codec or {@code maps} throws (as cause)
+     * @throws StoreUnavailableException if the store is closed
+     */
+    static Image writeImage(FileIo io, Path tmp, StoreAccess<?, ?> store, ImageMaps maps, long newerThan)
             throws IOException {
         long snapshotTs;
         long count;
+        java.util.Set<Integer> inStore = new java.util.HashSet<>();
+        java.util.TreeMap<Integer, Long> perMap = new java.util.TreeMap<>();
         try (FileIo.Channel ch = io.create(tmp)) {
             Out out = new Out(ch);
             out.putInt(MAGIC);
@@ -185,6 +221,7 @@ final class Checkpoints {
                 snapshotTs = store.readSnapshot(new StoreAccess.MapSnapshotConsumer() {
                     private Codec<Object> keyCodec = maps.keyCodec(0);
                     private Codec<Object> valueCodec = maps.valueCodec(0);
+                    private int current;
 
                     /** The map whose mark is due before its first entry (a map without entries gets none). */
                     private int unmarked;
@@ -192,19 +229,26 @@ final class Checkpoints {
                     @Override
                     public void beginMap(int mapId) {
                         inStore.add(mapId);
+                        current = mapId;
                         if (mapId != 0) {
                             try {
                                 keyCodec = maps.keyCodec(mapId);
-                                valueCodec = maps.valueCodec(mapId);
+                                valueCodec = keyCodec == null ? null : maps.valueCodec(mapId);
                             } catch (IllegalStateException e) { // not the store's refusal: ours
                                 throw new EntryFailure(new IOException("checkpoint: " + e.getMessage(), e));
                             }
                             unmarked = mapId;
                         }
+                        if (keyCodec != null) {
+                            perMap.putIfAbsent(mapId, 0L);
+                        }
                     }
 
                     @Override
                     public void accept(Object k, Object v) {
+                        if (keyCodec == null) {
+                            return; // left out (ImageMaps.keyCodec)
+                        }
                         byte[] kb = encode(keyCodec, k, n[0], "key");
                         byte[] vb = encode(valueCodec, v, n[0], "value");
                         if (unmarked != 0) {
@@ -213,11 +257,13 @@ final class Checkpoints {
                         }
                         entry(out, kb, vb);
                         n[0]++;
+                        perMap.merge(current, 1L, Long::sum);
                     }
                 });
                 // Named maps not opened in this run (or opened after the snapshot's start): their
                 // recovered bytes are their state at snapshotTs (MapCatalog C3).
                 for (var e : maps.recoveredNotIn(inStore).entrySet()) {
+                    perMap.putIfAbsent(e.getKey(), 0L);
                     if (e.getValue().isEmpty()) {
                         continue;
                     }
@@ -226,6 +272,7 @@ final class Checkpoints {
                         entry(out, w.key(), w.value());
                         n[0]++;
                     }
+                    perMap.merge(e.getKey(), (long) e.getValue().size(), Long::sum);
                 }
             } catch (EntryFailure e) {
                 throw e.io();
@@ -233,24 +280,18 @@ final class Checkpoints {
                 throw new StoreUnavailableException(e);
             }
             count = n[0];
+            if (snapshotTs <= newerThan) {
+                return null;
+            }
             // An empty image is written too: on load, StoreAccess.recoveredThrough moves the
             // store's clock past the timestamps it covers.
-            if (snapshotTs > newerThan) {
-                out.putInt(END_MARK);
-                out.putLong(count);
-                out.putLong(snapshotTs);
-                out.finish();
-                ch.force();
-            }
+            out.putInt(END_MARK);
+            out.putLong(count);
+            out.putLong(snapshotTs);
+            out.finish();
+            ch.force();
         }
-        if (snapshotTs <= newerThan) {
-            io.delete(tmp);
-            return null;
-        }
-        Path target = dir.resolve(name(snapshotTs));
-        io.moveAtomically(tmp, target);
-        io.forceDirectory(dir);
-        return new Written(target, snapshotTs, count);
+        return new Image(snapshotTs, count, perMap, inStore);
     }
 
     /** Writes a map mark; an I/O failure leaves as {@link EntryFailure}. */
@@ -306,6 +347,81 @@ final class Checkpoints {
     static <K, V> long load(
             FileIo io, Path file, StoreAccess<K, V> store, Codec<K> keyCodec, Codec<V> valueCodec, MapCatalog maps)
             throws IOException {
+        long[] ts = {0};
+        MapCatalog.Route[] route = {MapCatalog.Route.STORE};
+        Trailer t = read(io, file, new EntryVisitor() {
+            @Override
+            public void begin(long snapshotTs, long count) {
+                ts[0] = snapshotTs;
+            }
+
+            @Override
+            public void map(int mapId, long at) {
+                route[0] = mapId <= 0 ? MapCatalog.Route.UNKNOWN : maps.route(mapId);
+                if (route[0] == MapCatalog.Route.UNKNOWN) {
+                    throw new CorruptLogException(
+                            file, at, "checkpoint holds map id " + mapId + ", which no map ever had", null);
+                }
+            }
+
+            @Override
+            public void entry(int mapId, long index, long at, byte[] kb, byte[] vb) {
+                if (route[0] == MapCatalog.Route.PENDING) {
+                    maps.recovered(mapId, ts[0], kb, vb);
+                    return;
+                } else if (route[0] == MapCatalog.Route.SKIP) {
+                    return; // dropped since
+                }
+                K k;
+                V v;
+                try {
+                    k = keyCodec.decode(kb, 0, kb.length);
+                    v = valueCodec.decode(vb, 0, vb.length);
+                } catch (RuntimeException e) {
+                    throw new CorruptLogException(
+                            file,
+                            at,
+                            "cannot decode checkpoint entry " + index + " with " + keyCodec + "/" + valueCodec + ": "
+                                    + e.getMessage(),
+                            e);
+                }
+                store.replay(ts[0], k, v);
+            }
+        });
+        store.recoveredThrough(t.snapshotTs());
+        return t.snapshotTs();
+    }
+
+    /** A checkpoint's trailer: its snapshot timestamp and entry count, and where the trailer starts. */
+    record Trailer(long snapshotTs, long entries, long at) {}
+
+    /** Receives what {@link #read} finds in a checkpoint whose CRC passed, in file order. */
+    interface EntryVisitor {
+        /**
+         * Before the first entry: what the trailer says.
+         *
+         * @param snapshotTs the snapshot timestamp
+         * @param count the entry count
+         */
+        default void begin(long snapshotTs, long count) {}
+
+        /** The entries after the map mark at offset {@code at} are map {@code mapId}'s. */
+        void map(int mapId, long at);
+
+        /** Entry {@code index} (counted over every map), at offset {@code at}, of map {@code mapId}. */
+        void entry(int mapId, long index, long at, byte[] key, byte[] value);
+    }
+
+    /**
+     * Reads a checkpoint: verifies its CRC and trailer (pass 1), then walks its entries (pass 2),
+     * checking their structure, and hands them to {@code visitor}.
+     *
+     * @return the trailer
+     * @throws CorruptLogException if the file is damaged (the message names it and the offset),
+     *     or the visitor refuses what it was given
+     * @throws IOException if reading fails
+     */
+    static Trailer read(FileIo io, Path file, EntryVisitor visitor) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long size = ch.size();
             if (size < HEADER_BYTES + TRAILER_BYTES) {
@@ -338,19 +454,15 @@ final class Checkpoints {
             if (body.readInt() != MAGIC || (version = body.readInt()) < 1 || version > VERSION) {
                 throw new CorruptLogException(file, 0, "checkpoint has a bad magic number or version", null);
             }
+            visitor.begin(snapshotTs, count);
             long limit = size - TRAILER_BYTES;
             int map = 0;
-            MapCatalog.Route route = MapCatalog.Route.STORE;
             for (long i = 0; i < count; ) { // a map mark is always followed by an entry of its map
                 long at = body.position();
                 int kl = body.readInt();
                 if (kl == MAP_MARK && version >= 2 && at + 8 <= limit) {
                     map = body.readInt();
-                    route = map <= 0 ? MapCatalog.Route.UNKNOWN : maps.route(map);
-                    if (route == MapCatalog.Route.UNKNOWN) {
-                        throw new CorruptLogException(
-                                file, at, "checkpoint holds map id " + map + ", which no map ever had", null);
-                    }
+                    visitor.map(map, at);
                     continue;
                 }
                 if (kl < 0 || at + 8 + kl > limit) {
@@ -364,27 +476,8 @@ final class Checkpoints {
                 }
                 byte[] vb = new byte[vl];
                 body.readFully(vb, 0, vl);
+                visitor.entry(map, i, at, kb, vb);
                 i++; // NOTE: not in the for statement: a map mark is not an entry
-                if (route == MapCatalog.Route.PENDING) {
-                    maps.recovered(map, snapshotTs, kb, vb);
-                    continue;
-                } else if (route == MapCatalog.Route.SKIP) {
-                    continue; // dropped since
-                }
-                K k;
-                V v;
-                try {
-                    k = keyCodec.decode(kb, 0, kl);
-                    v = valueCodec.decode(vb, 0, vl);
-                } catch (RuntimeException e) {
-                    throw new CorruptLogException(
-                            file,
-                            at,
-                            "cannot decode checkpoint entry " + i + " with " + keyCodec + "/" + valueCodec + ": "
-                                    + e.getMessage(),
-                            e);
-                }
-                store.replay(snapshotTs, k, v);
             }
             if (body.position() != limit) {
                 throw new CorruptLogException(
@@ -393,8 +486,7 @@ final class Checkpoints {
                         "checkpoint has " + (limit - body.position()) + " bytes after its " + count + " entries",
                         null);
             }
-            store.recoveredThrough(snapshotTs);
-            return snapshotTs;
+            return new Trailer(snapshotTs, count, limit);
         }
     }
 

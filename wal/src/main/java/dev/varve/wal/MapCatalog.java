@@ -46,7 +46,7 @@ import java.util.TreeMap;
  *     keeps it: a checkpoint whose store snapshot does not hold the map yet writes it from here
  *     (see Checkpoints), and one whose snapshot holds it lets it go (releaseOpened).
  */
-final class MapCatalog {
+final class MapCatalog implements Checkpoints.ImageMaps {
     static final int MAGIC = 0x5652564D; // "VRVM"
     static final int VERSION = 1;
     static final String TEMP_NAME = "maps.tmp";
@@ -120,7 +120,7 @@ final class MapCatalog {
     }
 
     /** Whether two entries' declared codec ids or their orders differ (an undeclared id, "", matches any). */
-    private static boolean differs(Entry held, Entry given) {
+    static boolean differs(Entry held, Entry given) {
         return idsDiffer(held.keyCodecId(), given.keyCodecId())
                 || idsDiffer(held.valueCodecId(), given.valueCodecId())
                 || comparatorsDiffer(held.comparatorId(), given.comparatorId());
@@ -244,6 +244,58 @@ final class MapCatalog {
         return out;
     }
 
+    /** The entry of map {@code id} (0: the default map), or null if there is none (dropped, or never). */
+    synchronized Entry entry(int id) {
+        return entries.get(id);
+    }
+
+    /** Every entry, by id (0: the default map). */
+    synchronized List<Entry> entries() {
+        return new ArrayList<>(entries.values());
+    }
+
+    /** The id the next new map gets (C2). */
+    synchronized int nextId() {
+        return nextId;
+    }
+
+    /**
+     * Reads the catalog file {@code file} without changing its directory (nothing is deleted or
+     * written), for a backup: a catalog that is never saved (like {@link #unsaved}), holding the
+     * default map's codecs if they are given.
+     *
+     * @param keyCodec the default map's key codec, or null to register no codecs
+     * @param valueCodec the default map's value codec, or null as {@code keyCodec}
+     * @throws CorruptLogException if the file is damaged
+     * @throws IOException if reading fails
+     */
+    static MapCatalog readFile(FileIo io, Path file, Codec<?> keyCodec, Codec<?> valueCodec) throws IOException {
+        MapCatalog c = new MapCatalog(io, null);
+        c.generation = parseName(file.getFileName().toString());
+        c.read(file);
+        if (keyCodec != null) {
+            c.setCodecs(0, keyCodec, valueCodec);
+        }
+        return c;
+    }
+
+    /**
+     * Writes a new catalog holding {@code entries} (the default map's among them) and {@code
+     * nextId} into {@code dir} as generation 1, durably (as {@link #save}), for a backup.
+     *
+     * @return the file written
+     * @throws IOException if a file operation fails
+     */
+    static Path writeNew(FileIo io, Path dir, java.util.Collection<Entry> entries, int nextId) throws IOException {
+        MapCatalog c = new MapCatalog(io, dir);
+        for (Entry e : entries) {
+            c.entries.put(e.id(), e);
+        }
+        c.nextId = nextId;
+        c.save();
+        return dir.resolve(fileName(c.generation));
+    }
+
     /** The id of named map {@code name}, or -1. */
     synchronized int idOf(String name) {
         Entry e = byName(name);
@@ -279,8 +331,9 @@ final class MapCatalog {
      *
      * @throws IllegalStateException if the map is not open in this run
      */
+    @Override
     @SuppressWarnings("unchecked")
-    Codec<Object> keyCodec(int id) {
+    public Codec<Object> keyCodec(int id) {
         Codec<?>[] k = keyCodecs;
         if (id < 0 || id >= k.length || k[id] == null) {
             throw new IllegalStateException("map id " + id + " is not open in this log");
@@ -293,8 +346,9 @@ final class MapCatalog {
      *
      * @throws IllegalStateException if the map is not open in this run
      */
+    @Override
     @SuppressWarnings("unchecked")
-    Codec<Object> valueCodec(int id) {
+    public Codec<Object> valueCodec(int id) {
         keyCodec(id); // the check, and the read that orders the two
         return (Codec<Object>) valueCodecs[id];
     }
@@ -333,7 +387,8 @@ final class MapCatalog {
      * The recovered state of the named maps whose ids are not in {@code inStore}, for a
      * checkpoint (C3): map id -> its live writes.
      */
-    synchronized TreeMap<Integer, List<RawWrite>> recoveredNotIn(java.util.Set<Integer> inStore) {
+    @Override
+    public synchronized TreeMap<Integer, List<RawWrite>> recoveredNotIn(java.util.Set<Integer> inStore) {
         TreeMap<Integer, List<RawWrite>> out = new TreeMap<>();
         for (Map.Entry<Integer, Map<ByteBuffer, RawWrite>> e : pending.entrySet()) {
             if (!inStore.contains(e.getKey()) && entries.containsKey(e.getKey())) {
@@ -390,21 +445,33 @@ final class MapCatalog {
         Map.Entry<Long, Path> newest = files.lastEntry();
         generation = newest.getKey();
         Path file = newest.getValue();
-        byte[] bytes;
+        read(file);
+        for (Path older : files.headMap(generation).values()) {
+            io.delete(older); // left by a crash between a newer one's rename and this cleanup
+        }
+    }
+
+    /** Reads and parses one catalog file. */
+    private void read(Path file) throws IOException {
+        parse(file, readSmall(io, file, "catalog"));
+    }
+
+    /**
+     * The whole content of a small file (a catalog, a backup's MANIFEST).
+     *
+     * @throws CorruptLogException if it is above 64 MiB: damage, not such a file
+     */
+    static byte[] readSmall(FileIo io, Path file, String what) throws IOException {
         try (FileIo.Channel ch = io.openExisting(file)) {
             long size = ch.size();
             if (size > 64L << 20) {
-                throw new CorruptLogException(file, 0, "catalog of " + size + " bytes is implausibly large", null);
+                throw new CorruptLogException(file, 0, what + " of " + size + " bytes is implausibly large", null);
             }
             ByteBuffer b = ByteBuffer.allocate((int) size);
             while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
                 // until the whole file is read
             }
-            bytes = b.array();
-        }
-        parse(file, bytes);
-        for (Path older : files.headMap(generation).values()) {
-            io.delete(older); // left by a crash between a newer one's rename and this cleanup
+            return b.array();
         }
     }
 
@@ -433,7 +500,8 @@ final class MapCatalog {
         }
     }
 
-    private static String string(ByteBuffer b) {
+    /** Reads a string written by {@link #putString}. */
+    static String string(ByteBuffer b) {
         int n = b.getInt();
         if (n < 0 || n > b.remaining()) {
             throw new IllegalArgumentException("string length " + n);
@@ -441,6 +509,13 @@ final class MapCatalog {
         byte[] s = new byte[n];
         b.get(s);
         return new String(s, StandardCharsets.UTF_8);
+    }
+
+    /** Writes a string: its UTF-8 length (int32), then its UTF-8 bytes. */
+    static void putString(java.io.DataOutputStream out, String s) throws IOException {
+        byte[] u = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(u.length);
+        out.write(u);
     }
 
     private void save() throws IOException {
@@ -456,9 +531,7 @@ final class MapCatalog {
         for (Entry e : entries.values()) {
             out.writeInt(e.id());
             for (String s : new String[] {e.name(), e.keyCodecId(), e.valueCodecId(), e.comparatorId()}) {
-                byte[] u = s.getBytes(StandardCharsets.UTF_8);
-                out.writeInt(u.length);
-                out.write(u);
+                putString(out, s);
             }
         }
         byte[] body = bytes.toByteArray();

@@ -30,6 +30,10 @@ final class WalDurability<K, V> implements Durability<K, V> {
         createDirectories();
         DirectoryLock lock = DirectoryLock.acquire(options.dir());
         try {
+            if (Files.exists(options.dir().resolve(Backups.RESTORING))) { // Backups B4
+                throw new IllegalStateException("log directory " + options.dir() + " holds an unfinished restore of"
+                        + " a backup (file " + Backups.RESTORING + "): delete the directory and restore again");
+            }
             // NOTE: the catalog goes through the real file system, not options.io(): test doubles
             // of the disk model the log's own files (their fault sweeps count its operations),
             // and the catalog is forced, renamed and its directory forced before it is relied on.
@@ -76,6 +80,21 @@ final class WalDurability<K, V> implements Durability<K, V> {
     /** The next directory below {@code p} on the way to {@code dir}, or {@code null} past it. */
     private static Path child(Path dir, Path p) {
         return p.equals(dir) ? null : p.resolve(p.relativize(dir).getName(0));
+    }
+
+    /** The settings (for a restore into this log's directory). */
+    WalOptions options() {
+        return options;
+    }
+
+    /** The default map's key codec. */
+    Codec<K> keyCodec() {
+        return keyCodec;
+    }
+
+    /** The default map's value codec. */
+    Codec<V> valueCodec() {
+        return valueCodec;
     }
 
     @Override

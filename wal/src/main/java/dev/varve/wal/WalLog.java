@@ -408,6 +408,20 @@ final class WalLog<K, V> implements CommitLog<K, V> {
     }
 
     /**
+     * {@inheritDoc} Writes into another directory only: this log's files, its checkpointer and
+     * its writer are untouched (Backups B1, B2). Also works after the log failed (the image holds
+     * the visible commits, as a checkpoint would).
+     */
+    @Override
+    public dev.varve.Backup backup(Path target) {
+        Objects.requireNonNull(target, "target");
+        if (closing) {
+            throw new IllegalStateException("write-ahead log " + dir + " is closed");
+        }
+        return Backups.write(options.io(), target, store, Backups.of(maps));
+    }
+
+    /**
      * {@inheritDoc} Waits at most {@code closeTimeout} for the writer and any checkpoint in
      * flight; a writer still running then is interrupted and the log fails, but the directory
      * stays locked until that thread exits (it may still write). Called from a continuation of a
