@@ -113,16 +113,19 @@ class BackupUnderWritersTest {
                 t.start();
                 writers.add(t);
             }
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (committed.get() < 200 && System.nanoTime() < until) {
-                Thread.sleep(1);
-            }
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(20))
+                    .until(() -> committed.get() >= 200);
             for (int i = 0; i < 4; i++) {
                 long before = committed.get();
                 Path target = tmp.resolve("backup-" + i);
                 backups.add(durableSource ? db.backup(target) : db.backup(target, Codec.STRING, Codec.LONG));
-                commitsAround.add(new long[] {before, committed.get()});
-                Thread.sleep(20);
+                long after = committed.get();
+                commitsAround.add(new long[] {before, after});
+                // the writers move on before the next backup (a condition, not a pause)
+                org.awaitility.Awaitility.await()
+                        .atMost(java.time.Duration.ofSeconds(20))
+                        .until(() -> committed.get() >= after + 50);
             }
             stop.set(true);
             for (Thread t : writers) {
