@@ -65,6 +65,8 @@ public final class SnapshotPins {
     private volatile int refreshesInFlight;
     /** The commit clock of history retention, or null when history is not retained (P8). */
     private CommitTimes history;
+    /** The forced-schedule hook; set by Store#hook before the threads it pauses start. */
+    TestHook hook = TestHook.NONE;
 
     /**
      * Pins for a store.
@@ -109,7 +111,12 @@ public final class SnapshotPins {
      *      prunableWatermark: a refresh that began before that moment has raised it by then; one
      *      that begins after scans after the pin was published, so sees it (Dekker, as in P1).
      *      So prunableWatermark <= t at that read proves the pin safe; otherwise it is withdrawn
-     *      and the read refused. An open snapshot at t keeps every watermark at or below t, which
+     *      and the read refused. Fast path (readableAt): if, after the pin is published,
+     *      vacuumHorizon <= t and prunableWatermark <= t, no wait is needed: a refresh that
+     *      missed the pin raised vacuumHorizon before its scan (P1), so its watermark is at most
+     *      its horizon, at most t; earlier refreshes raised prunableWatermark to theirs. Within a
+     *      retention window the horizon trails (P8), so a past read there never waits, and a
+     *      stream of overlapping refreshes cannot starve it. An open snapshot at t keeps every watermark at or below t, which
      *      is what makes list-then-watch work without history retention.
      *  P8. With history retention, a refresh's horizon is min(visibleTs, the commit clock's
      *      horizon), both monotonic, so P1's raise stays monotonic and every watermark is at or
@@ -177,7 +184,9 @@ public final class SnapshotPins {
                 horizon = Math.min(horizon, h.horizon(horizon)); // P8
             }
             raise(VACUUM_HORIZON, horizon); // published before scanning pins (P1)
+            hook.at(TestHook.Point.REFRESH_BEFORE_SCAN);
             watermark = registry.oldestPinned(horizon);
+            hook.at(TestHook.Point.REFRESH_BEFORE_RAISE);
             raise(PRUNABLE_WATERMARK, watermark);
         } finally {
             REFRESHES_IN_FLIGHT.getAndAdd(this, -1); // after the raise (P7)
@@ -218,6 +227,9 @@ public final class SnapshotPins {
      * @return the oldest readable timestamp
      */
     public long oldestReadable() {
+        if ((int) REFRESHES_IN_FLIGHT.getVolatile(this) != 0) {
+            hook.at(TestHook.Point.PIN_AT_AWAITING_REFRESHES);
+        }
         for (int spins = 0; (int) REFRESHES_IN_FLIGHT.getVolatile(this) != 0; spins++) {
             if (spins < 100) {
                 Thread.onSpinWait();
@@ -226,6 +238,21 @@ public final class SnapshotPins {
             }
         }
         return prunableWatermark;
+    }
+
+    /**
+     * The oldest timestamp a pin at {@code ts}, published before this call, may read at (P7):
+     * {@code ts} itself at once when neither the horizon nor the prunable watermark is above it
+     * (then no refresh, finished or in flight, can cut above it), else {@link #oldestReadable()}.
+     *
+     * @param ts the pin's timestamp
+     * @return at most ts if the pin is safe, else the oldest readable timestamp
+     */
+    long readableAt(long ts) {
+        if (vacuumHorizon <= ts && prunableWatermark <= ts) {
+            return ts;
+        }
+        return oldestReadable();
     }
 
     /**
@@ -472,7 +499,7 @@ public final class SnapshotPins {
             this.begunAt = null;
             SnapshotRegistry r = pins.registry;
             Object t = r.pin(ts);
-            long oldest = pins.oldestReadable(); // after the pin is published (P7)
+            long oldest = pins.readableAt(ts); // after the pin is published (P7)
             if (oldest > ts) {
                 r.unpin(t);
                 throw new dev.varve.SnapshotTooOldException(ts, oldest);

@@ -202,6 +202,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     public void hook(TestHook hook) {
         this.hook = hook;
         vacuum.hook = hook;
+        pins.hook = hook;
     }
 
     /**

@@ -32,7 +32,22 @@ public interface TestHook {
          * watermark), before it counts and cuts the versions older than it; without the commit
          * lock, so committers may prune that chain meanwhile.
          */
-        VACUUM_AFTER_KEEPER
+        VACUUM_AFTER_KEEPER,
+        /**
+         * A watermark refresh raised the vacuum horizon, before it scans the pinned snapshots
+         * (SnapshotPins P1).
+         */
+        REFRESH_BEFORE_SCAN,
+        /**
+         * A watermark refresh scanned the pinned snapshots and computed its watermark, before it
+         * raises the prunable watermark to it (SnapshotPins P7).
+         */
+        REFRESH_BEFORE_RAISE,
+        /**
+         * A pin at a past timestamp was published and found a refresh in flight, before it waits
+         * for none to be (SnapshotPins P7).
+         */
+        PIN_AT_AWAITING_REFRESHES
     }
 
     /**
