@@ -186,7 +186,8 @@ public final class ChangeFeed {
 
     /**
      * A cold publisher: each subscriber gets its own stream of the commits after {@code
-     * afterTs} in {@code spec}.
+     * afterTs} in {@code spec}, and each subscribe another (subscribers are not tracked: one
+     * subscribed twice is given two streams).
      *
      * @param spec what to watch
      * @param afterTs deliver commits with a timestamp above it
@@ -323,6 +324,7 @@ public final class ChangeFeed {
                 next = dispatched + 1;
                 entry = store.feed == this ? ring.get(slot(next)) : null;
             }
+            store.hook.at(TestHook.Point.DISPATCHER_READ_NEXT);
             if (store.feed != this || store.visibleTs < next) {
                 park(next, null);
                 continue;
@@ -343,6 +345,7 @@ public final class ChangeFeed {
                 logFailed(next, entry.durable);
                 continue;
             }
+            store.hook.at(TestHook.Point.DISPATCHER_BEFORE_ROUTE);
             synchronized (lock) {
                 if (store.feed != this || dispatched + 1 != next) {
                     continue; // deactivated and reactivated meanwhile: start again from dispatched
@@ -470,6 +473,7 @@ public final class ChangeFeed {
                 collect(r, after, through, byTs);
             }
             pin.run(); // everything is collected: vacuum may move on
+            store.hook.at(TestHook.Point.REPLAY_BEFORE_HANDOVER);
             for (Map.Entry<Long, List<Change<Object, Object>>> e : byTs.entrySet()) {
                 if (sub.done) {
                     return;
