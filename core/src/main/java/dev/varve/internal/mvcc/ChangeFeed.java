@@ -88,6 +88,13 @@ public final class ChangeFeed {
      * F6. Delivery is the SubmissionPublisher's: offer never blocks; a full buffer drops, and
      *     the subscription is then failed (FellBehindException), so a slow subscriber never
      *     makes the database hold more than its buffer.
+     * F7. The dispatcher reads visibleTs before the slot: an entry is stored before its commit is
+     *     published (F2), so visibleTs >= next read first means the slot read after it holds
+     *     commit next, or a later one that lapped it (F3). Read the other way round, a slot read
+     *     before the commit was recorded, then visibleTs read after it was published, looked
+     *     like a lap and failed every subscription: it happened whenever a commit came right
+     *     as the dispatcher woke, e.g. just after a subscribe (ChangeFeedScheduleTest forces it
+     *     at DISPATCHER_READ_NEXT).
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -320,12 +327,13 @@ public final class ChangeFeed {
         while (!closed) {
             Entry entry;
             long next;
+            long visible = store.visibleTs; // before the slot (F7)
             synchronized (lock) {
                 next = dispatched + 1;
                 entry = store.feed == this ? ring.get(slot(next)) : null;
             }
             store.hook.at(TestHook.Point.DISPATCHER_READ_NEXT);
-            if (store.feed != this || store.visibleTs < next) {
+            if (store.feed != this || visible < next) {
                 park(next, null);
                 continue;
             }

@@ -122,6 +122,26 @@ class ChangeFeedScheduleTest {
         waitAtMost().until(() -> c.subscription != null);
     }
 
+    @Test
+    void aCommitPublishedBetweenTheDispatchersSlotReadAndItsVisibilityCheckIsRoutedNotTakenForALap() throws Exception {
+        Armable hook = new Armable(TestHook.Point.DISPATCHER_READ_NEXT);
+        Database<Long, Long> db = open(hook);
+        long start = db.gauges().visibleTimestamp();
+        FeedCollector<Long, Long> c = FeedCollector.unbounded();
+        db.watch(null, null, start).subscribe(c);
+        long c1 = put(db, 1L, 1L);
+        waitAtMost().until(() -> c.lastTs() == c1);
+
+        PauseHook held = hook.arm();
+        held.awaitReached(); // the dispatcher read the empty slot of c1 + 1
+        long c2 = put(db, 2L, 2L); // recorded and published while it stands there
+        held.release();
+
+        waitAtMost().until(() -> c.lastTs() == c2 || c.error.get() != null);
+        assertNull(c.error.get(), "a commit recorded after the slot read was taken for a lap");
+        assertEquals(List.of(c1, c2), c.timestamps());
+    }
+
     @ParameterizedTest(name = "the new subscriber watches from before the held commit: {0}")
     @ValueSource(booleans = {true, false})
     void aSubscriberArrivingAfterTheFeedDeactivatedWhileTheDispatcherIsHeldMidRouteSeesEachCommitOnce(
@@ -441,6 +461,30 @@ class ChangeFeedScheduleTest {
 
         assertNull(c.error.get(), "completed, not failed");
         assertTrue(c.events.isEmpty(), c.events::toString);
+        waitAtMost().until(() -> newFeedThreads().isEmpty());
+    }
+
+    @Test
+    void subscribingAndCancellingManyTimesLeavesNoFeedThreadAfterClose() {
+        Database<Long, Long> db = open(null);
+        Store<Long, Long> store = store(db);
+        long first = put(db, 0L, 0L);
+        for (int i = 1; i <= 200; i++) {
+            long after = i % 3 == 0 ? first : db.gauges().visibleTimestamp(); // every third replays
+            FeedCollector<Long, Long> c = FeedCollector.unbounded();
+            db.watch(null, null, after).subscribe(c);
+            long ts = put(db, i, i);
+            waitAtMost().until(() -> c.lastTs() == ts || c.error.get() != null);
+            assertNull(c.error.get(), "round " + i);
+            c.subscription.cancel();
+            assertNull(store.feed, "cancelled the only subscription, yet the feed is active");
+            long dispatchers = newFeedThreads().stream()
+                    .filter(t -> t.getName().startsWith("varve-change-feed-"))
+                    .count();
+            assertEquals(1, dispatchers, "one dispatcher per database, reused");
+        }
+        assertTrue(newFeedThreads().size() <= 8, () -> "delivery threads are reused: " + newFeedThreads());
+        db.close();
         waitAtMost().until(() -> newFeedThreads().isEmpty());
     }
 }
