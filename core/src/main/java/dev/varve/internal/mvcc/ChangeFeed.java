@@ -95,6 +95,11 @@ public final class ChangeFeed {
      *     like a lap and failed every subscription: it happened whenever a commit came right
      *     as the dispatcher woke, e.g. just after a subscribe (ChangeFeedScheduleTest forces it
      *     at DISPATCHER_READ_NEXT).
+     * F8. A subscriber whose onNext throws is given that exception as onError (the
+     *     SubmissionPublisher's rule) and is removed then, as a cancel removes it. It used to
+     *     stay registered until the next commit routed to it found it without a subscriber,
+     *     so a feed whose last subscriber threw went on recording commits, with nobody
+     *     watching, until then.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -422,7 +427,7 @@ public final class ChangeFeed {
         if (sub.done || entry.commitTs <= sub.liveAfter || entry.record == null) {
             return;
         }
-        if (!sub.pub.hasSubscribers()) { // the subscriber cancelled, or its onNext threw
+        if (!sub.pub.hasSubscribers()) { // gone unseen (cancel and onError remove it at once: F8)
             sub.done = true;
             subs.remove(sub);
             deactivateIfIdle();
@@ -705,6 +710,7 @@ public final class ChangeFeed {
 
                 @Override
                 public void onError(Throwable throwable) {
+                    cancelled(Sub.this); // F8: onNext threw (else the feed removed it already)
                     if (throwable instanceof FellBehindMarker) { // say what it was given, as of now
                         throwable = new FellBehindException(lastDelivered, ((FellBehindMarker) throwable).reason);
                     }
