@@ -100,6 +100,14 @@ public final class ChangeFeed {
      *     stay registered until the next commit routed to it found it without a subscriber,
      *     so a feed whose last subscriber threw went on recording commits, with nobody
      *     watching, until then.
+     * F9. A subscribe after close (through a publisher obtained before it) is refused on the
+     *     caller's thread, before it makes or uses an executor: it used to start a new pool of
+     *     delivery threads that outlived the database, or, if the pool existed, to throw
+     *     RejectedExecutionException out of subscribe (Flow rule 1.9: it must return normally
+     *     and signal onError). The check is repeated under lock, where close() sets closed, so
+     *     no subscription is registered after close() took the list to complete. NOTE: a
+     *     subscribe racing close() past the first check may still meet the delivery pool shut
+     *     down (RejectedExecutionException from SubmissionPublisher); only that race.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -215,16 +223,20 @@ public final class ChangeFeed {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void subscribe(Spec spec, long afterTs, Executor executor, int buffer, Flow.Subscriber<?> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
+        if (closed || store.isClosed()) { // F9: before any executor is made or used
+            refuseClosed(subscriber);
+            return;
+        }
         Executor exec = executor != null ? executor : defaultExecutor();
         SubmissionPublisher<CommitEvent<?, ?>> pub = new SubmissionPublisher<>(exec, buffer);
         Sub sub = new Sub(spec, pub, afterTs, buffer);
         pub.subscribe(sub.relay((Flow.Subscriber) subscriber));
         SnapshotPins.Pin pin = null;
         try {
-            if (closed || store.isClosed()) {
-                throw new IllegalStateException("the database is closed");
-            }
             synchronized (lock) {
+                if (closed || store.isClosed()) { // F9: close() sets closed under lock
+                    throw new IllegalStateException("the database is closed");
+                }
                 activate();
                 long p = dispatched;
                 if (afterTs < p) {
@@ -249,6 +261,18 @@ public final class ChangeFeed {
                 fail(sub, e);
             }
         }
+    }
+
+    /** Fails a subscriber that came after close (F9) on the caller's thread: onSubscribe, then onError. */
+    private static void refuseClosed(Flow.Subscriber<?> subscriber) {
+        subscriber.onSubscribe(new Flow.Subscription() {
+            @Override
+            public void request(long n) {}
+
+            @Override
+            public void cancel() {}
+        });
+        subscriber.onError(new IllegalStateException("the database is closed"));
     }
 
     /** Makes this the store's feed if it is not (F1); caller holds lock. */

@@ -489,4 +489,31 @@ class ChangeFeedScheduleTest {
         db.close();
         waitAtMost().until(() -> newFeedThreads().isEmpty());
     }
+
+    @Test
+    void aPublisherSubscribedAfterCloseFailsTheSubscriberAndStartsNoThread() {
+        Database<Long, Long> neverWatched = open(null); // has no delivery threads yet
+        Flow.Publisher<CommitEvent<Long, Long>> unused = neverWatched.watch(null, null, 0);
+        neverWatched.close();
+
+        Database<Long, Long> watched = open(null); // its delivery threads are shut down at close
+        Flow.Publisher<CommitEvent<Long, Long>> used = watched.watch(null, null, 0);
+        FeedCollector<Long, Long> before = FeedCollector.unbounded();
+        used.subscribe(before);
+        long c1 = put(watched, 1L, 1L);
+        waitAtMost().until(() -> before.lastTs() == c1);
+        watched.close();
+        waitAtMost().until(before.completed::get);
+
+        for (Flow.Publisher<CommitEvent<Long, Long>> feed : List.of(unused, used)) {
+            FeedCollector<Long, Long> late = FeedCollector.unbounded();
+            feed.subscribe(late); // Flow rule 1.9: returns normally, signals onSubscribe, then onError
+            waitAtMost().until(() -> late.error.get() != null);
+            IllegalStateException e = assertInstanceOf(IllegalStateException.class, late.error.get());
+            assertEquals("the database is closed", e.getMessage());
+            assertTrue(late.events.isEmpty());
+            assertTrue(late.subscription != null, "onSubscribe before onError");
+        }
+        waitAtMost().until(() -> newFeedThreads().isEmpty());
+    }
 }
