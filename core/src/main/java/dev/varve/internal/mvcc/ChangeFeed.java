@@ -108,6 +108,15 @@ public final class ChangeFeed {
      *     no subscription is registered after close() took the list to complete. NOTE: a
      *     subscribe racing close() past the first check may still meet the delivery pool shut
      *     down (RejectedExecutionException from SubmissionPublisher); only that race.
+     * F10. Routing runs user code on the dispatcher's thread, holding lock, when the executor
+     *     runs tasks in the caller (a direct executor): onError of a subscription failed as
+     *     fallen behind, and a resume subscribed inside it, enter lock re-entrantly in the
+     *     middle of routing commit next. So dispatched = next is set before the routing loop:
+     *     such a subscription replays through next, and is not in the loop's copy of subs.
+     *     Set after the loop, it made that subscription start live after next - 1 without
+     *     being routed next: commit next was lost to it. (Reactivation inside the loop, by a
+     *     resume of the last subscription, likewise moves dispatched to lastCommitTs, which
+     *     the old assignment after the loop then moved back.)
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -387,10 +396,10 @@ public final class ChangeFeed {
                 if (store.feed != this || dispatched + 1 != next) {
                     continue; // deactivated and reactivated meanwhile: start again from dispatched
                 }
+                dispatched = next; // before routing: a subscribe from inside it replays next (F10)
                 for (Sub sub : new ArrayList<>(subs)) {
                     route(sub, entry);
                 }
-                dispatched = next;
                 ring.compareAndSet(slot(next), entry, null);
             }
         }

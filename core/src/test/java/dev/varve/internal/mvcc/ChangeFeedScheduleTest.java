@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
@@ -515,5 +516,94 @@ class ChangeFeedScheduleTest {
             assertTrue(late.subscription != null, "onSubscribe before onError");
         }
         waitAtMost().until(() -> newFeedThreads().isEmpty());
+    }
+
+    /** A subscriber on a direct executor that takes one event, then resumes inside onError. */
+    private static final class ResumesInline implements Flow.Subscriber<CommitEvent<Object, Object>> {
+        static final Executor DIRECT = Runnable::run;
+        final Database<Long, Long> db;
+        final FeedCollector<Object, Object> resumed = FeedCollector.unbounded();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        ResumesInline(Database<Long, Long> db) {
+            this.db = db;
+        }
+
+        void watchFrom(long after) {
+            db.watch(List.of(WatchRange.ofDefaultMap(null, null)), after, DIRECT, 1)
+                    .subscribe(this);
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.request(1); // then nothing: the second event fills its buffer of 1, the third fails it
+        }
+
+        @Override
+        public void onNext(CommitEvent<Object, Object> item) {}
+
+        @Override
+        public void onError(Throwable t) {
+            failure.set(t);
+            long from = ((FellBehindException) t).lastDeliveredTimestamp();
+            db.watch(List.of(WatchRange.ofDefaultMap(null, null)), from, DIRECT, 64)
+                    .subscribe(resumed);
+        }
+
+        @Override
+        public void onComplete() {}
+    }
+
+    /**
+     * With a direct executor the dispatcher's own thread delivers, so a subscriber that resumes
+     * inside onError subscribes while the dispatcher is in the middle of routing the commit that
+     * overflowed its buffer (holding the feed's lock, re-entrantly).
+     */
+    @Test
+    void aResumeInsideOnErrorOnTheDispatchersThreadMissesNoCommit() {
+        Database<Long, Long> db = open(null);
+        long start = db.gauges().visibleTimestamp();
+        FeedCollector<Long, Long> bystander = FeedCollector.unbounded(); // keeps the feed active
+        db.watch(null, null, start).subscribe(bystander);
+        ResumesInline s = new ResumesInline(db);
+        s.watchFrom(start);
+        long c1 = put(db, 1L, 1L);
+        long c2 = put(db, 2L, 2L);
+        long c3 = put(db, 3L, 3L); // fails s inside routing c3
+        long c4 = put(db, 4L, 4L);
+        waitAtMost().until(() -> bystander.lastTs() == c4);
+        waitAtMost().until(() -> s.resumed.lastTs() == c4 || s.resumed.error.get() != null);
+        FellBehindException e = assertInstanceOf(FellBehindException.class, s.failure.get());
+        assertEquals(c1, e.lastDeliveredTimestamp());
+        assertNull(s.resumed.error.get());
+        assertEquals(List.of(c2, c3, c4), s.resumed.timestamps(), "each commit after " + c1 + " once");
+    }
+
+    /**
+     * As above with nobody else watching, and commits queued behind the dispatcher (held at a
+     * hook): the failed subscription deactivates the feed and its resume reactivates it, inside
+     * the routing of the commit that failed it.
+     */
+    @Test
+    void aResumeInsideOnErrorThatReactivatesTheFeedMidRouteSeesEachCommitOnce() throws Exception {
+        Armable hook = new Armable(TestHook.Point.DISPATCHER_BEFORE_ROUTE);
+        Database<Long, Long> db = open(hook);
+        long start = db.gauges().visibleTimestamp();
+        ResumesInline s = new ResumesInline(db);
+        s.watchFrom(start);
+        PauseHook held = hook.arm();
+        long c1 = put(db, 1L, 1L);
+        held.awaitReached();
+        List<Long> commits = new ArrayList<>(List.of(c1));
+        for (long k = 2; k <= 5; k++) { // c3 fails s; c4 and c5 are committed when it resumes
+            commits.add(put(db, k, k));
+        }
+        held.release();
+        long c6 = put(db, 6L, 6L);
+        commits.add(c6);
+        waitAtMost().until(() -> s.resumed.lastTs() == c6 || s.resumed.error.get() != null);
+        assertEquals(c1, ((FellBehindException) s.failure.get()).lastDeliveredTimestamp());
+        assertNull(s.resumed.error.get());
+        assertEquals(commits.subList(1, commits.size()), s.resumed.timestamps());
     }
 }
