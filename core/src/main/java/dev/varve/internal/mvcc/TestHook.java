@@ -49,8 +49,8 @@ public interface TestHook {
          */
         PIN_AT_AWAITING_REFRESHES,
         /**
-         * The change feed's dispatcher read the ring slot of the next commit to route, before it
-         * checks that this commit is visible (ChangeFeed F2); reached on every turn of its loop.
+         * The change feed's dispatcher read visibleTs, then the ring slot of the next commit to
+         * route (ChangeFeed F7), before it checks either; reached on every turn of its loop.
          */
         DISPATCHER_READ_NEXT,
         /**
