@@ -1396,7 +1396,8 @@ public final class Database<K, V> implements AutoCloseable {
      *
      * <p><b>Cold, per subscriber.</b> Each {@code subscribe} starts its own stream from {@code
      * afterTimestamp} ({@link java.util.concurrent.Flow} rules: {@code onSubscribe} first, events
-     * only as requested with {@code request(n)}). Commits already made after {@code
+     * only as requested with {@code request(n)}); a subscriber subscribed twice is given two
+     * independent streams (Flow rule 2.5 has it cancel the second). Commits already made after {@code
      * afterTimestamp} are replayed from the version chains first, so <b>list-then-watch has no
      * gap</b>: read {@link #snapshot()}, then watch from its {@link
      * Snapshot#snapshotTimestamp()}, keeping the snapshot open until {@code subscribe} returned

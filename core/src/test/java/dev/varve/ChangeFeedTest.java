@@ -7,89 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.varve.testing.FeedCollector;
 import java.time.Duration;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Flow;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The change feed: {@link Database#watch}, in commit order, exactly once, with replay and backpressure. */
 class ChangeFeedTest {
 
-    /** Collects what a feed delivers; requests {@code initial} events, then one per event if {@code eager}. */
-    static final class Collector<K, V> implements Flow.Subscriber<CommitEvent<K, V>> {
-        final List<CommitEvent<K, V>> events = new CopyOnWriteArrayList<>();
-        final AtomicReference<Throwable> error = new AtomicReference<>();
-        final AtomicBoolean completed = new AtomicBoolean();
-        final long initial;
-        final boolean eager;
-        volatile Flow.Subscription subscription;
-
-        Collector(long initial, boolean eager) {
-            this.initial = initial;
-            this.eager = eager;
-        }
-
-        static <K, V> Collector<K, V> unbounded() {
-            return new Collector<>(Long.MAX_VALUE, false);
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            subscription = s;
-            if (initial > 0) {
-                s.request(initial);
-            }
-        }
-
-        @Override
-        public void onNext(CommitEvent<K, V> item) {
-            events.add(item);
-            if (eager) {
-                subscription.request(1);
-            }
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            error.set(t);
-        }
-
-        @Override
-        public void onComplete() {
-            completed.set(true);
-        }
-
-        long lastTs() {
-            return events.isEmpty() ? -1 : events.get(events.size() - 1).commitTimestamp();
-        }
-
-        /** Applies every event to {@code state}, checking commit order and exactly-once. */
-        TreeMap<K, V> applyTo(TreeMap<K, V> state, long after) {
-            long previous = after;
-            for (CommitEvent<K, V> e : events) {
-                assertTrue(e.commitTimestamp() > previous, "out of order or repeated: " + e + " after " + previous);
-                previous = e.commitTimestamp();
-                for (Change<K, V> c : e.changes()) {
-                    if (c.value() == null) {
-                        state.remove(c.key());
-                    } else {
-                        state.put(c.key(), c.value());
-                    }
-                }
-            }
-            return state;
-        }
-    }
-
     @Test
     void deliversEachCommitInTheRangeOnceInOrderAndNothingForCommitsOutside() {
         try (Database<Long, Long> db = Database.<Long, Long>builder().open()) {
             long start = db.gauges().visibleTimestamp();
-            Collector<Long, Long> c = Collector.unbounded();
+            FeedCollector<Long, Long> c = FeedCollector.unbounded();
             db.watch(10L, 20L, start).subscribe(c);
             db.put(5L, 1L); // outside
             try (Transaction<Long, Long> tx = db.begin()) {
@@ -133,7 +64,7 @@ class ChangeFeedTest {
                 }
             }
             db.vacuum();
-            Collector<Object, Object> c = Collector.unbounded();
+            FeedCollector<Object, Object> c = FeedCollector.unbounded();
             db.watchAll(listed.snapshotTimestamp()).subscribe(c);
             listed.close(); // the replay holds its own pin from here
             for (long i = 0; i < 100; i++) { // live
@@ -187,7 +118,7 @@ class ChangeFeedTest {
                 .retainHistory(Duration.ofHours(1))
                 .open()) {
             long start = db.gauges().visibleTimestamp();
-            Collector<Object, Object> slow = new Collector<>(3, false); // takes 3, then stops asking
+            FeedCollector<Object, Object> slow = new FeedCollector<>(3, false); // takes 3, then stops asking
             db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, null, 4)
                     .subscribe(slow);
             for (long i = 0; i < 50; i++) {
@@ -199,7 +130,7 @@ class ChangeFeedTest {
             // what onNext was actually given.
             assertEquals(slow.events.isEmpty() ? start : slow.lastTs(), e.lastDeliveredTimestamp());
             assertTrue(slow.events.size() <= 3, slow.events.toString());
-            Collector<Object, Object> resumed = Collector.unbounded();
+            FeedCollector<Object, Object> resumed = FeedCollector.unbounded();
             db.watchAll(e.lastDeliveredTimestamp()).subscribe(resumed);
             long last = db.gauges().visibleTimestamp();
             await().atMost(Duration.ofSeconds(10)).until(() -> resumed.lastTs() == last);
@@ -211,7 +142,7 @@ class ChangeFeedTest {
     @Test
     void closeCompletesSubscribersAndStopsTheFeedThreads() {
         Database<Long, Long> db = Database.<Long, Long>builder().open();
-        Collector<Long, Long> c = Collector.unbounded();
+        FeedCollector<Long, Long> c = FeedCollector.unbounded();
         db.watch(null, null, db.gauges().visibleTimestamp()).subscribe(c);
         db.put(1L, 1L);
         await().atMost(Duration.ofSeconds(10)).until(() -> c.events.size() == 1);
@@ -232,11 +163,11 @@ class ChangeFeedTest {
                 .open()) {
             NamedMap<Long, Long> other = db.openMap("other");
             long start = db.gauges().visibleTimestamp();
-            Collector<Object, Object> all = Collector.unbounded();
+            FeedCollector<Object, Object> all = FeedCollector.unbounded();
             int buffer = 1 << 14; // more than the commits: this test is about order and content
             db.watch(List.of(WatchRange.ofDefaultMap(null, null), WatchRange.all(other)), start, null, buffer)
                     .subscribe(all);
-            Collector<Object, Object> range = new Collector<>(1, true); // one at a time
+            FeedCollector<Object, Object> range = new FeedCollector<>(1, true); // one at a time
             db.watch(List.of(WatchRange.of(other, 10L, 30L)), start, null, buffer)
                     .subscribe(range);
             Thread[] writers = new Thread[2];
@@ -294,7 +225,7 @@ class ChangeFeedTest {
         }
     }
 
-    private static boolean rangeDone(Collector<Object, Object> range, Collector<Object, Object> all) {
+    private static boolean rangeDone(FeedCollector<Object, Object> range, FeedCollector<Object, Object> all) {
         long lastInRange = -1;
         for (CommitEvent<Object, Object> e : all.events) {
             for (Change<Object, Object> ch : e.changes()) {

@@ -88,6 +88,35 @@ public final class ChangeFeed {
      * F6. Delivery is the SubmissionPublisher's: offer never blocks; a full buffer drops, and
      *     the subscription is then failed (FellBehindException), so a slow subscriber never
      *     makes the database hold more than its buffer.
+     * F7. The dispatcher reads visibleTs before the slot: an entry is stored before its commit is
+     *     published (F2), so visibleTs >= next read first means the slot read after it holds
+     *     commit next, or a later one that lapped it (F3). Read the other way round, a slot read
+     *     before the commit was recorded, then visibleTs read after it was published, looked
+     *     like a lap and failed every subscription: it happened whenever a commit came right
+     *     as the dispatcher woke, e.g. just after a subscribe (ChangeFeedScheduleTest forces it
+     *     at DISPATCHER_READ_NEXT).
+     * F8. A subscriber whose onNext throws is given that exception as onError (the
+     *     SubmissionPublisher's rule) and is removed then, as a cancel removes it. It used to
+     *     stay registered until the next commit routed to it found it without a subscriber,
+     *     so a feed whose last subscriber threw went on recording commits, with nobody
+     *     watching, until then.
+     * F9. A subscribe after close (through a publisher obtained before it) is refused on the
+     *     caller's thread, before it makes or uses an executor: it used to start a new pool of
+     *     delivery threads that outlived the database, or, if the pool existed, to throw
+     *     RejectedExecutionException out of subscribe (Flow rule 1.9: it must return normally
+     *     and signal onError). The check is repeated under lock, where close() sets closed, so
+     *     no subscription is registered after close() took the list to complete. NOTE: a
+     *     subscribe racing close() past the first check may still meet the delivery pool shut
+     *     down (RejectedExecutionException from SubmissionPublisher); only that race.
+     * F10. Routing runs user code on the dispatcher's thread, holding lock, when the executor
+     *     runs tasks in the caller (a direct executor): onError of a subscription failed as
+     *     fallen behind, and a resume subscribed inside it, enter lock re-entrantly in the
+     *     middle of routing commit next. So dispatched = next is set before the routing loop:
+     *     such a subscription replays through next, and is not in the loop's copy of subs.
+     *     Set after the loop, it made that subscription start live after next - 1 without
+     *     being routed next: commit next was lost to it. (Reactivation inside the loop, by a
+     *     resume of the last subscription, likewise moves dispatched to lastCommitTs, which
+     *     the old assignment after the loop then moved back.)
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -186,7 +215,8 @@ public final class ChangeFeed {
 
     /**
      * A cold publisher: each subscriber gets its own stream of the commits after {@code
-     * afterTs} in {@code spec}.
+     * afterTs} in {@code spec}, and each subscribe another (subscribers are not tracked: one
+     * subscribed twice is given two streams).
      *
      * @param spec what to watch
      * @param afterTs deliver commits with a timestamp above it
@@ -202,16 +232,20 @@ public final class ChangeFeed {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void subscribe(Spec spec, long afterTs, Executor executor, int buffer, Flow.Subscriber<?> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
+        if (closed || store.isClosed()) { // F9: before any executor is made or used
+            refuseClosed(subscriber);
+            return;
+        }
         Executor exec = executor != null ? executor : defaultExecutor();
         SubmissionPublisher<CommitEvent<?, ?>> pub = new SubmissionPublisher<>(exec, buffer);
         Sub sub = new Sub(spec, pub, afterTs, buffer);
         pub.subscribe(sub.relay((Flow.Subscriber) subscriber));
         SnapshotPins.Pin pin = null;
         try {
-            if (closed || store.isClosed()) {
-                throw new IllegalStateException("the database is closed");
-            }
             synchronized (lock) {
+                if (closed || store.isClosed()) { // F9: close() sets closed under lock
+                    throw new IllegalStateException("the database is closed");
+                }
                 activate();
                 long p = dispatched;
                 if (afterTs < p) {
@@ -236,6 +270,18 @@ public final class ChangeFeed {
                 fail(sub, e);
             }
         }
+    }
+
+    /** Fails a subscriber that came after close (F9) on the caller's thread: onSubscribe, then onError. */
+    private static void refuseClosed(Flow.Subscriber<?> subscriber) {
+        subscriber.onSubscribe(new Flow.Subscription() {
+            @Override
+            public void request(long n) {}
+
+            @Override
+            public void cancel() {}
+        });
+        subscriber.onError(new IllegalStateException("the database is closed"));
     }
 
     /** Makes this the store's feed if it is not (F1); caller holds lock. */
@@ -319,11 +365,13 @@ public final class ChangeFeed {
         while (!closed) {
             Entry entry;
             long next;
+            long visible = store.visibleTs; // before the slot (F7)
             synchronized (lock) {
                 next = dispatched + 1;
                 entry = store.feed == this ? ring.get(slot(next)) : null;
             }
-            if (store.feed != this || store.visibleTs < next) {
+            store.hook.at(TestHook.Point.DISPATCHER_READ_NEXT);
+            if (store.feed != this || visible < next) {
                 park(next, null);
                 continue;
             }
@@ -343,14 +391,15 @@ public final class ChangeFeed {
                 logFailed(next, entry.durable);
                 continue;
             }
+            store.hook.at(TestHook.Point.DISPATCHER_BEFORE_ROUTE);
             synchronized (lock) {
                 if (store.feed != this || dispatched + 1 != next) {
                     continue; // deactivated and reactivated meanwhile: start again from dispatched
                 }
+                dispatched = next; // before routing: a subscribe from inside it replays next (F10)
                 for (Sub sub : new ArrayList<>(subs)) {
                     route(sub, entry);
                 }
-                dispatched = next;
                 ring.compareAndSet(slot(next), entry, null);
             }
         }
@@ -411,7 +460,7 @@ public final class ChangeFeed {
         if (sub.done || entry.commitTs <= sub.liveAfter || entry.record == null) {
             return;
         }
-        if (!sub.pub.hasSubscribers()) { // the subscriber cancelled, or its onNext threw
+        if (!sub.pub.hasSubscribers()) { // gone unseen (cancel and onError remove it at once: F8)
             sub.done = true;
             subs.remove(sub);
             deactivateIfIdle();
@@ -470,6 +519,7 @@ public final class ChangeFeed {
                 collect(r, after, through, byTs);
             }
             pin.run(); // everything is collected: vacuum may move on
+            store.hook.at(TestHook.Point.REPLAY_BEFORE_HANDOVER);
             for (Map.Entry<Long, List<Change<Object, Object>>> e : byTs.entrySet()) {
                 if (sub.done) {
                     return;
@@ -693,6 +743,7 @@ public final class ChangeFeed {
 
                 @Override
                 public void onError(Throwable throwable) {
+                    cancelled(Sub.this); // F8: onNext threw (else the feed removed it already)
                     if (throwable instanceof FellBehindMarker) { // say what it was given, as of now
                         throwable = new FellBehindException(lastDelivered, ((FellBehindMarker) throwable).reason);
                     }

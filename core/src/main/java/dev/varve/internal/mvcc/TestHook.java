@@ -47,7 +47,23 @@ public interface TestHook {
          * A pin at a past timestamp was published and found a refresh in flight, before it waits
          * for none to be (SnapshotPins P7).
          */
-        PIN_AT_AWAITING_REFRESHES
+        PIN_AT_AWAITING_REFRESHES,
+        /**
+         * The change feed's dispatcher read visibleTs, then the ring slot of the next commit to
+         * route (ChangeFeed F7), before it checks either; reached on every turn of its loop.
+         */
+        DISPATCHER_READ_NEXT,
+        /**
+         * The change feed's dispatcher holds the entry of a visible, durable commit, before it
+         * takes the feed's lock to route it to the subscriptions.
+         */
+        DISPATCHER_BEFORE_ROUTE,
+        /**
+         * A change feed's replay collected its commits from the version chains and released its
+         * pin, before it hands them, then the live events held back meanwhile, to the
+         * subscriber's buffer (ChangeFeed F5).
+         */
+        REPLAY_BEFORE_HANDOVER
     }
 
     /**
