@@ -117,6 +117,12 @@ public final class ChangeFeed {
      *     being routed next: commit next was lost to it. (Reactivation inside the loop, by a
      *     resume of the last subscription, likewise moves dispatched to lastCommitTs, which
      *     the old assignment after the loop then moved back.)
+     * F11. User code the dispatcher calls may throw: a map's comparator, while filtering a
+     *     commit for a subscription's ranges, fails that subscription alone, with the
+     *     comparator's exception. Anything else it meets (an Error such as OutOfMemoryError, a
+     *     bug) fails every subscription, with a TransactionException caused by it, and the
+     *     dispatcher goes on, so no subscriber waits forever for a thread that died; each may
+     *     resume from the last timestamp it was given.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -363,45 +369,63 @@ public final class ChangeFeed {
     private void dispatch() {
         CompletableFuture<Void> awaited = null; // the future a wake-up callback is registered on
         while (!closed) {
-            Entry entry;
-            long next;
-            long visible = store.visibleTs; // before the slot (F7)
-            synchronized (lock) {
-                next = dispatched + 1;
-                entry = store.feed == this ? ring.get(slot(next)) : null;
-            }
-            store.hook.at(TestHook.Point.DISPATCHER_READ_NEXT);
-            if (store.feed != this || visible < next) {
-                park(next, null);
-                continue;
-            }
-            if (entry == null || entry.commitTs != next) {
-                lapped(next);
-                continue;
-            }
-            if (!entry.durable.isDone()) {
-                if (awaited != entry.durable) {
-                    awaited = entry.durable;
-                    awaited.whenComplete((ok, failure) -> wake()); // once per commit awaited
+            try {
+                Entry entry;
+                long next;
+                long visible = store.visibleTs; // before the slot (F7)
+                synchronized (lock) {
+                    next = dispatched + 1;
+                    entry = store.feed == this ? ring.get(slot(next)) : null;
                 }
-                park(next, entry.durable);
-                continue;
-            }
-            if (entry.durable.isCompletedExceptionally()) {
-                logFailed(next, entry.durable);
-                continue;
-            }
-            store.hook.at(TestHook.Point.DISPATCHER_BEFORE_ROUTE);
-            synchronized (lock) {
-                if (store.feed != this || dispatched + 1 != next) {
-                    continue; // deactivated and reactivated meanwhile: start again from dispatched
+                store.hook.at(TestHook.Point.DISPATCHER_READ_NEXT);
+                if (store.feed != this || visible < next) {
+                    park(next, null);
+                    continue;
                 }
-                dispatched = next; // before routing: a subscribe from inside it replays next (F10)
-                for (Sub sub : new ArrayList<>(subs)) {
-                    route(sub, entry);
+                if (entry == null || entry.commitTs != next) {
+                    lapped(next);
+                    continue;
                 }
-                ring.compareAndSet(slot(next), entry, null);
+                if (!entry.durable.isDone()) {
+                    if (awaited != entry.durable) {
+                        awaited = entry.durable;
+                        awaited.whenComplete((ok, failure) -> wake()); // once per commit awaited
+                    }
+                    park(next, entry.durable);
+                    continue;
+                }
+                if (entry.durable.isCompletedExceptionally()) {
+                    logFailed(next, entry.durable);
+                    continue;
+                }
+                store.hook.at(TestHook.Point.DISPATCHER_BEFORE_ROUTE);
+                synchronized (lock) {
+                    if (store.feed != this || dispatched + 1 != next) {
+                        continue; // deactivated and reactivated meanwhile: start again from dispatched
+                    }
+                    dispatched = next; // before routing: a subscribe from inside it replays next (F10)
+                    for (Sub sub : new ArrayList<>(subs)) {
+                        route(sub, entry);
+                    }
+                    ring.compareAndSet(slot(next), entry, null);
+                }
+            } catch (RuntimeException | Error e) { // a bug or OutOfMemoryError: nobody may hang (F11)
+                failAll(e);
             }
+        }
+    }
+
+    /** Fails every subscription with {@code e}, which the dispatcher met; they may resume (F11). */
+    private void failAll(Throwable e) {
+        List<Sub> failed;
+        synchronized (lock) {
+            failed = new ArrayList<>(subs);
+        }
+        for (Sub sub : failed) {
+            fail(
+                    sub,
+                    new dev.varve.TransactionException(
+                            "the change feed failed while routing; resume from the last timestamp given", e));
         }
     }
 
@@ -466,7 +490,13 @@ public final class ChangeFeed {
             deactivateIfIdle();
             return;
         }
-        CommitEvent<?, ?> event = sub.filter(entry.record, store);
+        CommitEvent<?, ?> event;
+        try {
+            event = sub.filter(entry.record, store); // calls the map's comparator
+        } catch (RuntimeException e) { // the comparator's failure is this subscription's (F11)
+            fail(sub, e);
+            return;
+        }
         if (event == null) {
             return;
         }

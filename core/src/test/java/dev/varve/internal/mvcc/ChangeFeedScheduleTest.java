@@ -442,6 +442,79 @@ class ChangeFeedScheduleTest {
     }
 
     @Test
+    void aComparatorThatThrowsWhileTheDispatcherFiltersFailsThatSubscriptionAndTheFeedGoesOn() {
+        Database<Long, Long> db = open(null);
+        Store<Long, Long> store = store(db);
+        long bound = 999_999L; // never a key: only the watch's filter compares with it
+        AtomicBoolean armed = new AtomicBoolean();
+        RuntimeException bug = new IllegalStateException("the comparator's own bug");
+        dev.varve.NamedMap<Long, Long> named = db.openMap("named", (Long a, Long b) -> {
+            if (armed.get() && (a == bound || b == bound)) {
+                throw bug;
+            }
+            return Long.compare(a, b);
+        });
+        long start = db.gauges().visibleTimestamp();
+        FeedCollector<Object, Object> ranged = FeedCollector.unbounded();
+        FeedCollector<Object, Object> all = FeedCollector.unbounded();
+        db.watch(List.of(WatchRange.of(named, 0L, bound)), start, null, 16).subscribe(ranged);
+        db.watchAll(start).subscribe(all);
+        awaitSubscribed(ranged);
+        awaitSubscribed(all);
+        armed.set(true);
+        db.transact(tx -> tx.map(named).put(5L, 5L));
+        long c1 = db.gauges().visibleTimestamp();
+        waitAtMost().until(() -> ranged.error.get() != null && all.lastTs() == c1);
+        assertSame(bug, ranged.error.get(), "the subscriber is told what failed");
+        assertTrue(ranged.events.isEmpty());
+        waitAtMost().until(() -> store.changeFeed().subscriptions() == 1);
+
+        long c2 = put(db, 1L, 1L); // the dispatcher lived through it
+        waitAtMost().until(() -> all.lastTs() == c2);
+        assertEquals(List.of(c1, c2), all.timestamps());
+        assertNull(all.error.get());
+    }
+
+    @Test
+    void aFailureInsideTheDispatcherFailsEverySubscriptionAndTheFeedServesTheirResumes() {
+        Error oom = new OutOfMemoryError("the dispatcher's allocation");
+        AtomicBoolean armed = new AtomicBoolean();
+        Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open();
+        opened.add(db);
+        store(db).hook(p -> {
+            if (p == TestHook.Point.DISPATCHER_BEFORE_ROUTE && armed.compareAndSet(true, false)) {
+                throw oom;
+            }
+        });
+        long start = db.gauges().visibleTimestamp();
+        FeedCollector<Long, Long> a = FeedCollector.unbounded();
+        FeedCollector<Object, Object> b = FeedCollector.unbounded();
+        db.watch(null, null, start).subscribe(a);
+        db.watchAll(start).subscribe(b);
+        awaitSubscribed(a);
+        awaitSubscribed(b);
+        armed.set(true);
+        long c1 = put(db, 1L, 1L);
+        waitAtMost().until(() -> a.error.get() != null && b.error.get() != null);
+        for (Throwable e : List.of(a.error.get(), b.error.get())) {
+            assertInstanceOf(dev.varve.TransactionException.class, e);
+            assertSame(oom, e.getCause());
+        }
+        assertTrue(a.events.isEmpty() && b.events.isEmpty());
+        waitAtMost().until(() -> store(db).changeFeed().subscriptions() == 0);
+
+        long c2 = put(db, 2L, 2L);
+        FeedCollector<Long, Long> resumed = FeedCollector.unbounded();
+        db.watch(null, null, start).subscribe(resumed); // the dispatcher lived: replay, then live
+        long c3 = put(db, 3L, 3L);
+        waitAtMost().until(() -> resumed.lastTs() == c3);
+        assertEquals(List.of(c1, c2, c3), resumed.timestamps());
+        assertNull(resumed.error.get());
+    }
+
+    @Test
     void closeWhileAReplayIsHeldCompletesTheSubscriberAndLeavesNoFeedThread() throws Exception {
         Armable hook = new Armable(TestHook.Point.REPLAY_BEFORE_HANDOVER);
         Database<Long, Long> db = open(hook);
