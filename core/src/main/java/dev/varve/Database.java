@@ -1407,16 +1407,22 @@ public final class Database<K, V> implements AutoCloseable {
      * subscribe}, the subscriber gets it as {@code onError}: never a silent gap.
      *
      * <p><b>Delivery</b> never runs in the commit critical section and never blocks a committer:
-     * a dispatcher thread routes each commit once it is visible and as durable as the log's mode
-     * promises ({@code FULL}: forced, so a crash never takes back a delivered commit; {@code
-     * RELAXED}: handed to the log, so a crash may take back the last commits delivered, as it
-     * takes them from the database), into a buffer of {@code bufferCapacity} events per
-     * subscriber, delivered on {@code executor} (a {@link java.util.concurrent.SubmissionPublisher}
-     * per subscriber). A subscriber whose buffer is full is failed with {@link
-     * FellBehindException}, which gives the last timestamp it was given, to resume from; it
-     * never makes the database hold more. When the database closes, each subscriber receives
-     * the events already buffered, then {@code onComplete}. A failed commit log fails every
-     * subscriber. Thread-safe. Costs nothing while nobody watches.
+     * a dispatcher thread routes each commit once it is visible and as durable as an
+     * acknowledged commit is in the log's mode, whether it is delivered live or replayed.
+     * With {@code Wal}'s {@code FULL}: written and forced, so no crash or power loss takes back
+     * a delivered commit (new snapshots may see the commit before its force, unless {@code
+     * visibleOnlyWhenDurable} is set; its event waits for the force either way). With {@code RELAXED}: written to the log file but not yet forced, so a
+     * delivered commit survives a crash of the process, but an OS crash or a power loss may
+     * take back the last commits delivered (at most those of the last unforced interval), as it
+     * takes them from the database. In memory: at once. Events go into a buffer of {@code
+     * bufferCapacity} events per subscriber, delivered on {@code executor} (a {@link
+     * java.util.concurrent.SubmissionPublisher} per subscriber). A subscriber whose buffer is
+     * full is failed with {@link FellBehindException}, which gives the last timestamp it was
+     * given, to resume from; it never makes the database hold more. When the database closes,
+     * each subscriber receives the events already buffered, then {@code onComplete}. A commit
+     * whose log write or force failed (its outcome is unknown) is never delivered: a failed
+     * commit log fails every subscriber with a {@link TransactionException} that names the
+     * commit it was waiting for. Thread-safe. Costs nothing while nobody watches.
      *
      * @param ranges the key ranges watched (at least one)
      * @param afterTimestamp deliver the commits with a timestamp above it

@@ -29,6 +29,11 @@ import java.util.Objects;
  *       the commit order.
  * </ul>
  *
+ * <p>A change feed ({@code Database.watch}) delivers a commit only once it holds the same
+ * promise: under {@code FULL} once forced, so no crash takes back an event; under {@code
+ * RELAXED} once written, not forced, so an OS crash or power loss may take back the last
+ * commits a watcher was given. A commit whose write or force failed is never delivered.
+ *
  * <p>When {@code commit()} throws because the log failed (an I/O error, a full disk, a close that
  * gave up on a stuck write), the commit's outcome is <em>unknown</em>, as for a failed commit in
  * JDBC: its record may have reached the disk, and then it reappears after reopening. The
@@ -66,7 +71,10 @@ public final class Wal {
 
     /** How hard a commit is pushed to disk before {@code commit()} returns. */
     public enum Sync {
-        /** Written to the file at once; forced to the device on a bound of time, bytes or records. */
+        /**
+         * Written to the file at once; forced to the device on a bound of time, bytes or records.
+         * Commits (and change-feed events) are acknowledged once written, before the force.
+         */
         RELAXED,
         /** Written and forced to the device before the commit is acknowledged. */
         FULL

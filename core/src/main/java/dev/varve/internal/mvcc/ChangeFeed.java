@@ -52,6 +52,11 @@ public final class ChangeFeed {
     private final List<Sub> subs = new ArrayList<>();
     /** Every commit at or below it was routed to every registered subscription; guarded by lock. */
     private long dispatched;
+    /**
+     * Completes (normally) once every commit at or below dispatched is durable, or exceptionally
+     * if the log failed first (F12); guarded by lock.
+     */
+    private CompletableFuture<Void> dispatchedDurable;
 
     private volatile boolean closed;
     /** Whether the dispatcher is parked or about to (F4); committers unpark it when set. */
@@ -72,8 +77,9 @@ public final class ChangeFeed {
      *     stored in the ring before the commit is published (visibleTs), in the same critical
      *     section. The dispatcher routes ts = dispatched + 1 once visibleTs >= ts and the
      *     commit's durability future completed normally: then it is as durable as the log's mode
-     *     promises (FULL: forced; RELAXED: handed to the log). So events come in timestamp
-     *     order, each commit once, whole, never before it is visible and durable.
+     *     promises (FULL: written and forced; RELAXED: written to the file, not forced, so an
+     *     OS crash may still take it back). So events come in timestamp order, each commit
+     *     once, whole, never before it is visible and durable.
      * F3. A committer never waits for the dispatcher: it overwrites the slot. A slot that holds
      *     another timestamp than the one the dispatcher expects (or nothing) means the ring
      *     lapped it: every subscription is failed as fallen behind, with the last timestamp
@@ -123,6 +129,16 @@ public final class ChangeFeed {
      *     bug) fails every subscription, with a TransactionException caused by it, and the
      *     dispatcher goes on, so no subscriber waits forever for a thread that died; each may
      *     resume from the last timestamp it was given.
+     * F12. A replay (F5) holds to F2's rule too: visible is not durable (unless the log defers
+     *     visibility), and the commits in (after, dispatched] may have been made while nobody
+     *     watched, so no entry of theirs is in the ring. dispatchedDurable is the future of the
+     *     newest logged commit at or below dispatched: at activation, store.lastLogged, read
+     *     under commitLock with lastCommitTs; after a routed commit, its future (completed);
+     *     after logFailed, the failed one. The logs complete their futures in append order,
+     *     normally only if no failure came first (varve-wal's WalLog W1, W2; in memory, at
+     *     once), so once it completed normally every commit through dispatched is durable. The replay waits for it and, if it failed,
+     *     fails the subscription as logFailed does, giving nothing: a commit whose force
+     *     failed has an unknown outcome and is never delivered.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -247,6 +263,7 @@ public final class ChangeFeed {
         Sub sub = new Sub(spec, pub, afterTs, buffer);
         pub.subscribe(sub.relay((Flow.Subscriber) subscriber));
         SnapshotPins.Pin pin = null;
+        CompletableFuture<Void> throughDurable = null;
         try {
             synchronized (lock) {
                 if (closed || store.isClosed()) { // F9: close() sets closed under lock
@@ -258,6 +275,7 @@ public final class ChangeFeed {
                     pin = store.pins.pinAt(afterTs); // SnapshotPins P7: keeps every version above it
                     sub.replaying = true;
                     sub.pending = new ArrayList<>();
+                    throughDurable = dispatchedDurable; // F12
                 }
                 sub.liveAfter = Math.max(afterTs, p);
                 subs.add(sub);
@@ -269,8 +287,9 @@ public final class ChangeFeed {
         if (pin != null) {
             SnapshotPins.Pin held = pin;
             long through = sub.liveAfter;
+            CompletableFuture<Void> durable = throughDurable;
             try {
-                exec.execute(() -> replay(sub, afterTs, through, held));
+                exec.execute(() -> replay(sub, afterTs, through, durable, held));
             } catch (RuntimeException e) {
                 held.run();
                 fail(sub, e);
@@ -302,6 +321,7 @@ public final class ChangeFeed {
                 ring.setPlain(i, null); // published by the commitLock release (F1)
             }
             dispatched = store.lastCommitTs;
+            dispatchedDurable = store.lastLogged; // F12: the newest commit may not be durable yet
             store.feed = this;
         } finally {
             store.commitLock.unlock();
@@ -404,6 +424,7 @@ public final class ChangeFeed {
                         continue; // deactivated and reactivated meanwhile: start again from dispatched
                     }
                     dispatched = next; // before routing: a subscribe from inside it replays next (F10)
+                    dispatchedDurable = entry.durable; // completed normally (F12)
                     for (Sub sub : new ArrayList<>(subs)) {
                         route(sub, entry);
                     }
@@ -466,17 +487,20 @@ public final class ChangeFeed {
             failed = new ArrayList<>(subs);
         }
         for (Sub sub : failed) {
-            fail(
-                    sub,
-                    new dev.varve.TransactionException(
-                            "the commit log failed before commit " + next + " was durable; the change feed stops",
-                            cause));
+            fail(sub, logFailedBefore(next, cause));
         }
         synchronized (lock) {
             if (dispatched + 1 == next) {
                 dispatched = next; // nobody is left to route it to
+                dispatchedDurable = durable; // a replay through it fails (F12)
             }
         }
+    }
+
+    /** What a subscriber gets when the log failed before commit {@code ts} was durable. */
+    private static dev.varve.TransactionException logFailedBefore(long ts, Throwable cause) {
+        return new dev.varve.TransactionException(
+                "the commit log failed before commit " + ts + " was durable; the change feed stops", cause);
     }
 
     /** Routes one commit to one subscription; caller holds lock. */
@@ -526,23 +550,26 @@ public final class ChangeFeed {
 
     /**
      * Replays the commits in (after, through] of a new subscription from the version chains (F5),
-     * then hands it over to live routing.
+     * once they are visible and {@code durable} completed (F12), then hands it over to live
+     * routing.
      */
-    private void replay(Sub sub, long after, long through, SnapshotPins.Pin pin) {
+    private void replay(Sub sub, long after, long through, CompletableFuture<Void> durable, SnapshotPins.Pin pin) {
         try {
-            for (int attempt = 0; store.visibleTs < through; attempt++) { // never an undurable commit
+            for (int attempt = 0; store.visibleTs < through || !durable.isDone(); attempt++) {
                 if (closed || sub.done) {
                     return;
                 }
-                if (store.logFailure != null) {
-                    throw new dev.varve.TransactionException(
-                            "the commit log failed before commit " + through + " was durable", store.logFailure);
+                if (store.logFailure != null && store.visibleTs < through) {
+                    throw logFailedBefore(through, store.logFailure);
                 }
                 if (attempt < 100) {
                     Thread.yield();
                 } else {
                     LockSupport.parkNanos(100_000);
                 }
+            }
+            if (durable.isCompletedExceptionally()) { // never an undurable commit (F12)
+                throw logFailedBefore(through, durable.handle((ok, t) -> t).join());
             }
             TreeMap<Long, List<Change<Object, Object>>> byTs = new TreeMap<>();
             for (Range r : sub.replayRanges(store)) {

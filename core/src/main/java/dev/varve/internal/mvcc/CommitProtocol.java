@@ -68,7 +68,8 @@ public final class CommitProtocol<K, V> {
      *      T completes a dangerous structure; abort = abort the latches as in 1. The out-edge scan of the
      *      index runs before the lock; under it, only the commits since are checked, from a ring
      *      of recent write sets that every commit records in step 4;
-     *   3. log.append(record) (may refuse: abort the latches as in 1); lastCommitTs = c;
+     *   3. log.append(record) (may refuse: abort the latches as in 1); lastCommitTs = c, and
+     *      lastLogged = its durability future (ChangeFeed F12);
      *   4. stamp T's versions c (which releases the latches), prune the touched chains, record T
      *      in the conflict graph, visibleTs = c  <- linearization point of the commit: every new
      *      snapshot sees all of T.
@@ -223,6 +224,7 @@ public final class CommitProtocol<K, V> {
                 CommitRecord<K, V> record = store.inMemory && feed == null ? null : record(tx, commitTs);
                 durable = store.inMemory ? DURABLE_NOW : append(record, blockingWaiter);
                 store.lastCommitTs = commitTs;
+                store.lastLogged = durable; // ChangeFeed F12
                 done = true; // the record is in the log: from here the commit is published whole
                 try {
                     // 4. stamp, prune, record; then publish.
@@ -700,6 +702,7 @@ public final class CommitProtocol<K, V> {
                         store.inMemory && feed == null ? null : singleWrite(map, commitTs, key, value);
                 durable = store.inMemory ? DURABLE_NOW : append(record, true);
                 store.lastCommitTs = commitTs;
+                store.lastLogged = durable; // ChangeFeed F12
                 done = true; // as in commit: published whole from here
                 try {
                     latch.stamp(commitTs);

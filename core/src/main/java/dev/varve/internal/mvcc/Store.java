@@ -6,6 +6,7 @@ import dev.varve.internal.index.VersionedIndex;
 import dev.varve.spi.CommitLog;
 import dev.varve.spi.StoreAccess;
 import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 
@@ -49,6 +50,13 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     boolean inMemory;
     /** Largest commit timestamp handed out; guarded by commitLock. */
     long lastCommitTs;
+    /**
+     * The durability future of the newest commit handed to the log (a read-write commit; a
+     * read-only SSI identity has no record), or a completed one after recovery: what a change
+     * feed that starts with a replay through lastCommitTs waits for (ChangeFeed F12); guarded by
+     * commitLock.
+     */
+    CompletableFuture<Void> lastLogged = CompletableFuture.completedFuture(null);
     /**
      * Every commit with commitTs <= visibleTs is fully installed (and, when the log defers
      * visibility, as durable as the log promises). Written under commitLock, or raised by a CAS
