@@ -1398,7 +1398,9 @@ public final class Database<K, V> implements AutoCloseable {
      * afterTimestamp} ({@link java.util.concurrent.Flow} rules: {@code onSubscribe} first, events
      * only as requested with {@code request(n)}); a subscriber subscribed twice is given two
      * independent streams (Flow rule 2.5 has it cancel the second). Commits already made after {@code
-     * afterTimestamp} are replayed from the version chains first, so <b>list-then-watch has no
+     * afterTimestamp} are replayed from the version chains first (on the database's own
+     * threads, at the subscriber's pace: a replay waits while the buffer is full, and only the
+     * live commits held back meanwhile count against it), so <b>list-then-watch has no
      * gap</b>: read {@link #snapshot()}, then watch from its {@link
      * Snapshot#snapshotTimestamp()}, keeping the snapshot open until {@code subscribe} returned
      * (an open snapshot keeps the versions the replay reads; so does {@link

@@ -6,10 +6,10 @@ package dev.varve;
  * (it requested too little, or consumed too slowly), so the feed failed it rather than let the
  * backlog grow without bound. Resume with a new {@link Database#watch(Object, Object, long)
  * watch} after {@link #lastDeliveredTimestamp()}: it replays the commits since, if they are
- * still retained (else it fails with {@link SnapshotTooOldException}). The replay goes through
- * the new subscriber's buffer too: a backlog larger than it can fail the resume the same way
- * (before anything is delivered, when the subscriber's executor has one thread), so resume with
- * a buffer that holds the backlog.
+ * still retained (else it fails with {@link SnapshotTooOldException}). The replay waits for the
+ * new subscriber's demand, so a backlog larger than its buffer is delivered at its pace; the
+ * commits that arrive meanwhile are held for it up to its buffer's size, so a subscriber that
+ * stays slower than the commits falls behind again.
  */
 public class FellBehindException extends TransactionException {
     /** Serialization version. */

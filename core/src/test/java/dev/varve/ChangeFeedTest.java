@@ -140,6 +140,41 @@ class ChangeFeedTest {
     }
 
     @Test
+    void aResumeWhoseBacklogIsLargerThanItsBufferCatchesUpAtTheSubscribersPace() throws Exception {
+        java.util.concurrent.ExecutorService one = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (Database<Long, Long> db = Database.<Long, Long>builder()
+                .retainHistory(Duration.ofHours(1))
+                .open()) {
+            long start = db.gauges().visibleTimestamp();
+            for (long i = 0; i < 300; i++) {
+                db.put(i % 7, i);
+            }
+            long last = db.gauges().visibleTimestamp();
+            // Asks for one event at a time, on one delivery thread, with a buffer of 4: the
+            // replay of 300 commits must wait for it, not overflow it.
+            FeedCollector<Object, Object> paced = new FeedCollector<>(1, true);
+            db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, one, 4)
+                    .subscribe(paced);
+            long live = 0;
+            for (long i = 0; i < 3; i++) {
+                db.put(100 + i, i); // live commits while the replay runs
+                live = db.gauges().visibleTimestamp();
+            }
+            long end = live;
+            await().atMost(Duration.ofSeconds(20)).until(() -> paced.lastTs() == end || paced.error.get() != null);
+            assertEquals(null, paced.error.get());
+            assertEquals(
+                    java.util.stream.LongStream.rangeClosed(start + 1, end)
+                            .boxed()
+                            .toList(),
+                    paced.timestamps());
+            assertTrue(last < end);
+        } finally {
+            one.shutdownNow();
+        }
+    }
+
+    @Test
     void closeCompletesSubscribersAndStopsTheFeedThreads() {
         Database<Long, Long> db = Database.<Long, Long>builder().open();
         FeedCollector<Long, Long> c = FeedCollector.unbounded();

@@ -40,6 +40,8 @@ public final class ChangeFeed {
     public static final int DEFAULT_BUFFER = 1024;
     /** The longest the dispatcher parks without a wake-up (a safety net, not a schedule). */
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long a replay waits for room in a full buffer before it checks for cancel and close (ms). */
+    private static final long REPLAY_WAIT_MILLIS = 50;
 
     private static final AtomicInteger THREADS = new AtomicInteger();
 
@@ -139,6 +141,16 @@ public final class ChangeFeed {
      *     once), so once it completed normally every commit through dispatched is durable. The replay waits for it and, if it failed,
      *     fails the subscription as logFailed does, giving nothing: a commit whose force
      *     failed has an unknown outcome and is never delivered.
+     * F13. A replay delivers at its subscriber's pace: it runs on the feed's own delivery
+     *     threads (varve-watch-N), never on the subscriber's executor, and waits while the
+     *     subscriber's buffer is full (checking cancel and close every REPLAY_WAIT_MILLIS), then
+     *     drains, batch by batch, the live events held back meanwhile, and only hands over to
+     *     live routing when none is left, under lock. So a resume whose backlog is larger than
+     *     its buffer catches up, on any executor (run on a one-thread executor, the replay used
+     *     to fill the buffer while blocking the thread that would empty it, and failed as
+     *     fallen behind at once). Live events held back during it stay bounded by the buffer
+     *     (route): a subscriber slower than the commits still falls behind, with F6's error.
+     *     The replay holds no pin while it waits (the versions are collected first).
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -288,8 +300,8 @@ public final class ChangeFeed {
             SnapshotPins.Pin held = pin;
             long through = sub.liveAfter;
             CompletableFuture<Void> durable = throughDurable;
-            try {
-                exec.execute(() -> replay(sub, afterTs, through, durable, held));
+            try { // on the feed's own threads, not the subscriber's: the replay waits for it (F13)
+                defaultExecutor().execute(() -> replay(sub, afterTs, through, durable, held));
             } catch (RuntimeException e) {
                 held.run();
                 fail(sub, e);
@@ -578,26 +590,49 @@ public final class ChangeFeed {
             pin.run(); // everything is collected: vacuum may move on
             store.hook.at(TestHook.Point.REPLAY_BEFORE_HANDOVER);
             for (Map.Entry<Long, List<Change<Object, Object>>> e : byTs.entrySet()) {
-                if (sub.done) {
+                if (!submit(sub, new CommitEvent<>(e.getKey(), e.getValue()))) {
                     return;
                 }
-                offer(sub, new CommitEvent<>(e.getKey(), e.getValue()));
             }
-            synchronized (lock) {
-                if (sub.done) {
-                    return;
+            while (true) { // then what arrived live meanwhile, until none is left (F13)
+                List<CommitEvent<?, ?>> batch;
+                synchronized (lock) {
+                    if (sub.done) {
+                        return;
+                    }
+                    if (sub.pending.isEmpty()) {
+                        sub.pending = null;
+                        sub.replaying = false;
+                        return;
+                    }
+                    batch = sub.pending;
+                    sub.pending = new ArrayList<>();
                 }
-                for (CommitEvent<?, ?> event : sub.pending) {
-                    offer(sub, event);
+                for (CommitEvent<?, ?> event : batch) {
+                    if (!submit(sub, event)) {
+                        return;
+                    }
                 }
-                sub.pending = null;
-                sub.replaying = false;
             }
         } catch (RuntimeException | Error e) {
             fail(sub, e);
         } finally {
             pin.run();
         }
+    }
+
+    /**
+     * Hands a replayed event to the subscriber's buffer, waiting while it is full (F13).
+     *
+     * @return false if the subscription ended or the feed closed meanwhile
+     */
+    private boolean submit(Sub sub, CommitEvent<?, ?> event) {
+        while (!sub.done && !closed) {
+            if (sub.pub.offer(event, REPLAY_WAIT_MILLIS, TimeUnit.MILLISECONDS, (s, e) -> false) >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Adds the committed versions in (after, through] of one range to {@code byTs}, key by key. */
