@@ -34,6 +34,7 @@ public final class FeedWatchers implements AutoCloseable {
     private final List<WatchRange> ranges;
     private final Watcher[] watchers;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicReference<String> lastFellBehind = new AtomicReference<>();
     private volatile boolean stopped;
 
     /**
@@ -46,8 +47,17 @@ public final class FeedWatchers implements AutoCloseable {
      * @param gaps of those, times it could not resume (history not retained) and started again
      *     from the newest commit
      * @param seconds the interval the counts cover
+     * @param lastFellBehind the message of the last {@link FellBehindException} (it says why:
+     *     a full buffer, the ring lapped, live events overflowing a replay), or null if none
      */
-    public record Stats(int watchers, long events, long changes, long fellBehind, long gaps, double seconds) {
+    public record Stats(
+            int watchers,
+            long events,
+            long changes,
+            long fellBehind,
+            long gaps,
+            double seconds,
+            String lastFellBehind) {
         /** Events delivered per second, over every subscriber. */
         public double eventsPerSecond() {
             return seconds > 0 ? events / seconds : 0;
@@ -92,7 +102,7 @@ public final class FeedWatchers implements AutoCloseable {
             fellBehind += w.fellBehind.get();
             gaps += w.gaps.get();
         }
-        return new Stats(watchers.length, events, changes, fellBehind, gaps, seconds);
+        return new Stats(watchers.length, events, changes, fellBehind, gaps, seconds, lastFellBehind.get());
     }
 
     /** The first failure of a subscriber other than falling behind, or null. */
@@ -171,6 +181,7 @@ public final class FeedWatchers implements AutoCloseable {
             }
             if (t instanceof FellBehindException behind) {
                 fellBehind.incrementAndGet();
+                lastFellBehind.set(behind.getMessage());
                 resume(behind.lastDeliveredTimestamp());
             } else if (t instanceof SnapshotTooOldException && resuming) {
                 gaps.incrementAndGet(); // reclaimed between watch and subscribe

@@ -171,6 +171,9 @@ public record Result(
                             watching.fellBehind(),
                             watching.fellBehind() - watching.gaps(),
                             watching.gaps()));
+            if (watching.lastFellBehind() != null) {
+                line(b, "  last", watching.lastFellBehind());
+            }
         }
         if (backups != null) {
             line(
