@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.varve.bench;
 
+import dev.varve.Backup;
 import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Isolation;
@@ -147,6 +148,11 @@ public final class BankWorkload implements Workload {
     @Override
     public Database<?, ?> database() {
         return db;
+    }
+
+    @Override
+    public Backup backup(Path target) {
+        return DurabilityMode.backupWorkload(db, options, target, Codec.LONG, Codec.LONG);
     }
 
     @Override

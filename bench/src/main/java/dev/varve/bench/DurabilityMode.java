@@ -115,6 +115,24 @@ public enum DurabilityMode {
     }
 
     /**
+     * Backs up a workload's database into {@code target}: with its log's codecs when durable,
+     * with {@code keyCodec} and {@code valueCodec} in memory.
+     *
+     * @param db the open database
+     * @param options the settings (the durability mode)
+     * @param target an absent or empty directory
+     * @param keyCodec the default map's key codec
+     * @param valueCodec the default map's value codec
+     * @param <K> the key type
+     * @param <V> the value type
+     * @return what was written
+     */
+    public static <K, V> dev.varve.Backup backupWorkload(
+            dev.varve.Database<K, V> db, Options options, Path target, Codec<K> keyCodec, Codec<V> valueCodec) {
+        return options.durability() == MEMORY ? db.backup(target, keyCodec, valueCodec) : db.backup(target);
+    }
+
+    /**
      * Closes a workload's database (if it was opened) and deletes its temporary directory when
      * the user gave none.
      *

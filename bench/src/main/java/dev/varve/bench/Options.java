@@ -31,7 +31,11 @@ import java.util.Locale;
  *     district); smaller divides those counts (used by tests)
  * @param tpccLayout TPC-C table layout: {@code "maps"} (a named map per table), {@code "single"}
  *     (every table in the default map under table-tagged keys), or null for the durability's
- *     default (maps in memory, single when durable)
+ *     default (maps in memory, single when durable, and single in memory with backups on)
+ * @param watchers change-feed subscribers watching the whole database during the measured run,
+ *     each on its own delivery thread; 0 for none
+ * @param backupEvery how often a background thread backs the database up into a fresh temporary
+ *     directory during the measured run; zero turns backups off
  */
 public record Options(
         String workload,
@@ -49,7 +53,12 @@ public record Options(
         boolean autocommit,
         Duration vacuum,
         int tpccScale,
-        String tpccLayout) {
+        String tpccLayout,
+        int watchers,
+        Duration backupEvery) {
+
+    /** The most {@code --watchers}: each has a delivery thread. */
+    public static final int MAX_WATCHERS = 64;
 
     /** Workloads the driver knows. */
     public static final List<String> WORKLOADS =
@@ -83,7 +92,9 @@ public record Options(
                 false,
                 Duration.ofMillis(200),
                 1,
-                null);
+                null,
+                0,
+                Duration.ZERO);
     }
 
     /** The option list printed by {@code --help}. */
@@ -119,7 +130,13 @@ public record Options(
                 "  --vacuum T            background vacuum period, 0 for none (default 200ms)",
                 "  --tpcc-scale N        divide TPC-C item/customer/order counts by N (default 1 = spec)",
                 "  --tpcc-layout L       maps (a named map per table) | single (one map, table-tagged keys);",
-                "                        default maps in memory, single when durable",
+                "                        default maps in memory, single when durable or backed up",
+                "  --watchers N          change-feed subscribers, each watching the whole database from the",
+                "                        start of the measured run on its own delivery thread, requesting",
+                "                        without bound; reports events/s, changes/s and falls behind (default 0)",
+                "  --backup-every T      back the database up every T during the measured run into a new",
+                "                        temporary directory (deleted after each), e.g. 2s; reports backups,",
+                "                        MB and MB/s of backup writing; 0 for none (default 0)",
                 "  --csv | --json        print the report as CSV or JSON instead of text",
                 "  --help                this list",
                 "",
@@ -151,6 +168,8 @@ public record Options(
         Duration vacuum = d.vacuum;
         int tpccScale = d.tpccScale;
         String tpccLayout = null;
+        int watchers = d.watchers;
+        Duration backupEvery = d.backupEvery;
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String name = arg;
@@ -198,6 +217,8 @@ public record Options(
                         case "--value-size" -> valueSize = (int) positive(name, value, 1 << 20);
                         case "--vacuum" -> vacuum = duration(name, value, true);
                         case "--tpcc-scale" -> tpccScale = (int) positive(name, value, 100);
+                        case "--watchers" -> watchers = (int) inRange(name, value, 0, MAX_WATCHERS);
+                        case "--backup-every" -> backupEvery = duration(name, value, true);
                         case "--tpcc-layout" -> {
                             if (!value.equals("maps") && !value.equals("single")) {
                                 throw new IllegalArgumentException("--tpcc-layout " + value + " is not maps or single");
@@ -212,6 +233,13 @@ public record Options(
         if ("maps".equals(tpccLayout) && durability != DurabilityMode.MEMORY) {
             throw new IllegalArgumentException(
                     "--tpcc-layout maps needs --durability memory: the TPC-C rows have no codecs yet");
+        }
+        if (!backupEvery.isZero() && workload.equals("tpcc") && durability == DurabilityMode.MEMORY) {
+            if ("maps".equals(tpccLayout)) {
+                throw new IllegalArgumentException("--backup-every with --tpcc-layout maps: the TPC-C tables' named"
+                        + " maps have no codecs, so they cannot be backed up; use --tpcc-layout single");
+            }
+            tpccLayout = "single"; // a backup in memory needs codecs, which only the single map has
         }
         if (workload.equals("bank-hot") && keys == 0) {
             keys = 100;
@@ -235,7 +263,9 @@ public record Options(
                 autocommit,
                 vacuum,
                 tpccScale,
-                tpccLayout);
+                tpccLayout,
+                watchers,
+                backupEvery);
     }
 
     private static boolean known(String name) {
@@ -251,9 +281,13 @@ public record Options(
     }
 
     private static long positive(String name, String value, long max) {
+        return inRange(name, value, 1, max);
+    }
+
+    private static long inRange(String name, String value, long min, long max) {
         long n = number(name, value);
-        if (n < 1 || n > max) {
-            throw new IllegalArgumentException(name + " " + value + " is out of range [1, " + max + "]");
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(name + " " + value + " is out of range [" + min + ", " + max + "]");
         }
         return n;
     }

@@ -22,6 +22,9 @@ import org.HdrHistogram.Histogram;
  * @param latency per-transaction latency in ns, retries included
  * @param checks consistency checks
  * @param stats the database's counters after the run
+ * @param watching what the {@code --watchers} subscribers were given in the measured interval, or
+ *     null without them
+ * @param backups what the {@code --backup-every} backups wrote, or null without them
  */
 public record Result(
         Options options,
@@ -36,7 +39,9 @@ public record Result(
         double loadSeconds,
         Histogram latency,
         List<Workload.Check> checks,
-        Database.Stats stats) {
+        Database.Stats stats,
+        FeedWatchers.Stats watching,
+        BackupLoop.Stats backups) {
 
     /** All commits in the measured interval. */
     public long committed() {
@@ -150,6 +155,39 @@ public record Result(
                         latencyMicros(99),
                         latencyMicros(99.9),
                         latency.getMaxValue() / 1000.0));
+        if (watching != null) {
+            line(
+                    b,
+                    "watchers",
+                    String.format(
+                            Locale.ROOT,
+                            "%d: %,.0f events/s, %,.0f changes/s (%,d events, %,d changes); fell behind %,d times"
+                                    + " (%,d resumed, %,d restarted with a gap)",
+                            watching.watchers(),
+                            watching.eventsPerSecond(),
+                            watching.changesPerSecond(),
+                            watching.events(),
+                            watching.changes(),
+                            watching.fellBehind(),
+                            watching.fellBehind() - watching.gaps(),
+                            watching.gaps()));
+            if (watching.lastFellBehind() != null) {
+                line(b, "  last", watching.lastFellBehind());
+            }
+        }
+        if (backups != null) {
+            line(
+                    b,
+                    "backups",
+                    String.format(
+                            Locale.ROOT,
+                            "%,d every %,d ms: %,.1f MB in total, %,.1f MB/s while writing (%.2f s in backup calls)",
+                            backups.backups(),
+                            backups.every().toMillis(),
+                            backups.megabytes(),
+                            backups.megabytesPerSecond(),
+                            backups.seconds()));
+        }
         line(
                 b,
                 "database",
@@ -173,7 +211,8 @@ public record Result(
 
     static String csvHeader() {
         return "workload,threads,isolation,durability,seconds,committed,txn_per_s,write_write_aborts,"
-                + "dangerous_structure_aborts,workload_rollbacks,p50_us,p99_us,p999_us,max_us,checks_passed";
+                + "dangerous_structure_aborts,workload_rollbacks,p50_us,p99_us,p999_us,max_us,checks_passed,"
+                + "watchers,watch_events_per_s,watch_changes_per_s,watch_fell_behind,backups,backup_mb,backup_mb_per_s";
     }
 
     String csvRow() {
@@ -193,7 +232,14 @@ public record Result(
                 fmt(latencyMicros(99)),
                 fmt(latencyMicros(99.9)),
                 fmt(latency.getMaxValue() / 1000.0),
-                Boolean.toString(passed()));
+                Boolean.toString(passed()),
+                Integer.toString(watching == null ? 0 : watching.watchers()),
+                fmt(watching == null ? 0 : watching.eventsPerSecond()),
+                fmt(watching == null ? 0 : watching.changesPerSecond()),
+                Long.toString(watching == null ? 0 : watching.fellBehind()),
+                Long.toString(backups == null ? 0 : backups.backups()),
+                fmt(backups == null ? 0 : backups.megabytes()),
+                fmt(backups == null ? 0 : backups.megabytesPerSecond()));
     }
 
     String json() {
@@ -225,6 +271,36 @@ public record Result(
                 .append(",\"max\":")
                 .append(fmt(latency.getMaxValue() / 1000.0))
                 .append('}');
+        if (watching != null) {
+            b.append(",\"watchers\":{\"count\":")
+                    .append(watching.watchers())
+                    .append(",\"events\":")
+                    .append(watching.events())
+                    .append(",\"eventsPerSecond\":")
+                    .append(fmt(watching.eventsPerSecond()))
+                    .append(",\"changes\":")
+                    .append(watching.changes())
+                    .append(",\"changesPerSecond\":")
+                    .append(fmt(watching.changesPerSecond()))
+                    .append(",\"fellBehind\":")
+                    .append(watching.fellBehind())
+                    .append(",\"gaps\":")
+                    .append(watching.gaps())
+                    .append('}');
+        }
+        if (backups != null) {
+            b.append(",\"backups\":{\"everyMillis\":")
+                    .append(backups.every().toMillis())
+                    .append(",\"count\":")
+                    .append(backups.backups())
+                    .append(",\"bytes\":")
+                    .append(backups.bytes())
+                    .append(",\"megabytesPerSecond\":")
+                    .append(fmt(backups.megabytesPerSecond()))
+                    .append(",\"seconds\":")
+                    .append(fmt(backups.seconds()))
+                    .append('}');
+        }
         b.append(",\"checks\":[");
         for (int i = 0; i < checks.size(); i++) {
             Workload.Check c = checks.get(i);

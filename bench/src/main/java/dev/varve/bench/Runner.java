@@ -14,7 +14,10 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Workers run until a volatile stop flag is set; the measured interval starts when the monitor
  * thread resets every latency recorder and snapshots the counters, so a transaction in flight at
- * the boundary is counted in the interval it ends in.
+ * the boundary is counted in the interval it ends in. The background load of the measured
+ * interval starts with it and stops with the workers: the change-feed subscribers of {@code
+ * --watchers} ({@link FeedWatchers}) and the backups of {@code --backup-every} ({@link
+ * BackupLoop}); a failure of either fails the run, as a worker's does.
  */
 public final class Runner {
     private final Options options;
@@ -42,12 +45,17 @@ public final class Runner {
         try (workload) {
             double loadSeconds = load(workload);
             Measurement m = new Measurement(workload);
-            m.startWorkers();
-            m.warmUpAndMeasure();
-            m.stopWorkers();
+            try {
+                m.startWorkers();
+                m.warmUpAndMeasure();
+                m.stopWorkers();
+            } finally {
+                stop = true;
+                m.stopBackground(); // before the workload closes its database
+            }
             Totals totals = m.totals();
             List<Workload.Check> checks = m.checks();
-            return result(workload, m.types(), totals, loadSeconds, checks);
+            return result(workload, m.types(), totals, loadSeconds, checks, m.watchStats(), m.backupStats());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stop = true;
@@ -68,7 +76,13 @@ public final class Runner {
 
     /** Last step: the result of the run, with the database's statistics after it. */
     private Result result(
-            Workload workload, List<String> types, Totals totals, double loadSeconds, List<Workload.Check> checks) {
+            Workload workload,
+            List<String> types,
+            Totals totals,
+            double loadSeconds,
+            List<Workload.Check> checks,
+            FeedWatchers.Stats watching,
+            BackupLoop.Stats backups) {
         var stats = workload.database().stats();
         return new Result(
                 options,
@@ -83,7 +97,9 @@ public final class Runner {
                 loadSeconds,
                 totals.latency(),
                 checks,
-                stats);
+                stats,
+                watching,
+                backups);
     }
 
     /**
@@ -132,6 +148,13 @@ public final class Runner {
         private long snapshotChecks;
         private long snapshotViolations;
         private long stopAt;
+        /** The --watchers subscribers, or null for none; started when measuring begins. */
+        private final FeedWatchers watchers;
+        /** The --backup-every loop, or null for none; started when measuring begins. */
+        private final BackupLoop backupLoop;
+
+        private FeedWatchers.Stats watchStats;
+        private BackupLoop.Stats backupStats;
 
         /** Step 2: one {@link Workload.Worker} per thread, each with its own counters; not started. */
         Measurement(Workload workload) {
@@ -158,6 +181,10 @@ public final class Runner {
                         "varve-bench-worker-" + i);
                 workers[i].setDaemon(true);
             }
+            watchers = options.watchers() > 0
+                    ? new FeedWatchers(workload.database(), workload.watchedRanges(), options.watchers())
+                    : null;
+            backupLoop = options.backupEvery().isZero() ? null : new BackupLoop(workload, options.backupEvery());
         }
 
         /** The workload's transaction types, as counted. */
@@ -238,6 +265,12 @@ public final class Runner {
             end = now + measureNanos;
             snapshotChecks = 0;
             snapshotViolations = 0;
+            if (watchers != null) {
+                watchers.start();
+            }
+            if (backupLoop != null) {
+                backupLoop.start();
+            }
         }
 
         private void printProgress(long now) {
@@ -261,15 +294,24 @@ public final class Runner {
         }
 
         /**
-         * Step 5: stops the workers and waits for them (up to 30 s each).
+         * Step 5: stops the workers and waits for them (up to 30 s each), takes the watchers'
+         * counts as of the stop, then stops the background load.
          *
-         * @throws IllegalStateException if a worker failed, or the run stopped before measuring began
+         * @throws IllegalStateException if a worker, a watcher or a backup failed, or the run
+         *     stopped before measuring began
          */
         void stopWorkers() throws InterruptedException {
             stopAt = System.nanoTime();
             stop = true;
-            for (Thread t : workers) {
-                t.join(TimeUnit.SECONDS.toMillis(30));
+            if (watchers != null && base != null) {
+                watchStats = watchers.stats((stopAt - measureStart) / 1e9);
+            }
+            try {
+                for (Thread t : workers) {
+                    t.join(TimeUnit.SECONDS.toMillis(30));
+                }
+            } finally {
+                stopBackground();
             }
             if (failure.get() != null) {
                 throw new IllegalStateException("a worker failed: " + failure.get(), failure.get());
@@ -277,6 +319,35 @@ public final class Runner {
             if (base == null) {
                 throw new IllegalStateException("stopped before measuring began");
             }
+            Throwable f = watchers != null ? watchers.failure() : null;
+            if (f != null) {
+                throw new IllegalStateException("a change-feed watcher failed: " + f, f);
+            }
+            f = backupLoop != null ? backupLoop.failure() : null;
+            if (f != null) {
+                throw new IllegalStateException("a backup failed: " + f, f);
+            }
+        }
+
+        /** Stops the backups (waiting for one in flight) and the watchers; idempotent. */
+        void stopBackground() {
+            if (backupLoop != null) {
+                backupLoop.close();
+                backupStats = backupLoop.stats();
+            }
+            if (watchers != null) {
+                watchers.close();
+            }
+        }
+
+        /** The watchers' counts as of the stop, or null without --watchers. */
+        FeedWatchers.Stats watchStats() {
+            return watchStats;
+        }
+
+        /** What the backups wrote, or null without --backup-every. */
+        BackupLoop.Stats backupStats() {
+            return backupStats;
         }
 
         /** Step 6: what the measured interval counted, from the stopped workers' counters. */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.varve.bench;
 
+import dev.varve.Backup;
 import dev.varve.Database;
+import dev.varve.WatchRange;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -51,6 +54,25 @@ public interface Workload extends AutoCloseable {
 
     /** The database, for its statistics. */
     Database<?, ?> database();
+
+    /**
+     * Key ranges that together cover every key the workload writes: what each {@code --watchers}
+     * subscriber watches. By default the whole default map.
+     *
+     * @return the ranges, at least one
+     */
+    default List<WatchRange> watchedRanges() {
+        return List.of(WatchRange.ofDefaultMap(null, null));
+    }
+
+    /**
+     * Writes a backup of the loaded database into {@code target} (what {@code --backup-every}
+     * runs); thread-safe, while workers run. In memory, with the workload's codecs.
+     *
+     * @param target an absent or empty directory
+     * @return what was written
+     */
+    Backup backup(Path target);
 
     /** Closes the database and deletes temporary files. */
     @Override

@@ -27,6 +27,8 @@ class OptionsTest {
         assertEquals(DurabilityMode.MEMORY, o.durability());
         assertEquals(2, o.effectiveWarehouses());
         assertEquals(Options.Format.TEXT, o.format());
+        assertEquals(0, o.watchers());
+        assertEquals(Duration.ZERO, o.backupEvery());
     }
 
     @Test
@@ -58,6 +60,9 @@ class OptionsTest {
                 "0",
                 "--tpcc-scale",
                 "10",
+                "--watchers",
+                "3",
+                "--backup-every=2s",
                 "--json"));
         assertEquals("bank-hot", o.workload());
         assertEquals(1, o.threads());
@@ -73,6 +78,8 @@ class OptionsTest {
         assertTrue(o.autocommit());
         assertTrue(o.vacuum().isZero());
         assertEquals(10, o.tpccScale());
+        assertEquals(3, o.watchers());
+        assertEquals(Duration.ofSeconds(2), o.backupEvery());
         assertEquals(Options.Format.JSON, o.format());
         assertEquals(Options.Format.CSV, Options.parse(List.of("--csv")).format());
     }
@@ -133,6 +140,71 @@ class OptionsTest {
     }
 
     @Test
+    void watchersAndBackupEveryTakeTheirRangesAndDurations() {
+        assertEquals(0, Options.parse(List.of("--watchers", "0")).watchers());
+        assertEquals(
+                Options.MAX_WATCHERS,
+                Options.parse(List.of("--watchers", "" + Options.MAX_WATCHERS)).watchers());
+        assertEquals(
+                Duration.ofMillis(200),
+                Options.parse(List.of("--backup-every", "200ms")).backupEvery());
+        assertEquals(
+                Duration.ofMinutes(1),
+                Options.parse(List.of("--backup-every", "1m")).backupEvery());
+        assertEquals(
+                Duration.ZERO, Options.parse(List.of("--backup-every", "0")).backupEvery());
+    }
+
+    @Test
+    void badWatchersAndBackupEveryNameTheOptionAndValue() {
+        assertEquals(
+                "--watchers -1 is out of range [0, 64]",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--watchers", "-1")))
+                        .getMessage());
+        assertEquals(
+                "--watchers 65 is out of range [0, 64]",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--watchers", "65")))
+                        .getMessage());
+        assertEquals(
+                "--watchers many is not a number",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--watchers", "many")))
+                        .getMessage());
+        assertEquals(
+                "option --watchers needs a value",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--watchers")))
+                        .getMessage());
+        assertEquals(
+                "--backup-every often is not a duration such as 10s, 500ms or 2m",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--backup-every", "often")))
+                        .getMessage());
+        assertEquals(
+                "--backup-every -2s must be at least 0",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--backup-every", "-2s")))
+                        .getMessage());
+        assertEquals(
+                "option --backup-every needs a value",
+                assertThrows(IllegalArgumentException.class, () -> Options.parse(List.of("--backup-every")))
+                        .getMessage());
+    }
+
+    @Test
+    void backupsOfTpccInMemoryUseTheSingleMapLayoutAndRefuseTheNamedMaps() {
+        assertEquals(
+                "single",
+                Options.parse(List.of("--workload", "tpcc", "--backup-every", "1s"))
+                        .tpccLayout());
+        assertEquals(null, Options.parse(List.of("--workload", "tpcc")).tpccLayout());
+        assertEquals(
+                "--backup-every with --tpcc-layout maps: the TPC-C tables' named maps have no codecs, so they"
+                        + " cannot be backed up; use --tpcc-layout single",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Options.parse(
+                                        List.of("--workload", "tpcc", "--tpcc-layout", "maps", "--backup-every", "1s")))
+                        .getMessage());
+    }
+
+    @Test
     void helpListsEveryOption() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int status = Driver.run(List.of("--help"), new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
@@ -153,6 +225,9 @@ class OptionsTest {
                 "--autocommit",
                 "--vacuum",
                 "--tpcc-scale",
+                "--tpcc-layout",
+                "--watchers",
+                "--backup-every",
                 "--csv",
                 "--json",
                 "--help",

@@ -110,6 +110,65 @@ class WorkloadsTest {
         assertTrue(r.workload().endsWith(", one map, keys tagged by table"), r.workload());
     }
 
+    /**
+     * Bank for 1 s with two watchers and a backup every 200 ms: both watchers are given every
+     * transfer's event (two changes each: a bank commit that writes moves money between two
+     * accounts), at most one per commit each, and the backups are real images of the bank.
+     */
+    @Test
+    void bankWithWatchersAndBackupsDeliversEventsAndWritesBackups() {
+        Result r = run("--workload", "bank", "--keys", "10000", "--watchers", "2", "--backup-every", "200ms");
+        assertHealthy(r);
+        FeedWatchers.Stats w = r.watching();
+        assertEquals(2, w.watchers(), r::text);
+        assertTrue(w.events() > 0, r::text);
+        assertEquals(2 * w.events(), w.changes(), r::text);
+        assertTrue(w.events() <= 2 * r.committed(), r::text);
+        assertTrue(w.gaps() <= w.fellBehind(), r::text);
+        assertEquals(w.events() / r.seconds(), w.eventsPerSecond(), 1e-6 * w.eventsPerSecond(), r::text);
+        BackupLoop.Stats b = r.backups();
+        assertTrue(b.backups() >= 2 && b.backups() <= 10, r::text); // 1 s at 200 ms, plus one in flight
+        // Each backup holds 10,000 accounts of an 8-byte key and an 8-byte value at least.
+        assertTrue(b.bytes() >= b.backups() * 10_000L * 16, r::text);
+        assertTrue(b.seconds() > 0 && b.megabytesPerSecond() > 0, r::text);
+        assertTrue(r.text().contains("  watchers       2: "), r::text);
+        assertTrue(r.text().contains("  backups        " + b.backups() + " every 200 ms: "), r::text);
+    }
+
+    /** The same on a durable YCSB database: watchers and backups through the log. */
+    @Test
+    void durableYcsbWithAWatcherAndBackupsThroughTheLog(@TempDir Path dir) {
+        Result r = run(
+                "--workload",
+                "ycsb-a",
+                "--keys",
+                "2000",
+                "--durability",
+                "full",
+                "--dir",
+                dir.resolve("log").toString(),
+                "--watchers",
+                "1",
+                "--backup-every",
+                "200ms");
+        assertHealthy(r);
+        assertTrue(r.watching().events() > 0, r::text);
+        assertEquals(r.watching().events(), r.watching().changes(), r::text); // one update per commit
+        assertTrue(r.backups().backups() >= 2, r::text);
+        assertTrue(r.backups().bytes() >= r.backups().backups() * 2_000L * 100, r::text); // 100-byte values
+    }
+
+    /** TPC-C in memory lives in named maps: a watcher of the whole database sees its commits. */
+    @Test
+    void tpccWatchersSeeTheNamedMapTables() {
+        Result r = run("--workload", "tpcc", "--tpcc-scale", "20", "--duration", "700ms", "--watchers", "1");
+        assertHealthy(r);
+        assertTrue(r.workload().endsWith(", a named map per table"), r.workload());
+        assertTrue(r.watching().events() > 0, r::text);
+        assertTrue(r.watching().changes() > r.watching().events(), r::text); // NewOrder writes many rows
+        assertEquals(null, r.backups());
+    }
+
     @Test
     void driverPrintsJsonAndCsvReports() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -5,6 +5,7 @@ import dev.varve.Database;
 import dev.varve.NamedMap;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
+import dev.varve.WatchRange;
 import dev.varve.bench.tpcc.TpccRows.Customer;
 import dev.varve.bench.tpcc.TpccRows.CustomerName;
 import dev.varve.bench.tpcc.TpccRows.District;
@@ -83,6 +84,23 @@ final class NamedMapStore extends TpccStore {
     @Override
     Layout layout() {
         return Layout.NAMED_MAPS;
+    }
+
+    /** Every table's map, whole (the default map stays empty). */
+    @Override
+    List<WatchRange> watchedRanges() {
+        return List.of(
+                WatchRange.all(warehouse),
+                WatchRange.all(district),
+                WatchRange.all(customer),
+                WatchRange.all(customerByName),
+                WatchRange.all(history),
+                WatchRange.all(newOrder),
+                WatchRange.all(order),
+                WatchRange.all(orderByCustomer),
+                WatchRange.all(orderLine),
+                WatchRange.all(item),
+                WatchRange.all(stock));
     }
 
     @Override

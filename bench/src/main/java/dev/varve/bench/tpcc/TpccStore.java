@@ -5,9 +5,11 @@ import dev.varve.Database;
 import dev.varve.Isolation;
 import dev.varve.Snapshot;
 import dev.varve.Transaction;
+import dev.varve.WatchRange;
 import dev.varve.bench.Counters;
 import dev.varve.bench.DurabilityMode;
 import dev.varve.bench.tpcc.TpccRows.Row;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -98,6 +100,11 @@ abstract class TpccStore {
 
     /** The layout. */
     abstract Layout layout();
+
+    /** Key ranges covering every table: the default map (the single-map layout). */
+    List<WatchRange> watchedRanges() {
+        return List.of(WatchRange.ofDefaultMap(null, null));
+    }
 
     /** The tables as {@code tx} reads and writes them. */
     abstract TpccTables tables(Transaction<Long, Row> tx);

@@ -13,9 +13,11 @@ import static dev.varve.bench.tpcc.TpccKeys.orderLine;
 import static dev.varve.bench.tpcc.TpccKeys.stock;
 import static dev.varve.bench.tpcc.TpccKeys.warehouse;
 
+import dev.varve.Backup;
 import dev.varve.Codec;
 import dev.varve.Database;
 import dev.varve.Isolation;
+import dev.varve.WatchRange;
 import dev.varve.bench.Counters;
 import dev.varve.bench.DurabilityMode;
 import dev.varve.bench.Options;
@@ -703,6 +705,21 @@ public final class TpccWorkload implements Workload {
     @Override
     public Database<?, ?> database() {
         return db;
+    }
+
+    @Override
+    public List<WatchRange> watchedRanges() {
+        return store.watchedRanges();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalStateException in the named-map layout, whose maps have no codecs
+     */
+    @Override
+    public Backup backup(Path target) {
+        return DurabilityMode.backupWorkload(db, options, target, Codec.LONG, TpccRows.CODEC);
     }
 
     @Override
