@@ -1399,8 +1399,9 @@ public final class Database<K, V> implements AutoCloseable {
      * only as requested with {@code request(n)}); a subscriber subscribed twice is given two
      * independent streams (Flow rule 2.5 has it cancel the second). Commits already made after {@code
      * afterTimestamp} are replayed from the version chains first (on the database's own
-     * threads, at the subscriber's pace: a replay waits while the buffer is full, and only the
-     * live commits held back meanwhile count against it), so <b>list-then-watch has no
+     * threads, at the subscriber's pace: a replay waits while the buffer is full, and holds
+     * back up to 65,536 live commits meanwhile, or {@code bufferCapacity} if larger, before it
+     * fails as fallen behind), so <b>list-then-watch has no
      * gap</b>: read {@link #snapshot()}, then watch from its {@link
      * Snapshot#snapshotTimestamp()}, keeping the snapshot open until {@code subscribe} returned
      * (an open snapshot keeps the versions the replay reads; so does {@link

@@ -8,8 +8,8 @@ package dev.varve;
  * watch} after {@link #lastDeliveredTimestamp()}: it replays the commits since, if they are
  * still retained (else it fails with {@link SnapshotTooOldException}). The replay waits for the
  * new subscriber's demand, so a backlog larger than its buffer is delivered at its pace; the
- * commits that arrive meanwhile are held for it up to its buffer's size, so a subscriber that
- * stays slower than the commits falls behind again.
+ * commits that arrive meanwhile are held for it (up to 65,536 events, or its buffer's size if
+ * larger), so a subscriber that stays slower than the commits falls behind again.
  */
 public class FellBehindException extends TransactionException {
     /** Serialization version. */

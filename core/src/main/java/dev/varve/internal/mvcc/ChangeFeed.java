@@ -40,6 +40,8 @@ public final class ChangeFeed {
     public static final int DEFAULT_BUFFER = 1024;
     /** The longest the dispatcher parks without a wake-up (a safety net, not a schedule). */
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Live events held for a subscription during its replay, at most (unless its buffer is larger; F14). */
+    static final int REPLAY_PENDING_LIMIT = RING_SIZE;
     /** How long a replay waits for room in a full buffer before it checks for cancel and close (ms). */
     private static final long REPLAY_WAIT_MILLIS = 50;
 
@@ -148,9 +150,15 @@ public final class ChangeFeed {
      *     live routing when none is left, under lock. So a resume whose backlog is larger than
      *     its buffer catches up, on any executor (run on a one-thread executor, the replay used
      *     to fill the buffer while blocking the thread that would empty it, and failed as
-     *     fallen behind at once). Live events held back during it stay bounded by the buffer
-     *     (route): a subscriber slower than the commits still falls behind, with F6's error.
+     *     fallen behind at once). Live events held back during it stay bounded (F14): a
+     *     subscriber slower than the commits still falls behind, with F6's error.
      *     The replay holds no pin while it waits (the versions are collected first).
+     * F14. A replay scans every key of its ranges, so on a large map it lasts as long as
+     *     thousands of commits; the live events held back meanwhile (pending) are bounded by
+     *     REPLAY_PENDING_LIMIT (the ring's size: the most commits the feed holds undispatched
+     *     anyway), or the buffer if larger, not by the buffer: bounded by the buffer, every
+     *     watch from the past of a busy 100,000-key map failed as fallen behind before it
+     *     delivered anything. Memory: at most that many events per replaying subscription.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -538,8 +546,11 @@ public final class ChangeFeed {
         }
         if (sub.replaying) {
             sub.pending.add(event);
-            if (sub.pending.size() > sub.buffer) {
-                failLater(sub, "more live events arrived during its replay than its buffer holds");
+            if (sub.pending.size() > Math.max(sub.buffer, REPLAY_PENDING_LIMIT)) { // F14
+                failLater(
+                        sub,
+                        "more than " + Math.max(sub.buffer, REPLAY_PENDING_LIMIT)
+                                + " live events arrived during its replay");
             }
             return;
         }

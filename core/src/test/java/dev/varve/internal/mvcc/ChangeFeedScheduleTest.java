@@ -515,6 +515,29 @@ class ChangeFeedScheduleTest {
     }
 
     @Test
+    void liveCommitsBeyondTheBufferDuringALongReplayAreHeldAndDeliveredNotFailed() throws Exception {
+        Armable hook = new Armable(TestHook.Point.REPLAY_BEFORE_HANDOVER);
+        Database<Long, Long> db = open(hook);
+        long start = db.gauges().visibleTimestamp();
+        for (long k = 0; k < 10; k++) {
+            put(db, k, k);
+        }
+        PauseHook held = hook.arm();
+        FeedCollector<Object, Object> c = new FeedCollector<>(1, true); // one at a time
+        db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, null, 4).subscribe(c);
+        held.awaitReached(); // a replay as slow as a scan of a large map
+        long last = 0;
+        for (long k = 0; k < 200; k++) { // fifty times the buffer arrive live meanwhile
+            last = put(db, 1000 + k, k);
+        }
+        long end = last;
+        held.release();
+        waitAtMost().until(() -> c.lastTs() == end || c.error.get() != null);
+        assertNull(c.error.get());
+        assertEquals(LongStream.rangeClosed(start + 1, end).boxed().toList(), c.timestamps());
+    }
+
+    @Test
     void closeWhileAReplayIsHeldCompletesTheSubscriberAndLeavesNoFeedThread() throws Exception {
         Armable hook = new Armable(TestHook.Point.REPLAY_BEFORE_HANDOVER);
         Database<Long, Long> db = open(hook);
