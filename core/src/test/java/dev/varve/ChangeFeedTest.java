@@ -153,6 +153,15 @@ class ChangeFeedTest {
             // Asks for one event at a time, on one delivery thread, with a buffer of 4: the
             // replay of 300 commits must wait for it, not overflow it.
             FeedCollector<Object, Object> paced = new FeedCollector<>(1, true);
+            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+            one.execute(
+                    () -> { // holds the delivery thread: the replay stops at a full buffer
+                        try {
+                            gate.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
             db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, one, 4)
                     .subscribe(paced);
             long live = 0;
@@ -161,6 +170,10 @@ class ChangeFeedTest {
                 live = db.gauges().visibleTimestamp();
             }
             long end = live;
+            // Held back for the replay's handover (routed while it replays), then let it go.
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> Internals.store(db).changeFeed().dispatched() >= end);
+            gate.countDown();
             await().atMost(Duration.ofSeconds(20)).until(() -> paced.lastTs() == end || paced.error.get() != null);
             assertEquals(null, paced.error.get());
             assertEquals(

@@ -712,6 +712,18 @@ public final class ChangeFeed {
     }
 
     /**
+     * The commit timestamp through which every commit was routed to every registered
+     * subscription (for tests and statistics).
+     *
+     * @return the timestamp
+     */
+    public long dispatched() {
+        synchronized (lock) {
+            return dispatched;
+        }
+    }
+
+    /**
      * The number of subscriptions registered now (for tests and statistics).
      *
      * @return the count

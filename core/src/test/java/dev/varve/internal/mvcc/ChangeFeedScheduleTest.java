@@ -94,6 +94,15 @@ class ChangeFeedScheduleTest {
         return db.gauges().visibleTimestamp();
     }
 
+    /** Commits keys 0 to 9, one commit each; returns the visible timestamp before them. */
+    private static long tenCommits(Database<Long, Long> db) {
+        long start = db.gauges().visibleTimestamp();
+        for (long k = 0; k < 10; k++) {
+            put(db, k, k);
+        }
+        return start;
+    }
+
     private static Store<Long, Long> store(Database<Long, Long> db) {
         return Internals.store(db);
     }
@@ -518,10 +527,7 @@ class ChangeFeedScheduleTest {
     void liveCommitsBeyondTheBufferDuringALongReplayAreHeldAndDeliveredNotFailed() throws Exception {
         Armable hook = new Armable(TestHook.Point.REPLAY_BEFORE_HANDOVER);
         Database<Long, Long> db = open(hook);
-        long start = db.gauges().visibleTimestamp();
-        for (long k = 0; k < 10; k++) {
-            put(db, k, k);
-        }
+        long start = tenCommits(db);
         PauseHook held = hook.arm();
         FeedCollector<Object, Object> c = new FeedCollector<>(1, true); // one at a time
         db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, null, 4).subscribe(c);
@@ -531,6 +537,9 @@ class ChangeFeedScheduleTest {
             last = put(db, 1000 + k, k);
         }
         long end = last;
+        // Every one of them held back (routed while replaying), none left for after the handover,
+        // when a live commit meets a buffer the replay may have filled (F6: that is falling behind).
+        waitAtMost().until(() -> store(db).changeFeed().dispatched() >= end);
         held.release();
         waitAtMost().until(() -> c.lastTs() == end || c.error.get() != null);
         assertNull(c.error.get());
@@ -541,10 +550,7 @@ class ChangeFeedScheduleTest {
     void closeWhileAReplayIsHeldCompletesTheSubscriberAndLeavesNoFeedThread() throws Exception {
         Armable hook = new Armable(TestHook.Point.REPLAY_BEFORE_HANDOVER);
         Database<Long, Long> db = open(hook);
-        long start = db.gauges().visibleTimestamp();
-        for (long k = 0; k < 10; k++) {
-            put(db, k, k);
-        }
+        long start = tenCommits(db);
         PauseHook held = hook.arm();
         FeedCollector<Long, Long> c = FeedCollector.unbounded();
         db.watch(null, null, start).subscribe(c); // replays the ten commits on a varve-watch thread
