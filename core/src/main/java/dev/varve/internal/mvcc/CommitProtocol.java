@@ -149,9 +149,15 @@ public final class CommitProtocol<K, V> {
 
     /** Takes the commit lock, spinning briefly before parking. */
     private void lockCommits() {
-        if (store.commitLock.tryLock()) {
-            return;
+        if (!store.commitLock.tryLock()) {
+            spinThenLock();
         }
+        if (CommitLockProfile.ENABLED) {
+            store.lockProfile.locked();
+        }
+    }
+
+    private void spinThenLock() {
         for (int i = 0; i < COMMIT_LOCK_SPINS; i++) {
             Thread.onSpinWait();
             if (store.commitLock.tryLock()) {
@@ -159,6 +165,14 @@ public final class CommitProtocol<K, V> {
             }
         }
         store.commitLock.lock();
+    }
+
+    /** Releases the commit lock a commit took with {@link #lockCommits}. */
+    private void unlockCommits() {
+        if (CommitLockProfile.ENABLED) {
+            store.lockProfile.unlocking();
+        }
+        store.commitLock.unlock();
     }
 
     /**
@@ -266,7 +280,7 @@ public final class CommitProtocol<K, V> {
                 }
                 refreshDue = refreshDue();
             } finally {
-                store.commitLock.unlock();
+                unlockCommits();
             }
             afterCommit(refreshDue, false);
             return durable;
@@ -643,7 +657,7 @@ public final class CommitProtocol<K, V> {
                 Store.VISIBLE_TS.compareAndSet(store, commitTs - 1, commitTs);
             }
         } finally {
-            store.commitLock.unlock();
+            unlockCommits();
         }
         store.wakeFeed();
     }
@@ -724,7 +738,7 @@ public final class CommitProtocol<K, V> {
                 refreshDue = refreshDue();
                 resultTs = commitTs;
             } finally {
-                store.commitLock.unlock();
+                unlockCommits();
             }
             afterCommit(refreshDue, true);
             return new AutocommitResult<>(previous, durable, resultTs);

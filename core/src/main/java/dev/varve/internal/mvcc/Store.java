@@ -68,6 +68,8 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      * promises (CommitLog#visibleOnlyWhenDurable); written once, by attachLog.
      */
     boolean deferVisibility;
+    /** Commit-lock hold times of an instrumented run, or null (CommitLockProfile); guarded by commitLock. */
+    final CommitLockProfile lockProfile = CommitLockProfile.ENABLED ? new CommitLockProfile() : null;
     /** The commit clock of history retention, or null when history is not retained (P8); set once at open. */
     CommitTimes commitTimes;
     /**
@@ -795,6 +797,9 @@ public final class Store<K, V> implements StoreAccess<K, V> {
                 return false;
             }
             closedBy = "";
+            if (lockProfile != null) {
+                LOG.log(System.Logger.Level.INFO, lockProfile.report());
+            }
             return true;
         } finally {
             commitLock.unlock();
