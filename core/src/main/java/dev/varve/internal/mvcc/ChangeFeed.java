@@ -159,6 +159,12 @@ public final class ChangeFeed {
      *     anyway), or the buffer if larger, not by the buffer: bounded by the buffer, every
      *     watch from the past of a busy 100,000-key map failed as fallen behind before it
      *     delivered anything. Memory: at most that many events per replaying subscription.
+     * F15. The subscriber's onSubscribe may run before the subscription is registered (on a
+     *     direct executor, inside pub.subscribe; on another, at any time), and cancel or fail
+     *     it there: cancelled() then finds nothing to remove and only sets done. Registration
+     *     checks done under lock, so such a subscription is never registered; it used to be
+     *     added after its cancel and kept the feed recording commits until the next commit
+     *     routed to it found it gone.
      */
 
     ChangeFeed(Store<?, ?> store) {
@@ -288,6 +294,9 @@ public final class ChangeFeed {
             synchronized (lock) {
                 if (closed || store.isClosed()) { // F9: close() sets closed under lock
                     throw new IllegalStateException("the database is closed");
+                }
+                if (sub.done) { // cancelled or failed inside pub.subscribe, before this (F15)
+                    return;
                 }
                 activate();
                 long p = dispatched;

@@ -361,6 +361,38 @@ class ChangeFeedScheduleTest {
         public void onComplete() {}
     }
 
+    @Test
+    void aSubscriberThatCancelsInOnSubscribeBeforeItIsRegisteredIsNeverRegistered() {
+        Database<Long, Long> db = open(null);
+        Store<Long, Long> store = store(db);
+        long start = db.gauges().visibleTimestamp();
+        List<CommitEvent<Object, Object>> given = new CopyOnWriteArrayList<>();
+        Flow.Subscriber<CommitEvent<Object, Object>> cancels = new Flow.Subscriber<>() {
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                s.cancel(); // on a direct executor: inside subscribe, before the registration
+            }
+
+            @Override
+            public void onNext(CommitEvent<Object, Object> item) {
+                given.add(item);
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onComplete() {}
+        };
+        db.watch(List.of(WatchRange.ofDefaultMap(null, null)), start, Runnable::run, 16)
+                .subscribe(cancels);
+        assertEquals(0, store.changeFeed().subscriptions());
+        assertNull(store.feed, "a feed with nobody watching records no commit (F1)");
+        put(db, 1L, 1L);
+        assertTrue(given.isEmpty());
+        assertEquals(0, db.gauges().openSnapshots());
+    }
+
     /**
      * Flow rule 1.10 asks callers to subscribe a subscriber once; the feed does not track them:
      * each subscribe is a stream of its own (a cold publisher), so a subscriber subscribed twice
