@@ -219,7 +219,8 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
         TransactionMap<K2, V2> view = new TransactionMap<>(tracked(index));
         if (views == null || id >= views.length) {
-            views = views == null ? new TransactionMap<?, ?>[id + 4] : java.util.Arrays.copyOf(views, id + 4);
+            int size = Math.max(id + 1, store.maps().length); // every map of today: no regrowth per map
+            views = views == null ? new TransactionMap<?, ?>[size] : java.util.Arrays.copyOf(views, size);
             namedViews = views;
         }
         views[id] = view;
@@ -285,7 +286,8 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
         TxMap<K2, V2> part = new TxMap<>(this, core.part(index), readOnlyView);
         if (parts == null || id >= parts.length) {
-            parts = parts == null ? new TxMap<?, ?>[id + 4] : java.util.Arrays.copyOf(parts, id + 4);
+            int size = Math.max(id + 1, store.maps().length);
+            parts = parts == null ? new TxMap<?, ?>[size] : java.util.Arrays.copyOf(parts, size);
             namedParts = parts;
         }
         parts[id] = part;

@@ -75,6 +75,9 @@ public final class WriteSet<K, V> {
      *      write (put and removeKey clear them).
      *  I5. removeKey (a savepoint's undo, UndoLog) keeps I1: it closes the gap it leaves in the
      *      sorted part or the tail and recomputes greatestKey if it removed it.
+     *  I6. The tail arrays are NONE (length 0) only after the first merge handed them to the
+     *      sorted part, or in the tree tier; the next append allocates a fresh tail. No array is
+     *      ever both the tail and the sorted part.
      *
      * Costs (n writes): get and put O(log n + TAIL); next and first merge the tail (I3: O(1)
      * amortized in the array tier) and then search, O(log n); freeze O(n). Keys written in key
@@ -166,8 +169,9 @@ public final class WriteSet<K, V> {
     /** Adds a key known not to be in the write set (array tier). */
     private void appendToTail(K key, Object valueOrTombstone) {
         if (tailCount == tailKeys.length) { // small write sets stay small; grows up to TAIL
-            tailKeys = Arrays.copyOf(tailKeys, TAIL);
-            tailValues = Arrays.copyOf(tailValues, TAIL);
+            int capacity = tailCount == 0 ? 4 : TAIL; // empty: the tail was handed to the sorted part
+            tailKeys = Arrays.copyOf(tailKeys, capacity);
+            tailValues = Arrays.copyOf(tailValues, capacity);
         }
         tailKeys[tailCount] = key;
         tailValues[tailCount] = valueOrTombstone;
@@ -207,7 +211,17 @@ public final class WriteSet<K, V> {
             tailValues[j + 1] = v;
         }
         int n = sortedCount + tailCount;
-        if (sortedCount == 0 || comparator.compare((K) sortedKeys[sortedCount - 1], (K) tailKeys[0]) < 0) {
+        if (sortedCount == 0) {
+            // The first merge: the sorted tail becomes the sorted part, no copy (I6).
+            sortedKeys = tailKeys;
+            sortedValues = tailValues;
+            sortedCount = n;
+            tailKeys = NONE;
+            tailValues = NONE;
+            tailCount = 0;
+            return;
+        }
+        if (comparator.compare((K) sortedKeys[sortedCount - 1], (K) tailKeys[0]) < 0) {
             // In-order arrival: append.
             if (n > sortedKeys.length) {
                 int capacity = Math.max(n, sortedKeys.length * 2);
