@@ -36,6 +36,11 @@ public final class FeedWatchers implements AutoCloseable {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicReference<String> lastFellBehind = new AtomicReference<>();
     private volatile boolean stopped;
+    /**
+     * For tests: run by {@link #stats} once it has begun reading the first watcher's counts and
+     * before it reads the next watcher's; null (nothing) otherwise.
+     */
+    volatile Runnable midStatsProbe;
 
     /**
      * What the subscribers were given in the measured run.
@@ -96,8 +101,13 @@ public final class FeedWatchers implements AutoCloseable {
         long changes = 0;
         long fellBehind = 0;
         long gaps = 0;
+        Runnable probe = midStatsProbe;
         for (Watcher w : watchers) {
             events += w.events.get();
+            if (probe != null) {
+                probe.run();
+                probe = null;
+            }
             changes += w.changes.get();
             fellBehind += w.fellBehind.get();
             gaps += w.gaps.get();
