@@ -12,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -24,7 +23,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * and the gap is counted. Any other failure fails the run ({@link #failure()}).
  *
  * <p>Used by the runner's monitor thread: {@link #start}, {@link #stats}, {@link #close}; the
- * counters are written by the delivery threads and read by the monitor (atomics).
+ * counters are written by the delivery threads and read by the monitor, each watcher's together
+ * under its lock: the runner reads them at the stop while the watchers are still given events, and
+ * two separate atomics read there counted the changes of events whose own count was read before
+ * them (16 changes too many over 136,748 events in one bank run).
  */
 public final class FeedWatchers implements AutoCloseable {
     /** Events each subscriber's buffer holds (the database's default). */
@@ -103,14 +105,15 @@ public final class FeedWatchers implements AutoCloseable {
         long gaps = 0;
         Runnable probe = midStatsProbe;
         for (Watcher w : watchers) {
-            events += w.events.get();
+            long[] c = w.counts();
             if (probe != null) {
                 probe.run();
                 probe = null;
             }
-            changes += w.changes.get();
-            fellBehind += w.fellBehind.get();
-            gaps += w.gaps.get();
+            events += c[0];
+            changes += c[1];
+            fellBehind += c[2];
+            gaps += c[3];
         }
         return new Stats(watchers.length, events, changes, fellBehind, gaps, seconds, lastFellBehind.get());
     }
@@ -146,10 +149,12 @@ public final class FeedWatchers implements AutoCloseable {
     /** One subscriber: its delivery thread, its counters, its current subscription. */
     private final class Watcher {
         final ExecutorService executor;
-        final AtomicLong events = new AtomicLong();
-        final AtomicLong changes = new AtomicLong();
-        final AtomicLong fellBehind = new AtomicLong();
-        final AtomicLong gaps = new AtomicLong();
+        /** Events and changes given, times fallen behind, gaps; guarded by this (read together). */
+        private long events;
+
+        private long changes;
+        private long fellBehind;
+        private long gaps;
         final AtomicReference<Flow.Subscription> subscription = new AtomicReference<>();
 
         Watcher(int index) {
@@ -158,6 +163,24 @@ public final class FeedWatchers implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
+        }
+
+        /** Events, changes, times fallen behind and gaps, as of one instant. */
+        synchronized long[] counts() {
+            return new long[] {events, changes, fellBehind, gaps};
+        }
+
+        synchronized void given(int changeCount) {
+            events++;
+            changes += changeCount;
+        }
+
+        synchronized void fellBehind() {
+            fellBehind++;
+        }
+
+        synchronized void gap() {
+            gaps++;
         }
 
         /** Watches from the newest commit, holding a snapshot so its timestamp stays readable. */
@@ -172,7 +195,7 @@ public final class FeedWatchers implements AutoCloseable {
             try {
                 subscribe(ts, true);
             } catch (SnapshotTooOldException e) {
-                gaps.incrementAndGet();
+                gap();
                 fromNewest();
             }
         }
@@ -190,11 +213,11 @@ public final class FeedWatchers implements AutoCloseable {
                 return; // the run is over: the database may be closing
             }
             if (t instanceof FellBehindException behind) {
-                fellBehind.incrementAndGet();
+                fellBehind();
                 lastFellBehind.set(behind.getMessage());
                 resume(behind.lastDeliveredTimestamp());
             } else if (t instanceof SnapshotTooOldException && resuming) {
-                gaps.incrementAndGet(); // reclaimed between watch and subscribe
+                gap(); // reclaimed between watch and subscribe
                 fromNewest();
             } else {
                 failure.compareAndSet(null, t);
@@ -221,8 +244,7 @@ public final class FeedWatchers implements AutoCloseable {
 
             @Override
             public void onNext(CommitEvent<Object, Object> event) {
-                events.incrementAndGet();
-                changes.addAndGet(event.changes().size());
+                given(event.changes().size());
             }
 
             @Override
