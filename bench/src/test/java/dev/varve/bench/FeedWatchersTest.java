@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.varve.Database;
 import dev.varve.WatchRange;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /** The {@code --watchers} counts under a forced schedule: stats read while a watcher is given events. */
@@ -25,14 +27,10 @@ class FeedWatchersTest {
         });
     }
 
-    private static void awaitEvents(FeedWatchers w, long events) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (w.stats(1).events() < events) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the watcher was given " + w.stats(1).events() + " events, not " + events);
-            }
-            Thread.sleep(1);
-        }
+    private static void awaitEvents(FeedWatchers w, long events) {
+        Awaitility.await("the watcher given " + events + " events")
+                .atMost(Duration.ofSeconds(WAIT_SECONDS))
+                .until(() -> w.stats(1).events() >= events);
     }
 
     /**
