@@ -33,13 +33,18 @@ class WriteSetTest {
             for (int op = 0; op < ops; op++) {
                 String where = "seed " + seed + " round " + round + " op " + op;
                 int key = inOrder ? op : rnd.nextInt(domain);
-                switch (rnd.nextInt(5)) {
+                switch (rnd.nextInt(7)) {
                     case 0, 1 -> {
                         Object v = rnd.nextInt(5) == 0 ? WriteSet.TOMBSTONE : "v" + op;
                         ws.put(key, v);
                         model.put(key, v);
                     }
                     case 2 -> assertEquals(model.get(key), ws.get(key), where);
+                    case 5 -> { // a savepoint's undo (I5), also right after the first merge (I6)
+                        ws.removeKey(key);
+                        model.remove(key);
+                    }
+                    case 6 -> assertEquals(model.size(), ws.size(), where); // freezes; later puts thaw it
                     case 3 -> {
                         boolean inclusive = rnd.nextBoolean();
                         boolean descending = rnd.nextBoolean();
