@@ -6,9 +6,7 @@ import dev.varve.Isolation;
 import dev.varve.SerializationFailureException;
 import dev.varve.Transaction;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -59,14 +57,7 @@ public class ReadOnlyBesideWritersBenchmark {
             db = Database.<Long, Long>builder()
                     .autoVacuum(java.time.Duration.ofMillis(200))
                     .open();
-            for (long from = 0; from < accounts; from += 1000) {
-                try (Transaction<Long, Long> tx = db.begin()) {
-                    for (long k = from; k < Math.min(accounts, from + 1000); k++) {
-                        tx.put(k, 1_000L);
-                    }
-                    tx.commit();
-                }
-            }
+            VarveBenchmarks.load(db, accounts, null);
         }
 
         @TearDown(Level.Trial)
@@ -75,29 +66,7 @@ public class ReadOnlyBesideWritersBenchmark {
         }
     }
 
-    /** Per-thread random source. */
-    @State(Scope.Thread)
-    public static class Rng {
-        SplittableRandom random = new SplittableRandom(Thread.currentThread().getId() * 7919);
-    }
-
-    /** Commits and serialization failures per iteration, per thread. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
-    public static class Outcomes {
-        /** Committed transactions. */
-        public long commits;
-        /** Serialization failures (not retried: the next call is a new transaction). */
-        public long aborts;
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            commits = 0;
-            aborts = 0;
-        }
-    }
-
-    private static long read(Bank b, Rng r, Outcomes o, Isolation isolation) {
+    private static long read(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o, Isolation isolation) {
         long sum = 0;
         try (Transaction<Long, Long> tx = b.db.begin(isolation)) {
             for (int i = 0; i < 10; i++) {
@@ -116,7 +85,7 @@ public class ReadOnlyBesideWritersBenchmark {
         return sum;
     }
 
-    private static void transfer(Bank b, Rng r, Outcomes o, Isolation isolation) {
+    private static void transfer(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o, Isolation isolation) {
         long from = r.random.nextLong(b.accounts);
         long to = (from + 1 + r.random.nextLong(b.accounts - 1)) % b.accounts;
         try (Transaction<Long, Long> tx = b.db.begin(isolation)) {
@@ -133,7 +102,7 @@ public class ReadOnlyBesideWritersBenchmark {
     @Benchmark
     @Group("serializable")
     @GroupThreads(1)
-    public long serializableRead(Bank b, Rng r, Outcomes o) {
+    public long serializableRead(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o) {
         return read(b, r, o, Isolation.SERIALIZABLE);
     }
 
@@ -141,7 +110,7 @@ public class ReadOnlyBesideWritersBenchmark {
     @Benchmark
     @Group("serializable")
     @GroupThreads(1)
-    public void serializableTransfer(Bank b, Rng r, Outcomes o) {
+    public void serializableTransfer(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o) {
         transfer(b, r, o, Isolation.SERIALIZABLE);
     }
 
@@ -149,7 +118,7 @@ public class ReadOnlyBesideWritersBenchmark {
     @Benchmark
     @Group("snapshot")
     @GroupThreads(1)
-    public long snapshotRead(Bank b, Rng r, Outcomes o) {
+    public long snapshotRead(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o) {
         return read(b, r, o, Isolation.SNAPSHOT);
     }
 
@@ -157,7 +126,7 @@ public class ReadOnlyBesideWritersBenchmark {
     @Benchmark
     @Group("snapshot")
     @GroupThreads(1)
-    public void snapshotTransfer(Bank b, Rng r, Outcomes o) {
+    public void snapshotTransfer(Bank b, VarveBenchmarks.Rng r, VarveBenchmarks.Outcomes o) {
         transfer(b, r, o, Isolation.SERIALIZABLE);
     }
 }

@@ -59,20 +59,30 @@ public class VarveBenchmarks {
                     .autoVacuum(java.time.Duration.ofMillis(200))
                     .open();
             map = new ConcurrentSkipListMap<>();
-            for (long from = 0; from < keys; from += 1000) {
-                try (Transaction<Long, Long> tx = db.begin()) {
-                    for (long k = from; k < Math.min(keys, from + 1000); k++) {
-                        tx.put(k, 1_000L);
-                        map.put(k, 1_000L);
-                    }
-                    tx.commit();
-                }
-            }
+            load(db, keys, map);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
             db.close();
+        }
+    }
+
+    /**
+     * Commits keys {@code 0 .. keys - 1}, each 1,000, in transactions of 1,000 keys, and puts
+     * them in {@code map} too unless it is null.
+     */
+    static void load(Database<Long, Long> db, int keys, Map<Long, Long> map) {
+        for (long from = 0; from < keys; from += 1000) {
+            try (Transaction<Long, Long> tx = db.begin()) {
+                for (long k = from; k < Math.min(keys, from + 1000); k++) {
+                    tx.put(k, 1_000L);
+                    if (map != null) {
+                        map.put(k, 1_000L);
+                    }
+                }
+                tx.commit();
+            }
         }
     }
 
