@@ -219,7 +219,7 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
         TransactionMap<K2, V2> view = new TransactionMap<>(tracked(index));
         if (views == null || id >= views.length) {
-            int size = Math.max(id + 1, store.maps().length); // every map of today: no regrowth per map
+            int size = slotsFor(id);
             views = views == null ? new TransactionMap<?, ?>[size] : java.util.Arrays.copyOf(views, size);
             namedViews = views;
         }
@@ -286,12 +286,17 @@ public final class Transaction<K, V> implements AutoCloseable {
         }
         TxMap<K2, V2> part = new TxMap<>(this, core.part(index), readOnlyView);
         if (parts == null || id >= parts.length) {
-            int size = Math.max(id + 1, store.maps().length);
+            int size = slotsFor(id);
             parts = parts == null ? new TxMap<?, ?>[size] : java.util.Arrays.copyOf(parts, size);
             namedParts = parts;
         }
         parts[id] = part;
         return part;
+    }
+
+    /** Slots for per-map arrays holding map id {@code id}: every map open now, so no regrowth per map. */
+    private int slotsFor(int id) {
+        return Math.max(id + 1, store.maps().length);
     }
 
     /** Checks {@code map} can be used by this transaction (see {@link #map}); returns its engine map. */

@@ -98,7 +98,7 @@ public class VarveBenchmarks {
     public static class Outcomes {
         /** Committed transactions. */
         public long commits;
-        /** Serialization failures (each retried). */
+        /** Serialization failures (not retried: the next call is a new transaction). */
         public long aborts;
 
         @Setup(Level.Iteration)

@@ -158,7 +158,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
         }
         MapTx<?, ?>[] p = parts;
         if (p == null) {
-            p = new MapTx<?, ?>[Math.max(8, id + 1)];
+            p = new MapTx<?, ?>[Math.max(8, id + 1)]; // 8: a few named maps before the first regrowth
             p[0] = main;
             parts = p;
         } else if (id >= p.length) {

@@ -12,12 +12,16 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The write set against a TreeMap model (random and in-order puts, lookups, seeks, walks in both
  * directions, freezing), and guards on its comparator calls: O(n log n) for n writes and walks.
  */
+// A broken merge can loop forever: each test then fails after the bound instead of hanging the build.
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class WriteSetTest {
 
     @Test
