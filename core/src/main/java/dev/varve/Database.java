@@ -1249,6 +1249,58 @@ public final class Database<K, V> implements AutoCloseable {
     }
 
     /**
+     * A read-only view of the latest committed state at the isolation level {@code isolation}
+     * (see {@link Snapshot}). Close it when done so vacuum can reclaim the versions it pins.
+     *
+     * <p>{@link Isolation#SNAPSHOT} gives the same view as {@link #snapshot()}: one consistent
+     * state, which a concurrent SERIALIZABLE transaction can still make non-serializable (the
+     * read-only anomaly of Fekete, O'Neil and O'Neil, SIGMOD Record 2004: the view may show a
+     * commit whose effects a concurrent transaction's commit later contradicts).
+     *
+     * <p>{@link Isolation#SERIALIZABLE} waits for a <em>safe snapshot</em> (Ports and Grittner,
+     * "Serializable Snapshot Isolation in PostgreSQL", VLDB 2012, §4.2-4.3; PostgreSQL's {@code
+     * SERIALIZABLE READ ONLY DEFERRABLE}): it takes a snapshot, then waits until every
+     * SERIALIZABLE transaction that may write ({@link #begin(Isolation)}, not a snapshot) and was
+     * open at that snapshot has committed or rolled back. If none of those committed with an
+     * rw-antidependency to a commit the snapshot holds (it read a value that such a commit had
+     * overwritten), the snapshot is safe and is returned; otherwise it is released and a fresh one
+     * taken. The view then reads with no read set and never aborts, and what it shows is a state
+     * of a serial order of every SERIALIZABLE transaction: it can see no serialization anomaly.
+     * The wait is bounded by how long those transactions stay open (not by later ones, so a steady
+     * stream of writers cannot starve it); a transaction left open holds it up, unless {@link
+     * Builder#maxTransactionAge} expires it. It polls: spins briefly, then parks from 10 µs
+     * doubling to 1 ms between checks; it holds no lock while it waits. Thread-safe.
+     *
+     * @param isolation {@link Isolation#SNAPSHOT} or {@link Isolation#SERIALIZABLE}
+     * @return the snapshot; for SERIALIZABLE, at a safe snapshot timestamp
+     * @throws NullPointerException if {@code isolation} is null
+     * @throws IllegalStateException if the database is closed, or closes while it waits
+     * @throws TransactionException if the thread is interrupted while it waits (its interrupt
+     *     status is set again)
+     */
+    public Snapshot<K, V> snapshot(Isolation isolation) {
+        Objects.requireNonNull(isolation, "isolation");
+        if (isolation == Isolation.SNAPSHOT) {
+            return snapshot();
+        }
+        while (true) {
+            store.checkOpen();
+            Transaction<K, V> view = new Transaction<>(commits, Isolation.SERIALIZABLE, true);
+            boolean safe = false;
+            try {
+                safe = store.awaitSafeSnapshot(view.snapshotTimestamp());
+            } finally {
+                if (!safe) {
+                    view.close(); // unsafe: withdrawn, and a fresh snapshot taken (or thrown)
+                }
+            }
+            if (safe) {
+                return new SnapshotMap<>(view);
+            }
+        }
+    }
+
+    /**
      * A read-only view of every map as of the commit timestamp {@code commitTimestamp}: what a
      * snapshot taken just after that commit read (see {@link Snapshot}). Readable timestamps are
      * those at or above {@link Gauges#oldestReadableTimestamp()}: within the {@link

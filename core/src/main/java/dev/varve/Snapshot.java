@@ -5,7 +5,9 @@ import java.util.NavigableMap;
 
 /**
  * A read-only, consistent view of a {@link Database} at one snapshot timestamp: it never changes
- * while held, never blocks writers and never aborts. Returned by {@link Database#snapshot()}.
+ * while held, never blocks writers and never aborts. Returned by {@link Database#snapshot()} and
+ * {@link Database#snapshot(Isolation)}: a snapshot-isolation view, or with {@link
+ * Isolation#SERIALIZABLE} one at a safe snapshot, which can show no serialization anomaly.
  *
  * <p>Writes ({@code put}, {@code remove}, {@code clear}, {@code pollFirstEntry}, iterator {@code
  * remove}, ...) throw {@link UnsupportedOperationException}. Iterators, sub-maps and descending

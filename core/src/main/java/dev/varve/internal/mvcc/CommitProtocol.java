@@ -90,47 +90,29 @@ public final class CommitProtocol<K, V> {
      *     before it holds its single latch. Along any chain of waiting committers the awaited
      *     pair strictly rises, so there is no cycle.
      *
-     * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1: a read-only T1 can only be the
-     * first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
+     * The read-only shortcut (Ports & Grittner, VLDB 2012, §4.1-4.2: a read-only T1 can only be
+     * the first edge of a dangerous structure T1 ->rw T2 ->rw T3 whose T3 committed before T1's
      * snapshot s, so T2's snapshot is older than s). A read-only SERIALIZABLE R commits
-     * unrecorded iff (b) no pinned snapshot is older than s, checked FIRST, and then (a)
-     * visibleTs == s. Why the pair is atomic with respect to a concurrent commit-and-unpin:
-     *   R1. A T2 that can be the pivot has a snapshot s2 < s and commits at c2 > s (else R sees
-     *       its writes). It is pinned from before it read anything until after its commit set
-     *       visibleTs = c2 (Transaction#finish unpins after CommitProtocol#commit returns).
-     *   R2. (b) raises the vacuum horizon to visibleTs >= s before scanning the pins (or trusts a
-     *       published watermark computed that way), so a pin of s2 < s published after the scan
-     *       sees the horizon and re-pins at a snapshot >= s (SnapshotPins P1, P2): such a T2 never reads
-     *       at s2. Every real T2 was therefore pinned before the scan.
-     *   R3. If the scan read T2's slot while pinned, (b) fails. Otherwise T2 unpinned first, so
-     *       its visibleTs = c2 happened-before the release store that freed its slot, which the
-     *       scan's volatile read observed (for the overflow map: the removal the iteration
-     *       observed); so (a), which reads visibleTs after (b), sees visibleTs >= c2 > s and fails.
-     *   R4. A T2 that commits after (a) had a snapshot that (b) found pinned (R2, R3): impossible.
-     * In the other order, T2 could commit after (a) and unpin before (b) reached its slot: both
-     * checks pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
-     * (ForcedScheduleTest pauses R between the checks to show it).
+     * unrecorded, without validation, iff its snapshot is safe (SafeSnapshots S1-S3): no
+     * possible pivot older than s is still open, checked FIRST, and then no commit after s had
+     * an out-edge to a commit at or below s. Then no T2 exists: every possible one committed
+     * without such an edge or aborted, and a later one reads at a snapshot >= s (SnapshotPins
+     * P9). In the other order, T2 could record its out-edge and unpin between the checks: both
+     * pass, R is neither validated nor recorded, and T2 never sees the edge R ->rw T2
+     * (ForcedScheduleTest pauses R between the checks to show it). Deferred visibility changes
+     * nothing: T2 records its out-edges under the commit lock, before it unpins, visible or not.
      */
 
     /**
      * Whether a read-only SERIALIZABLE transaction with snapshot {@code snapshotTs} may commit
-     * without validation and without a record in the conflict graph: no snapshot older than its
-     * own is open, and then nothing has committed since its snapshot. The order of the two checks
-     * is what makes the pair atomic with respect to a concurrent commit-and-unpin (see "The
-     * read-only shortcut" in the notes above).
+     * without validation and without a record in the conflict graph: its snapshot is safe (see
+     * "The read-only shortcut" in the notes above).
      *
      * @param snapshotTs the transaction's snapshot timestamp
      * @return true if it may commit unrecorded
      */
     public boolean readOnlyNeedsNoRecord(long snapshotTs) {
-        boolean noOlderSnapshot = store.noSnapshotOlderThan(snapshotTs); // (b) first
-        store.hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
-        // (a) second. With deferred visibility a pivot unpins before its commit is visible, so
-        // "nothing committed since" must read the clock itself (R3 with D4).
-        // NOTE: racy read of a field written under commitLock; R3's happens-before chain runs
-        // through the pivot's unpin, and every write of the clock only raises it.
-        long newest = store.deferVisibility ? (long) Store.LAST_COMMIT_TS.getVolatile(store) : store.visibleTs;
-        return noOlderSnapshot && newest == snapshotTs;
+        return store.safeSnapshots.check(snapshotTs) == SafeSnapshots.Safety.SAFE;
     }
 
     /** Marks the store read-only if {@code durable} fails; returns it. */
@@ -271,6 +253,7 @@ public final class CommitProtocol<K, V> {
                     store.versionsWritten += n;
                     if (edges != null) {
                         store.ssi.record(tx, commitTs, edges);
+                        store.safeSnapshots.committedWithOutEdges(commitTs, edges.out()); // before the unpin
                     }
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);

@@ -18,6 +18,7 @@ public final class SnapshotPins {
     private static final VarHandle VACUUM_HORIZON;
     private static final VarHandle PRUNABLE_WATERMARK;
     private static final VarHandle REFRESHES_IN_FLIGHT;
+    private static final VarHandle PIVOT_HORIZON;
 
     static {
         try {
@@ -25,6 +26,7 @@ public final class SnapshotPins {
             VACUUM_HORIZON = lookup.findVarHandle(SnapshotPins.class, "vacuumHorizon", long.class);
             PRUNABLE_WATERMARK = lookup.findVarHandle(SnapshotPins.class, "prunableWatermark", long.class);
             REFRESHES_IN_FLIGHT = lookup.findVarHandle(SnapshotPins.class, "refreshesInFlight", int.class);
+            PIVOT_HORIZON = lookup.findVarHandle(SnapshotPins.class, "pivotHorizon", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -50,6 +52,8 @@ public final class SnapshotPins {
     private final LongSupplier visible;
     /** Vacuum may have cut versions only a snapshot below this could read (P1). */
     private volatile long vacuumHorizon;
+    /** A possible pivot pins no snapshot below this unless a scan for pivots saw its pin (P9). */
+    private volatile long pivotHorizon;
     /**
      * A watermark computed by the last refresh: every pinned snapshot is at or above it, so a
      * committer may cut the versions of a chain it touches that are older than the newest
@@ -122,6 +126,13 @@ public final class SnapshotPins {
      *      horizon), both monotonic, so P1's raise stays monotonic and every watermark is at or
      *      below the newest commit at the window's oldest instant: a snapshot taken within the
      *      window stays readable (CommitTimes C3).
+     *  P9. A possible pivot (a SERIALIZABLE transaction that may write: SnapshotRegistry R3)
+     *      publishes its pin, then reads pivotHorizon as well as vacuumHorizon, and re-pins
+     *      (P2) if either is above its timestamp; noPossiblePivotOlderThan(s) raises
+     *      pivotHorizon to visibleTs >= s, then scans the pins for possible pivots. The same
+     *      Dekker handshake as P1-P2: a possible pivot whose pin the scan missed reads at a
+     *      snapshot >= s. It has its own horizon so that the scan, which read-only commits run,
+     *      never moves vacuumHorizon (which history retention keeps trailing: P8).
      * NOTE: lastWatermark and lastWatermarkSinceNanos are written as a pair without a lock; a
      * reader may pair one refresh's watermark with another's time. Harmless: they only feed the
      * oldest-snapshot age in statistics, documented as a lower bound.
@@ -286,14 +297,20 @@ public final class SnapshotPins {
     }
 
     /**
-     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
-     * once if the published one does not already say so.
+     * Whether no possible pivot (SnapshotRegistry R3) has a snapshot older than {@code
+     * snapshotTs} pinned, nor can pin one later (P9): at once if the published watermark says
+     * no pin at all is older, else by raising the pivot horizon and scanning.
      *
-     * @param snapshotTs the snapshot timestamp
-     * @return true if every pinned snapshot is at or above it
+     * @param snapshotTs a snapshot timestamp, at most the visible timestamp
+     * @return true if every possible pivot's snapshot is, and will be, at or above it
      */
-    public boolean noSnapshotOlderThan(long snapshotTs) {
-        return prunableWatermark >= snapshotTs || refresh() >= snapshotTs;
+    public boolean noPossiblePivotOlderThan(long snapshotTs) {
+        if (prunableWatermark >= snapshotTs) {
+            return true; // no pin at all is older (P3), nor can be (P1-P2)
+        }
+        raise(PIVOT_HORIZON, visible.getAsLong()); // before the scan (P9)
+        hook.at(TestHook.Point.PIVOT_SCAN_AFTER_RAISE);
+        return registry.oldestPinnedByPossiblePivot(snapshotTs) >= snapshotTs;
     }
 
     /**
@@ -452,7 +469,7 @@ public final class SnapshotPins {
          * @param pins the pins to register with
          */
         protected Pin(SnapshotPins pins) {
-            this(pins, null, false, false);
+            this(pins, null, false, false, false);
         }
 
         /**
@@ -463,16 +480,20 @@ public final class SnapshotPins {
          * @param owner the transaction this pins for, weakly referenced; null for none
          * @param trackAge whether to record when it was pinned (for an age bound and listings)
          * @param trackSite whether to record where (a stack trace, for leak reports)
+         * @param possiblePivot whether the owner is a SERIALIZABLE transaction that may write
+         *     (SnapshotRegistry R3, P9)
          */
-        protected Pin(SnapshotPins pins, Object owner, boolean trackAge, boolean trackSite) {
+        protected Pin(SnapshotPins pins, Object owner, boolean trackAge, boolean trackSite, boolean possiblePivot) {
             super(owner);
             // Allocated before the slot is taken: an OutOfMemoryError here leaves no pinned slot
             // that nothing watches.
             this.begunAt = trackSite ? new Throwable("the transaction was begun here") : null;
             SnapshotRegistry r = pins.registry;
             long ts = pins.visible.getAsLong();
-            Object t = r.pin(ts);
-            while (pins.vacuumHorizon > ts) { // lost the race with a vacuum that missed our pin (P2)
+            pins.hook.at(TestHook.Point.PIN_BEFORE_PUBLISH);
+            Object t = r.pin(ts, possiblePivot);
+            // Lost the race with a vacuum (P2) or a scan for pivots (P9) that missed our pin.
+            while (pins.vacuumHorizon > ts || (possiblePivot && pins.pivotHorizon > ts)) {
                 ts = pins.visible.getAsLong();
                 r.repin(t, ts);
             }
@@ -498,7 +519,7 @@ public final class SnapshotPins {
             super(null);
             this.begunAt = null;
             SnapshotRegistry r = pins.registry;
-            Object t = r.pin(ts);
+            Object t = r.pin(ts, false); // a read-only view: never a pivot
             long oldest = pins.readableAt(ts); // after the pin is published (P7)
             if (oldest > ts) {
                 r.unpin(t);

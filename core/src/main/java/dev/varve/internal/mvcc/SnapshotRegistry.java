@@ -20,9 +20,12 @@ public final class SnapshotRegistry {
 
     private static final long FREE = 0L;
 
-    /** Slot i*STRIDE holds snapshotTs + 1 of a pinned snapshot, or FREE. */
+    /**
+     * Slot i*STRIDE holds a pinned snapshot encoded as 2 * (snapshotTs + 1) + 1 if its owner is
+     * a possible pivot (R3), 2 * (snapshotTs + 1) otherwise; or FREE.
+     */
     private final AtomicLongArray slots = new AtomicLongArray(SLOTS * STRIDE);
-    /** Pins that found every probed slot taken: token -> snapshot timestamp. */
+    /** Pins that found every probed slot taken: token -> the pin, encoded as a slot is. */
     private final ConcurrentHashMap<Object, Long> overflow = new ConcurrentHashMap<>();
     /**
      * The pin of each slot whose owner asked to be watched (a transaction's, R1), at slot *
@@ -61,28 +64,44 @@ public final class SnapshotRegistry {
      *     writes after the previous owner's. So a count costs a plain load and store on a line
      *     the pin already owns, instead of a LongAdder's CAS.
      *
+     * R3. A pin says whether its owner is a possible pivot: a SERIALIZABLE transaction that may
+     *     write, so may commit with rw-antidependencies both in and out (Ports & Grittner, VLDB
+     *     2012, §4.2: only those make another's snapshot unsafe). The flag is in the slot's
+     *     value, set by the CAS that publishes the pin and kept by repin, so a scan never pairs
+     *     one owner's timestamp with another's flag.
+     *
      * Probing starts at a random slot and looks at PROBES slots, so pins from many threads rarely
      * collide and a full table costs a bounded walk before the overflow map takes over.
      */
     private static final int PROBES = 8;
 
+    private static long encode(long snapshotTs, boolean possiblePivot) {
+        return ((snapshotTs + 1) << 1) | (possiblePivot ? 1 : 0);
+    }
+
+    private static long timestampOf(long encoded) {
+        return (encoded >>> 1) - 1;
+    }
+
     /**
      * Pins {@code snapshotTs}.
      *
      * @param snapshotTs the snapshot timestamp to pin
+     * @param possiblePivot whether the owner is a possible pivot (R3)
      * @return the token to pass to {@link #unpin}: a slot index, or an overflow token
      */
-    public Object pin(long snapshotTs) {
+    public Object pin(long snapshotTs, boolean possiblePivot) {
+        long encoded = encode(snapshotTs, possiblePivot);
         int start = ThreadLocalRandom.current().nextInt(SLOTS);
         for (int i = 0; i < PROBES; i++) {
             int slot = (start + i) & (SLOTS - 1);
             int index = slot * STRIDE;
-            if (slots.get(index) == FREE && slots.compareAndSet(index, FREE, snapshotTs + 1)) {
+            if (slots.get(index) == FREE && slots.compareAndSet(index, FREE, encoded)) {
                 return SLOT_TOKENS[slot];
             }
         }
         Object token = new Object();
-        overflow.put(token, snapshotTs);
+        overflow.put(token, encoded);
         // The map's bin stores are release stores, not volatile ones: order this publication
         // before the caller's read of the vacuum horizon (the Dekker handshake in the notes).
         java.lang.invoke.VarHandle.fullFence();
@@ -97,9 +116,10 @@ public final class SnapshotRegistry {
      */
     public void repin(Object token, long snapshotTs) {
         if (token instanceof SlotToken) {
-            slots.set(((SlotToken) token).slot * STRIDE, snapshotTs + 1);
+            int index = ((SlotToken) token).slot * STRIDE;
+            slots.set(index, encode(snapshotTs, (slots.get(index) & 1) != 0)); // R3: the flag stays
         } else {
-            overflow.put(token, snapshotTs);
+            overflow.put(token, encode(snapshotTs, (overflow.get(token) & 1) != 0));
             java.lang.invoke.VarHandle.fullFence(); // as in pin
         }
     }
@@ -201,18 +221,34 @@ public final class SnapshotRegistry {
      * @return the oldest pinned timestamp, at most {@code ceiling}
      */
     public long oldestPinned(long ceiling) {
+        return oldestPinned(ceiling, 0);
+    }
+
+    /**
+     * The oldest snapshot timestamp pinned by a possible pivot (R3), or {@code ceiling} if no
+     * possible pivot has an older one pinned.
+     *
+     * @param ceiling the value to return when no such pin is older
+     * @return the oldest such pinned timestamp, at most ceiling
+     */
+    public long oldestPinnedByPossiblePivot(long ceiling) {
+        return oldestPinned(ceiling, 1);
+    }
+
+    /** The oldest pin whose flag bit is at least {@code flag}: 0 for every pin, 1 for pivots'. */
+    private long oldestPinned(long ceiling, long flag) {
         long oldest = ceiling;
         for (int slot = 0; slot < SLOTS; slot++) {
             long encoded = slots.get(slot * STRIDE);
-            if (encoded != FREE && encoded - 1 < oldest) {
-                oldest = encoded - 1;
+            if (encoded != FREE && (encoded & 1) >= flag && timestampOf(encoded) < oldest) {
+                oldest = timestampOf(encoded);
             }
         }
         // The iteration's loads are acquire loads: keep them after the caller's horizon store.
         java.lang.invoke.VarHandle.fullFence();
-        for (Long ts : overflow.values()) {
-            if (ts < oldest) {
-                oldest = ts;
+        for (long encoded : overflow.values()) {
+            if ((encoded & 1) >= flag && timestampOf(encoded) < oldest) {
+                oldest = timestampOf(encoded);
             }
         }
         return oldest;

@@ -42,6 +42,8 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     private int nextMapId = 1;
     /** Snapshot pins, the vacuum horizon and the prunable watermark (the pin handshake). */
     final SnapshotPins pins = new SnapshotPins(this::visibleTs);
+    /** Which read-only SERIALIZABLE snapshots are safe (Ports & Grittner §4.2). */
+    final SafeSnapshots safeSnapshots = new SafeSnapshots(pins);
 
     final ConflictFinder<K, V> ssi;
 
@@ -213,6 +215,7 @@ public final class Store<K, V> implements StoreAccess<K, V> {
         this.hook = hook;
         vacuum.hook = hook;
         pins.hook = hook;
+        safeSnapshots.hook = hook;
     }
 
     /**
@@ -419,13 +422,11 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     static final java.lang.invoke.VarHandle VISIBLE_TS;
-    static final java.lang.invoke.VarHandle LAST_COMMIT_TS;
 
     static {
         try {
             var lookup = java.lang.invoke.MethodHandles.lookup();
             VISIBLE_TS = lookup.findVarHandle(Store.class, "visibleTs", long.class);
-            LAST_COMMIT_TS = lookup.findVarHandle(Store.class, "lastCommitTs", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -449,12 +450,16 @@ public final class Store<K, V> implements StoreAccess<K, V> {
     }
 
     /**
-     * Whether no pinned snapshot can be older than {@code snapshotTs}, refreshing the watermark
-     * once if the published one does not already say so. Used by read-only SERIALIZABLE commits:
-     * with no older snapshot open, no concurrent pivot can exist, so they need no SSI record.
+     * Waits until a read-only reader at {@code snapshotTs} is known to be safe or unsafe
+     * (SafeSnapshots S4).
+     *
+     * @param snapshotTs a snapshot timestamp the caller has pinned
+     * @return true if safe: reading at it with no read set can see no serialization anomaly
+     * @throws dev.varve.TransactionException if the thread is interrupted while waiting
+     * @throws IllegalStateException if the store closes while it waits
      */
-    boolean noSnapshotOlderThan(long snapshotTs) {
-        return pins.noSnapshotOlderThan(snapshotTs);
+    public boolean awaitSafeSnapshot(long snapshotTs) {
+        return safeSnapshots.awaitDecided(snapshotTs, this::checkOpen) == SafeSnapshots.Safety.SAFE;
     }
 
     /**
@@ -835,9 +840,9 @@ public final class Store<K, V> implements StoreAccess<K, V> {
      *      builds on it, and its own commit, later in the log, is durable only after it. An
      *      autocommit that writes nothing waits until the commit it read from is visible.
      *  D4. A committer unpins when its commit is installed, before it is durable, so before its
-     *      publication: the read-only shortcut's check (a) therefore reads the commit clock, not
-     *      visibleTs (R3 then holds as written, with "assigned c2" for "published c2";
-     *      DeferredVisibilityTest forces the schedule).
+     *      publication: the read-only shortcut therefore never asks whether a commit is visible,
+     *      only whether it recorded an out-edge, which it did under the lock before it unpinned
+     *      (SafeSnapshots S2, S3; DeferredVisibilityTest forces the schedule).
      */
 
     /**

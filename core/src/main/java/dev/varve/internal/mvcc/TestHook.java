@@ -12,10 +12,26 @@ public interface TestHook {
     /** The points, named after the step they follow. */
     enum Point {
         /**
-         * A read-only SERIALIZABLE commit, between its two checks for the unrecorded shortcut
-         * (no older snapshot open; nothing committed since its snapshot).
+         * A safe-snapshot check (SafeSnapshots S3), between its two steps: the scan for possible
+         * pivots older than the snapshot, and the read of the commits with out-edges. Reached by
+         * every read-only SERIALIZABLE commit and every check of a serializable snapshot.
          */
         READ_ONLY_SHORTCUT_BETWEEN_CHECKS,
+        /**
+         * A fresh snapshot's pin read the visible timestamp, before it publishes it in the
+         * registry and then reads the vacuum and pivot horizons (SnapshotPins P2, P9).
+         */
+        PIN_BEFORE_PUBLISH,
+        /**
+         * A check for possible pivots older than a snapshot raised the pivot horizon, before it
+         * scans the pins (SnapshotPins P9).
+         */
+        PIVOT_SCAN_AFTER_RAISE,
+        /**
+         * A serializable snapshot ({@code Database#snapshot(Isolation)}) found a possible pivot
+         * older than its snapshot still open, before it waits for it to finish (SafeSnapshots S4).
+         */
+        SAFE_SNAPSHOT_WAITING,
         /** A committer linked the write latch of one key (the key's index operation returned). */
         AFTER_LATCH,
         /** A committer is about to wait for a write latch another committer holds. */

@@ -69,7 +69,7 @@ public final class TxState<K, V> extends SnapshotPins.Pin {
             Object owner,
             boolean trackAge,
             boolean trackSite) {
-        super(pins, owner, trackAge, trackSite);
+        super(pins, owner, trackAge, trackSite, tracksReads); // SERIALIZABLE: a possible pivot (P9)
         this.tracksReads = tracksReads;
         this.defaultMap = main;
     }
