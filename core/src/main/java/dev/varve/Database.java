@@ -1268,15 +1268,19 @@ public final class Database<K, V> implements AutoCloseable {
      * of a serial order of every SERIALIZABLE transaction: it can see no serialization anomaly.
      * The wait is bounded by how long those transactions stay open (not by later ones, so a steady
      * stream of writers cannot starve it); a transaction left open holds it up, unless {@link
-     * Builder#maxTransactionAge} expires it. It polls: spins briefly, then parks from 10 µs
-     * doubling to 1 ms between checks; it holds no lock while it waits. Thread-safe.
+     * Builder#maxTransactionAge} expires it (the waiting caller releases expired transactions
+     * itself, so this holds on an idle database too). Never call it while the calling thread
+     * holds such a transaction open, begun before an unrelated commit: it would wait for itself.
+     * With a log that makes commits visible only when durable, an unsafe snapshot is retaken only
+     * once the commit that made it unsafe is visible. It polls: spins briefly, then parks from
+     * 10 µs doubling to 1 ms between checks; it holds no lock while it waits. Thread-safe.
      *
      * @param isolation {@link Isolation#SNAPSHOT} or {@link Isolation#SERIALIZABLE}
      * @return the snapshot; for SERIALIZABLE, at a safe snapshot timestamp
      * @throws NullPointerException if {@code isolation} is null
      * @throws IllegalStateException if the database is closed, or closes while it waits
      * @throws TransactionException if the thread is interrupted while it waits (its interrupt
-     *     status is set again)
+     *     status is set again), or the commit log failed before a commit it waits for was durable
      */
     public Snapshot<K, V> snapshot(Isolation isolation) {
         Objects.requireNonNull(isolation, "isolation");

@@ -195,4 +195,25 @@ class SerializableSnapshotTest {
         assertInstanceOf(IllegalStateException.class, e.getCause());
         assertThrows(IllegalStateException.class, () -> db.snapshot(Isolation.SERIALIZABLE));
     }
+
+    /**
+     * Review of 91a800a, finding 3: with an age bound and nothing else committing, only the
+     * waiting caller can release the expired transaction it waits for.
+     */
+    @Test
+    void onAnIdleDatabaseTheAgeBoundStillEndsTheWait() throws Exception {
+        try (Database<Long, Long> bounded = Database.<Long, Long>builder()
+                .maxTransactionAge(java.time.Duration.ofMillis(50))
+                .open()) {
+            Transaction<Long, Long> older = bounded.begin(Isolation.SERIALIZABLE);
+            older.get(X);
+            bounded.put(UNRELATED, 1L);
+            CompletableFuture<Snapshot<Long, Long>> f =
+                    CompletableFuture.supplyAsync(() -> bounded.snapshot(Isolation.SERIALIZABLE));
+            try (Snapshot<Long, Long> safe = f.get(30, TimeUnit.SECONDS)) {
+                assertEquals(1L, safe.get(UNRELATED));
+            }
+            assertThrows(TransactionException.class, () -> older.get(X), "the older transaction expired");
+        }
+    }
 }

@@ -214,6 +214,9 @@ public final class CommitProtocol<K, V> {
                 ConflictFinder.Edges edges = null;
                 if (scanned != null) {
                     edges = store.ssi.validate(tx, scanned); // throws SerializationFailureException
+                    // Before anything can fail and leave the commit published without it (SafeSnapshots
+                    // S2); if the commit then fails before it is visible, the entry is spurious: sound.
+                    store.safeSnapshots.committedWithOutEdges(commitTs, edges.out());
                 }
                 // 3. the log; it may refuse (failed or closed), and then nothing becomes visible.
                 ChangeFeed feed = store.feed; // ChangeFeed F1
@@ -253,7 +256,6 @@ public final class CommitProtocol<K, V> {
                     store.versionsWritten += n;
                     if (edges != null) {
                         store.ssi.record(tx, commitTs, edges);
-                        store.safeSnapshots.committedWithOutEdges(commitTs, edges.out()); // before the unpin
                     }
                 } catch (Throwable t) {
                     throw bookkeepingFailed(commitTs, t);

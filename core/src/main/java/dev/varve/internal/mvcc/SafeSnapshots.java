@@ -69,9 +69,10 @@ public final class SafeSnapshots {
      *     a SNAPSHOT transaction's reads are not tracked, so it is never a pivot in our graph; an
      *     autocommit reads the latest value under its latch, so has no out-edge.)
      * S2. A commit with out-edges records (c2, the earliest target c3) here under the commit lock,
-     *     after validation (ConflictFinder finds every out-edge to an earlier commit at the
-     *     committer's own commit: "the later committer records the edge") and before its
-     *     committer unpins. s is unsafe iff some recorded c2 > s has c3 <= s, once every possible
+     *     right after validation (ConflictFinder finds every out-edge to an earlier commit at the
+     *     committer's own commit: "the later committer records the edge"), so before any later
+     *     step can fail and leave the commit published without it, and before its committer
+     *     unpins. An entry of a commit that then fails unpublished is spurious, which is sound. s is unsafe iff some recorded c2 > s has c3 <= s, once every possible
      *     pivot older than s has finished.
      * S3. check(s) first asks the pins whether a possible pivot older than s is open
      *     (SnapshotPins P9), then reads the ring. If the scan found none, each such pivot
@@ -83,7 +84,10 @@ public final class SafeSnapshots {
      * S4. awaitDecided(s) waits while check(s) is UNDECIDED. The possible pivots older than s are
      *     a fixed set (every later one reads at >= s, P9), so the wait ends when they have, not
      *     when the store goes idle: a steady stream of new writers cannot starve it. A caller
-     *     that gets UNSAFE takes a new snapshot (PostgreSQL's DEFERRABLE does the same).
+     *     that gets UNSAFE takes a new snapshot (PostgreSQL's DEFERRABLE does the same), once
+     *     the pivot it was given is visible (with deferred visibility it may not be yet, and a
+     *     snapshot taken at once would be the same one). The waiter releases expired and leaked
+     *     pins while it parks: on an idle store nothing else would.
      * S5. The ring is a sequence of entries written by one thread at a time (under the commit
      *     lock) in commit order, so their c2 rise. Entry n lives in slot n mod CAPACITY. A writer
      *     claims entry n (claimed = n + 1) before it overwrites the slot and publishes it
@@ -131,36 +135,50 @@ public final class SafeSnapshots {
      * @return SAFE, UNSAFE, or UNDECIDED while a possible pivot older than it is open
      */
     public Safety check(long snapshotTs) {
-        boolean noOlderPivot = pins.noPossiblePivotOlderThan(snapshotTs); // S3: the pins first
-        hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
-        if (!noOlderPivot) {
-            return Safety.UNDECIDED;
-        }
-        return noPivotToward(snapshotTs) ? Safety.SAFE : Safety.UNSAFE;
+        long pivot = decide(snapshotTs);
+        return pivot == UNDECIDED ? Safety.UNDECIDED : pivot == NO_PIVOT ? Safety.SAFE : Safety.UNSAFE;
     }
 
-    /** Whether no recorded commit after {@code s} has an out-edge to one at or below it (S2, S5). */
-    private boolean noPivotToward(long s) {
+    /** What {@link #decide} returns for a safe snapshot. */
+    private static final long NO_PIVOT = -1;
+    /** What {@link #decide} returns while a possible pivot older than the snapshot is open. */
+    private static final long UNDECIDED = -2;
+
+    /**
+     * NO_PIVOT if safe, UNDECIDED, or else the commit timestamp of a pivot that makes it unsafe
+     * (s + 1 when the ring no longer holds the window).
+     */
+    private long decide(long s) {
+        boolean noOlderPivot = pins.noPossiblePivotOlderThan(s); // S3: the pins first
+        hook.at(TestHook.Point.READ_ONLY_SHORTCUT_BETWEEN_CHECKS);
+        return noOlderPivot ? pivotToward(s) : UNDECIDED;
+    }
+
+    /**
+     * NO_PIVOT if no recorded commit after {@code s} has an out-edge at or below it, else one
+     * such commit's timestamp (S2, S5).
+     */
+    private long pivotToward(long s) {
         long p = published;
         Ring r = ring; // not null if p > 0: set before the first entry was published
         for (long j = p - 1; j >= 0; j--) {
             if (p - j > CAPACITY) {
-                return false; // older than the ring holds
+                return s + 1; // older than the ring holds
             }
             int slot = (int) (j & (CAPACITY - 1));
             long c2 = r.pivotCommits.get(slot);
             long c3 = r.earliestTargets.get(slot);
             if (claimed > j + CAPACITY) {
-                return false; // overwritten while read (S5)
+                return s + 1; // overwritten while read (S5)
             }
             if (c2 <= s) {
-                return true; // entries rise: none older is after s
+                return NO_PIVOT; // entries rise: none older is after s
             }
             if (c3 <= s) {
-                return false;
+                return c2;
             }
         }
-        return true;
+        return NO_PIVOT;
     }
 
     /** Spins before the first park, then parks from MIN_PARK doubling up to MAX_PARK (S4). */
@@ -170,26 +188,27 @@ public final class SafeSnapshots {
     private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     /**
-     * Waits until {@link #check} of {@code snapshotTs} is SAFE or UNSAFE (S4), polling: spins,
-     * then parks for 10 µs doubling up to 1 ms between checks.
+     * Waits until {@code snapshotTs} is decided (S4), polling: spins, then parks for 10 µs
+     * doubling up to 1 ms between checks, running {@code whileParked} before each park.
      *
      * @param snapshotTs the snapshot timestamp, pinned by the caller
-     * @param stillOpen run between checks; throws if the store closed meanwhile
-     * @return SAFE or UNSAFE
+     * @param whileParked run before each park; throws if the store closed meanwhile (and may
+     *     release expired pins, which an idle store would otherwise never do)
+     * @return -1 if safe; else a commit timestamp above {@code snapshotTs} that a snapshot taken
+     *     anew must reach to be past the pivot that made this one unsafe
      * @throws TransactionException if the thread is interrupted while waiting (its interrupt
      *     status is set again)
      */
-    public Safety awaitDecided(long snapshotTs, Runnable stillOpen) {
+    public long awaitDecided(long snapshotTs, Runnable whileParked) {
         long park = MIN_PARK_NANOS;
         for (int round = 0; ; round++) {
-            Safety safety = check(snapshotTs);
-            if (safety != Safety.UNDECIDED) {
-                return safety;
+            long pivot = decide(snapshotTs);
+            if (pivot != UNDECIDED) {
+                return pivot;
             }
             if (round == 0) {
                 hook.at(TestHook.Point.SAFE_SNAPSHOT_WAITING);
             }
-            stillOpen.run();
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();
                 throw new TransactionException("interrupted while waiting for a safe snapshot at " + snapshotTs
@@ -198,6 +217,7 @@ public final class SafeSnapshots {
             if (round < SPINS) {
                 Thread.onSpinWait();
             } else {
+                whileParked.run();
                 LockSupport.parkNanos(park);
                 park = Math.min(MAX_PARK_NANOS, park * 2);
             }

@@ -148,6 +148,144 @@ class SafeSnapshotsTest {
         pivot.commit();
     }
 
+    /**
+     * Review of 91a800a, finding 4: a commit whose bookkeeping fails after it is stamped is still
+     * published; its out-edge must already be in the ring, or a waiting serializable snapshot is
+     * called safe at the read-only anomaly (x = 1 from T3, y = 0 without T2).
+     */
+    @Test
+    void aPivotWhoseBookkeepingFailsStillMakesTheSnapshotBelowItUnsafe() throws Exception {
+        Transaction<Long, Long> t2 = pivotWithAnOutEdge();
+        java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
+        Thread committer = Thread.currentThread();
+        store.hook(point -> {
+            if (point == TestHook.Point.SAFE_SNAPSHOT_WAITING) {
+                waiting.countDown();
+            } else if (point == TestHook.Point.AFTER_STAMP && Thread.currentThread() == committer) {
+                throw new IllegalStateException("injected: T2's bookkeeping fails after its stamp");
+            }
+        });
+        CompletableFuture<Snapshot<Long, Long>> view =
+                CompletableFuture.supplyAsync(() -> db.snapshot(Isolation.SERIALIZABLE));
+        assertTrue(waiting.await(30, TimeUnit.SECONDS), "the snapshot never waited for T2");
+        t2.put(Y, 1L);
+        assertThrows(RuntimeException.class, t2::commit);
+        assertTrue(t2.commitTimestamp() > 0, "T2 was published (it has a commit timestamp)");
+        try (Snapshot<Long, Long> safe = view.get(30, TimeUnit.SECONDS)) {
+            assertEquals(1L, safe.get(X));
+            assertEquals(1L, safe.get(Y), "a view with T3 and without T2 (which read x = 0) is the anomaly");
+        }
+    }
+
+    // ---- deferred visibility (Store D4): the pivot may not be visible yet ------------------
+
+    /** A log that holds every record undurable until the test completes it. */
+    private static final class HeldLog implements dev.varve.spi.CommitLog<Long, Long> {
+        final List<CompletableFuture<Void>> pending = new ArrayList<>();
+
+        @Override
+        public synchronized CompletableFuture<Void> append(dev.varve.spi.CommitRecord<Long, Long> record) {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            pending.add(f);
+            return f;
+        }
+
+        synchronized CompletableFuture<Void> next() {
+            return pending.remove(0);
+        }
+
+        @Override
+        public boolean visibleOnlyWhenDurable() {
+            return true;
+        }
+
+        @Override
+        public void checkpoint() {}
+
+        @Override
+        public void close() {}
+    }
+
+    private static Database<Long, Long> openDeferred(HeldLog log) {
+        return Database.<Long, Long>builder()
+                .durability(new dev.varve.Durability<>() {
+                    @Override
+                    public dev.varve.spi.CommitLog<Long, Long> open(dev.varve.spi.StoreAccess<Long, Long> access) {
+                        return log;
+                    }
+
+                    @Override
+                    public String describe() {
+                        return "held";
+                    }
+                })
+                .open();
+    }
+
+    private static void commitDurably(Transaction<Long, Long> tx, HeldLog log) {
+        CompletableFuture<Long> f = tx.commitAsync();
+        log.next().complete(null);
+        f.join();
+    }
+
+    /**
+     * Review of 91a800a, finding 1: T2 committed the out-edge and unpinned, but is not durable,
+     * so not visible. A snapshot retaken at once would be the same unsafe one; the caller must
+     * instead wait (parked) until T2 is visible, and fail if the log fails first.
+     */
+    private CompletableFuture<Snapshot<Long, Long>> unsafeUntilThePivotIsDurable(
+            Database<Long, Long> deferred, HeldLog log) {
+        try (Transaction<Long, Long> setup = deferred.begin()) {
+            setup.put(X, 0L);
+            setup.put(Y, 0L);
+            commitDurably(setup, log);
+        }
+        Transaction<Long, Long> t2 = deferred.begin(Isolation.SERIALIZABLE);
+        assertEquals(0L, t2.get(X));
+        try (Transaction<Long, Long> t3 = deferred.begin()) {
+            t3.put(X, 1L);
+            commitDurably(t3, log);
+        }
+        t2.put(Y, 1L);
+        t2.commitAsync(); // installed and unpinned; invisible until durable
+        CompletableFuture<Thread> caller = new CompletableFuture<>();
+        CompletableFuture<Snapshot<Long, Long>> view = CompletableFuture.supplyAsync(() -> {
+            caller.complete(Thread.currentThread());
+            return deferred.snapshot(Isolation.SERIALIZABLE);
+        });
+        Thread v = caller.join();
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(30))
+                .until(() -> v.getState() == Thread.State.TIMED_WAITING || view.isDone());
+        assertFalse(view.isDone(), "decided before T2 is visible");
+        return view;
+    }
+
+    @Test
+    void anUnsafeSnapshotWaitsParkedForAnUndurablePivotThenIsRetakenPastIt() throws Exception {
+        HeldLog log = new HeldLog();
+        try (Database<Long, Long> deferred = openDeferred(log)) {
+            CompletableFuture<Snapshot<Long, Long>> view = unsafeUntilThePivotIsDurable(deferred, log);
+            log.next().complete(null); // T2 durable, so visible
+            try (Snapshot<Long, Long> safe = view.get(30, TimeUnit.SECONDS)) {
+                assertEquals(1L, safe.get(X));
+                assertEquals(1L, safe.get(Y));
+            }
+        }
+    }
+
+    @Test
+    void anUnsafeSnapshotWhosePivotsLogFailsThrows() throws Exception {
+        HeldLog log = new HeldLog();
+        try (Database<Long, Long> deferred = openDeferred(log)) {
+            CompletableFuture<Snapshot<Long, Long>> view = unsafeUntilThePivotIsDurable(deferred, log);
+            log.next().completeExceptionally(new java.io.IOException("injected: the disk failed"));
+            java.util.concurrent.ExecutionException e =
+                    assertThrows(java.util.concurrent.ExecutionException.class, () -> view.get(30, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof dev.varve.TransactionException, String.valueOf(e.getCause()));
+        }
+    }
+
     // ---- the ring of commits with out-edges (S5), against a model ---------------------------
 
     @Test
