@@ -26,6 +26,8 @@ public final class Counters {
     final AtomicLongArray aborts = new AtomicLongArray(2);
     final AtomicLongArray rollbacks;
     private final SingleWriterRecorder latency = new SingleWriterRecorder(3);
+    /** The same latencies, by transaction type. */
+    private final SingleWriterRecorder[] latencyByType;
 
     /**
      * Creates counters for {@code types} transaction types.
@@ -35,18 +37,24 @@ public final class Counters {
     public Counters(int types) {
         this.committed = new AtomicLongArray(types);
         this.rollbacks = new AtomicLongArray(types);
+        this.latencyByType = new SingleWriterRecorder[types];
+        for (int t = 0; t < types; t++) {
+            latencyByType[t] = new SingleWriterRecorder(3);
+        }
     }
 
     /** Counts a commit of transaction type {@code type} that took {@code nanos} (retries included). */
     public void committed(int type, long nanos) {
         committed.incrementAndGet(type);
         latency.recordValue(Math.max(1, nanos));
+        latencyByType[type].recordValue(Math.max(1, nanos));
     }
 
     /** Counts a rollback the workload chose (such as TPC-C's 1 % NewOrder rollbacks). */
     public void rolledBack(int type, long nanos) {
         rollbacks.incrementAndGet(type);
         latency.recordValue(Math.max(1, nanos));
+        latencyByType[type].recordValue(Math.max(1, nanos));
     }
 
     /** Counts a serialization failure. */
@@ -60,6 +68,11 @@ public final class Counters {
     /** The latencies recorded since the last call (the first call's interval starts at creation). */
     Histogram intervalLatency() {
         return latency.getIntervalHistogram();
+    }
+
+    /** The latencies of type {@code type} recorded since the last call for that type. */
+    Histogram intervalLatency(int type) {
+        return latencyByType[type].getIntervalHistogram();
     }
 
     long committedTotal() {

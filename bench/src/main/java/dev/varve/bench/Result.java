@@ -20,6 +20,7 @@ import org.HdrHistogram.Histogram;
  * @param seconds measured interval
  * @param loadSeconds time to load the data
  * @param latency per-transaction latency in ns, retries included
+ * @param latencyByType the same, by transaction type (index as in {@code types})
  * @param checks consistency checks
  * @param stats the database's counters after the run
  * @param watching what the {@code --watchers} subscribers were given in the measured interval, or
@@ -38,6 +39,7 @@ public record Result(
         double seconds,
         double loadSeconds,
         Histogram latency,
+        Histogram[] latencyByType,
         List<Workload.Check> checks,
         Database.Stats stats,
         FeedWatchers.Stats watching,
@@ -124,9 +126,12 @@ public record Result(
                         "  " + types.get(i),
                         String.format(
                                 Locale.ROOT,
-                                "%,d committed (%.1f %%)%s",
+                                "%,d committed (%.1f %%), mean %.1f us, p50 %.1f us, p99 %.1f us%s",
                                 committedByType[i],
                                 committed() == 0 ? 0.0 : 100.0 * committedByType[i] / committed(),
+                                latencyByType[i].getMean() / 1000.0,
+                                latencyByType[i].getValueAtPercentile(50) / 1000.0,
+                                latencyByType[i].getValueAtPercentile(99) / 1000.0,
                                 rollbacksByType[i] == 0
                                         ? ""
                                         : String.format(

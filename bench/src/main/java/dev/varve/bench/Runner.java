@@ -96,6 +96,7 @@ public final class Runner {
                 totals.seconds(),
                 loadSeconds,
                 totals.latency(),
+                totals.latencyByType(),
                 checks,
                 stats,
                 watching,
@@ -118,6 +119,7 @@ public final class Runner {
             long writeWriteAborts,
             long dangerousStructureAborts,
             Histogram latency,
+            Histogram[] latencyByType,
             double seconds) {}
 
     /**
@@ -255,6 +257,7 @@ public final class Runner {
             for (Counters c : counters) {
                 c.intervalLatency(); // discard warm-up latencies
                 for (int t = 0; t < types.size(); t++) {
+                    c.intervalLatency(t);
                     base[t] += c.committed.get(t);
                     baseRollbacks[t] += c.rollbacks.get(t);
                 }
@@ -356,10 +359,15 @@ public final class Runner {
             long[] rollbacksByType = new long[types.size()];
             long[] aborts = new long[2];
             Histogram latency = new Histogram(3);
+            Histogram[] latencyByType = new Histogram[types.size()];
+            for (int t = 0; t < types.size(); t++) {
+                latencyByType[t] = new Histogram(3);
+            }
             for (Counters c : counters) {
                 for (int t = 0; t < types.size(); t++) {
                     committedByType[t] += c.committed.get(t);
                     rollbacksByType[t] += c.rollbacks.get(t);
+                    latencyByType[t].add(c.intervalLatency(t));
                 }
                 aborts[0] += c.aborts.get(0);
                 aborts[1] += c.aborts.get(1);
@@ -372,7 +380,7 @@ public final class Runner {
             aborts[0] -= baseAborts[0];
             aborts[1] -= baseAborts[1];
             double seconds = (stopAt - measureStart) / 1e9;
-            return new Totals(committedByType, rollbacksByType, aborts[0], aborts[1], latency, seconds);
+            return new Totals(committedByType, rollbacksByType, aborts[0], aborts[1], latency, latencyByType, seconds);
         }
 
         /** Step 7: the during-run check's outcome (if any), then the after-run checks, timed. */

@@ -30,6 +30,13 @@ class WorkloadsTest {
         assertTrue(r.passed(), r::text);
         assertTrue(r.committed() > 0, r::text);
         assertTrue(r.latency().getTotalCount() > 0, r::text);
+        for (int t = 0; t < r.types().size(); t++) {
+            // Not equal to the commits: the warm-up's end and the workers' recording race.
+            assertEquals(
+                    r.committedByType()[t] + r.rollbacksByType()[t] > 0,
+                    r.latencyByType()[t].getTotalCount() > 0,
+                    r.types().get(t) + ": a type with commits has latencies, and only then");
+        }
     }
 
     @ParameterizedTest
