@@ -58,6 +58,11 @@ class DeferredVisibilityTest {
             return pending.size();
         }
 
+        /** The oldest pending record's future, taken off the list (to complete or fail it). */
+        synchronized CompletableFuture<Void> next() {
+            return pending.remove(0);
+        }
+
         @Override
         public void checkpoint() {}
 
@@ -65,7 +70,7 @@ class DeferredVisibilityTest {
         public void close() {}
     }
 
-    private static Database<Long, Long> open(HeldLog log) {
+    static Database<Long, Long> open(HeldLog log) {
         return Database.<Long, Long>builder()
                 .durability(new Durability<>() {
                     @Override

@@ -179,50 +179,7 @@ class SafeSnapshotsTest {
 
     // ---- deferred visibility (Store D4): the pivot may not be visible yet ------------------
 
-    /** A log that holds every record undurable until the test completes it. */
-    private static final class HeldLog implements dev.varve.spi.CommitLog<Long, Long> {
-        final List<CompletableFuture<Void>> pending = new ArrayList<>();
-
-        @Override
-        public synchronized CompletableFuture<Void> append(dev.varve.spi.CommitRecord<Long, Long> record) {
-            CompletableFuture<Void> f = new CompletableFuture<>();
-            pending.add(f);
-            return f;
-        }
-
-        synchronized CompletableFuture<Void> next() {
-            return pending.remove(0);
-        }
-
-        @Override
-        public boolean visibleOnlyWhenDurable() {
-            return true;
-        }
-
-        @Override
-        public void checkpoint() {}
-
-        @Override
-        public void close() {}
-    }
-
-    private static Database<Long, Long> openDeferred(HeldLog log) {
-        return Database.<Long, Long>builder()
-                .durability(new dev.varve.Durability<>() {
-                    @Override
-                    public dev.varve.spi.CommitLog<Long, Long> open(dev.varve.spi.StoreAccess<Long, Long> access) {
-                        return log;
-                    }
-
-                    @Override
-                    public String describe() {
-                        return "held";
-                    }
-                })
-                .open();
-    }
-
-    private static void commitDurably(Transaction<Long, Long> tx, HeldLog log) {
+    private static void commitDurably(Transaction<Long, Long> tx, DeferredVisibilityTest.HeldLog log) {
         CompletableFuture<Long> f = tx.commitAsync();
         log.next().complete(null);
         f.join();
@@ -234,7 +191,7 @@ class SafeSnapshotsTest {
      * instead wait (parked) until T2 is visible, and fail if the log fails first.
      */
     private CompletableFuture<Snapshot<Long, Long>> unsafeUntilThePivotIsDurable(
-            Database<Long, Long> deferred, HeldLog log) {
+            Database<Long, Long> deferred, DeferredVisibilityTest.HeldLog log) {
         try (Transaction<Long, Long> setup = deferred.begin()) {
             setup.put(X, 0L);
             setup.put(Y, 0L);
@@ -263,8 +220,8 @@ class SafeSnapshotsTest {
 
     @Test
     void anUnsafeSnapshotWaitsParkedForAnUndurablePivotThenIsRetakenPastIt() throws Exception {
-        HeldLog log = new HeldLog();
-        try (Database<Long, Long> deferred = openDeferred(log)) {
+        DeferredVisibilityTest.HeldLog log = new DeferredVisibilityTest.HeldLog(true);
+        try (Database<Long, Long> deferred = DeferredVisibilityTest.open(log)) {
             CompletableFuture<Snapshot<Long, Long>> view = unsafeUntilThePivotIsDurable(deferred, log);
             log.next().complete(null); // T2 durable, so visible
             try (Snapshot<Long, Long> safe = view.get(30, TimeUnit.SECONDS)) {
@@ -276,8 +233,8 @@ class SafeSnapshotsTest {
 
     @Test
     void anUnsafeSnapshotWhosePivotsLogFailsThrows() throws Exception {
-        HeldLog log = new HeldLog();
-        try (Database<Long, Long> deferred = openDeferred(log)) {
+        DeferredVisibilityTest.HeldLog log = new DeferredVisibilityTest.HeldLog(true);
+        try (Database<Long, Long> deferred = DeferredVisibilityTest.open(log)) {
             CompletableFuture<Snapshot<Long, Long>> view = unsafeUntilThePivotIsDurable(deferred, log);
             log.next().completeExceptionally(new java.io.IOException("injected: the disk failed"));
             java.util.concurrent.ExecutionException e =
