@@ -118,7 +118,7 @@ final class MapOps<K, V> {
                 event.commit();
             }
         } else if (r.commitTs() > 0) {
-            commits.awaitVisible(r.commitTs()); // deferred visibility: report only a durable value
+            commits.awaitVisible(r.commitTs(), "whose value was read"); // deferred visibility: only durable values
         }
         return r;
     }

@@ -564,6 +564,16 @@ public final class CommitProtocol<K, V> {
      * @throws TransactionException if the thread is interrupted while parked (its interrupt
      *     status is kept)
      */
+    /**
+     * Whether step {@code attempt} of the ladder parks (rather than spins or yields).
+     *
+     * @param attempt the waiting attempt, from 0
+     * @return true if {@link #idle} parks at it
+     */
+    static boolean parks(int attempt) {
+        return attempt >= LATCH_SPINS + LATCH_YIELDS;
+    }
+
     private static void awaitLatchRelease(int attempt, Object key) {
         if (!idle(attempt)) {
             throw new TransactionException("interrupted while waiting for the write latch of key " + key
@@ -572,11 +582,13 @@ public final class CommitProtocol<K, V> {
     }
 
     /**
-     * One step of the spin / yield / park ladder, for waiting attempt {@code attempt}.
+     * One step of the spin / yield / park ladder (64 spins, 64 yields, then parks from 1 µs
+     * doubling to 1 ms) that every wait of the engine uses: latches, visibility, safe snapshots.
      *
+     * @param attempt the waiting attempt, from 0
      * @return false if the thread is interrupted after a park (its interrupt status is kept)
      */
-    private static boolean idle(int attempt) {
+    static boolean idle(int attempt) {
         if (attempt < LATCH_SPINS) {
             Thread.onSpinWait();
         } else if (attempt < LATCH_SPINS + LATCH_YIELDS) {
@@ -760,21 +772,24 @@ public final class CommitProtocol<K, V> {
      * Waits until the commit at {@code commitTs} is visible (D3): it is durable then.
      *
      * @param commitTs the commit timestamp to wait for
+     * @param why what the caller needs it for, for messages (e.g. "whose value was read")
      * @throws TransactionException if the log failed first (the commit's outcome is unknown), or
-     *     if the thread is interrupted
+     *     if the thread is interrupted (its interrupt status is kept)
+     * @throws IllegalStateException if the store closes first
      */
-    public void awaitVisible(long commitTs) {
+    public void awaitVisible(long commitTs, String why) {
         for (int attempt = 0; store.visibleTs < commitTs; attempt++) {
+            store.checkOpen();
             Throwable failure = store.logFailure;
             if (failure != null) {
                 throw new TransactionException(
-                        "the value read comes from commit " + commitTs
-                                + ", whose outcome is unknown: the commit log failed before it was durable",
+                        "commit " + commitTs + ", " + why
+                                + ", has an unknown outcome: the commit log failed before it was durable",
                         failure);
             }
             if (!idle(attempt)) {
-                throw new TransactionException("interrupted while waiting for commit " + commitTs
-                        + ", whose value was read, to become durable");
+                throw new TransactionException(
+                        "interrupted while waiting for commit " + commitTs + ", " + why + ", to become durable");
             }
         }
     }

@@ -2,9 +2,7 @@
 package dev.varve.internal.mvcc;
 
 import dev.varve.TransactionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Safe snapshots (Ports &amp; Grittner, "Serializable Snapshot Isolation in PostgreSQL", VLDB
@@ -181,15 +179,10 @@ public final class SafeSnapshots {
         return NO_PIVOT;
     }
 
-    /** Spins before the first park, then parks from MIN_PARK doubling up to MAX_PARK (S4). */
-    private static final int SPINS = 64;
-
-    private static final long MIN_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(10);
-    private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-
     /**
-     * Waits until {@code snapshotTs} is decided (S4), polling: spins, then parks for 10 µs
-     * doubling up to 1 ms between checks, running {@code whileParked} before each park.
+     * Waits until {@code snapshotTs} is decided (S4), polling on the engine's backoff ladder
+     * (CommitProtocol#idle: spins, yields, then parks from 1 µs doubling to 1 ms), running
+     * {@code whileParked} before each park.
      *
      * @param snapshotTs the snapshot timestamp, pinned by the caller
      * @param whileParked run before each park; throws if the store closed meanwhile (and may
@@ -197,10 +190,9 @@ public final class SafeSnapshots {
      * @return -1 if safe; else a commit timestamp above {@code snapshotTs} that a snapshot taken
      *     anew must reach to be past the pivot that made this one unsafe
      * @throws TransactionException if the thread is interrupted while waiting (its interrupt
-     *     status is set again)
+     *     status is kept)
      */
     public long awaitDecided(long snapshotTs, Runnable whileParked) {
-        long park = MIN_PARK_NANOS;
         for (int round = 0; ; round++) {
             long pivot = decide(snapshotTs);
             if (pivot != UNDECIDED) {
@@ -209,17 +201,12 @@ public final class SafeSnapshots {
             if (round == 0) {
                 hook.at(TestHook.Point.SAFE_SNAPSHOT_WAITING);
             }
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
+            if (CommitProtocol.parks(round)) {
+                whileParked.run();
+            }
+            if (!CommitProtocol.idle(round)) {
                 throw new TransactionException("interrupted while waiting for a safe snapshot at " + snapshotTs
                         + " (a SERIALIZABLE transaction that may write was open at it)");
-            }
-            if (round < SPINS) {
-                Thread.onSpinWait();
-            } else {
-                whileParked.run();
-                LockSupport.parkNanos(park);
-                park = Math.min(MAX_PARK_NANOS, park * 2);
             }
         }
     }

@@ -309,7 +309,6 @@ public final class SnapshotPins {
             return true; // no pin at all is older (P3), nor can be (P1-P2)
         }
         raise(PIVOT_HORIZON, visible.getAsLong()); // before the scan (P9)
-        hook.at(TestHook.Point.PIVOT_SCAN_AFTER_RAISE);
         return registry.oldestPinnedByPossiblePivot(snapshotTs) >= snapshotTs;
     }
 

@@ -451,50 +451,20 @@ public final class Store<K, V> implements StoreAccess<K, V> {
 
     /**
      * Waits until a read-only reader at {@code snapshotTs} is known to be safe or unsafe
-     * (SafeSnapshots S4), releasing expired and leaked pins while it waits; if unsafe, waits
-     * further until the commit that made it so is visible, so that a snapshot taken anew is past
-     * it (with deferred visibility it may not be yet: D4).
+     * (SafeSnapshots S4), releasing expired and leaked pins while it waits.
      *
      * @param snapshotTs a snapshot timestamp the caller has pinned
-     * @return true if safe: reading at it with no read set can see no serialization anomaly;
-     *     false if unsafe, and a fresh snapshot is now newer
-     * @throws dev.varve.TransactionException if the thread is interrupted while waiting, or the
-     *     commit log failed before the commit that made it unsafe was durable
+     * @return -1 if safe: reading at it with no read set can see no serialization anomaly; else
+     *     the commit timestamp that a snapshot taken anew must reach (with deferred visibility it
+     *     may not be visible yet: D4)
+     * @throws dev.varve.TransactionException if the thread is interrupted while waiting
      * @throws IllegalStateException if the store closes while it waits
      */
-    public boolean awaitSafeSnapshot(long snapshotTs) {
-        long pivot = safeSnapshots.awaitDecided(snapshotTs, () -> {
+    public long awaitSafeSnapshot(long snapshotTs) {
+        return safeSnapshots.awaitDecided(snapshotTs, () -> {
             checkOpen();
             refreshWatermark(); // reaps expired and leaked pins: an idle store runs no other refresh
         });
-        if (pivot < 0) {
-            return true;
-        }
-        // NOTE: a pivot whose commit failed after its entry was recorded (a spurious entry) is
-        // waited for until a later commit takes its timestamp, the store fails or closes, or the
-        // caller is interrupted.
-        for (int attempt = 0; visibleTs < pivot; attempt++) {
-            checkOpen();
-            Throwable failure = logFailure;
-            if (failure != null) {
-                throw new dev.varve.TransactionException(
-                        "no safe snapshot: commit " + pivot + " makes every snapshot below it unsafe, and the"
-                                + " commit log failed before it was durable",
-                        failure);
-            }
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
-                throw new dev.varve.TransactionException(
-                        "interrupted while waiting for commit " + pivot + " to become visible, for a safe snapshot");
-            }
-            if (attempt < 64) {
-                Thread.onSpinWait();
-            } else {
-                java.util.concurrent.locks.LockSupport.parkNanos(
-                        Math.min(1_000_000L, 10_000L << Math.min(attempt - 64, 7)));
-            }
-        }
-        return false;
     }
 
     /**

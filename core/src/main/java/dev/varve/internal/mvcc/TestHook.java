@@ -23,11 +23,6 @@ public interface TestHook {
          */
         PIN_BEFORE_PUBLISH,
         /**
-         * A check for possible pivots older than a snapshot raised the pivot horizon, before it
-         * scans the pins (SnapshotPins P9).
-         */
-        PIVOT_SCAN_AFTER_RAISE,
-        /**
          * A serializable snapshot ({@code Database#snapshot(Isolation)}) found a possible pivot
          * older than its snapshot still open, before it waits for it to finish (SafeSnapshots S4).
          */
